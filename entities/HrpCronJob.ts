@@ -1,0 +1,61 @@
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { dateColumn, intColumn } from "./columns";
+
+/** Life cycle of an automated task created by `runByCron`. */
+export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled";
+export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = ["pending", "running", "done", "failed", "cancelled"];
+
+/**
+ * `hrp_cron_job`: the audited record of one delayed call made with
+ * `runByCron`. Its one-shot `ir_cron` row (`ir_cron.hrp_cron_job_id`) is what
+ * the dispatcher claims; this row says what happened: `state`, timings and,
+ * on failure, `exc_info` (message and stack).
+ */
+@Entity({ name: "hrp_cron_job" })
+export class HrpCronJob {
+  @PrimaryGeneratedColumn({ type: "integer" })
+  id!: number;
+
+  @Column({ type: "varchar", length: 256 })
+  name!: string;
+
+  @Column({ type: "varchar", length: 128 })
+  model!: string;
+
+  @Column({ name: "function", type: "varchar", length: 128 })
+  function!: string;
+
+  /** JSON array of positional arguments. */
+  @Column({ type: "text", default: "[]" })
+  args!: string;
+
+  @Column(intColumn("priority", { default: 10 }))
+  priority!: number;
+
+  /** The user the call runs as. */
+  @Column(intColumn("user_id"))
+  userId!: number;
+
+  /** When the call should start. */
+  @Column(dateColumn("date_created", { nullable: false }))
+  dateCreated!: Date;
+
+  @Column({ type: "varchar", length: 16, default: "pending" })
+  state!: HrpCronJobState;
+
+  @Column(dateColumn("date_started"))
+  dateStarted!: Date | null;
+
+  @Column(dateColumn("date_done"))
+  dateDone!: Date | null;
+
+  /** Error message and stack of the last failure. */
+  @Column({ name: "exc_info", type: "text", nullable: true })
+  excInfo!: string | null;
+
+  @Column(intColumn("create_uid", { nullable: true }))
+  createUid!: number | null;
+
+  @Column(dateColumn("create_date"))
+  createDate!: Date | null;
+}

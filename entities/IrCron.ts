@@ -1,0 +1,99 @@
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { dateColumn, intColumn } from "./columns";
+import type { IntervalType } from "../src/schedule/interval";
+
+/**
+ * `ir_cron`: one scheduled action, recurring or one-shot (Odoo's `ir.cron`).
+ *
+ * A cron is due when `active AND numbercall != 0 AND nextcall <= now`.
+ * `running_worker` / `running_since` are the claim: set while a worker
+ * executes the cron and cleared in the same transaction that records the
+ * outcome. Recurrence is either `interval_number` x `interval_type` or a
+ * `cron_expression`, computed in `tz` (else the user's time zone, else UTC).
+ */
+@Entity({ name: "ir_cron" })
+export class IrCron {
+  @PrimaryGeneratedColumn({ type: "integer" })
+  id!: number;
+
+  @Column({ type: "varchar", length: 256 })
+  name!: string;
+
+  @Column({ type: "boolean", default: true })
+  active!: boolean;
+
+  /** The user the method runs as. */
+  @Column(intColumn("user_id"))
+  userId!: number;
+
+  /** Lower runs first. */
+  @Column(intColumn("priority", { default: 5 }))
+  priority!: number;
+
+  @Column(intColumn("interval_number", { default: 1 }))
+  intervalNumber!: number;
+
+  @Column({ name: "interval_type", type: "varchar", length: 16, default: "months" })
+  intervalType!: IntervalType;
+
+  /** Standard cron expression (5 or 6 fields); when set it replaces the interval. */
+  @Column({ name: "cron_expression", type: "varchar", length: 128, nullable: true })
+  cronExpression!: string | null;
+
+  /** IANA time zone for the schedule; null means the user's tz, else UTC. */
+  @Column({ type: "varchar", length: 64, nullable: true })
+  tz!: string | null;
+
+  /** Next planned execution. */
+  @Column(dateColumn("nextcall", { nullable: false }))
+  nextcall!: Date;
+
+  /** Start of the last successful execution. */
+  @Column(dateColumn("lastcall"))
+  lastcall!: Date | null;
+
+  /** Executions left; -1 means unlimited, 0 means finished. */
+  @Column(intColumn("numbercall", { default: -1 }))
+  numbercall!: number;
+
+  /** Run missed occurrences after downtime (true) or only once (false). */
+  @Column({ type: "boolean", default: false })
+  doall!: boolean;
+
+  @Column({ type: "varchar", length: 128 })
+  model!: string;
+
+  @Column({ name: "function", type: "varchar", length: 128 })
+  function!: string;
+
+  /** JSON array of positional arguments. */
+  @Column({ type: "text", default: "[]" })
+  args!: string;
+
+  /** Set for the one-shot cron created by `runByCron`. */
+  @Column(intColumn("hrp_cron_job_id", { nullable: true }))
+  hrpCronJobId!: number | null;
+
+  /** Consecutive failures; reset by a success. */
+  @Column(intColumn("failure_count", { default: 0 }))
+  failureCount!: number;
+
+  @Column(dateColumn("first_failure_date"))
+  firstFailureDate!: Date | null;
+
+  /** Worker currently executing this cron (the claim), null when idle. */
+  @Column({ name: "running_worker", type: "varchar", length: 128, nullable: true })
+  runningWorker!: string | null;
+
+  @Column(dateColumn("running_since"))
+  runningSince!: Date | null;
+
+  @Column(intColumn("create_uid", { nullable: true }))
+  createUid!: number | null;
+
+  @Column(dateColumn("create_date"))
+  createDate!: Date | null;
+
+  @Column(dateColumn("write_date"))
+  writeDate!: Date | null;
+}

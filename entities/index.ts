@@ -1,0 +1,16 @@
+import { HrpCronJob } from "./HrpCronJob";
+import { HrpCronRunLog } from "./HrpCronRunLog";
+import { HrpCronWorker } from "./HrpCronWorker";
+import { IrCron } from "./IrCron";
+import { ResUsers } from "./ResUsers";
+
+export { HrpCronJob, HRP_CRON_JOB_STATES } from "./HrpCronJob";
+export type { HrpCronJobState } from "./HrpCronJob";
+export { HrpCronRunLog } from "./HrpCronRunLog";
+export type { RunOutcome } from "./HrpCronRunLog";
+export { HrpCronWorker } from "./HrpCronWorker";
+export { IrCron } from "./IrCron";
+export { ResUsers } from "./ResUsers";
+
+/** Every entity hrp-cron needs; add them to your DataSource's `entities`. */
+export const ENTITIES = [IrCron, HrpCronJob, HrpCronRunLog, HrpCronWorker, ResUsers];

@@ -1,0 +1,10 @@
+import { initialSchema } from "./0001-initial-schema";
+import type { HrpCronMigration } from "./migration";
+
+export type { HrpCronMigration, MigrationContext } from "./migration";
+
+/**
+ * Every hrp-cron migration, oldest first.
+ * Append a new entry; never edit, reorder or remove an existing one.
+ */
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema];

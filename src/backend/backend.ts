@@ -1,0 +1,65 @@
+import type { EntityManager } from "typeorm";
+
+/** SQL vocabulary for the DDL that differs between databases. */
+export interface DdlVocabulary {
+  /** Auto-increment integer primary key column definition. */
+  readonly serialPrimaryKey: string;
+  /** Column type for instants. */
+  readonly timestamp: string;
+}
+
+/** What the engine runs on top of a backend's transaction. */
+export type TransactionWork<T> = (manager: EntityManager) => Promise<T>;
+
+/**
+ * The seam between the engine and a database. Every difference between
+ * SQLite and PostgreSQL lives in an implementation of this interface; the
+ * rest of hrp-cron never looks at the driver type.
+ */
+export interface Backend {
+  /** `"sqlite"` or `"postgres"`, for messages and DDL only. */
+  readonly dialect: "sqlite" | "postgres";
+  readonly ddl: DdlVocabulary;
+  /**
+   * Row-locking suffix for the claim sub-select: `FOR UPDATE SKIP LOCKED` on
+   * PostgreSQL; empty on SQLite, where the write transaction itself is the lock.
+   */
+  readonly claimLockClause: string;
+
+  /**
+   * Runs `work` in one database transaction and commits it, or rolls it back
+   * when `work` throws. On SQLite the transaction takes the write lock up
+   * front (`BEGIN IMMEDIATE`) and transactions of one process are serialised,
+   * because TypeORM shares a single connection there.
+   */
+  transaction<T>(work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * Like {@link transaction} but joins `manager`'s transaction when one is
+   * given and active (the caller's business transaction).
+   */
+  inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T>;
+
+  /** Runs raw SQL written with `?` placeholders; returns the rows. */
+  query<R = Record<string, unknown>>(manager: EntityManager, sql: string, params?: unknown[]): Promise<R[]>;
+
+  /** Runs a raw statement written with `?` placeholders; returns the affected row count. */
+  execute(manager: EntityManager, sql: string, params?: unknown[]): Promise<number>;
+
+  /** A `Date` as a bind parameter for raw SQL. */
+  toDbDate(date: Date): unknown;
+  /** A date read by raw SQL back into a `Date`. */
+  fromDbDate(value: unknown): Date | null;
+  /** A boolean read by raw SQL back into a boolean. */
+  fromDbBool(value: unknown): boolean;
+
+  /**
+   * True for errors that say "try again" rather than "the job is wrong":
+   * SQLite busy/locked, PostgreSQL serialization failures, deadlocks and
+   * dropped connections.
+   */
+  isTransientError(error: unknown): boolean;
+
+  /** Runs `work` while holding the database-wide migration lock. */
+  withMigrationLock<T>(work: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,86 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { Backend, TransactionWork } from "./backend";
+import { affectedRows, driverError, rawQuery } from "./common";
+
+/** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
+const TRANSIENT_PG_CODES = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+
+/**
+ * Advisory-lock key guarding migrations, so that many workers starting at
+ * once migrate exactly once. The value spells "HRPC".
+ */
+export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
+
+/**
+ * PostgreSQL backend (`pg` driver): many workers on many machines share one
+ * database. Each transaction uses its own pooled connection; due crons are
+ * claimed with `FOR UPDATE SKIP LOCKED` so concurrent workers never wait on,
+ * or take, each other's rows.
+ */
+export class PostgresBackend implements Backend {
+  readonly dialect = "postgres" as const;
+  readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz" };
+  readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async transaction<T>(work: TransactionWork<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
+    if (manager?.queryRunner?.isTransactionActive) return work(manager);
+    return this.transaction(work);
+  }
+
+  async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
+    const result = await rawQuery(manager, numberPlaceholders(sql), params);
+    return (result.records ?? []) as R[];
+  }
+
+  async execute(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+    const result = await rawQuery(manager, numberPlaceholders(sql), params);
+    return result.affected ?? affectedRows(result);
+  }
+
+  toDbDate(date: Date): Date {
+    return date;
+  }
+
+  fromDbDate(value: unknown): Date | null {
+    if (value === null || value === undefined) return null;
+    return value instanceof Date ? value : new Date(String(value));
+  }
+
+  fromDbBool(value: unknown): boolean {
+    return value === true || value === "t" || value === 1;
+  }
+
+  isTransientError(error: unknown): boolean {
+    const { code, message } = driverError(error);
+    if (typeof code === "string" && (TRANSIENT_PG_CODES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
+    return typeof message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  }
+
+  async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_ADVISORY_LOCK_KEY]);
+      try {
+        return await work();
+      } finally {
+        await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_ADVISORY_LOCK_KEY]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+}
+
+/** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */
+function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}

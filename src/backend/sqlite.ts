@@ -1,0 +1,134 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { DataSource, EntityManager, QueryRunner } from "typeorm";
+import type { Backend, TransactionWork } from "./backend";
+import { affectedRows, driverError, rawQuery } from "./common";
+import { Mutex } from "./mutex";
+
+const TRANSIENT_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
+
+/** Internal TypeORM query-runner fields we keep in step when we open the transaction ourselves. */
+type RunnerState = QueryRunner & { isTransactionActive: boolean; transactionDepth: number };
+
+/** Installed once per shared runner: the promise of hrp-cron's open transaction, if any. */
+const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: AsyncLocalStorage<true> }>();
+
+/**
+ * TypeORM's better-sqlite3 driver hands every caller the same query runner.
+ * Without a guard, an application transaction started while hrp-cron's is
+ * open would silently become a SAVEPOINT inside it (and commit or roll back
+ * with a job). The guard makes such a transaction wait until hrp-cron's has
+ * finished; transactions a job method opens itself (inside hrp-cron's) still
+ * nest as savepoints, as TypeORM intends.
+ */
+function guardRunner(runner: RunnerState) {
+  let guard = guards.get(runner);
+  if (guard) return guard;
+  const created = { busy: null as Promise<void> | null, inside: new AsyncLocalStorage<true>() };
+  const original = runner.startTransaction.bind(runner);
+  runner.startTransaction = async (isolation) => {
+    while (created.busy && !created.inside.getStore()) await created.busy;
+    return original(isolation);
+  };
+  guards.set(runner, created);
+  return created;
+}
+
+/**
+ * SQLite (better-sqlite3) backend: the embedded default.
+ *
+ * TypeORM gives a better-sqlite3 DataSource one shared connection, so this
+ * backend serialises hrp-cron's transactions within the process (a mutex per
+ * DataSource) and waits for a transaction the application itself has open on
+ * that connection. Across processes SQLite's file lock serialises writers;
+ * transactions start with `BEGIN IMMEDIATE` so a writer never has to upgrade
+ * a read lock (which fails at once with `SQLITE_BUSY` instead of waiting).
+ * Claims are plain columns written inside such a transaction, so two
+ * processes on one file never claim the same cron.
+ */
+export class SqliteBackend implements Backend {
+  readonly dialect = "sqlite" as const;
+  readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime" };
+  readonly claimLockClause = "";
+  private readonly mutex = new Mutex();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async transaction<T>(work: TransactionWork<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      const runner = this.dataSource.createQueryRunner() as RunnerState;
+      const guard = guardRunner(runner);
+      // The connection is shared with the application: let its transaction finish first.
+      while (runner.isTransactionActive) await new Promise((r) => setTimeout(r, 2));
+      // Claim the runner synchronously (no await between the check and the claim).
+      let done!: () => void;
+      guard.busy = new Promise<void>((resolve) => (done = resolve));
+      runner.isTransactionActive = true;
+      runner.transactionDepth = 1;
+      try {
+        await runner.query("BEGIN IMMEDIATE");
+        const result = await guard.inside.run(true, () => work(runner.manager));
+        await runner.query("COMMIT");
+        return result;
+      } catch (error) {
+        try {
+          await runner.query("ROLLBACK");
+        } catch {
+          // SQLite already rolled back (e.g. after SQLITE_FULL); the original error matters.
+        }
+        throw error;
+      } finally {
+        runner.isTransactionActive = false;
+        runner.transactionDepth = 0;
+        guard.busy = null;
+        done();
+      }
+    });
+  }
+
+  async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
+    if (manager?.queryRunner?.isTransactionActive) return work(manager);
+    return this.transaction(work);
+  }
+
+  async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
+    const result = await rawQuery(manager, sql, params.map(toSqliteParam));
+    return (result.records ?? []) as R[];
+  }
+
+  async execute(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+    const result = await rawQuery(manager, sql, params.map(toSqliteParam));
+    return result.affected ?? affectedRows(result);
+  }
+
+  toDbDate(date: Date): string {
+    return date.toISOString().replace("T", " ").replace("Z", "");
+  }
+
+  fromDbDate(value: unknown): Date | null {
+    if (value === null || value === undefined) return null;
+    if (value instanceof Date) return value;
+    const text = String(value);
+    return new Date(/Z|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(" ", "T")}Z`);
+  }
+
+  fromDbBool(value: unknown): boolean {
+    return value === true || value === 1 || value === "1";
+  }
+
+  isTransientError(error: unknown): boolean {
+    const code = driverError(error).code;
+    return typeof code === "string" && TRANSIENT_SQLITE_CODES.has(code);
+  }
+
+  async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
+    // Each migration runs in its own BEGIN IMMEDIATE transaction and re-checks
+    // whether it was applied, which is all the locking a single file needs.
+    return work();
+  }
+}
+
+function toSqliteParam(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace("T", " ").replace("Z", "");
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value;
+}

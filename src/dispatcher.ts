@@ -1,0 +1,228 @@
+import type { DataSource } from "typeorm";
+import { backendFor, type Backend } from "./backend";
+import { ClaimStore } from "./claims";
+import { ClaimLostError } from "./errors";
+import { Executor } from "./executor";
+import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
+import type { ModelRegistry } from "./registry";
+import { withTransientRetry } from "./retry";
+import type { RunResult } from "./types";
+import { wakeup } from "./wakeup";
+
+/**
+ * The worker: claims due crons and runs them through the {@link Executor}.
+ *
+ * - `runDue()` runs everything due now and resolves with what it did (tests,
+ *   `--burst`, scripts).
+ * - `start()` runs a loop: drain what is due, then sleep until the earliest
+ *   `nextcall`, the poll interval, or a wake-up from this process (a job
+ *   added, a cron triggered), whichever comes first. `stop()` stops
+ *   claiming, lets the running method finish within `gracefulStopMs`, then
+ *   aborts its `env.signal`; an unfinished run is rolled back and released.
+ * - It registers in `hrp_cron_worker`, heartbeats, and recovers claims of
+ *   workers that died.
+ *
+ * ```ts
+ * const dispatcher = new Dispatcher(dataSource, registry, { pollIntervalMs: 5000 });
+ * await dispatcher.start();
+ * process.on("SIGTERM", () => dispatcher.stop());
+ * ```
+ */
+export class Dispatcher {
+  /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
+  readonly workerId = ClaimStore.newWorkerId();
+  private readonly backend: Backend;
+  private readonly options: ResolvedDispatcherOptions;
+  private readonly claims: ClaimStore;
+  private readonly executor: Executor;
+  private running = false;
+  private registered = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastRecovery = 0;
+  private abort = new AbortController();
+
+  constructor(private readonly dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
+    this.backend = backendFor(dataSource);
+    this.options = resolveDispatcherOptions(options);
+    this.claims = new ClaimStore(this.backend, this.options.logger);
+    this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
+  }
+
+  /** True between `start()` and the end of `stop()`. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Runs every cron that is due now, in order `priority, nextcall, id`, and
+   * resolves with one result per run. Crons claimed by other workers are
+   * left to them. Stops early if every run of a batch was skipped (the
+   * database stayed busy), so it always returns.
+   */
+  async runDue(): Promise<RunResult[]> {
+    const temporary = !this.registered;
+    if (temporary) await this.register();
+    try {
+      return await this.drain(true);
+    } finally {
+      if (temporary && !this.running) await this.unregister();
+    }
+  }
+
+  /**
+   * Claims cron `cronId` whether or not it is due and runs it now, in this
+   * process (Odoo's "Run Manually"); resolves with the outcome.
+   * @throws CurrentlyRunningError when another worker is executing it
+   */
+  async runNow(cronId: number): Promise<RunResult> {
+    const temporary = !this.registered;
+    if (temporary) await this.register();
+    try {
+      const now = this.options.now();
+      const cron = await withTransientRetry(this.backend, this.options, () => this.claims.claimOne(this.workerId, cronId, now));
+      return await this.executeSafely(cron);
+    } finally {
+      if (temporary && !this.running) await this.unregister();
+    }
+  }
+
+  /** Starts the polling loop in the background; resolves once the worker is registered. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    await this.register();
+    this.heartbeatTimer = setInterval(() => {
+      this.claims.heartbeat(this.workerId).catch((e) => this.options.logger.warn("heartbeat failed", { error: String(e) }));
+    }, this.options.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+    this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
+    this.loop = this.runLoop();
+  }
+
+  /**
+   * Stops claiming, waits up to `gracefulStopMs` for the run in progress,
+   * then aborts its signal and waits for it to unwind (its transaction rolls
+   * back and its claim is released). Resolves when the worker is gone.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    const grace = setTimeout(() => this.abort.abort(new Error("worker stopping")), this.options.gracefulStopMs);
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(grace);
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = null;
+      this.loop = null;
+      await this.unregister();
+      this.options.logger.info("worker stopped", { workerId: this.workerId });
+    }
+  }
+
+  private async runLoop(): Promise<void> {
+    const unsubscribe = wakeup.subscribe(() => this.wake?.());
+    let errors = 0;
+    try {
+      while (this.running) {
+        let delayMs = this.options.pollIntervalMs;
+        try {
+          await this.drain(false);
+          delayMs = Math.min(delayMs, await this.msUntilNextDue());
+          errors = 0;
+        } catch (error) {
+          errors++;
+          delayMs = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(errors, 8));
+          this.options.logger.error("dispatcher loop error; retrying", { error: String(error), retryInMs: delayMs });
+        }
+        if (this.running) await this.sleep(delayMs);
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private async drain(recoverNow: boolean): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    if (recoverNow || Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs) {
+      this.lastRecovery = Date.now();
+      await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
+    }
+    while (recoverNow || this.running) {
+      const batch = await withTransientRetry(this.backend, this.options, () =>
+        this.claims.claimDue(this.workerId, this.options.now(), this.options.batchSize),
+      );
+      if (batch.length === 0) break;
+      let progressed = false;
+      for (const cron of batch) {
+        if (!recoverNow && !this.running) {
+          // Stopping: hand unstarted claims back at once.
+          await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId));
+          continue;
+        }
+        const result = await this.executeSafely(cron);
+        results.push(result);
+        if (result.outcome !== "skipped") progressed = true;
+      }
+      if (!progressed) break;
+    }
+    return results;
+  }
+
+  private async executeSafely(cron: Parameters<Executor["execute"]>[0]): Promise<RunResult> {
+    try {
+      return await this.executor.execute(cron, this.abort.signal);
+    } catch (error) {
+      if (!(error instanceof ClaimLostError)) throw error;
+      return {
+        cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function,
+        userId: cron.userId, outcome: "skipped", calls: 0, error: error.message,
+      };
+    }
+  }
+
+  private async msUntilNextDue(): Promise<number> {
+    const rows = await this.backend.transaction((m) =>
+      this.backend.query<{ next: unknown }>(
+        m,
+        `SELECT MIN(nextcall) AS next FROM ir_cron WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL`,
+      ),
+    );
+    const next = this.backend.fromDbDate(rows[0]?.next);
+    if (!next) return Number.POSITIVE_INFINITY;
+    return Math.max(0, next.getTime() - this.options.now().getTime());
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  private async register(): Promise<void> {
+    await withTransientRetry(this.backend, this.options, () => this.claims.registerWorker(this.workerId));
+    this.registered = true;
+  }
+
+  private async unregister(): Promise<void> {
+    if (!this.registered) return;
+    this.registered = false;
+    try {
+      await withTransientRetry(this.backend, this.options, () => this.claims.unregisterWorker(this.workerId));
+    } catch (error) {
+      this.options.logger.warn("could not unregister worker; others will clean it up", { error: String(error) });
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The error family of hrp-cron. Every error thrown on purpose by the library
+ * is an {@link HrpCronError}; callers can branch on `instanceof` or on the
+ * stable `code` string. Each message says what was wrong and what to do.
+ */
+export class HrpCronError extends Error {
+  /** Stable machine-readable code, e.g. `"VALIDATION"`. */
+  readonly code: string;
+  /** Structured context (ids, field names, values) for logs and callers. */
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: string, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.context = Object.freeze({ ...context });
+    // Keep the prototype chain right when compiled to older targets.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+
+  override get name(): string {
+    return "HrpCronError";
+  }
+}
+
+/** Bad input to a public call (empty name, non-JSON args, bad cron expression, ...). Nothing was written. */
+export class ValidationError extends HrpCronError {
+  constructor(field: string, message: string, value?: unknown) {
+    super("VALIDATION", `Invalid ${field}: ${message}`, { field, value });
+  }
+  override get name(): string {
+    return "ValidationError";
+  }
+}
+
+/** `model.method` is not registered in the {@link ModelRegistry}: it can never run. */
+export class UnknownMethodError extends HrpCronError {
+  constructor(readonly model: string, readonly method: string) {
+    super(
+      "UNKNOWN_METHOD",
+      `Method \`${model}.${method}\` does not exist: register it with registry.register(${JSON.stringify(model)}, { ${method}(env, ...args) { ... } })`,
+      { model, method },
+    );
+  }
+  override get name(): string {
+    return "UnknownMethodError";
+  }
+}
+
+/** The user a job must run as is missing or inactive; the job does not run as anyone else. */
+export class InvalidUserError extends HrpCronError {
+  constructor(readonly userId: number, reason: "missing" | "inactive") {
+    super(
+      "INVALID_USER",
+      reason === "missing"
+        ? `User ${userId} does not exist: create it in res_users (or in your user resolver) or set another user on the job`
+        : `User ${userId} is inactive: reactivate the user or set another user on the job`,
+      { userId, reason },
+    );
+  }
+  override get name(): string {
+    return "InvalidUserError";
+  }
+}
+
+/** A cron or job id that does not exist. */
+export class NotFoundError extends HrpCronError {
+  constructor(readonly entity: string, readonly id: number | string) {
+    super("NOT_FOUND", `${entity} ${id} does not exist`, { entity, id });
+  }
+  override get name(): string {
+    return "NotFoundError";
+  }
+}
+
+/** The operation is not allowed in the record's current state (e.g. retrying a job that is done). */
+export class InvalidStateError extends HrpCronError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super("INVALID_STATE", message, context);
+  }
+  override get name(): string {
+    return "InvalidStateError";
+  }
+}
+
+/** The cron is being executed right now by a worker; try again when it has finished. */
+export class CurrentlyRunningError extends HrpCronError {
+  constructor(readonly cronId: number, readonly workerId: string | null) {
+    super(
+      "CURRENTLY_RUNNING",
+      `Cron ${cronId} is currently being executed${workerId ? ` by worker ${workerId}` : ""} and may not be modified; try again when it has finished`,
+      { cronId, workerId },
+    );
+  }
+  override get name(): string {
+    return "CurrentlyRunningError";
+  }
+}
+
+/** The worker lost its claim on a cron (it was presumed dead and the cron recovered); its run was rolled back. */
+export class ClaimLostError extends HrpCronError {
+  constructor(readonly cronId: number, readonly workerId: string) {
+    super("CLAIM_LOST", `Worker ${workerId} no longer holds cron ${cronId}; its run was rolled back`, { cronId, workerId });
+  }
+  override get name(): string {
+    return "ClaimLostError";
+  }
+}
+
+/** Configuration that cannot work (missing config file, bad option value). */
+export class ConfigError extends HrpCronError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super("CONFIG", message, context);
+  }
+  override get name(): string {
+    return "ConfigError";
+  }
+}
+
+/** Normalises anything thrown into an `Error` (strings, objects, `undefined`). */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === "string") return new Error(thrown);
+  let text: string;
+  try {
+    text = JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    text = String(thrown);
+  }
+  return new Error(`Non-error value thrown: ${text}`, { cause: thrown });
+}
+
+/** Message and stack of an error, as stored in `exc_info` / the run log. */
+export function formatExcInfo(thrown: unknown): string {
+  const err = coerceError(thrown);
+  const stack = err.stack ?? `${err.name}: ${err.message}`;
+  return stack.includes(err.message) ? stack : `${err.name}: ${err.message}\n${stack}`;
+}

@@ -1,0 +1,23 @@
+import "reflect-metadata";
+
+export { Dispatcher } from "./dispatcher";
+export { HrpCronJobService } from "./service";
+export type { CronSpec, JobFilter, TransactionOption } from "./service";
+export { ModelRegistry, jobMethod, jobModel } from "./registry";
+export type { JobMethod, ModelMethods } from "./registry";
+export { runAsUser, currentUserId } from "./context";
+export { migrate, MIGRATIONS_TABLE } from "./migrate";
+export { backendFor, MIGRATION_ADVISORY_LOCK_KEY } from "./backend";
+export type { Backend } from "./backend";
+export { ResUsersResolver, ADMIN_USER_ID } from "./users";
+export type { JobUser, UserResolver } from "./users";
+export { DEFAULTS } from "./options";
+export type { DispatcherOptions, ServiceOptions, SharedOptions } from "./options";
+export { consoleLogger } from "./logger";
+export type { LogLevel } from "./logger";
+export * from "./errors";
+export * from "./schedule";
+export type { JobEnv, Logger, RunResult } from "./types";
+export * from "../entities";
+export { MIGRATIONS } from "../migrations";
+export type { HrpCronMigration, MigrationContext } from "../migrations";

@@ -1,0 +1,52 @@
+import type { DataSource } from "typeorm";
+import { MIGRATIONS, type HrpCronMigration } from "../migrations";
+import { backendFor } from "./backend";
+
+/** Name of the table recording which hrp-cron migrations ran. */
+export const MIGRATIONS_TABLE = "hrp_cron_migrations";
+
+/**
+ * Brings the hrp-cron tables of `dataSource` up to date. Idempotent: applied
+ * migrations are skipped, so it is safe to call on every start. Each
+ * migration runs in its own transaction together with its bookkeeping row;
+ * on PostgreSQL the whole run holds an advisory lock, so many workers
+ * starting at once migrate exactly once.
+ *
+ * @returns the names of the migrations applied by this call.
+ *
+ * ```ts
+ * await dataSource.initialize();
+ * await migrate(dataSource);
+ * ```
+ */
+export async function migrate(dataSource: DataSource, migrations: readonly HrpCronMigration[] = MIGRATIONS): Promise<string[]> {
+  const backend = backendFor(dataSource);
+  return backend.withMigrationLock(async () => {
+    await backend.transaction((m) =>
+      backend.execute(
+        m,
+        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name varchar(128) PRIMARY KEY, applied_at ${backend.ddl.timestamp} NOT NULL)`,
+      ),
+    );
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      const ran = await backend.transaction(async (manager) => {
+        const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [migration.name]);
+        if (done.length > 0) return false;
+        await migration.up({
+          ddl: backend.ddl,
+          run: async (sql, params) => {
+            await backend.execute(manager, sql, params ?? []);
+          },
+        });
+        await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
+          migration.name,
+          backend.toDbDate(new Date()),
+        ]);
+        return true;
+      });
+      if (ran) applied.push(migration.name);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,124 @@
+import { ValidationError } from "./errors";
+import { consoleLogger } from "./logger";
+import type { ModelRegistry } from "./registry";
+import type { Logger } from "./types";
+import { ADMIN_USER_ID, ResUsersResolver, type UserResolver } from "./users";
+
+/** Options shared by the service and the dispatcher. */
+export interface SharedOptions {
+  /** Clock. Inject one in tests to drive schedules with explicit dates. @defaultValue `() => new Date()` */
+  readonly now?: () => Date;
+  /** Where users come from. @defaultValue the `res_users` table */
+  readonly userResolver?: UserResolver;
+  /** User for calls made outside {@link runAsUser} without an explicit user. @defaultValue 1 (Administrator) */
+  readonly defaultUserId?: number;
+  /** @defaultValue console, `warn` and above */
+  readonly logger?: Logger;
+  /** Transient database errors (busy, serialization, dropped connection) are retried this many times. @defaultValue 5 */
+  readonly transientRetries?: number;
+  /** First backoff delay for those retries; doubles each attempt. @defaultValue 25 */
+  readonly transientRetryBaseMs?: number;
+}
+
+/** Options of `HrpCronJobService`. */
+export interface ServiceOptions extends SharedOptions {
+  /**
+   * When given, `runByCron` and `createCron` refuse models/methods that are
+   * not registered, before writing anything. Without it the check happens at
+   * run time (the run fails with "Method `model.fn` does not exist").
+   */
+  readonly registry?: ModelRegistry;
+}
+
+/** Options of `Dispatcher`. */
+export interface DispatcherOptions extends SharedOptions {
+  /** Longest wait between two looks for due crons when nothing wakes the loop. @defaultValue 5000 */
+  readonly pollIntervalMs?: number;
+  /** Crons claimed per round trip. @defaultValue 10 */
+  readonly batchSize?: number;
+  /** How often the worker refreshes `hrp_cron_worker.last_seen_at`. @defaultValue 5000 */
+  readonly heartbeatIntervalMs?: number;
+  /** A worker silent for this long is presumed dead and its claims are recovered. @defaultValue 30000 */
+  readonly workerTimeoutMs?: number;
+  /** How often to look for claims of dead workers. @defaultValue 5000 */
+  readonly recoveryIntervalMs?: number;
+  /** On `stop()`, running methods get this long to finish before their AbortSignal fires. @defaultValue 30000 */
+  readonly gracefulStopMs?: number;
+  /** Upper bound on calls one catch-up run makes (doall with a long outage). @defaultValue 1000 */
+  readonly maxCatchUpCalls?: number;
+  /** A recurring cron failing this many times in a row ... @defaultValue 5 */
+  readonly deactivateAfterFailures?: number;
+  /** ... over more than this long is deactivated (Odoo 18's rule). @defaultValue 7 days */
+  readonly deactivateAfterMs?: number;
+}
+
+/** All defaults, in one place. */
+export const DEFAULTS = {
+  defaultUserId: ADMIN_USER_ID,
+  transientRetries: 5,
+  transientRetryBaseMs: 25,
+  pollIntervalMs: 5_000,
+  batchSize: 10,
+  heartbeatIntervalMs: 5_000,
+  workerTimeoutMs: 30_000,
+  recoveryIntervalMs: 5_000,
+  gracefulStopMs: 30_000,
+  maxCatchUpCalls: 1_000,
+  deactivateAfterFailures: 5,
+  deactivateAfterMs: 7 * 24 * 3600 * 1000,
+} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger">>;
+
+export type ResolvedShared = Required<SharedOptions>;
+export type ResolvedDispatcherOptions = Required<DispatcherOptions>;
+
+/** Fills defaults and checks numeric ranges; throws ValidationError on nonsense. */
+export function resolveShared(options: SharedOptions = {}): ResolvedShared {
+  const resolved: ResolvedShared = {
+    now: options.now ?? (() => new Date()),
+    userResolver: options.userResolver ?? new ResUsersResolver(),
+    defaultUserId: options.defaultUserId ?? DEFAULTS.defaultUserId,
+    logger: options.logger ?? consoleLogger("warn"),
+    transientRetries: options.transientRetries ?? DEFAULTS.transientRetries,
+    transientRetryBaseMs: options.transientRetryBaseMs ?? DEFAULTS.transientRetryBaseMs,
+  };
+  checkInt("defaultUserId", resolved.defaultUserId, 1);
+  checkInt("transientRetries", resolved.transientRetries, 0);
+  checkInt("transientRetryBaseMs", resolved.transientRetryBaseMs, 0);
+  return resolved;
+}
+
+export function resolveDispatcherOptions(options: DispatcherOptions = {}): ResolvedDispatcherOptions {
+  const shared = resolveShared(options);
+  const resolved: ResolvedDispatcherOptions = {
+    ...shared,
+    pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
+    batchSize: options.batchSize ?? DEFAULTS.batchSize,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
+    workerTimeoutMs: options.workerTimeoutMs ?? DEFAULTS.workerTimeoutMs,
+    recoveryIntervalMs: options.recoveryIntervalMs ?? DEFAULTS.recoveryIntervalMs,
+    gracefulStopMs: options.gracefulStopMs ?? DEFAULTS.gracefulStopMs,
+    maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
+    deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
+    deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
+  };
+  checkInt("pollIntervalMs", resolved.pollIntervalMs, 1);
+  checkInt("batchSize", resolved.batchSize, 1, 1000);
+  checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1);
+  checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);
+  checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);
+  checkInt("gracefulStopMs", resolved.gracefulStopMs, 0);
+  checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
+  checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
+  checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0);
+  if (resolved.heartbeatIntervalMs >= resolved.workerTimeoutMs) {
+    throw new ValidationError("heartbeatIntervalMs", `must be below workerTimeoutMs (${resolved.workerTimeoutMs}), got ${resolved.heartbeatIntervalMs}`);
+  }
+  return resolved;
+}
+
+
+function checkInt(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${String(value)}`, value);
+  }
+}

@@ -1,0 +1,105 @@
+import "reflect-metadata";
+import { UnknownMethodError, ValidationError } from "./errors";
+import type { JobEnv } from "./types";
+
+/** A job method: gets the job's {@link JobEnv} and the stored JSON arguments. */
+export type JobMethod = (env: JobEnv, ...args: any[]) => unknown;
+
+/** The methods of one model, by name. */
+export type ModelMethods = Record<string, JobMethod>;
+
+const NAME_RE = /^[A-Za-z_][\w.-]*$/;
+
+/**
+ * The allow-list of what jobs may run. Only methods registered here can
+ * ever be executed; a job naming anything else fails with
+ * {@link UnknownMethodError}. Models are named like Odoo models
+ * (`hrp.asset.receiving.application`), methods like JS functions.
+ *
+ * ```ts
+ * const registry = new ModelRegistry();
+ * registry.register("hrp.asset.receiving.application", {
+ *   async createAssetAcceptanceAccountMove(env, ids: number[]) {
+ *     await env.manager.insert(AccountMove, ids.map((id) => ({ assetId: id, createUid: env.uid })));
+ *   },
+ * });
+ * ```
+ */
+export class ModelRegistry {
+  private readonly models = new Map<string, Map<string, JobMethod>>();
+
+  /**
+   * Registers (or extends) `model` with `methods`. Methods are called with
+   * `this` bound to the `methods` object. Re-registering a method replaces it.
+   */
+  register(model: string, methods: ModelMethods | object): this {
+    if (typeof model !== "string" || !NAME_RE.test(model)) {
+      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${JSON.stringify(model)}`, model);
+    }
+    const table = this.models.get(model) ?? new Map<string, JobMethod>();
+    for (const [name, fn] of methodsOf(methods)) {
+      if (!NAME_RE.test(name)) throw new ValidationError("method", `invalid method name ${JSON.stringify(name)}`, name);
+      table.set(name, fn.bind(methods) as JobMethod);
+    }
+    this.models.set(model, table);
+    return this;
+  }
+
+  /**
+   * Registers the methods of a class instance marked with {@link jobMethod}
+   * under the model name given by {@link jobModel} (or `model`).
+   */
+  registerInstance(instance: object, model?: string): this {
+    const ctor = instance.constructor;
+    const name = model ?? (Reflect.getMetadata(MODEL_KEY, ctor) as string | undefined);
+    if (!name) throw new ValidationError("model", `${ctor.name} has no @jobModel("...") decorator; pass the model name`, ctor.name);
+    const marked: string[] = Reflect.getMetadata(METHODS_KEY, ctor) ?? [];
+    const methods: ModelMethods = {};
+    for (const key of marked) methods[key] = (instance as Record<string, JobMethod>)[key].bind(instance);
+    return this.register(name, methods);
+  }
+
+  /** True when `model.method` is registered. */
+  has(model: string, method: string): boolean {
+    return this.models.get(model)?.has(method) ?? false;
+  }
+
+  /** The registered method, or throws {@link UnknownMethodError}. */
+  resolve(model: string, method: string): JobMethod {
+    const fn = this.models.get(model)?.get(method);
+    if (!fn) throw new UnknownMethodError(model, method);
+    return fn;
+  }
+
+  /** `model.method` names of everything registered, sorted. */
+  list(): string[] {
+    const out: string[] = [];
+    for (const [model, methods] of this.models) for (const name of methods.keys()) out.push(`${model}.${name}`);
+    return out.sort();
+  }
+}
+
+const MODEL_KEY = Symbol("hrp-cron:model");
+const METHODS_KEY = Symbol("hrp-cron:methods");
+
+/** Class decorator naming the model a class's {@link jobMethod}s register under. */
+export function jobModel(model: string): ClassDecorator {
+  return (target) => Reflect.defineMetadata(MODEL_KEY, model, target);
+}
+
+/** Method decorator marking a method as runnable by jobs (see {@link ModelRegistry.registerInstance}). */
+export function jobMethod(): MethodDecorator {
+  return (target, key) => {
+    const ctor = (target as object).constructor;
+    const list: string[] = [...(Reflect.getMetadata(METHODS_KEY, ctor) ?? []), String(key)];
+    Reflect.defineMetadata(METHODS_KEY, list, ctor);
+  };
+}
+
+function methodsOf(methods: object): Array<[string, (...a: unknown[]) => unknown]> {
+  const out: Array<[string, (...a: unknown[]) => unknown]> = [];
+  for (const [name, value] of Object.entries(methods)) {
+    if (typeof value === "function") out.push([name, value as (...a: unknown[]) => unknown]);
+  }
+  return out;
+}

@@ -1,0 +1,340 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { HrpCronJob, type HrpCronJobState } from "../entities/HrpCronJob";
+import { HrpCronRunLog } from "../entities/HrpCronRunLog";
+import { IrCron } from "../entities/IrCron";
+import { backendFor, type Backend } from "./backend";
+import { currentJobManager, currentUserId } from "./context";
+import { CurrentlyRunningError, InvalidStateError, InvalidUserError, NotFoundError, UnknownMethodError } from "./errors";
+import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
+import type { ModelRegistry } from "./registry";
+import { withTransientRetry } from "./retry";
+import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
+import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
+import { wakeup } from "./wakeup";
+
+/** Lets a call join the caller's transaction. */
+export interface TransactionOption {
+  /** EntityManager of the caller's open transaction: the rows are written in it and exist only if it commits. */
+  readonly manager?: EntityManager;
+}
+
+/** A recurring (or limited) cron to create with {@link HrpCronJobService.createCron}. */
+export interface CronSpec {
+  readonly name: string;
+  readonly model: string;
+  readonly function: string;
+  /** Positional JSON arguments. @defaultValue [] */
+  readonly args?: unknown[];
+  /** Lower runs first. @defaultValue 5 */
+  readonly priority?: number;
+  /** @defaultValue the ambient user, else the configured default user */
+  readonly userId?: number;
+  /** @defaultValue 1 */
+  readonly intervalNumber?: number;
+  /** @defaultValue "days" */
+  readonly intervalType?: IntervalType;
+  /** A cron expression (5 or 6 fields); replaces the interval when given. */
+  readonly cronExpression?: string;
+  /** IANA zone for the schedule. @defaultValue the user's tz, else UTC */
+  readonly timeZone?: string;
+  /** First run. @defaultValue now for intervals; the next occurrence for cron expressions */
+  readonly nextcall?: Date;
+  /** Runs left; -1 = unlimited. @defaultValue -1 */
+  readonly numbercall?: number;
+  /** Replay missed runs after downtime. @defaultValue false */
+  readonly doall?: boolean;
+  /** @defaultValue true */
+  readonly active?: boolean;
+}
+
+/** Filters for {@link HrpCronJobService.listJobs}. */
+export interface JobFilter {
+  readonly state?: HrpCronJobState;
+  readonly model?: string;
+  readonly userId?: number;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/**
+ * The write side of automated tasks: `runByCron` (Odoo's
+ * `hrp.cron.job.run_by_cron`), recurring crons, and the operator actions
+ * (run now, activate, retry, cancel). Every call validates its input first
+ * and writes nothing when it throws.
+ *
+ * ```ts
+ * const service = new HrpCronJobService(dataSource, { registry });
+ * await runAsUser(approverId, () =>
+ *   service.runByCron("Create Asset Receiving Account Move", "hrp.asset.receiving.application",
+ *     "createAssetAcceptanceAccountMove", [[12, 13]], 10, undefined, new Date(Date.now() + 30_000)));
+ * ```
+ */
+export class HrpCronJobService {
+  private readonly backend: Backend;
+  private readonly options: ResolvedShared;
+  private readonly registry?: ModelRegistry;
+
+  constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
+    this.backend = backendFor(dataSource);
+    this.options = resolveShared(options);
+    this.registry = options.registry;
+  }
+
+  /**
+   * Schedules one call of `model.fn(...args)` at `dateCreated` (default: now)
+   * as `userId` (default: the ambient user of {@link runAsUser}, else the
+   * configured default). Writes the `hrp_cron_job` row and its one-shot
+   * `ir_cron` row in one transaction — the caller's, when `options.manager`
+   * is given. Returns the saved job.
+   *
+   * @throws ValidationError for an empty name, non-JSON args, a bad priority or date
+   * @throws UnknownMethodError when a registry was given and `model.fn` is not in it
+   * @throws InvalidUserError when the user is missing or inactive
+   */
+  async runByCron(
+    name: string,
+    model: string,
+    fn: string,
+    args: unknown[] = [],
+    priority = 10,
+    userId?: number,
+    dateCreated?: Date,
+    options: TransactionOption = {},
+  ): Promise<HrpCronJob> {
+    checkName("name", name);
+    this.checkMethod(model, fn);
+    const argsJson = serializeArgs(args);
+    checkPriority(priority);
+    const uid = checkId("userId", userId ?? currentUserId() ?? this.options.defaultUserId);
+    const now = this.options.now();
+    const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
+    const creator = currentUserId() ?? uid;
+
+    const job = await this.write(options.manager, async (manager) => {
+      await this.checkUser(manager, uid);
+      const saved = await manager.save(
+        manager.create(HrpCronJob, {
+          name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt,
+          state: "pending", dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now,
+        }),
+      );
+      await manager.save(
+        manager.create(IrCron, {
+          name, active: true, userId: uid, priority, intervalNumber: 1, intervalType: "minutes", cronExpression: null,
+          tz: null, nextcall: startAt, lastcall: null, numbercall: 1, doall: true, model, function: fn, args: argsJson,
+          hrpCronJobId: saved.id, failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
+          createUid: creator, createDate: now, writeDate: now,
+        }),
+      );
+      return saved;
+    });
+    wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, startAt);
+    return job;
+  }
+
+  /**
+   * Creates a recurring cron: every `intervalNumber` x `intervalType`, or on
+   * a `cronExpression`, in `timeZone`.
+   *
+   * @throws ValidationError for a bad schedule, name, args, priority, numbercall or date
+   */
+  async createCron(spec: CronSpec, options: TransactionOption = {}): Promise<IrCron> {
+    checkName("name", spec.name);
+    this.checkMethod(spec.model, spec.function);
+    const argsJson = serializeArgs(spec.args ?? []);
+    const priority = checkPriority(spec.priority ?? 5);
+    const uid = checkId("userId", spec.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const numbercall = checkInt("numbercall", spec.numbercall ?? -1, -1, 2_147_483_647);
+    const intervalType = spec.intervalType ?? "days";
+    const intervalNumber = spec.intervalNumber ?? 1;
+    const now = this.options.now();
+    const nextcallGiven = spec.nextcall === undefined ? undefined : checkDate("nextcall", spec.nextcall);
+
+    const cron = await this.write(options.manager, async (manager) => {
+      const user = await this.checkUser(manager, uid);
+      const timeZone = spec.timeZone ?? user.tz ?? "UTC";
+      const schedule = spec.cronExpression
+        ? ({ kind: "cron", expression: spec.cronExpression, timeZone } as const)
+        : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
+      validateSchedule(schedule);
+      const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+      return manager.save(
+        manager.create(IrCron, {
+          name: spec.name, active: spec.active ?? true, userId: uid, priority, intervalNumber, intervalType,
+          cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
+          doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
+          failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
+          createUid: currentUserId() ?? uid, createDate: now, writeDate: now,
+        }),
+      );
+    });
+    if (cron.active) wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
+    return cron;
+  }
+
+  /**
+   * Makes a cron due now (Odoo's "Run Manually" via a trigger): its nextcall
+   * becomes now and a dispatcher picks it up at once. To execute it in this
+   * process and wait for the outcome, use `Dispatcher.runNow(id)`.
+   *
+   * @throws CurrentlyRunningError when a worker is executing it
+   */
+  async trigger(cronId: number): Promise<IrCron> {
+    const now = this.options.now();
+    const cron = await this.editIdle(cronId, { nextcall: now, active: true });
+    wakeup.notify(now);
+    return cron;
+  }
+
+  /** Activates or deactivates a cron. @throws CurrentlyRunningError when a worker is executing it */
+  async setActive(cronId: number, active: boolean): Promise<IrCron> {
+    const cron = await this.editIdle(cronId, { active });
+    if (active) wakeup.notify(cron.nextcall);
+    return cron;
+  }
+
+  /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
+  async deleteCron(cronId: number): Promise<void> {
+    checkId("cronId", cronId);
+    await this.write(undefined, async (manager) => {
+      const n = await this.backend.execute(manager, `DELETE FROM ir_cron WHERE id = ? AND running_worker IS NULL`, [cronId]);
+      if (n === 0) await this.explainIdleMiss(manager, cronId);
+    });
+  }
+
+  /**
+   * Puts a failed or cancelled job back in the queue, due now (or at
+   * `at`), with its failure counters reset. It runs as its stored user.
+   *
+   * @throws InvalidStateError when the job is pending, running or done
+   */
+  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    checkId("jobId", jobId);
+    const when = at === undefined ? this.options.now() : checkDate("at", at);
+    const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
+      await this.editCronIdle(manager, cron.id, {
+        active: true, numbercall: 1, nextcall: when, failureCount: 0, firstFailureDate: null,
+      });
+      await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when });
+    });
+    wakeup.notify(when);
+    return job;
+  }
+
+  /** Cancels a pending (or failed) job: it will not run. @throws InvalidStateError when it is running or done */
+  async cancelJob(jobId: number): Promise<HrpCronJob> {
+    checkId("jobId", jobId);
+    return this.changeJob(jobId, ["pending", "failed"], "cancelled", async (manager, cron) => {
+      await this.editCronIdle(manager, cron.id, { active: false });
+      await manager.update(HrpCronJob, { id: jobId }, { state: "cancelled", dateDone: this.options.now() });
+    });
+  }
+
+  async getCron(cronId: number): Promise<IrCron> {
+    const cron = await this.dataSource.manager.findOneBy(IrCron, { id: checkId("cronId", cronId) });
+    if (!cron) throw new NotFoundError("ir_cron", cronId);
+    return cron;
+  }
+
+  async getJob(jobId: number): Promise<HrpCronJob> {
+    const job = await this.dataSource.manager.findOneBy(HrpCronJob, { id: checkId("jobId", jobId) });
+    if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+    return job;
+  }
+
+  /** The one-shot cron of a job. */
+  async getJobCron(jobId: number): Promise<IrCron> {
+    const cron = await this.dataSource.manager.findOneBy(IrCron, { hrpCronJobId: checkId("jobId", jobId) });
+    if (!cron) throw new NotFoundError("ir_cron for hrp_cron_job", jobId);
+    return cron;
+  }
+
+  /** All crons, in run order. */
+  async listCrons(): Promise<IrCron[]> {
+    return this.dataSource.manager.find(IrCron, { order: { priority: "ASC", nextcall: "ASC", id: "ASC" } });
+  }
+
+  /** Jobs, newest first. */
+  async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    const where: Record<string, unknown> = {};
+    if (filter.state) where.state = filter.state;
+    if (filter.model) where.model = filter.model;
+    if (filter.userId) where.userId = filter.userId;
+    return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+  }
+
+  /** Run-log rows, newest first. */
+  async listRuns(filter: { cronId?: number; jobId?: number; limit?: number } = {}): Promise<HrpCronRunLog[]> {
+    const where: Record<string, unknown> = {};
+    if (filter.cronId) where.cronId = filter.cronId;
+    if (filter.jobId) where.hrpCronJobId = filter.jobId;
+    return this.dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private checkMethod(model: string, fn: string): void {
+    checkName("model", model, 128);
+    checkName("function", fn, 128);
+    if (this.registry && !this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
+  }
+
+  private async checkUser(manager: EntityManager, uid: number) {
+    const user = await this.options.userResolver.findUser(manager, uid);
+    if (!user) throw new InvalidUserError(uid, "missing");
+    if (!user.active) throw new InvalidUserError(uid, "inactive");
+    return user;
+  }
+
+  /** One transaction (the caller's when given), retried on transient errors when it is our own. */
+  private write<T>(given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
+    const manager = given ?? currentJobManager();
+    if (manager?.queryRunner?.isTransactionActive) return work(manager);
+    return withTransientRetry(this.backend, this.options, () => this.backend.inTransaction(manager, work));
+  }
+
+  private async editIdle(cronId: number, values: Partial<IrCron>): Promise<IrCron> {
+    checkId("cronId", cronId);
+    return this.write(undefined, async (manager) => {
+      await this.editCronIdle(manager, cronId, values);
+      return (await manager.findOneBy(IrCron, { id: cronId }))!;
+    });
+  }
+
+  /** Updates a cron only if no worker holds it; never waits for a running one. */
+  private async editCronIdle(manager: EntityManager, cronId: number, values: Partial<IrCron>): Promise<void> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(IrCron)
+      .set({ ...values, writeDate: this.options.now() })
+      .where("id = :id AND running_worker IS NULL", { id: cronId })
+      .execute();
+    if (!result.affected) await this.explainIdleMiss(manager, cronId);
+  }
+
+  private async explainIdleMiss(manager: EntityManager, cronId: number): Promise<never> {
+    const cron = await manager.findOneBy(IrCron, { id: cronId });
+    if (!cron) throw new NotFoundError("ir_cron", cronId);
+    throw new CurrentlyRunningError(cronId, cron.runningWorker);
+  }
+
+  private async changeJob(
+    jobId: number,
+    allowed: HrpCronJobState[],
+    verb: string,
+    change: (manager: EntityManager, cron: IrCron) => Promise<void>,
+  ): Promise<HrpCronJob> {
+    return this.write(undefined, async (manager) => {
+      const job = await manager.findOneBy(HrpCronJob, { id: jobId });
+      if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+      const cron = await manager.findOneBy(IrCron, { hrpCronJobId: jobId });
+      if (cron?.runningWorker) throw new CurrentlyRunningError(cron.id, cron.runningWorker);
+      if (!allowed.includes(job.state) || !cron) {
+        throw new InvalidStateError(`Job ${jobId} is ${job.state}; only ${allowed.join(" or ")} jobs can be ${verb}`, { jobId, state: job.state });
+      }
+      await change(manager, cron);
+      return (await manager.findOneBy(HrpCronJob, { id: jobId }))!;
+    });
+  }
+}

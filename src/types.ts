@@ -1,0 +1,63 @@
+import type { EntityManager } from "typeorm";
+import type { JobUser } from "./users";
+
+/**
+ * Terminology
+ * - cron: an `ir_cron` row, a scheduled call of `model.function(args)`; recurring or one-shot.
+ * - job: an `hrp_cron_job` row, the audited record of one delayed call made by `runByCron`;
+ *   it owns a one-shot cron.
+ * - run: one execution of a cron by a worker, logged in `hrp_cron_run_log`.
+ * - claim: `ir_cron.running_worker`, set while a worker executes the cron.
+ * - worker: one running {@link Dispatcher}, registered in `hrp_cron_worker`.
+ */
+
+/** What a job method receives as its first argument. */
+export interface JobEnv {
+  /** Id of the user the method runs as (the cron's `user_id`). */
+  readonly uid: number;
+  /** That user's row. */
+  readonly user: JobUser;
+  /**
+   * EntityManager of the run's transaction. Write through it: the writes
+   * commit together with the run's bookkeeping, or roll back if the method throws.
+   */
+  readonly manager: EntityManager;
+  readonly cronId: number;
+  /** The `hrp_cron_job` id for calls made by `runByCron`, else null. */
+  readonly jobId: number | null;
+  /** Start of the previous successful run, or null on the first run. */
+  readonly lastcall: Date | null;
+  /** The time this run started (from the dispatcher's clock). */
+  readonly now: Date;
+  /** Aborted when the worker is stopping and the grace period is over; long methods should check it. */
+  readonly signal: AbortSignal;
+  /** Id of the worker executing the run. */
+  readonly workerId: string;
+  /** 1-based index of this call when a catch-up makes several calls in one run. */
+  readonly call: number;
+  /** Number of calls in this run. */
+  readonly calls: number;
+}
+
+/** Minimal logger; pass your own (pino, winston, console) through the options. */
+export interface Logger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+/** Result of one run, as returned by `Dispatcher.runDue()`. */
+export interface RunResult {
+  readonly cronId: number;
+  readonly jobId: number | null;
+  readonly name: string;
+  readonly model: string;
+  readonly function: string;
+  readonly userId: number;
+  /** `done`, `failed`, or `skipped` when a transient database error persisted (the cron stays due). */
+  readonly outcome: "done" | "failed" | "skipped";
+  readonly calls: number;
+  readonly error?: string;
+  readonly runLogId?: number;
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from "typeorm";
+import { ResUsers } from "../entities/ResUsers";
+
+/** The user a job runs as, as the engine sees it. */
+export interface JobUser {
+  readonly id: number;
+  readonly login: string;
+  readonly name: string;
+  readonly active: boolean;
+  /** IANA time zone, or null for UTC. */
+  readonly tz: string | null;
+}
+
+/**
+ * Finds users by id. The default reads `res_users`; applications with their
+ * own user table implement this interface (reading through `manager`, so the
+ * lookup is part of the job's transaction).
+ */
+export interface UserResolver {
+  /** The user, or null when no such user exists. Inactive users are returned with `active: false`. */
+  findUser(manager: EntityManager, userId: number): Promise<JobUser | null>;
+}
+
+/** The default resolver: `res_users`, created by the migrations with Administrator as id 1. */
+export class ResUsersResolver implements UserResolver {
+  async findUser(manager: EntityManager, userId: number): Promise<JobUser | null> {
+    const row = await manager.findOneBy(ResUsers, { id: userId });
+    if (!row) return null;
+    return { id: row.id, login: row.login, name: row.name, active: Boolean(row.active), tz: row.tz ?? null };
+  }
+}
+
+/** Id of Administrator, created by the first migration. */
+export const ADMIN_USER_ID = 1;

@@ -1,0 +1,119 @@
+import "reflect-metadata";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DataSource, type DataSourceOptions } from "typeorm";
+import { ENTITIES } from "../entities";
+import { backendFor, migrate, type Logger } from "../src";
+import { TestEffect } from "./fixtures/TestEffect";
+
+export type BackendName = "sqlite" | "postgres";
+
+/** SQLite always; PostgreSQL too when HRP_CRON_PG_URL is set (CI sets it). */
+export const BACKENDS: BackendName[] = ["sqlite", ...(process.env.HRP_CRON_PG_URL ? (["postgres"] as const) : [])];
+
+export const TEST_ENTITIES = [...ENTITIES, TestEffect];
+
+/** One isolated database: a fresh SQLite file, or a fresh PostgreSQL schema. */
+export interface TestDb {
+  readonly kind: BackendName;
+  readonly dataSource: DataSource;
+  /** Options for another connection (another DataSource) to the same database. */
+  readonly options: DataSourceOptions;
+  /** Plain-language location, for child processes: a file path or `postgres-url#schema`. */
+  readonly location: { sqliteFile?: string; pgUrl?: string; pgSchema?: string };
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export function dataSourceOptions(location: TestDb["location"]): DataSourceOptions {
+  if (location.sqliteFile) {
+    return { type: "better-sqlite3", database: location.sqliteFile, entities: TEST_ENTITIES, enableWAL: true, timeout: 10_000 };
+  }
+  return {
+    type: "postgres",
+    url: location.pgUrl,
+    schema: location.pgSchema,
+    entities: TEST_ENTITIES,
+    poolSize: 5,
+    extra: { options: `-c search_path=${location.pgSchema}` },
+  };
+}
+
+/** Creates an isolated, migrated database with the `test_effect` table. */
+export async function openTestDb(kind: BackendName): Promise<TestDb> {
+  const id = `${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  let location: TestDb["location"];
+  let dir: string | undefined;
+  if (kind === "sqlite") {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-test-"));
+    location = { sqliteFile: join(dir, "test.sqlite") };
+  } else {
+    const pgUrl = process.env.HRP_CRON_PG_URL!;
+    const schema = `t_${id}`;
+    const admin = new DataSource({ type: "postgres", url: pgUrl });
+    await admin.initialize();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.destroy();
+    location = { pgUrl, pgSchema: schema };
+  }
+  const options = dataSourceOptions(location);
+  const dataSource = new DataSource(options);
+  await dataSource.initialize();
+  await migrate(dataSource);
+  const backend = backendFor(dataSource);
+  await backend.transaction((m) =>
+    backend.execute(
+      m,
+      `CREATE TABLE test_effect (id ${backend.ddl.serialPrimaryKey}, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`,
+    ),
+  );
+  return {
+    kind,
+    dataSource,
+    options,
+    location,
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (location.pgSchema) {
+        const admin = new DataSource({ type: "postgres", url: location.pgUrl });
+        await admin.initialize();
+        await admin.query(`DROP SCHEMA ${location.pgSchema} CASCADE`);
+        await admin.destroy();
+      }
+    },
+  };
+}
+
+/** A logger that keeps messages for assertions and prints nothing. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (message: string, context?: Record<string, unknown>) => {
+    lines.push(`${level} ${message} ${context ? JSON.stringify(context) : ""}`);
+  };
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** A settable clock for explicit-date tests. */
+export function fixedClock(start: string | Date) {
+  let current = new Date(start);
+  const now = () => new Date(current.getTime());
+  return {
+    now,
+    set(at: string | Date) {
+      current = new Date(at);
+    },
+    advance(ms: number) {
+      current = new Date(current.getTime() + ms);
+    },
+  };
+}
+
+/** Counts rows with raw SQL in a dialect-neutral way. */
+export async function count(db: TestDb, table: string, where = "1 = 1", params: unknown[] = []): Promise<number> {
+  const backend = backendFor(db.dataSource);
+  const rows = await backend.query<{ n: unknown }>(db.dataSource.manager, `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
+  return Number(rows[0].n);
+}
