@@ -6,4 +6,5 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   testTimeout: 60000,
   maxWorkers: 2,
+  globalSetup: "<rootDir>/test/globalSetup.ts",
 };

@@ -39,6 +39,7 @@ export class Dispatcher {
   private registered = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private woken = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastRecovery = 0;
   private abort = new AbortController();
@@ -125,11 +126,16 @@ export class Dispatcher {
   }
 
   private async runLoop(): Promise<void> {
-    const unsubscribe = wakeup.subscribe(() => this.wake?.());
+    const unsubscribe = wakeup.subscribe(() => {
+      // Remember the wake-up even if it arrives while draining, so it is not lost.
+      this.woken = true;
+      this.wake?.();
+    });
     let errors = 0;
     try {
       while (this.running) {
         let delayMs = this.options.pollIntervalMs;
+        this.woken = false;
         try {
           await this.drain(false);
           delayMs = Math.min(delayMs, await this.msUntilNextDue());
@@ -199,6 +205,7 @@ export class Dispatcher {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (this.woken) return resolve();
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);

@@ -21,3 +21,5 @@ export type { JobEnv, Logger, RunResult } from "./types";
 export * from "../entities";
 export { MIGRATIONS } from "../migrations";
 export type { HrpCronMigration, MigrationContext } from "../migrations";
+export { defineConfig } from "./cli/config";
+export type { HrpCronConfig, SetupContext } from "./cli/config";

@@ -27,22 +27,23 @@ export interface TestDb {
 
 let counter = 0;
 
-export function dataSourceOptions(location: TestDb["location"]): DataSourceOptions {
+export function dataSourceOptions(location: TestDb["location"], extraEntities: Function[] = []): DataSourceOptions {
+  const entities = [...TEST_ENTITIES, ...extraEntities];
   if (location.sqliteFile) {
-    return { type: "better-sqlite3", database: location.sqliteFile, entities: TEST_ENTITIES, enableWAL: true, timeout: 10_000 };
+    return { type: "better-sqlite3", database: location.sqliteFile, entities, enableWAL: true, timeout: 10_000 };
   }
   return {
     type: "postgres",
     url: location.pgUrl,
     schema: location.pgSchema,
-    entities: TEST_ENTITIES,
+    entities,
     poolSize: 5,
     extra: { options: `-c search_path=${location.pgSchema}` },
   };
 }
 
 /** Creates an isolated, migrated database with the `test_effect` table. */
-export async function openTestDb(kind: BackendName): Promise<TestDb> {
+export async function openTestDb(kind: BackendName, extraEntities: Function[] = []): Promise<TestDb> {
   const id = `${process.pid}_${Date.now().toString(36)}_${counter++}`;
   let location: TestDb["location"];
   let dir: string | undefined;
@@ -58,7 +59,7 @@ export async function openTestDb(kind: BackendName): Promise<TestDb> {
     await admin.destroy();
     location = { pgUrl, pgSchema: schema };
   }
-  const options = dataSourceOptions(location);
+  const options = dataSourceOptions(location, extraEntities);
   const dataSource = new DataSource(options);
   await dataSource.initialize();
   await migrate(dataSource);

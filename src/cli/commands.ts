@@ -1,0 +1,247 @@
+import type { DataSource } from "typeorm";
+import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../../entities/HrpCronJob";
+import { Dispatcher } from "../dispatcher";
+import { consoleLogger } from "../logger";
+import { migrate } from "../migrate";
+import { HrpCronJobService } from "../service";
+import type { RunResult } from "../types";
+import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
+import { openDataSource, openRegistry, type HrpCronConfig } from "./config";
+import { renderTable } from "./table";
+
+/** Where a command writes, and how the worker learns it should stop. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** Resolves when the user asks the worker to stop (SIGINT/SIGTERM in the real CLI). */
+  stopRequested: Promise<void>;
+}
+
+export interface CommandContext {
+  readonly args: ParsedArgs;
+  readonly config: HrpCronConfig;
+  readonly io: CliIo;
+}
+
+type Command = {
+  readonly summary: string;
+  readonly flags: readonly string[];
+  run(ctx: CommandContext): Promise<number>;
+};
+
+/** Opens the database, migrates it and runs the config's setup, then `work`; always closes. */
+async function withDatabase<T>(config: HrpCronConfig, work: (ds: DataSource, service: HrpCronJobService) => Promise<T>): Promise<T> {
+  const dataSource = await openDataSource(config);
+  try {
+    await migrate(dataSource);
+    const registry = await openRegistry(config);
+    const service = new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined });
+    if (config.setup) await config.setup({ dataSource, registry, service });
+    return await work(dataSource, service);
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  }
+}
+
+function runsTable(results: readonly RunResult[]): string {
+  return renderTable(
+    ["run", "cron", "job", "name", "method", "user", "outcome", "calls", "error"],
+    results.map((r) => [r.runLogId, r.cronId, r.jobId, r.name, `${r.model}.${r.function}`, r.userId, r.outcome, r.calls, r.error]),
+  );
+}
+
+function jobsTable(jobs: readonly HrpCronJob[]): string {
+  return renderTable(
+    ["job", "name", "method", "user", "prio", "state", "due", "started", "done", "error"],
+    jobs.map((j) => [j.id, j.name, `${j.model}.${j.function}`, j.userId, j.priority, j.state, j.dateCreated, j.dateStarted, j.dateDone, j.excInfo]),
+  );
+}
+
+export const COMMANDS: Record<string, Command> = {
+  worker: {
+    summary: "run the dispatcher (Ctrl-C stops it gracefully); --burst runs what is due now and exits",
+    flags: ["config", "burst"],
+    async run({ args, config, io }) {
+      return withDatabase(config, async (dataSource) => {
+        const registry = await openRegistry(config);
+        const dispatcher = new Dispatcher(dataSource, registry, { logger: consoleLogger("info"), ...config.dispatcher });
+        if (args.flags.has("burst")) {
+          const results: RunResult[] = [];
+          for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue()) results.push(...batch);
+          io.out(results.length === 0 ? "nothing was due" : runsTable(results));
+          const failed = results.filter((r) => r.outcome === "failed").length;
+          io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
+          io.out(jobsTable(await new HrpCronJobService(dataSource).listJobs({ limit: 20 })));
+          return 0;
+        }
+        await dispatcher.start();
+        io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
+        await io.stopRequested;
+        io.out("stopping: letting the running job finish...");
+        await dispatcher.stop();
+        return 0;
+      });
+    },
+  },
+
+  migrate: {
+    summary: "bring the database schema up to date (idempotent)",
+    flags: ["config"],
+    async run({ config, io }) {
+      const dataSource = await openDataSource(config);
+      try {
+        const applied = await migrate(dataSource);
+        io.out(applied.length === 0 ? "database is up to date" : `applied: ${applied.join(", ")}`);
+        return 0;
+      } finally {
+        await dataSource.destroy();
+      }
+    },
+  },
+
+  crons: {
+    summary: "list ir_cron rows in run order",
+    flags: ["config"],
+    async run({ config, io }) {
+      return withDatabase(config, async (_ds, service) => {
+        const crons = await service.listCrons();
+        io.out(
+          renderTable(
+            ["id", "name", "active", "method", "user", "prio", "every", "nextcall", "lastcall", "left", "fails", "running"],
+            crons.map((c) => [
+              c.id, c.name, c.active ? "yes" : "no", `${c.model}.${c.function}`, c.userId, c.priority,
+              c.cronExpression ? `${c.cronExpression}${c.tz ? ` ${c.tz}` : ""}` : c.hrpCronJobId !== null ? `once (job ${c.hrpCronJobId})` : `${c.intervalNumber} ${c.intervalType}`,
+              c.nextcall, c.lastcall, c.numbercall, c.failureCount, c.runningWorker,
+            ]),
+          ),
+        );
+        return 0;
+      });
+    },
+  },
+
+  jobs: {
+    summary: "list hrp_cron_job rows, newest first [--state S] [--model M] [--user ID] [--limit N]",
+    flags: ["config", "state", "model", "user", "limit"],
+    async run({ args, config, io }) {
+      const state = stringFlag(args, "state");
+      if (state !== undefined && !(HRP_CRON_JOB_STATES as readonly string[]).includes(state)) {
+        throw new UsageError(`--state must be one of ${HRP_CRON_JOB_STATES.join(", ")}, got "${state}"`);
+      }
+      const filter = {
+        state: state as HrpCronJobState | undefined,
+        model: stringFlag(args, "model"),
+        userId: intFlag(args, "user", 1, 2_147_483_647),
+        limit: intFlag(args, "limit", 1, 100_000),
+      };
+      return withDatabase(config, async (_ds, service) => {
+        io.out(jobsTable(await service.listJobs(filter)));
+        return 0;
+      });
+    },
+  },
+
+  runs: {
+    summary: "the run log, newest first: what ran, when, as whom, and why it failed [--cron ID] [--job ID] [--limit N]",
+    flags: ["config", "cron", "job", "limit"],
+    async run({ args, config, io }) {
+      const filter = {
+        cronId: intFlag(args, "cron", 1, 2_147_483_647),
+        jobId: intFlag(args, "job", 1, 2_147_483_647),
+        limit: intFlag(args, "limit", 1, 100_000),
+      };
+      return withDatabase(config, async (_ds, service) => {
+        const runs = await service.listRuns(filter);
+        io.out(
+          renderTable(
+            ["run", "cron", "job", "name", "method", "user", "start", "ms", "calls", "state", "worker", "error"],
+            runs.map((r) => [r.id, r.cronId, r.hrpCronJobId, r.name, `${r.model}.${r.function}`, r.userId, r.dateStart, r.durationMs, r.calls, r.state, r.workerId, r.error]),
+          ),
+        );
+        return 0;
+      });
+    },
+  },
+
+  "run-now": {
+    summary: "run cron ID now in this process, due or not (exit 1 if the run fails)",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const id = idArg(args, "CRON_ID");
+      return withDatabase(config, async (dataSource) => {
+        const dispatcher = new Dispatcher(dataSource, await openRegistry(config), { ...config.dispatcher, logger: config.dispatcher?.logger ?? consoleLogger("warn") });
+        const result = await dispatcher.runNow(id);
+        io.out(runsTable([result]));
+        return result.outcome === "done" ? 0 : 1;
+      });
+    },
+  },
+
+  retry: {
+    summary: "put failed or cancelled job ID back in the queue, due now",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const id = idArg(args, "JOB_ID");
+      return withDatabase(config, async (_ds, service) => {
+        const job = await service.retryJob(id);
+        io.out(`job ${job.id} is ${job.state}, due ${job.dateCreated.toISOString()}`);
+        return 0;
+      });
+    },
+  },
+
+  cancel: {
+    summary: "cancel pending or failed job ID so it never runs",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const id = idArg(args, "JOB_ID");
+      return withDatabase(config, async (_ds, service) => {
+        const job = await service.cancelJob(id);
+        io.out(`job ${job.id} is ${job.state}`);
+        return 0;
+      });
+    },
+  },
+
+  activate: {
+    summary: "activate cron ID",
+    flags: ["config"],
+    async run(ctx) {
+      return setActive(ctx, true);
+    },
+  },
+
+  deactivate: {
+    summary: "deactivate cron ID",
+    flags: ["config"],
+    async run(ctx) {
+      return setActive(ctx, false);
+    },
+  },
+};
+
+async function setActive({ args, config, io }: CommandContext, active: boolean): Promise<number> {
+  const id = idArg(args, "CRON_ID");
+  return withDatabase(config, async (_ds, service) => {
+    const cron = await service.setActive(id, active);
+    io.out(`cron ${cron.id} is ${cron.active ? "active" : "inactive"}`);
+    return 0;
+  });
+}
+
+export function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    "usage: hrp-cron <command> [options] [--config hrp-cron.config.js]",
+    "",
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
+    "",
+    "The config file (default ./hrp-cron.config.js, or HRP_CRON_CONFIG) gives the registry and data source;",
+    "without one the embedded SQLite database ./hrp-cron.sqlite (or HRP_CRON_DB) is used.",
+  ].join("\n");
+}
+
+export function checkFlags(args: ParsedArgs, command: Command): void {
+  allowFlags(args, command.flags);
+}

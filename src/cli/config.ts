@@ -1,0 +1,80 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { DataSource, type DataSourceOptions } from "typeorm";
+import { defaultDataSourceOptions } from "../../ormconfig";
+import { ENTITIES } from "../../entities";
+import { ConfigError } from "../errors";
+import type { DispatcherOptions } from "../options";
+import { ModelRegistry } from "../registry";
+import type { HrpCronJobService } from "../service";
+
+/** What `setup` receives: the migrated data source and a service bound to the registry. */
+export interface SetupContext {
+  readonly dataSource: DataSource;
+  readonly registry: ModelRegistry;
+  readonly service: HrpCronJobService;
+}
+
+/**
+ * The app's hrp-cron configuration file (`hrp-cron.config.js`), found by
+ * `--config PATH`, else `HRP_CRON_CONFIG`, else `./hrp-cron.config.js`.
+ *
+ * ```ts
+ * export default defineConfig({
+ *   registry: () => myRegistry,
+ *   dataSource: { ...defaultDataSourceOptions(), entities: [...ENTITIES, Invoice] },
+ * });
+ * ```
+ */
+export interface HrpCronConfig {
+  /**
+   * The database: a DataSource (initialized or not), DataSource options, or a
+   * function returning either. Its entities must include hrp-cron's `ENTITIES`.
+   * @defaultValue `defaultDataSourceOptions()` from `ormconfig.ts` (`./hrp-cron.sqlite` or `HRP_CRON_DB`)
+   */
+  readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
+  /** The models and methods jobs may call. @defaultValue an empty registry (the worker then fails every run with "does not exist") */
+  readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
+  /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
+  readonly dispatcher?: DispatcherOptions;
+  /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */
+  readonly setup?: (context: SetupContext) => Promise<void>;
+}
+
+/** Identity function that gives a config file type checking. */
+export function defineConfig(config: HrpCronConfig): HrpCronConfig {
+  return config;
+}
+
+/** Loads the config module; no file means the defaults (embedded SQLite, empty registry). */
+export function loadConfig(explicitPath: string | undefined, env: NodeJS.ProcessEnv = process.env): HrpCronConfig {
+  const candidate = explicitPath ?? env.HRP_CRON_CONFIG;
+  const path = resolve(candidate ?? "hrp-cron.config.js");
+  if (!existsSync(path)) {
+    if (candidate) throw new ConfigError(`config file ${path} does not exist; pass --config with the path of your hrp-cron.config.js`, { path });
+    return {};
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(path) as { default?: HrpCronConfig } & HrpCronConfig;
+  const config = loaded.default ?? loaded;
+  if (typeof config !== "object" || config === null) {
+    throw new ConfigError(`config file ${path} must export an object (use defineConfig)`, { path });
+  }
+  return config;
+}
+
+/** Resolves the configured DataSource, initialized. */
+export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
+  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
+  const dataSource = given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
+  if (!dataSource.isInitialized) await dataSource.initialize();
+  return dataSource;
+}
+
+export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry> {
+  const given = typeof config.registry === "function" ? await config.registry() : config.registry;
+  if (given !== undefined && !(given instanceof ModelRegistry)) {
+    throw new ConfigError("config.registry must be a ModelRegistry (or a function returning one)", {});
+  }
+  return given ?? new ModelRegistry();
+}

@@ -1,0 +1,151 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DataSource } from "typeorm";
+import { main, type CliIo } from "../src/cli";
+import { ENTITIES } from "../src";
+import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
+
+const ROOT = join(__dirname, "..");
+const EXAMPLE_CONFIG = join(ROOT, "examples", "asset-receiving", "hrp-cron.config.ts");
+
+function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), stopRequested: new Promise(() => undefined) };
+}
+
+describe("hrp-cron CLI", () => {
+  let dir: string;
+  let dbFile: string;
+  const savedDb = process.env.HRP_CRON_DB;
+  const savedLevel = process.env.HRP_CRON_LOG_LEVEL;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-cli-"));
+    dbFile = join(dir, "cli.sqlite");
+    process.env.HRP_CRON_DB = dbFile;
+    process.env.HRP_CRON_LOG_LEVEL = "silent";
+  });
+
+  afterEach(() => {
+    process.env.HRP_CRON_DB = savedDb;
+    if (savedDb === undefined) delete process.env.HRP_CRON_DB;
+    process.env.HRP_CRON_LOG_LEVEL = savedLevel;
+    if (savedLevel === undefined) delete process.env.HRP_CRON_LOG_LEVEL;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await main(argv, io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+
+  async function withDb<T>(work: (ds: DataSource) => Promise<T>): Promise<T> {
+    const ds = new DataSource({ type: "better-sqlite3", database: dbFile, entities: [...ENTITIES, ...EXAMPLE_ENTITIES] });
+    await ds.initialize();
+    try {
+      return await work(ds);
+    } finally {
+      await ds.destroy();
+    }
+  }
+
+  it("rejects bad usage with exit code 2 and a message", async () => {
+    expect((await run()).code).toBe(2);
+    const unknown = await run("frobnicate");
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown command "frobnicate"/);
+    expect((await run("jobs", "--state", "bogus")).err).toMatch(/--state must be one of pending, running, done, failed, cancelled/);
+    expect((await run("run-now", "abc")).code).toBe(2);
+    expect((await run("run-now")).err).toMatch(/exactly one CRON_ID/);
+    expect((await run("jobs", "--limit", "0")).err).toMatch(/--limit must be from 1/);
+    expect((await run("crons", "--burst")).err).toMatch(/unknown option --burst/);
+    expect((await run("worker", "--config", join(dir, "missing.js"))).code).toBe(1);
+  });
+
+  it("migrates an empty database idempotently", async () => {
+    const first = await run("migrate");
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/applied: 0001/);
+    expect((await run("migrate")).out).toBe("database is up to date");
+  });
+
+  it("refuses operations on missing rows with exit code 1", async () => {
+    const retry = await run("retry", "999");
+    expect(retry.code).toBe(1);
+    expect(retry.err).toMatch(/NotFoundError/);
+  });
+
+  it("runs the example end to end: burst, audit, retry after a fix, cancel, run-now", async () => {
+    const burst = await run("worker", "--burst", "--config", EXAMPLE_CONFIG);
+    expect(burst.code).toBe(0);
+    expect(burst.out).toMatch(/burst: 2 run\(s\), 1 done, 1 failed/);
+
+    const { approver, moves } = await withDb(async (ds) => ({
+      approver: (await ds.query(`SELECT id FROM res_users WHERE login = 'zhang.wei'`))[0].id as number,
+      moves: await ds.manager.find(AccountMove),
+    }));
+    expect(moves).toHaveLength(1);
+    expect(moves[0].createUid).toBe(approver); // ran as the approving user, not as Administrator
+
+    const failed = await run("jobs", "--state", "failed", "--config", EXAMPLE_CONFIG);
+    expect(failed.out).toMatch(/ARA-0002 has amount 0; an account move needs/);
+    const runs = await run("runs", "--config", EXAMPLE_CONFIG);
+    expect(runs.out.split("\n").filter((l) => /\bfailed\b/.test(l))).toHaveLength(1);
+
+    // Fix the data, retry the failed job: it runs again as the same user.
+    await withDb((ds) => ds.manager.update(AssetReceivingApplication, { name: "ARA-0002" }, { amount: 500 }));
+    expect((await run("retry", "2", "--config", EXAMPLE_CONFIG)).code).toBe(0);
+    expect((await run("worker", "--burst", "--config", EXAMPLE_CONFIG)).out).toMatch(/1 run\(s\), 1 done, 0 failed/);
+    await withDb(async (ds) => {
+      const again = await ds.manager.findOneByOrFail(AccountMove, { ref: "AM/ARA-0002" });
+      expect(again.createUid).toBe(approver);
+    });
+
+    // Job 3 is due in 30 s: cancel it, then it cannot be retried into running twice.
+    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).out).toBe("job 3 is cancelled");
+    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).code).toBe(1);
+
+    // The recurring cron (id 4) runs on demand.
+    const now = await run("run-now", "4", "--config", EXAMPLE_CONFIG);
+    expect(now.code).toBe(0);
+    expect(now.out).toMatch(/dailyDepreciation\s+2\s+done/);
+    expect((await run("crons", "--config", EXAMPLE_CONFIG)).out).toMatch(/0 2 \* \* \*/);
+  });
+
+  it("a worker process stops cleanly on SIGINT", async () => {
+    const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), "worker", "--config", join(ROOT, "dist", "examples", "asset-receiving", "hrp-cron.config.js")], {
+      env: { ...process.env, HRP_CRON_DB: dbFile, HRP_CRON_LOG_LEVEL: "info" },
+    });
+    let output = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker did not run the due jobs:\n${output}`)), 30_000);
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (/Ctrl-C stops it/.test(output) && /cron run failed/.test(output) && /cron run done/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+    });
+    try {
+      await ready;
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(output).toMatch(/worker stopped/);
+    await withDb(async (ds) => {
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM hrp_cron_worker`))[0].n)).toBe(0);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL`))[0].n)).toBe(0);
+    });
+  });
+});

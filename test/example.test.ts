@@ -1,0 +1,74 @@
+import { Dispatcher, HrpCronJobService, ResUsers } from "../src";
+import { approveApplications } from "../examples/asset-receiving/app";
+import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
+import { exampleRegistry } from "../examples/asset-receiving/models";
+import { ensureExampleSchema } from "../examples/asset-receiving/schema";
+import { BACKENDS, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
+
+describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
+  let db: TestDb;
+  beforeEach(async () => {
+    db = await openTestDb(kind, EXAMPLE_ENTITIES);
+    await ensureExampleSchema(db.dataSource);
+  });
+  afterEach(() => db.close());
+
+  it("approval schedules the account move 30 s later, as the approver, and the job posts it", async () => {
+    const registry = exampleRegistry();
+    const service = new HrpCronJobService(db.dataSource, { registry });
+    const m = db.dataSource.manager;
+    const approver = await m.save(m.create(ResUsers, { login: "approver", name: "Approver", active: true, tz: "Asia/Shanghai" }));
+    const [app] = await m.save(AssetReceivingApplication, [{ name: "ARA-1", amount: 100, state: "draft" as const, approvedUid: null }]);
+
+    const before = Date.now();
+    const job = await approveApplications(db.dataSource, service, [app.id], approver.id);
+    expect(job!.userId).toBe(approver.id);
+    expect(job!.dateCreated.getTime()).toBeGreaterThanOrEqual(before + 30_000);
+    expect(await approveApplications(db.dataSource, service, [], approver.id)).toBeNull();
+
+    const clock = fixedClock(new Date(before + 10_000));
+    const dispatcher = new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() });
+    expect(await dispatcher.runDue()).toEqual([]); // not due yet
+    clock.set(new Date(job!.dateCreated.getTime() + 1));
+    const [result] = await dispatcher.runDue();
+    expect(result.outcome).toBe("done");
+
+    const moves = await m.find(AccountMove);
+    expect(moves.map((x) => [x.ref, x.createUid])).toEqual([["AM/ARA-1", approver.id]]);
+    expect((await m.findOneByOrFail(AssetReceivingApplication, { id: app.id })).state).toBe("posted");
+    expect((await service.getJob(job!.id)).state).toBe("done");
+  });
+
+  it("a failing application rolls back its writes and records why", async () => {
+    const registry = exampleRegistry();
+    const service = new HrpCronJobService(db.dataSource, { registry });
+    const m = db.dataSource.manager;
+    const apps = await m.save(AssetReceivingApplication, [
+      { name: "ARA-OK", amount: 100, state: "draft" as const, approvedUid: null },
+      { name: "ARA-ZERO", amount: 0, state: "draft" as const, approvedUid: null },
+    ]);
+    // Both in one job: the good one's move must roll back with the failure.
+    const job = await approveApplications(db.dataSource, service, apps.map((a) => a.id), 1, 0);
+    const dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger() });
+    const [result] = await dispatcher.runDue();
+    expect(result.outcome).toBe("failed");
+    expect(await m.count(AccountMove)).toBe(0);
+    const failed = await service.getJob(job!.id);
+    expect(failed.state).toBe("failed");
+    expect(failed.excInfo).toMatch(/ARA-ZERO has amount 0/);
+  });
+
+  it("an approval that rolls back leaves no job", async () => {
+    const service = new HrpCronJobService(db.dataSource, { registry: exampleRegistry() });
+    const m = db.dataSource.manager;
+    const [app] = await m.save(AssetReceivingApplication, [{ name: "ARA-RB", amount: 100, state: "draft" as const, approvedUid: null }]);
+    await expect(
+      db.dataSource.transaction(async (manager) => {
+        await service.runByCron("Create Asset Receiving Account Move", "hrp.asset.receiving.application", "createAssetAcceptanceAccountMove", [[app.id]], 10, 1, undefined, { manager });
+        throw new Error("approval refused");
+      }),
+    ).rejects.toThrow("approval refused");
+    expect(await service.listJobs()).toEqual([]);
+    expect(await service.listCrons()).toEqual([]);
+  });
+});
