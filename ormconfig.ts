@@ -1,31 +1,8 @@
 import "reflect-metadata";
-import { DataSource, type DataSourceOptions } from "typeorm";
-import { ENTITIES } from "./entities";
+import { DataSource } from "typeorm";
+import { defaultDataSourceOptions } from "./src/dataSourceOptions";
 
-/**
- * The default data source: embedded SQLite in `./hrp-cron.sqlite`
- * (override with `HRP_CRON_DB=/path/file.sqlite`), or PostgreSQL when
- * `HRP_CRON_DB` / `DATABASE_URL` is a `postgres://` URL. `synchronize` is
- * off: the schema comes from hrp-cron's migrations (`migrate()`).
- *
- * better-sqlite3 is the embedded driver because TypeORM 1.0 removed the
- * `sqlite3` driver; it is also synchronous and faster.
- */
-export function defaultDataSourceOptions(env: NodeJS.ProcessEnv = process.env, entities: DataSourceOptions["entities"] = ENTITIES): DataSourceOptions {
-  const url = env.HRP_CRON_DB ?? env.DATABASE_URL;
-  if (url && /^postgres(ql)?:\/\//.test(url)) {
-    return { type: "postgres", url, entities, synchronize: false, logging: false, poolSize: Number(env.HRP_CRON_PG_POOL ?? 10) };
-  }
-  return {
-    type: "better-sqlite3",
-    database: url ?? "./hrp-cron.sqlite",
-    entities,
-    synchronize: false,
-    logging: false,
-    enableWAL: true,
-    timeout: 10_000,
-  };
-}
+export { defaultDataSourceOptions };
 
-/** The default DataSource (not initialized). */
+/** The default DataSource (not initialized): `./hrp-cron.sqlite`, or `HRP_CRON_DB` / `DATABASE_URL`. */
 export default new DataSource(defaultDataSourceOptions());

@@ -23,3 +23,4 @@ export { MIGRATIONS } from "../migrations";
 export type { HrpCronMigration, MigrationContext } from "../migrations";
 export { defineConfig } from "./cli/config";
 export type { HrpCronConfig, SetupContext } from "./cli/config";
+export { defaultDataSourceOptions } from "./dataSourceOptions";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
-import { defaultDataSourceOptions } from "../../ormconfig";
+import { defaultDataSourceOptions } from "../dataSourceOptions";
 import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
 import type { DispatcherOptions } from "../options";
