@@ -59,9 +59,17 @@ export class Executor {
         return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };
       }
       const excInfo = formatExcInfo(thrown);
-      const runLogId = await withTransientRetry(this.backend, this.options, () =>
-        this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo)),
-      );
+      let runLogId: number;
+      try {
+        runLogId = await withTransientRetry(this.backend, this.options, () =>
+          this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo)),
+        );
+      } catch (recordError) {
+        if (!(recordError instanceof ClaimLostError)) throw recordError;
+        // Presumed dead and recovered while running: the run belongs to another worker now.
+        this.options.logger.warn(recordError.message, { cronId: cron.id, error: coerceError(thrown).message });
+        return { ...base, outcome: "skipped", calls: 0, error: recordError.message };
+      }
       this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: coerceError(thrown).message });
       return { ...base, outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
     }

@@ -60,7 +60,9 @@ export class PostgresBackend implements Backend {
   isTransientError(error: unknown): boolean {
     const { code, message } = driverError(error);
     if (typeof code === "string" && (TRANSIENT_PG_CODES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
-    return typeof message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+    // TypeORM releases a query runner whose connection died; later queries on it fail with this.
+    if (error instanceof Error && /AlreadyReleasedError$/.test(error.name)) return true;
+    return typeof message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error|already released/i.test(message);
   }
 
   async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {

@@ -1,0 +1,144 @@
+import { DataSource } from "typeorm";
+import { HrpCronJobService, ModelRegistry } from "../src";
+import { BACKENDS, count, openTestDb, type TestDb } from "./helpers";
+import { eventually, spawnWorker, stopAll, type WorkerProcess } from "./processes";
+
+/**
+ * Real worker processes against one database: exactly-once draining, a
+ * worker killed or frozen mid-job, connections killed under the workers,
+ * and many processes migrating an empty database at once.
+ */
+const registry = new ModelRegistry().register("test.model", { effect() {} });
+
+async function enqueue(db: TestDb, keys: string[], sleepMs = 0): Promise<void> {
+  const service = new HrpCronJobService(db.dataSource, { registry });
+  for (let i = 0; i < keys.length; i += 500) {
+    await db.dataSource.transaction(async (manager) => {
+      for (const key of keys.slice(i, i + 500)) await service.runByCron(`job ${key}`, "test.model", "effect", [key, sleepMs], 10, 1, undefined, { manager });
+    });
+  }
+}
+
+async function summary(db: TestDb, workers: readonly WorkerProcess[] = []): Promise<string> {
+  const states = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`);
+  const runs = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_run_log GROUP BY state`);
+  const failures = await db.dataSource.query(`SELECT error FROM hrp_cron_run_log WHERE state = 'failed'`);
+  const tails = workers.map((w, i) => `--- worker ${i} ---\n${w.output().replace(/^started .*\n/gm, "").slice(-1500)}`).join("\n");
+  return `jobs ${JSON.stringify(states)} runs ${JSON.stringify(runs)} effects ${await count(db, "test_effect")} failures ${JSON.stringify(failures).slice(0, 1500)}\n${tails}`;
+}
+
+async function expectExactlyOnce(db: TestDb, n: number): Promise<void> {
+  expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
+  expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
+  expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+  expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
+  expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+}
+
+describe.each(BACKENDS)("worker processes on %s", (kind) => {
+  let db: TestDb;
+  let workers: WorkerProcess[] = [];
+  beforeEach(async () => {
+    db = await openTestDb(kind);
+    workers = [];
+  });
+  afterEach(async () => {
+    await stopAll(workers);
+    await db.close();
+  });
+
+  jest.setTimeout(180_000);
+
+  it("several processes x dispatchers drain every job exactly once", async () => {
+    const n = kind === "postgres" ? 2000 : 600;
+    const keys = Array.from({ length: n }, (_, i) => `k${i}`);
+    await enqueue(db, keys);
+    workers = [1, 2, 3].map((i) => spawnWorker(db, { HRP_TEST_DISPATCHERS: "2", HRP_TEST_APP_NAME: `w${i}` }));
+    await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === n, 120_000, () => summary(db, workers));
+    await stopAll(workers);
+    for (const w of workers) expect(await w.exited).toBe(0);
+    await expectExactlyOnce(db, n);
+    // The work really was shared between processes.
+    const perWorker = await db.dataSource.query(`SELECT note, COUNT(*) AS n FROM test_effect GROUP BY note`);
+    expect(new Set(perWorker.map((r: { note: string }) => r.note.split(":")[1])).size).toBeGreaterThan(1);
+  });
+
+  it("a worker killed with SIGKILL mid-job: its job is recovered and runs once", async () => {
+    await enqueue(db, ["slow1", "slow2", "slow3"], 1500);
+    const victim = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
+    workers.push(victim);
+    await victim.waitFor(/started slow1/);
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    // The dead worker's claims (it claims a batch, so possibly all three).
+    const claimed = await count(db, "ir_cron", "running_worker IS NOT NULL");
+    expect(claimed).toBeGreaterThanOrEqual(1);
+
+    const rescuer = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
+    workers.push(rescuer);
+    await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 3, 60_000, () => summary(db, workers));
+    await expectExactlyOnce(db, 3);
+    expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(claimed);
+  });
+
+  // On SQLite a frozen process holding the file's write lock blocks everyone; this is a PostgreSQL scenario.
+  (kind === "postgres" ? it : it.skip)("a frozen worker (SIGSTOP) loses its claim after the heartbeat timeout and cannot commit when it wakes", async () => {
+    await enqueue(db, ["frozen"], 1000);
+    const frozen = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
+    workers.push(frozen);
+    await frozen.waitFor(/started frozen/);
+    frozen.child.kill("SIGSTOP");
+    try {
+      const rescuer = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
+      workers.push(rescuer);
+      await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 1, 60_000, () => summary(db, workers));
+      await rescuer.waitFor(/started frozen/);
+    } finally {
+      frozen.child.kill("SIGCONT");
+    }
+    // The frozen worker finishes its method, but its compare-and-set on the claim fails: rolled back.
+    await frozen.waitFor(/no longer holds cron/, 30_000);
+    await expectExactlyOnce(db, 1);
+    expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(1);
+  });
+
+  if (kind === "postgres") {
+    it("workers survive their connections being killed mid-run; totals stay exact", async () => {
+      const n = 400;
+      await enqueue(db, Array.from({ length: n }, (_, i) => `t${i}`), 5);
+      workers = [1, 2].map((i) => spawnWorker(db, { HRP_TEST_DISPATCHERS: "2", HRP_TEST_APP_NAME: `victim${i}` }));
+      await Promise.all(workers.map((w) => w.waitFor(/ready/)));
+      const admin = new DataSource({ type: "postgres", url: process.env.HRP_CRON_PG_URL });
+      await admin.initialize();
+      try {
+        for (let round = 0; round < 3; round++) {
+          await new Promise((r) => setTimeout(r, 300));
+          await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ('victim1', 'victim2')`);
+        }
+      } finally {
+        await admin.destroy();
+      }
+      await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === n, 60_000, () => summary(db, workers));
+      await expectExactlyOnce(db, n);
+    });
+
+    it("five processes starting at once against an empty database migrate it once", async () => {
+      // A fresh schema with no tables at all.
+      const schema = `${db.location.pgSchema}_empty`;
+      await db.dataSource.query(`CREATE SCHEMA ${schema}`);
+      try {
+        const location = { pgUrl: db.location.pgUrl, pgSchema: schema };
+        const migrators = Array.from({ length: 5 }, () => spawnWorker({ location }, { HRP_TEST_MODE: "migrate" }));
+        workers.push(...migrators);
+        const codes = await Promise.all(migrators.map((m) => m.exited));
+        expect(codes).toEqual([0, 0, 0, 0, 0]);
+        const applied = await db.dataSource.query(`SELECT name FROM ${schema}.hrp_cron_migrations`);
+        expect(applied.map((r: { name: string }) => r.name)).toEqual(["0001-initial-schema"]);
+        const admins = await db.dataSource.query(`SELECT COUNT(*) AS n FROM ${schema}.res_users WHERE id = 1`);
+        expect(Number(admins[0].n)).toBe(1);
+      } finally {
+        await db.dataSource.query(`DROP SCHEMA ${schema} CASCADE`);
+      }
+    });
+  }
+});
