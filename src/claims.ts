@@ -61,15 +61,19 @@ export class ClaimStore {
    */
   async claimDue(workerId: string, now: Date, limit: number): Promise<IrCron[]> {
     return this.backend.transaction(async (m) => {
+      // One statement: pick the batch in run order (skipping rows other workers are
+      // claiming right now, on PostgreSQL) and mark it ours. The CTE is evaluated once,
+      // so the LIMIT holds; the predicate matches the partial index ir_cron_due_idx.
       const rows = await this.backend.query<{ id: number }>(
         m,
-        `UPDATE ir_cron SET running_worker = ?, running_since = ?
-          WHERE running_worker IS NULL AND id IN (
+        `WITH due AS (
             SELECT id FROM ir_cron
              WHERE active = TRUE AND numbercall <> 0 AND nextcall <= ? AND running_worker IS NULL
              ORDER BY priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
-          RETURNING id`,
-        [workerId, this.backend.toDbDate(new Date()), this.backend.toDbDate(now), limit],
+         UPDATE ir_cron SET running_worker = ?, running_since = ?
+           FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
+         RETURNING ir_cron.id`,
+        [this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
       );
       if (rows.length === 0) return [];
       return this.loadClaimed(m, workerId, rows.map((r) => Number(r.id)), now);

@@ -40,7 +40,9 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private woken = false;
+  private abandoned = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
   private lastRecovery = 0;
   private abort = new AbortController();
 
@@ -99,6 +101,8 @@ export class Dispatcher {
       this.claims.heartbeat(this.workerId).catch((e) => this.options.logger.warn("heartbeat failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
+    // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
+    this.unlisten = await this.backend.listen(() => this.requestWake(), this.options.logger);
     this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
     this.loop = this.runLoop();
   }
@@ -112,25 +116,39 @@ export class Dispatcher {
     if (!this.running) return;
     this.running = false;
     this.wake?.();
-    const grace = setTimeout(() => this.abort.abort(new Error("worker stopping")), this.options.gracefulStopMs);
+    let abandon: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<"abandoned">((resolve) => {
+      const grace = setTimeout(() => {
+        this.abort.abort(new Error("worker stopping"));
+        abandon = setTimeout(() => resolve("abandoned"), this.options.abandonAfterAbortMs);
+      }, this.options.gracefulStopMs);
+      abandon = grace;
+    });
     try {
-      await this.loop;
+      const outcome = await Promise.race([this.loop, abandoned]);
+      if (outcome === "abandoned") {
+        this.options.logger.error("a job method ignored the stop signal; abandoning its run (it cannot commit) so other workers recover it", {
+          workerId: this.workerId,
+        });
+        this.abandoned = true;
+      }
     } finally {
-      clearTimeout(grace);
+      clearTimeout(abandon);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = null;
+      await this.unlisten?.().catch(() => undefined);
+      this.unlisten = null;
       this.loop = null;
-      await this.unregister();
+      // An abandoned run may still hold SQLite's write lock: do not wait for it forever.
+      const unregistered = this.unregister();
+      if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
+      else await unregistered;
       this.options.logger.info("worker stopped", { workerId: this.workerId });
     }
   }
 
   private async runLoop(): Promise<void> {
-    const unsubscribe = wakeup.subscribe(() => {
-      // Remember the wake-up even if it arrives while draining, so it is not lost.
-      this.woken = true;
-      this.wake?.();
-    });
+    const unsubscribe = wakeup.subscribe(() => this.requestWake());
     let errors = 0;
     try {
       while (this.running) {
@@ -201,6 +219,12 @@ export class Dispatcher {
     const next = this.backend.fromDbDate(rows[0]?.next);
     if (!next) return Number.POSITIVE_INFINITY;
     return Math.max(0, next.getTime() - this.options.now().getTime());
+  }
+
+  /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */
+  private requestWake(): void {
+    this.woken = true;
+    this.wake?.();
   }
 
   private sleep(ms: number): Promise<void> {

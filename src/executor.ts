@@ -58,6 +58,19 @@ export class Executor {
         await this.safely(() => this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)));
         return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };
       }
+      if (signal.aborted) {
+        // The worker is stopping and the method gave up: not the job's fault. Its writes
+        // rolled back; hand the cron back so another worker (or this one, later) runs it.
+        const note = `Worker ${this.workerId} stopped during the run (${coerceError(signal.reason ?? thrown).message}); the run was rolled back and released to run again`;
+        let runLogId: number | undefined;
+        await this.safely(async () => {
+          runLogId = await this.backend.transaction(async (m) =>
+            (await this.claims.release(m, cron, this.workerId)) ? this.insertRunLog(m, cron, start, this.options.now(), 0, "interrupted", note) : undefined,
+          );
+        });
+        this.options.logger.warn("run interrupted by worker stop; released", { cronId: cron.id, name: cron.name });
+        return { ...base, outcome: "interrupted", calls: 0, error: note, runLogId };
+      }
       const excInfo = formatExcInfo(thrown);
       let runLogId: number;
       try {

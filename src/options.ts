@@ -38,12 +38,21 @@ export interface DispatcherOptions extends SharedOptions {
   readonly batchSize?: number;
   /** How often the worker refreshes `hrp_cron_worker.last_seen_at`. @defaultValue 5000 */
   readonly heartbeatIntervalMs?: number;
-  /** A worker silent for this long is presumed dead and its claims are recovered. @defaultValue 30000 */
+  /**
+   * A worker silent for this long is presumed dead and its claims are recovered; with
+   * `recoveryIntervalMs` this bounds recovery at 25 s by default. @defaultValue 20000
+   */
   readonly workerTimeoutMs?: number;
   /** How often to look for claims of dead workers. @defaultValue 5000 */
   readonly recoveryIntervalMs?: number;
   /** On `stop()`, running methods get this long to finish before their AbortSignal fires. @defaultValue 30000 */
   readonly gracefulStopMs?: number;
+  /**
+   * After the signal fires, how long `stop()` still waits for a method that
+   * ignores it. Then the worker unregisters (other workers recover its claim
+   * at once) and `stop()` resolves; the abandoned run can never commit. @defaultValue 5000
+   */
+  readonly abandonAfterAbortMs?: number;
   /** Upper bound on calls one catch-up run makes (doall with a long outage). @defaultValue 1000 */
   readonly maxCatchUpCalls?: number;
   /** A recurring cron failing this many times in a row ... @defaultValue 5 */
@@ -60,9 +69,10 @@ export const DEFAULTS = {
   pollIntervalMs: 5_000,
   batchSize: 10,
   heartbeatIntervalMs: 5_000,
-  workerTimeoutMs: 30_000,
+  workerTimeoutMs: 20_000,
   recoveryIntervalMs: 5_000,
   gracefulStopMs: 30_000,
+  abandonAfterAbortMs: 5_000,
   maxCatchUpCalls: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
@@ -97,6 +107,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
     workerTimeoutMs: options.workerTimeoutMs ?? DEFAULTS.workerTimeoutMs,
     recoveryIntervalMs: options.recoveryIntervalMs ?? DEFAULTS.recoveryIntervalMs,
     gracefulStopMs: options.gracefulStopMs ?? DEFAULTS.gracefulStopMs,
+    abandonAfterAbortMs: options.abandonAfterAbortMs ?? DEFAULTS.abandonAfterAbortMs,
     maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
     deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
@@ -107,6 +118,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
   checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);
   checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);
   checkInt("gracefulStopMs", resolved.gracefulStopMs, 0);
+  checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0);
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
   checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0);

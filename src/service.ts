@@ -126,6 +126,7 @@ export class HrpCronJobService {
           createUid: creator, createDate: now, writeDate: now,
         }),
       );
+      await this.backend.announceWork(manager);
       return saved;
     });
     wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, startAt);
@@ -158,6 +159,7 @@ export class HrpCronJobService {
         : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
       validateSchedule(schedule);
       const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+      if (spec.active ?? true) await this.backend.announceWork(manager);
       return manager.save(
         manager.create(IrCron, {
           name: spec.name, active: spec.active ?? true, userId: uid, priority, intervalNumber, intervalType,
@@ -311,6 +313,7 @@ export class HrpCronJobService {
       .where("id = :id AND running_worker IS NULL", { id: cronId })
       .execute();
     if (!result.affected) await this.explainIdleMiss(manager, cronId);
+    if (values.active === true || values.nextcall) await this.backend.announceWork(manager);
   }
 
   private async explainIdleMiss(manager: EntityManager, cronId: number): Promise<never> {

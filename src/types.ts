@@ -55,8 +55,12 @@ export interface RunResult {
   readonly model: string;
   readonly function: string;
   readonly userId: number;
-  /** `done`, `failed`, or `skipped` when a transient database error persisted (the cron stays due). */
-  readonly outcome: "done" | "failed" | "skipped";
+  /**
+   * `done`; `failed`; `skipped` when the run did not happen (a transient
+   * database error persisted, or the claim was lost) and the cron stays due;
+   * `interrupted` when the worker stopped mid-run and released the cron.
+   */
+  readonly outcome: "done" | "failed" | "skipped" | "interrupted";
   readonly calls: number;
   readonly error?: string;
   readonly runLogId?: number;

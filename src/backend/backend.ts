@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import type { Logger } from "../types";
 
 /** SQL vocabulary for the DDL that differs between databases. */
 export interface DdlVocabulary {
@@ -59,6 +60,21 @@ export interface Backend {
    * dropped connections.
    */
   isTransientError(error: unknown): boolean;
+
+  /**
+   * Announces, inside `manager`'s transaction, that work may be due, so
+   * workers in other processes wake up when (and only if) it commits:
+   * `NOTIFY` on PostgreSQL; nothing on SQLite (in-process wake-up and
+   * polling cover it).
+   */
+  announceWork(manager: EntityManager): Promise<void>;
+
+  /**
+   * Calls `onWake` when another process announces work; resolves with the
+   * unsubscribe function. PostgreSQL: a shared `LISTEN` connection that
+   * reconnects by itself. SQLite: never calls.
+   */
+  listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>>;
 
   /** Runs `work` while holding the database-wide migration lock. */
   withMigrationLock<T>(work: () => Promise<T>): Promise<T>;

@@ -1,6 +1,8 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { Backend, TransactionWork } from "./backend";
+import type { Logger } from "../types";
 import { affectedRows, driverError, rawQuery } from "./common";
+import { PgListener, WAKEUP_CHANNEL } from "./pgListener";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
 const TRANSIENT_PG_CODES = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
@@ -23,7 +25,20 @@ export class PostgresBackend implements Backend {
   readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz" };
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly listener: PgListener;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.listener = new PgListener(dataSource);
+  }
+
+  async announceWork(manager: EntityManager): Promise<void> {
+    // Delivered at commit, dropped on rollback; identical notifications in one transaction fold into one.
+    await rawQuery(manager, `NOTIFY ${WAKEUP_CHANNEL}`, []);
+  }
+
+  listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>> {
+    return this.listener.subscribe(onWake, logger);
+  }
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
     return this.dataSource.transaction(work);

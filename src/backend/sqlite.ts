@@ -85,6 +85,14 @@ export class SqliteBackend implements Backend {
     });
   }
 
+  async announceWork(): Promise<void> {
+    // One file, usually one process: the in-process wake-up and polling cover it.
+  }
+
+  async listen(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
+
   async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
     if (manager?.queryRunner?.isTransactionActive) return work(manager);
     return this.transaction(work);

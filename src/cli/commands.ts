@@ -39,7 +39,8 @@ async function withDatabase<T>(config: HrpCronConfig, work: (ds: DataSource, ser
     if (config.setup) await config.setup({ dataSource, registry, service });
     return await work(dataSource, service);
   } finally {
-    if (dataSource.isInitialized) await dataSource.destroy();
+    // A job abandoned at stop may keep a connection busy; do not let it hold the exit.
+    if (dataSource.isInitialized) await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }
 
