@@ -2,8 +2,8 @@ import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { dateColumn, intColumn } from "./columns";
 
 /** Life cycle of an automated task created by `runByCron`. */
-export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled";
-export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = ["pending", "running", "done", "failed", "cancelled"];
+export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled" | "stopped";
+export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = ["pending", "running", "done", "failed", "cancelled", "stopped"];
 
 /**
  * `hrp_cron_job`: the audited record of one delayed call made with
@@ -58,4 +58,42 @@ export class HrpCronJob {
 
   @Column(dateColumn("create_date"))
   createDate!: Date | null;
+
+  /** Queue the work runs in (`short`, `default`, `long` or a configured one). */
+  @Column({ type: "varchar", length: 64, default: "default" })
+  queue!: string;
+
+  /** Run time limit; null means the queue's. */
+  @Column(intColumn("timeout_ms", { nullable: true }))
+  timeoutMs!: number | null;
+
+  /** At most `concurrency_limit` runs with this key at once, across all workers. */
+  @Column({ name: "concurrency_key", type: "varchar", length: 128, nullable: true })
+  concurrencyKey!: string | null;
+
+  @Column(intColumn("concurrency_limit", { nullable: true }))
+  concurrencyLimit!: number | null;
+
+  /** `cron` for `runByCron`, `queue` for `enqueue`. */
+  @Column({ type: "varchar", length: 16, default: "cron" })
+  kind!: "cron" | "queue";
+
+  /** Frappe's `job_id`: with `deduplicate`, one live job per key. */
+  @Column({ name: "job_key", type: "varchar", length: 256, nullable: true })
+  jobKey!: string | null;
+
+  @Column(intColumn("max_retries", { default: 0 }))
+  maxRetries!: number;
+
+  /** Runs started so far (first try and retries). */
+  @Column(intColumn("attempts", { default: 0 }))
+  attempts!: number;
+
+  /** JSON array of delays (ms) between retries; the last repeats. */
+  @Column({ name: "retry_backoff_ms", type: "text", nullable: true })
+  retryBackoffMs!: string | null;
+
+  /** The worker that ran it last. */
+  @Column({ name: "worker_id", type: "varchar", length: 128, nullable: true })
+  workerId!: string | null;
 }

@@ -96,4 +96,23 @@ export class IrCron {
 
   @Column(dateColumn("write_date"))
   writeDate!: Date | null;
+
+  /** Queue the work runs in (`short`, `default`, `long` or a configured one). */
+  @Column({ type: "varchar", length: 64, default: "default" })
+  queue!: string;
+
+  /** Run time limit; null means the queue's. */
+  @Column(intColumn("timeout_ms", { nullable: true }))
+  timeoutMs!: number | null;
+
+  /** At most `concurrency_limit` runs with this key at once, across all workers. */
+  @Column({ name: "concurrency_key", type: "varchar", length: 128, nullable: true })
+  concurrencyKey!: string | null;
+
+  @Column(intColumn("concurrency_limit", { nullable: true }))
+  concurrencyLimit!: number | null;
+
+  /** Set by `stopJob`: the worker running it aborts the run. */
+  @Column({ name: "stop_requested", type: "boolean", default: false })
+  stopRequested!: boolean;
 }

@@ -1,4 +1,5 @@
 import { initialSchema } from "./0001-initial-schema";
+import { queues } from "./0002-queues";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -7,4 +8,4 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema];
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues];

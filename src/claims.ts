@@ -55,29 +55,121 @@ export class ClaimStore {
   }
 
   /**
-   * Claims up to `limit` due crons (`active AND numbercall != 0 AND
-   * nextcall <= now`, unclaimed) in run order `priority, nextcall, id`, and
-   * marks their jobs running. Returns them in that order.
+   * Claims due crons (`active AND numbercall != 0 AND nextcall <= now`,
+   * unclaimed), queue by queue in the order of `plans`, each in run order
+   * `priority, nextcall, id`, at most `plan.max` per queue and `total` in
+   * all; marks their jobs running. Concurrency limits hold across all
+   * workers: a queue's `maxConcurrency` and each row's
+   * `concurrency_key`/`concurrency_limit` count every claimed row in the
+   * database, and such claims are serialised by `lockForLimits`.
    */
-  async claimDue(workerId: string, now: Date, limit: number): Promise<IrCron[]> {
+  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<IrCron[]> {
     return this.backend.transaction(async (m) => {
-      // One statement: pick the batch in run order (skipping rows other workers are
-      // claiming right now, on PostgreSQL) and mark it ours. The CTE is evaluated once,
-      // so the LIMIT holds; the predicate matches the partial index ir_cron_due_idx.
-      const rows = await this.backend.query<{ id: number }>(
-        m,
-        `WITH due AS (
-            SELECT id FROM ir_cron
-             WHERE active = TRUE AND numbercall <> 0 AND nextcall <= ? AND running_worker IS NULL
-             ORDER BY priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
-         UPDATE ir_cron SET running_worker = ?, running_since = ?
-           FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
-         RETURNING ir_cron.id`,
-        [this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
-      );
-      if (rows.length === 0) return [];
-      return this.loadClaimed(m, workerId, rows.map((r) => Number(r.id)), now);
+      const claimed: number[] = [];
+      let locked = false;
+      for (const plan of plans) {
+        let taken = 0;
+        const room = () => Math.min(plan.max - taken, total - claimed.length);
+        if (room() <= 0) continue;
+        if (plan.maxConcurrency === null) {
+          const ids = await this.claimUnlimited(m, workerId, now, plan.queue, room());
+          claimed.push(...ids);
+          taken += ids.length;
+          if (room() <= 0) continue;
+        }
+        // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
+        const keyedOnly = plan.maxConcurrency === null;
+        if ((await this.candidates(m, now, plan.queue, 1, keyedOnly)).length === 0) continue;
+        if (!locked) {
+          await this.backend.lockForLimits(m);
+          locked = true;
+        }
+        const ids = await this.claimLimited(m, workerId, now, plan, room(), keyedOnly);
+        claimed.push(...ids);
+        taken += ids.length;
+      }
+      if (claimed.length === 0) return [];
+      return this.loadClaimed(m, workerId, claimed, now);
     });
+  }
+
+  /** One statement for rows without limits: pick the batch in run order, skipping rows others are claiming. */
+  private async claimUnlimited(m: EntityManager, workerId: string, now: Date, queue: string, limit: number): Promise<number[]> {
+    // The CTE is evaluated once, so the LIMIT holds; the predicate matches ir_cron_queue_due_idx.
+    const rows = await this.backend.query<{ id: number }>(
+      m,
+      `WITH due AS (
+          SELECT id FROM ir_cron
+           WHERE queue = ? AND active = TRUE AND numbercall <> 0 AND nextcall <= ? AND running_worker IS NULL AND concurrency_key IS NULL
+           ORDER BY priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
+       UPDATE ir_cron SET running_worker = ?, running_since = ?
+         FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
+       RETURNING ir_cron.id`,
+      [queue, this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** Ready rows of `queue` whose key (if any) is below its limit, in run order. */
+  private candidates(m: EntityManager, now: Date, queue: string, limit: number, keyedOnly: boolean) {
+    return this.backend.query<{ id: number; concurrency_key: string | null; concurrency_limit: number | null }>(
+      m,
+      `SELECT c.id, c.concurrency_key, c.concurrency_limit FROM ir_cron c
+        WHERE c.queue = ? AND c.active = TRUE AND c.numbercall <> 0 AND c.nextcall <= ? AND c.running_worker IS NULL
+          ${keyedOnly ? "AND c.concurrency_key IS NOT NULL" : ""}
+          AND (c.concurrency_key IS NULL OR c.concurrency_limit IS NULL OR c.concurrency_limit >
+               (SELECT COUNT(*) FROM ir_cron r WHERE r.concurrency_key = c.concurrency_key AND r.running_worker IS NOT NULL))
+        ORDER BY c.priority, c.nextcall, c.id LIMIT ? ${this.backend.claimLockClause}`,
+      [queue, this.backend.toDbDate(now), limit],
+    );
+  }
+
+  /** Under the limits lock: counts what runs now and claims only what the limits allow. */
+  private async claimLimited(m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean): Promise<number[]> {
+    let allowed = room;
+    if (plan.maxConcurrency !== null) {
+      const [row] = await this.backend.query<{ n: unknown }>(m, `SELECT COUNT(*) AS n FROM ir_cron WHERE queue = ? AND running_worker IS NOT NULL`, [plan.queue]);
+      allowed = Math.min(allowed, plan.maxConcurrency - Number(row.n));
+    }
+    if (allowed <= 0) return [];
+    const rows = await this.candidates(m, now, plan.queue, allowed * 4, keyedOnly);
+    const keys = [...new Set(rows.map((r) => r.concurrency_key).filter((k): k is string => k !== null))];
+    const running = new Map<string, number>();
+    if (keys.length > 0) {
+      const counts = await this.backend.query<{ k: string; n: unknown }>(
+        m,
+        `SELECT concurrency_key AS k, COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL AND concurrency_key IN (${keys.map(() => "?").join(", ")}) GROUP BY concurrency_key`,
+        keys,
+      );
+      for (const c of counts) running.set(c.k, Number(c.n));
+    }
+    const chosen: number[] = [];
+    for (const row of rows) {
+      if (chosen.length >= allowed) break;
+      if (row.concurrency_key !== null) {
+        const n = running.get(row.concurrency_key) ?? 0;
+        if (n >= Number(row.concurrency_limit ?? Infinity)) continue;
+        running.set(row.concurrency_key, n + 1);
+      }
+      chosen.push(Number(row.id));
+    }
+    if (chosen.length === 0) return [];
+    const updated = await this.backend.query<{ id: number }>(
+      m,
+      `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE running_worker IS NULL AND id IN (${chosen.map(() => "?").join(", ")}) RETURNING id`,
+      [workerId, this.backend.toDbDate(new Date()), ...chosen],
+    );
+    return updated.map((r) => Number(r.id));
+  }
+
+  /** Crons this worker holds whose stop was requested. */
+  async stopRequests(workerId: string): Promise<Array<{ cronId: number; jobId: number | null }>> {
+    const rows = await this.backend.transaction((m) =>
+      this.backend.query<{ id: number; hrp_cron_job_id: number | null }>(
+        m, `SELECT id, hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE`, [workerId],
+      ),
+    );
+    return rows.map((r) => ({ cronId: Number(r.id), jobId: r.hrp_cron_job_id === null ? null : Number(r.hrp_cron_job_id) }));
   }
 
   /**
@@ -176,13 +268,22 @@ export class ClaimStore {
   private async loadClaimed(m: EntityManager, workerId: string, ids: number[], now: Date): Promise<IrCron[]> {
     await this.backend.execute(
       m,
-      `UPDATE hrp_cron_job SET state = 'running', date_started = ?
+      `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
         WHERE state = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND hrp_cron_job_id IS NOT NULL)`,
-      [this.backend.toDbDate(now), workerId],
+      [this.backend.toDbDate(now), workerId, workerId],
     );
     const crons = await m.findBy(IrCron, { id: In(ids) });
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);
   }
+}
+
+/** What one claim may take from one queue. */
+export interface ClaimPlan {
+  readonly queue: string;
+  /** At most this many from this queue (this worker's free slots for it). */
+  readonly max: number;
+  /** The queue's global limit, or null. */
+  readonly maxConcurrency: number | null;
 }
 
 interface StaleRow {

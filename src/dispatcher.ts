@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
-import { ClaimStore } from "./claims";
+import { ClaimStore, type ClaimPlan } from "./claims";
 import { ClaimLostError } from "./errors";
 import { Executor } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
@@ -40,6 +40,8 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private woken = false;
+  /** Runs in progress, with their queue. */
+  private readonly inflight = new Map<Promise<RunResult>, string>();
   private abandoned = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -68,7 +70,7 @@ export class Dispatcher {
     const temporary = !this.registered;
     if (temporary) await this.register();
     try {
-      return await this.drain(true);
+      return await this.drain();
     } finally {
       if (temporary && !this.running) await this.unregister();
     }
@@ -99,6 +101,7 @@ export class Dispatcher {
     await this.register();
     this.heartbeatTimer = setInterval(() => {
       this.claims.heartbeat(this.workerId).catch((e) => this.options.logger.warn("heartbeat failed", { error: String(e) }));
+      this.checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
     // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
@@ -155,8 +158,8 @@ export class Dispatcher {
         let delayMs = this.options.pollIntervalMs;
         this.woken = false;
         try {
-          await this.drain(false);
-          delayMs = Math.min(delayMs, await this.msUntilNextDue());
+          await this.fill();
+          if (this.inflight.size < this.options.concurrency) delayMs = Math.min(delayMs, await this.msUntilNextDue());
           errors = 0;
         } catch (error) {
           errors++;
@@ -165,29 +168,36 @@ export class Dispatcher {
         }
         if (this.running) await this.sleep(delayMs);
       }
+      await Promise.allSettled(this.inflight.keys());
     } finally {
       unsubscribe();
     }
   }
 
-  private async drain(recoverNow: boolean): Promise<RunResult[]> {
+  private async recoverIfDue(force: boolean): Promise<void> {
+    if (!force && Date.now() - this.lastRecovery < this.options.recoveryIntervalMs) return;
+    this.lastRecovery = Date.now();
+    await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
+  }
+
+  /** What the next claim may take from each queue, in order of preference. */
+  private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
+    return this.options.queues.map((queue) => ({
+      queue, max: perQueueMax(queue), maxConcurrency: this.options.queueSet.get(queue).maxConcurrency,
+    }));
+  }
+
+  /** `runDue`: batches of `batchSize`, one run at a time, until nothing is due. */
+  private async drain(): Promise<RunResult[]> {
     const results: RunResult[] = [];
-    if (recoverNow || Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs) {
-      this.lastRecovery = Date.now();
-      await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
-    }
-    while (recoverNow || this.running) {
+    await this.recoverIfDue(true);
+    for (;;) {
       const batch = await withTransientRetry(this.backend, this.options, () =>
-        this.claims.claimDue(this.workerId, this.options.now(), this.options.batchSize),
+        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
       );
       if (batch.length === 0) break;
       let progressed = false;
       for (const cron of batch) {
-        if (!recoverNow && !this.running) {
-          // Stopping: hand unstarted claims back at once.
-          await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId));
-          continue;
-        }
         const result = await this.executeSafely(cron);
         results.push(result);
         if (result.outcome !== "skipped") progressed = true;
@@ -195,6 +205,31 @@ export class Dispatcher {
       if (!progressed) break;
     }
     return results;
+  }
+
+  /** The loop: claims only as many runs as there are free slots (per queue and in all) and starts them. */
+  private async fill(): Promise<void> {
+    await this.recoverIfDue(false);
+    while (this.running) {
+      const free = this.options.concurrency - this.inflight.size;
+      if (free <= 0) return;
+      const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
+      const plans = this.plans((queue) => this.options.queueSet.get(queue).backgroundWorkers - runningIn(queue));
+      const batch = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, free));
+      if (batch.length === 0) return;
+      for (const cron of batch) {
+        const run: Promise<RunResult> = this.executeSafely(cron)
+          .catch((error: unknown) => {
+            this.options.logger.error("run crashed", { cronId: cron.id, error: String(error) });
+            return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "skipped" as const, calls: 0 };
+          })
+          .finally(() => {
+            this.inflight.delete(run);
+            this.requestWake(); // a slot is free
+          });
+        this.inflight.set(run, cron.queue);
+      }
+    }
   }
 
   private async executeSafely(cron: Parameters<Executor["execute"]>[0]): Promise<RunResult> {
@@ -219,6 +254,12 @@ export class Dispatcher {
     const next = this.backend.fromDbDate(rows[0]?.next);
     if (!next) return Number.POSITIVE_INFINITY;
     return Math.max(0, next.getTime() - this.options.now().getTime());
+  }
+
+  /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
+  private async checkStopRequests(): Promise<void> {
+    if (this.executor.runningCronIds().length === 0) return;
+    for (const row of await this.claims.stopRequests(this.workerId)) this.executor.requestStop(row.cronId, row.jobId);
   }
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */

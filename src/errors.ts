@@ -135,3 +135,52 @@ export function formatExcInfo(thrown: unknown): string {
   const stack = err.stack ?? `${err.name}: ${err.message}`;
   return stack.includes(err.message) ? stack : `${err.name}: ${err.message}\n${stack}`;
 }
+
+/** A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written. */
+export class UnknownQueueError extends HrpCronError {
+  constructor(readonly queue: string, known: readonly string[]) {
+    super("UNKNOWN_QUEUE", `Queue "${queue}" does not exist; use one of ${known.join(", ")} or configure it under workers: { ${JSON.stringify(queue)}: { timeoutMs, backgroundWorkers } }`, {
+      queue, known,
+    });
+  }
+  override get name(): string {
+    return "UnknownQueueError";
+  }
+}
+
+/** A run that exceeded its timeout: its writes were rolled back and the job failed. */
+export class JobTimeoutError extends HrpCronError {
+  constructor(readonly timeoutMs: number) {
+    super("TIMEOUT", `Job timed out after ${formatSeconds(timeoutMs)} s; its writes were rolled back`, { timeoutMs });
+  }
+  override get name(): string {
+    return "JobTimeoutError";
+  }
+}
+
+/** A run stopped by an operator (`stopJob`): rolled back, state `stopped`, not retried. */
+export class JobStoppedError extends HrpCronError {
+  constructor(readonly jobId: number | null) {
+    super("STOPPED", `Job ${jobId ?? ""} was stopped by an operator; its writes were rolled back`.replace("  ", " "), { jobId });
+  }
+  override get name(): string {
+    return "JobStoppedError";
+  }
+}
+
+/**
+ * Throw from a job method to ask for a retry after `delayMs` (instead of the
+ * queue's backoff). It still counts against the job's `maxRetries`.
+ */
+export class RetryableJobError extends HrpCronError {
+  constructor(message: string, readonly delayMs?: number) {
+    super("RETRYABLE", message, { delayMs });
+  }
+  override get name(): string {
+    return "RetryableJobError";
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return Number.isInteger(ms / 1000) ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, "");
+}

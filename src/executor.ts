@@ -4,7 +4,7 @@ import type { Backend } from "./backend";
 import type { ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, InvalidUserError, ValidationError, coerceError, formatExcInfo } from "./errors";
+import { ClaimLostError, InvalidUserError, JobStoppedError, JobTimeoutError, RetryableJobError, ValidationError, coerceError, formatExcInfo } from "./errors";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
@@ -38,7 +38,45 @@ export class Executor {
     private readonly workerId: string,
   ) {}
 
-  async execute(cron: IrCron, signal: AbortSignal): Promise<RunResult> {
+  /** Runs in progress, by cron id, so an operator's stop request can abort one. */
+  private readonly runs = new Map<number, AbortController>();
+
+  /** Aborts the run of `cronId` if this executor is running it (`stopJob`); returns whether it was. */
+  requestStop(cronId: number, jobId: number | null): boolean {
+    const run = this.runs.get(cronId);
+    if (!run || run.signal.aborted) return false;
+    run.abort(new JobStoppedError(jobId));
+    return true;
+  }
+
+  /** Crons this executor is running now. */
+  runningCronIds(): number[] {
+    return [...this.runs.keys()];
+  }
+
+  /**
+   * Runs one claimed cron. `workerSignal` fires when the worker stops. The
+   * run also aborts on its timeout (`ir_cron.timeout_ms`) and on an
+   * operator's stop request; an aborted method is abandoned, its
+   * transaction rolled back.
+   */
+  async execute(cron: IrCron, workerSignal: AbortSignal): Promise<RunResult> {
+    const run = new AbortController();
+    const relay = () => run.abort(workerSignal.reason ?? new Error("worker stopping"));
+    if (workerSignal.aborted) relay();
+    else workerSignal.addEventListener("abort", relay, { once: true });
+    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), cron.timeoutMs) : undefined;
+    this.runs.set(cron.id, run);
+    try {
+      return await this.executeWith(cron, run.signal, workerSignal);
+    } finally {
+      clearTimeout(timer);
+      workerSignal.removeEventListener("abort", relay);
+      this.runs.delete(cron.id);
+    }
+  }
+
+  private async executeWith(cron: IrCron, signal: AbortSignal, workerSignal: AbortSignal): Promise<RunResult> {
     const start = this.options.now();
     const base = { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId };
     try {
@@ -48,7 +86,8 @@ export class Executor {
       );
       this.options.logger.info("cron run done", { cronId: cron.id, name: cron.name, calls });
       return { ...base, outcome: "done", calls, runLogId };
-    } catch (thrown) {
+    } catch (caught) {
+      let thrown = caught;
       if (thrown instanceof ClaimLostError) {
         this.options.logger.warn(thrown.message, { cronId: cron.id });
         return { ...base, outcome: "skipped", calls: 0, error: thrown.message };
@@ -58,7 +97,15 @@ export class Executor {
         await this.safely(() => this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)));
         return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };
       }
-      if (signal.aborted) {
+      if (signal.aborted && signal.reason instanceof JobStoppedError) {
+        const runLogId = await withTransientRetry(this.backend, this.options, () =>
+          this.backend.transaction((manager) => this.recordStopped(manager, cron, start, signal.reason as JobStoppedError)),
+        );
+        this.options.logger.warn("job stopped by an operator", { cronId: cron.id, jobId: cron.hrpCronJobId });
+        return { ...base, outcome: "stopped", calls: 0, error: (signal.reason as Error).message, runLogId };
+      }
+      if (signal.aborted && signal.reason instanceof JobTimeoutError) thrown = signal.reason;
+      else if (workerSignal.aborted) {
         // The worker is stopping and the method gave up: not the job's fault. Its writes
         // rolled back; hand the cron back so another worker (or this one, later) runs it.
         const note = `Worker ${this.workerId} stopped during the run (${coerceError(signal.reason ?? thrown).message}); the run was rolled back and released to run again`;
@@ -75,7 +122,7 @@ export class Executor {
       let runLogId: number;
       try {
         runLogId = await withTransientRetry(this.backend, this.options, () =>
-          this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo)),
+          this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo, thrown)),
         );
       } catch (recordError) {
         if (!(recordError instanceof ClaimLostError)) throw recordError;
@@ -95,6 +142,7 @@ export class Executor {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
 
+    if (cron.timeoutMs) await this.backend.limitStatementTime(manager, cron.timeoutMs);
     const catchUp = computeCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start);
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp.missed, maxCalls: this.options.maxCatchUpCalls });
     for (let call = 1; call <= plan.calls; call++) {
@@ -102,7 +150,7 @@ export class Executor {
         uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall,
         now: start, signal, workerId: this.workerId, call, calls: plan.calls,
       };
-      await runInJob(user.id, manager, () => method(env, ...args));
+      await untilAborted(runInJob(user.id, manager, () => method(env, ...args)), signal);
     }
 
     const end = this.options.now();
@@ -132,7 +180,7 @@ export class Executor {
     return { calls: plan.calls, runLogId };
   }
 
-  private async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number> {
+  private async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number> {
     const end = this.options.now();
     const current = await manager.findOneBy(IrCron, { id: cron.id });
     if (!current || current.runningWorker !== this.workerId) throw new ClaimLostError(cron.id, this.workerId);
@@ -140,7 +188,12 @@ export class Executor {
     const firstFailure = current.firstFailureDate ?? start;
     const changes: Partial<IrCron> = { failureCount, firstFailureDate: firstFailure, runningWorker: null, runningSince: null };
 
-    if (current.hrpCronJobId !== null) {
+    const retryAt = current.hrpCronJobId === null ? null : await this.retryTime(manager, current.hrpCronJobId, end, thrown);
+    if (retryAt) {
+      // Retries left: back to pending, due after the backoff, as the same user.
+      changes.nextcall = retryAt;
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = ? WHERE id = ?`, [excInfo, current.hrpCronJobId]);
+    } else if (current.hrpCronJobId !== null) {
       // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
       changes.active = false;
       await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
@@ -157,6 +210,36 @@ export class Executor {
     }
     await manager.update(IrCron, { id: cron.id }, changes);
     return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
+  }
+
+  /** When a failed job should run again, or null when it has no retries left. */
+  private async retryTime(manager: EntityManager, jobId: number, end: Date, thrown: unknown): Promise<Date | null> {
+    const [job] = await this.backend.query<{ attempts: number; max_retries: number; retry_backoff_ms: string | null }>(
+      manager, `SELECT attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE id = ?`, [jobId],
+    );
+    if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
+    const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
+    const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
+      ? thrown.delayMs
+      : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
+    return new Date(end.getTime() + delay);
+  }
+
+  /** An operator stopped the run: rolled back, job `stopped`, cron inactive, not retried. */
+  private async recordStopped(manager: EntityManager, cron: IrCron, start: Date, reason: JobStoppedError): Promise<number> {
+    const end = this.options.now();
+    const n = await this.backend.execute(
+      manager,
+      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL WHERE id = ? AND running_worker = ?`,
+      [cron.id, this.workerId],
+    );
+    if (n === 0) throw new ClaimLostError(cron.id, this.workerId);
+    if (cron.hrpCronJobId !== null) {
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ? WHERE id = ?`, [
+        this.backend.toDbDate(end), reason.message, cron.hrpCronJobId,
+      ]);
+    }
+    return this.insertRunLog(manager, cron, start, end, 0, "stopped", reason.message);
   }
 
   /** The next occurrence after a failed run; a schedule that cannot be computed deactivates the cron. */
@@ -203,4 +286,23 @@ function parseArgs(text: string): unknown[] {
   }
   if (!Array.isArray(parsed)) throw new ValidationError("args", `stored args must be a JSON array, got ${text.slice(0, 80)}`);
   return parsed;
+}
+
+/** Resolves or rejects with `work`, or rejects with the signal's reason as soon as it aborts (leaving `work` behind). */
+function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(work).then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }

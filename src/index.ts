@@ -24,3 +24,4 @@ export type { HrpCronMigration, MigrationContext } from "../migrations";
 export { defineConfig } from "./cli/config";
 export type { HrpCronConfig, SetupContext } from "./cli/config";
 export { defaultDataSourceOptions } from "./dataSourceOptions";
+export * from "./queue";

@@ -1,5 +1,6 @@
 import { ValidationError } from "./errors";
 import { consoleLogger } from "./logger";
+import { QueueSet, type QueueSettings } from "./queue/queues";
 import type { ModelRegistry } from "./registry";
 import type { Logger } from "./types";
 import { ADMIN_USER_ID, ResUsersResolver, type UserResolver } from "./users";
@@ -32,6 +33,19 @@ export interface ServiceOptions extends SharedOptions {
 
 /** Options of `Dispatcher`. */
 export interface DispatcherOptions extends SharedOptions {
+  /**
+   * Queues this worker consumes, in order of preference (`["short", "default"]`).
+   * @defaultValue all known queues: short, default, long, then custom ones
+   */
+  readonly queues?: readonly string[];
+  /** Custom queues and overrides (same shape as `JobQueue`'s `workers`). */
+  readonly workers?: Readonly<Record<string, QueueSettings>>;
+  /**
+   * Runs at once in this dispatcher, across its queues; each queue is also
+   * capped by its `backgroundWorkers`. On SQLite runs still commit one at a
+   * time. @defaultValue 1
+   */
+  readonly concurrency?: number;
   /** Longest wait between two looks for due crons when nothing wakes the loop. @defaultValue 5000 */
   readonly pollIntervalMs?: number;
   /** Crons claimed per round trip. @defaultValue 10 */
@@ -63,6 +77,7 @@ export interface DispatcherOptions extends SharedOptions {
 
 /** All defaults, in one place. */
 export const DEFAULTS = {
+  concurrency: 1,
   defaultUserId: ADMIN_USER_ID,
   transientRetries: 5,
   transientRetryBaseMs: 25,
@@ -76,10 +91,13 @@ export const DEFAULTS = {
   maxCatchUpCalls: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
-} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger">>;
+} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers">>;
 
 export type ResolvedShared = Required<SharedOptions>;
-export type ResolvedDispatcherOptions = Required<DispatcherOptions>;
+export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers">> & {
+  readonly queues: readonly string[];
+  readonly queueSet: QueueSet;
+};
 
 /** Fills defaults and checks numeric ranges; throws ValidationError on nonsense. */
 export function resolveShared(options: SharedOptions = {}): ResolvedShared {
@@ -99,8 +117,15 @@ export function resolveShared(options: SharedOptions = {}): ResolvedShared {
 
 export function resolveDispatcherOptions(options: DispatcherOptions = {}): ResolvedDispatcherOptions {
   const shared = resolveShared(options);
+  const queueSet = new QueueSet(options.workers);
+  const queues = options.queues ?? queueSet.names();
+  if (queues.length === 0) throw new ValidationError("queues", "list at least one queue", queues);
+  for (const q of queues) queueSet.get(q); // UnknownQueueError for a typo
   const resolved: ResolvedDispatcherOptions = {
     ...shared,
+    queues: [...new Set(queues)],
+    queueSet,
+    concurrency: options.concurrency ?? DEFAULTS.concurrency,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
@@ -113,6 +138,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
   };
   checkInt("pollIntervalMs", resolved.pollIntervalMs, 1);
+  checkInt("concurrency", resolved.concurrency, 1, 1000);
   checkInt("batchSize", resolved.batchSize, 1, 1000);
   checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1);
   checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);

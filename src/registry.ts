@@ -27,6 +27,7 @@ const NAME_RE = /^[A-Za-z_][\w.-]*$/;
  */
 export class ModelRegistry {
   private readonly models = new Map<string, Map<string, JobMethod>>();
+  private readonly names = new WeakMap<Function, string>();
 
   /**
    * Registers (or extends) `model` with `methods`. Methods are called with
@@ -39,7 +40,10 @@ export class ModelRegistry {
     const table = this.models.get(model) ?? new Map<string, JobMethod>();
     for (const [name, fn] of methodsOf(methods)) {
       if (!NAME_RE.test(name)) throw new ValidationError("method", `invalid method name ${JSON.stringify(name)}`, name);
-      table.set(name, fn.bind(methods) as JobMethod);
+      const bound = fn.bind(methods) as JobMethod;
+      table.set(name, bound);
+      this.names.set(fn, `${model}.${name}`);
+      this.names.set(bound, `${model}.${name}`);
     }
     this.models.set(model, table);
     return this;
@@ -69,6 +73,11 @@ export class ModelRegistry {
     const fn = this.models.get(model)?.get(method);
     if (!fn) throw new UnknownMethodError(model, method);
     return fn;
+  }
+
+  /** The registered `model.method` name of a function passed to {@link register}, if any. */
+  nameOf(fn: Function): string | undefined {
+    return this.names.get(fn);
   }
 
   /** `model.method` names of everything registered, sorted. */

@@ -58,9 +58,10 @@ export interface RunResult {
   /**
    * `done`; `failed`; `skipped` when the run did not happen (a transient
    * database error persisted, or the claim was lost) and the cron stays due;
-   * `interrupted` when the worker stopped mid-run and released the cron.
+   * `interrupted` when the worker stopped mid-run and released the cron;
+   * `stopped` when an operator stopped it (`stopJob`).
    */
-  readonly outcome: "done" | "failed" | "skipped" | "interrupted";
+  readonly outcome: "done" | "failed" | "skipped" | "interrupted" | "stopped";
   readonly calls: number;
   readonly error?: string;
   readonly runLogId?: number;

@@ -1,5 +1,5 @@
 import { DataSource } from "typeorm";
-import { HrpCronJobService, ModelRegistry } from "../src";
+import { HrpCronJobService, MIGRATIONS, ModelRegistry } from "../src";
 import { BACKENDS, count, openTestDb, type TestDb } from "./helpers";
 import { eventually, spawnWorker, stopAll, type WorkerProcess } from "./processes";
 
@@ -151,7 +151,7 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
         const codes = await Promise.all(migrators.map((m) => m.exited));
         expect(codes).toEqual([0, 0, 0, 0, 0]);
         const applied = await db.dataSource.query(`SELECT name FROM ${schema}.hrp_cron_migrations`);
-        expect(applied.map((r: { name: string }) => r.name)).toEqual(["0001-initial-schema"]);
+        expect(applied.map((r: { name: string }) => r.name).sort()).toEqual(MIGRATIONS.map((mig) => mig.name));
         const admins = await db.dataSource.query(`SELECT COUNT(*) AS n FROM ${schema}.res_users WHERE id = 1`);
         expect(Number(admins[0].n)).toBe(1);
       } finally {

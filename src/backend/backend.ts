@@ -76,6 +76,23 @@ export interface Backend {
    */
   listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>>;
 
+  /**
+   * Makes any single statement of the current transaction fail after `ms`
+   * (PostgreSQL `SET LOCAL statement_timeout`), so a timed-out job cannot
+   * keep a query running. No-op on SQLite.
+   */
+  limitStatementTime(manager: EntityManager, ms: number): Promise<void>;
+
+  /**
+   * Serialises claims that must respect concurrency limits (per queue, per
+   * key) across all workers: a transaction-scoped advisory lock on
+   * PostgreSQL; nothing on SQLite, whose write transaction is exclusive.
+   */
+  lockForLimits(manager: EntityManager): Promise<void>;
+
+  /** True for a unique-constraint violation (deduplication races). */
+  isUniqueViolation(error: unknown): boolean;
+
   /** Runs `work` while holding the database-wide migration lock. */
   withMigrationLock<T>(work: () => Promise<T>): Promise<T>;
 }

@@ -14,6 +14,9 @@ const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ET
  */
 export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
 
+/** Advisory-lock key serialising limit-aware claims ("HRPL"). */
+export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
+
 /**
  * PostgreSQL backend (`pg` driver): many workers on many machines share one
  * database. Each transaction uses its own pooled connection; due crons are
@@ -34,6 +37,18 @@ export class PostgresBackend implements Backend {
   async announceWork(manager: EntityManager): Promise<void> {
     // Delivered at commit, dropped on rollback; identical notifications in one transaction fold into one.
     await rawQuery(manager, `NOTIFY ${WAKEUP_CHANNEL}`, []);
+  }
+
+  async limitStatementTime(manager: EntityManager, ms: number): Promise<void> {
+    await rawQuery(manager, `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ms))}`, []);
+  }
+
+  async lockForLimits(manager: EntityManager): Promise<void> {
+    await rawQuery(manager, "SELECT pg_advisory_xact_lock($1)", [LIMITS_ADVISORY_LOCK_KEY]);
+  }
+
+  isUniqueViolation(error: unknown): boolean {
+    return driverError(error).code === "23505";
   }
 
   listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>> {

@@ -10,7 +10,10 @@ const TRANSIENT_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "
 type RunnerState = QueryRunner & { isTransactionActive: boolean; transactionDepth: number };
 
 /** Installed once per shared runner: the promise of hrp-cron's open transaction, if any. */
-const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: AsyncLocalStorage<true> }>();
+interface RunScope {
+  open: boolean;
+}
+const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: AsyncLocalStorage<RunScope> }>();
 
 /**
  * TypeORM's better-sqlite3 driver hands every caller the same query runner.
@@ -23,11 +26,25 @@ const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: As
 function guardRunner(runner: RunnerState) {
   let guard = guards.get(runner);
   if (guard) return guard;
-  const created = { busy: null as Promise<void> | null, inside: new AsyncLocalStorage<true>() };
+  const created = { busy: null as Promise<void> | null, inside: new AsyncLocalStorage<RunScope>() };
   const original = runner.startTransaction.bind(runner);
   runner.startTransaction = async (isolation) => {
-    while (created.busy && !created.inside.getStore()) await created.busy;
+    while (created.busy && !created.inside.getStore()?.open) await created.busy;
     return original(isolation);
+  };
+  // A job method abandoned at its timeout keeps running: its later queries would
+  // land outside any transaction (or in someone else's) on the shared connection.
+  const query = runner.query.bind(runner) as (...a: unknown[]) => Promise<unknown>;
+  (runner as { query: unknown }).query = (...args: unknown[]) => {
+    const scope = created.inside.getStore();
+    if (scope && !scope.open) {
+      return Promise.reject(new Error("this job's transaction has ended (timed out, stopped or the worker stopped); the query was refused"));
+    }
+    // Application transactions take the write lock up front too: a deferred transaction
+    // that reads and then writes while another process commits fails with SQLITE_BUSY at
+    // once (the busy timeout cannot help a lock upgrade), and that must not reach users.
+    if (args[0] === "BEGIN TRANSACTION") return query("BEGIN IMMEDIATE", ...args.slice(1));
+    return query(...args);
   };
   guards.set(runner, created);
   return created;
@@ -51,7 +68,10 @@ export class SqliteBackend implements Backend {
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource) {
+    // Guard the shared runner from the start, so application transactions behave the same before our first one.
+    guardRunner(dataSource.createQueryRunner() as RunnerState);
+  }
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
     return this.mutex.run(async () => {
@@ -61,12 +81,13 @@ export class SqliteBackend implements Backend {
       while (runner.isTransactionActive) await new Promise((r) => setTimeout(r, 2));
       // Claim the runner synchronously (no await between the check and the claim).
       let done!: () => void;
+      const scope: RunScope = { open: true };
       guard.busy = new Promise<void>((resolve) => (done = resolve));
       runner.isTransactionActive = true;
       runner.transactionDepth = 1;
       try {
         await runner.query("BEGIN IMMEDIATE");
-        const result = await guard.inside.run(true, () => work(runner.manager));
+        const result = await guard.inside.run(scope, () => work(runner.manager));
         await runner.query("COMMIT");
         return result;
       } catch (error) {
@@ -77,6 +98,7 @@ export class SqliteBackend implements Backend {
         }
         throw error;
       } finally {
+        scope.open = false;
         runner.isTransactionActive = false;
         runner.transactionDepth = 0;
         guard.busy = null;
@@ -87,6 +109,19 @@ export class SqliteBackend implements Backend {
 
   async announceWork(): Promise<void> {
     // One file, usually one process: the in-process wake-up and polling cover it.
+  }
+
+  async limitStatementTime(): Promise<void> {
+    // SQLite statements are synchronous and short; the run's own timeout covers it.
+  }
+
+  async lockForLimits(): Promise<void> {
+    // BEGIN IMMEDIATE already excludes every other writer.
+  }
+
+  isUniqueViolation(error: unknown): boolean {
+    const code = driverError(error).code;
+    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
   }
 
   async listen(): Promise<() => Promise<void>> {

@@ -1,0 +1,205 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { HrpCronJob } from "../../entities/HrpCronJob";
+import { IrCron } from "../../entities/IrCron";
+import { backendFor, type Backend } from "../backend";
+import { currentJobManager, currentUserId, runInJob } from "../context";
+import { InvalidUserError, UnknownMethodError, ValidationError } from "../errors";
+import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
+import type { ModelRegistry } from "../registry";
+import { withTransientRetry } from "../retry";
+import type { JobEnv } from "../types";
+import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
+import { wakeup } from "../wakeup";
+import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
+
+/** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
+export interface EnqueueOptions {
+  /** @defaultValue "default" (`enqueueDoc`: "long") */
+  readonly queue?: string;
+  /** Run time limit. @defaultValue the queue's timeoutMs */
+  readonly timeoutMs?: number;
+  /** Run inline now, in this process, and return the method's value; no row is written. @defaultValue false */
+  readonly now?: boolean;
+  /** `false` is the same as `now: true` (Frappe's `is_async=False`). @defaultValue true */
+  readonly isAsync?: boolean;
+  /** Name shown in listings. @defaultValue the dotted method name */
+  readonly jobName?: string;
+  /** Frappe's `job_id`: a caller-chosen key. While a job with this key is pending or running, another enqueue with it is refused, or skipped with `deduplicate`. */
+  readonly jobId?: string;
+  /** With `jobId`: return null instead of enqueueing while a job with that id is pending or running. @defaultValue false */
+  readonly deduplicate?: boolean;
+  /** Put the job before everything already waiting with the same priority. @defaultValue false */
+  readonly atFront?: boolean;
+  /** The caller's transaction: the job exists only if it commits (Frappe's `enqueue_after_commit`). */
+  readonly manager?: EntityManager;
+  /** Frappe's `enqueue_after_commit`; requires `manager` (or a running job, whose transaction is joined). */
+  readonly enqueueAfterCommit?: boolean;
+  /** Accepted for Frappe compatibility: every job is tracked. */
+  readonly trackJob?: boolean;
+  /** Lower runs first. @defaultValue 10 */
+  readonly priority?: number;
+  /** Keyword arguments: the method is called as `method(env, kwargs)`. */
+  readonly kwargs?: Record<string, unknown>;
+  /** Positional arguments instead of kwargs: `method(env, ...args)`. */
+  readonly args?: unknown[];
+  /** Retries after a failure. @defaultValue the queue's maxRetries */
+  readonly maxRetries?: number;
+  /** Delays before retry 1, 2, ... (ms); the last repeats. @defaultValue the queue's */
+  readonly retryBackoffMs?: readonly number[];
+  /** Limit concurrent runs sharing this key, across all workers ("one account move per company"). */
+  readonly concurrencyKey?: string;
+  /** Runs allowed at once for `concurrencyKey`. @defaultValue 1 */
+  readonly concurrencyLimit?: number;
+  /** Who the job runs as. @defaultValue the ambient user (`runAsUser`), else `defaultUserId` */
+  readonly userId?: number;
+}
+
+export interface JobQueueOptions extends SharedOptions {
+  /** The registry jobs are checked against at enqueue time (unknown methods are refused). */
+  readonly registry: ModelRegistry;
+  /** Custom queues and overrides of short/default/long: `{ reports: { timeoutMs: 5_000_000, backgroundWorkers: 4 } }`. */
+  readonly workers?: Readonly<Record<string, QueueSettings>>;
+}
+
+/** A registered method, by reference or by dotted name (`model.method`). */
+export type MethodRef = string | Function;
+
+/**
+ * Queue tasks, Frappe style: send a registered method to a named queue now.
+ * Jobs are `hrp_cron_job` rows (`kind = 'queue'`) run by the same dispatcher
+ * as automated tasks: as the enqueuing user, in one transaction, audited.
+ *
+ * ```ts
+ * const jobs = new JobQueue(dataSource, { registry, workers: { reports: { timeoutMs: 3_600_000 } } });
+ * await runAsUser(uid, () => jobs.enqueue("hrp.report.build", { queue: "reports", kwargs: { month: "2026-11" } }));
+ * ```
+ */
+export class JobQueue {
+  readonly queues: QueueSet;
+  private readonly backend: Backend;
+  private readonly options: ResolvedShared;
+  private readonly registry: ModelRegistry;
+
+  constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
+    this.backend = backendFor(dataSource);
+    this.options = resolveShared(options);
+    this.registry = options.registry;
+    this.queues = new QueueSet(options.workers);
+  }
+
+  /**
+   * Enqueues `method`; resolves with the saved job, with null when
+   * deduplicated, or with the method's value when run inline (`now`).
+   * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
+   */
+  async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    const [model, fn] = this.resolveMethod(method);
+    const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
+    if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
+    return this.submit(model, fn, args, options, "default");
+  }
+
+  /**
+   * Runs `model.method(env, id, kwargs)` on one record in the background
+   * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
+   */
+  async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    checkName("model", model, 128);
+    checkName("method", method, 128);
+    if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
+    if (!(typeof id === "string" ? id.length > 0 : Number.isSafeInteger(id))) throw new ValidationError("id", "expected a record id (integer or non-empty string)", id);
+    return this.submit(model, method, [id, options.kwargs ?? {}], { ...options, jobName: options.jobName ?? `${model}.${method}(${id})` }, "long");
+  }
+
+  private resolveMethod(method: MethodRef): [string, string] {
+    const name = typeof method === "function" ? this.registry.nameOf(method) : method;
+    if (typeof method === "function" && !name) {
+      throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
+    }
+    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${JSON.stringify(name)}`, name);
+    const dot = name.lastIndexOf(".");
+    const model = name.slice(0, dot);
+    const fn = name.slice(dot + 1);
+    if (!this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
+    return [model, fn];
+  }
+
+  private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
+    const queueName = o.queue ?? defaultQueue;
+    const queue = this.queues.get(queueName);
+    const argsJson = serializeArgs(args);
+    const priority = checkPriority(o.priority ?? 10);
+    const timeoutMs = o.timeoutMs === undefined ? queue.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, MAX_TIMEOUT_MS);
+    const maxRetries = o.maxRetries === undefined ? queue.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 1000);
+    const backoff = checkBackoff("retryBackoffMs", o.retryBackoffMs ?? queue.retryBackoffMs);
+    const uid = checkId("userId", o.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const name = checkName("jobName", o.jobName ?? `${model}.${fn}`);
+    const jobKey = o.jobId === undefined ? null : checkName("jobId", o.jobId);
+    if (o.deduplicate && jobKey === null) throw new ValidationError("deduplicate", "needs a jobId to deduplicate on", true);
+    const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
+    const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? 1, 1, 1_000_000);
+    if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
+    const joined = o.manager ?? currentJobManager();
+    if (o.enqueueAfterCommit && !joined?.queryRunner?.isTransactionActive) {
+      throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
+    }
+
+    if (o.now || o.isAsync === false) return this.runInline(model, fn, args, uid);
+
+    const now = this.options.now();
+    const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
+      await this.checkUser(manager, uid);
+      if (jobKey !== null) {
+        const live = await this.backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
+        if (live.length > 0) {
+          if (o.deduplicate) return null;
+          throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
+        }
+      }
+      const common = { name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit };
+      const job = await manager.save(
+        manager.create(HrpCronJob, {
+          ...common, dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
+          createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
+          retryBackoffMs: JSON.stringify(backoff), workerId: null,
+        }),
+      );
+      await manager.save(
+        manager.create(IrCron, {
+          ...common, active: true, intervalNumber: 1, intervalType: "minutes", cronExpression: null, tz: null,
+          // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
+          nextcall: o.atFront ? new Date(0) : now, lastcall: null, numbercall: 1, doall: false,
+          hrpCronJobId: job.id, failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
+          createUid: currentUserId() ?? uid, createDate: now, writeDate: now, stopRequested: false,
+        }),
+      );
+      await this.backend.announceWork(manager);
+      return job;
+    };
+    const job = joined?.queryRunner?.isTransactionActive
+      ? await work(joined)
+      : await withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+    if (job) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, now);
+    return job;
+  }
+
+  /** `now: true`: run as the user, in a transaction of our own, and return the value. */
+  private async runInline(model: string, fn: string, args: unknown[], uid: number): Promise<unknown> {
+    const method = this.registry.resolve(model, fn);
+    return this.backend.transaction(async (manager) => {
+      const user = await this.checkUser(manager, uid);
+      const env: JobEnv = {
+        uid, user, manager, cronId: 0, jobId: null, lastcall: null, now: this.options.now(),
+        signal: new AbortController().signal, workerId: "inline", call: 1, calls: 1,
+      };
+      return runInJob(uid, manager, () => method(env, ...args));
+    });
+  }
+
+  private async checkUser(manager: EntityManager, uid: number) {
+    const user = await this.options.userResolver.findUser(manager, uid);
+    if (!user) throw new InvalidUserError(uid, "missing");
+    if (!user.active) throw new InvalidUserError(uid, "inactive");
+    return user;
+  }
+}

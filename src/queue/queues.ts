@@ -1,0 +1,82 @@
+import { UnknownQueueError, ValidationError } from "../errors";
+import { checkInt } from "../validate";
+
+/** Settings of one queue (Frappe: `workers` in common_site_config, `timeout` in seconds there). */
+export interface QueueConfig {
+  /** Run time limit for its jobs, unless a job sets its own. */
+  readonly timeoutMs: number;
+  /** Jobs of this queue one worker process runs at once. @defaultValue 1 */
+  readonly backgroundWorkers: number;
+  /** Jobs of this queue running at once across all workers and machines; null = no limit. @defaultValue null */
+  readonly maxConcurrency: number | null;
+  /** Retries after a failure, unless a job sets its own. @defaultValue 0 */
+  readonly maxRetries: number;
+  /** Delays (ms) before retry 1, 2, ...; the last one repeats. @defaultValue [10000, 60000, 300000] */
+  readonly retryBackoffMs: readonly number[];
+}
+
+export type QueueSettings = Partial<QueueConfig>;
+
+/** Frappe's three queues with their timeouts (short 300 s, default 300 s, long 1500 s). */
+export const BUILTIN_QUEUES = ["short", "default", "long"] as const;
+
+const BASE: Omit<QueueConfig, "timeoutMs"> = { backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000] };
+const BUILTIN_TIMEOUTS_MS: Record<(typeof BUILTIN_QUEUES)[number], number> = { short: 300_000, default: 300_000, long: 1_500_000 };
+const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The known queues: the built-in `short`, `default`, `long` plus custom ones
+ * from configuration, which may also override the built-ins' settings.
+ *
+ * ```ts
+ * const queues = new QueueSet({ reports: { timeoutMs: 5_000_000, backgroundWorkers: 4, maxConcurrency: 8 } });
+ * queues.get("reports").timeoutMs; // 5000000
+ * ```
+ */
+export class QueueSet {
+  private readonly queues = new Map<string, QueueConfig>();
+
+  constructor(custom: Readonly<Record<string, QueueSettings>> = {}) {
+    for (const name of BUILTIN_QUEUES) this.queues.set(name, { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS[name] });
+    for (const [name, settings] of Object.entries(custom)) {
+      if (!QUEUE_NAME.test(name)) throw new ValidationError("queue", `queue names are 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`, name);
+      const merged = { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS.default, ...this.queues.get(name), ...settings };
+      checkQueueConfig(name, merged);
+      this.queues.set(name, merged);
+    }
+  }
+
+  /** @throws UnknownQueueError */
+  get(name: string): QueueConfig {
+    const queue = this.queues.get(name);
+    if (!queue) throw new UnknownQueueError(name, this.names());
+    return queue;
+  }
+
+  has(name: string): boolean {
+    return this.queues.has(name);
+  }
+
+  /** Built-ins first (short, default, long), then custom queues in configuration order. */
+  names(): string[] {
+    return [...this.queues.keys()];
+  }
+}
+
+function checkQueueConfig(name: string, q: QueueConfig): void {
+  const field = (f: string) => `workers.${name}.${f}`;
+  checkInt(field("timeoutMs"), q.timeoutMs, 1, MAX_TIMEOUT_MS);
+  checkInt(field("backgroundWorkers"), q.backgroundWorkers, 1, 1000);
+  if (q.maxConcurrency !== null) checkInt(field("maxConcurrency"), q.maxConcurrency, 1, 1_000_000);
+  checkInt(field("maxRetries"), q.maxRetries, 0, 1000);
+  checkBackoff(field("retryBackoffMs"), q.retryBackoffMs);
+}
+
+export function checkBackoff(field: string, value: unknown): readonly number[] {
+  if (!Array.isArray(value) || value.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
+  for (const delay of value) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
+  return value as number[];
+}
+
+export { MAX_TIMEOUT_MS };
