@@ -89,7 +89,10 @@ export class ClaimStore {
         taken += ids.length;
       }
       if (claimed.length === 0) return [];
-      return this.loadClaimed(m, workerId, claimed, now);
+      const preference = new Map(plans.map((p, i) => [p.queue, i]));
+      const crons = await this.loadClaimed(m, workerId, claimed, now);
+      // Queue preference first, then run order within the queue.
+      return crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0));
     });
   }
 

@@ -29,6 +29,18 @@ import type { JobEnv, RunResult } from "./types";
  *    recurring ones moved to their next occurrence and deactivated after
  *    repeated failures over a long time (Odoo 18's rule).
  */
+/** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
+const localRuns = new Map<number, () => boolean>();
+
+/**
+ * Stops job `jobId` if it runs in this process; returns whether it did.
+ * (On SQLite a running job holds the write lock, so this is how a stop gets
+ * through at once.) @internal
+ */
+export function stopLocalRun(jobId: number): boolean {
+  return localRuns.get(jobId)?.() ?? false;
+}
+
 export class Executor {
   constructor(
     private readonly backend: Backend,
@@ -67,12 +79,14 @@ export class Executor {
     else workerSignal.addEventListener("abort", relay, { once: true });
     const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), cron.timeoutMs) : undefined;
     this.runs.set(cron.id, run);
+    if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
       return await this.executeWith(cron, run.signal, workerSignal);
     } finally {
       clearTimeout(timer);
       workerSignal.removeEventListener("abort", relay);
       this.runs.delete(cron.id);
+      if (cron.hrpCronJobId !== null) localRuns.delete(cron.hrpCronJobId);
     }
   }
 

@@ -1,5 +1,5 @@
 import { DataSource } from "typeorm";
-import { HrpCronJobService, MIGRATIONS, ModelRegistry } from "../src";
+import { HrpCronJobService, JobQueue, MIGRATIONS, ModelRegistry } from "../src";
 import { BACKENDS, count, openTestDb, type TestDb } from "./helpers";
 import { eventually, spawnWorker, stopAll, type WorkerProcess } from "./processes";
 
@@ -98,6 +98,43 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
     await frozen.waitFor(/no longer holds cron/, 30_000);
     await expectExactlyOnce(db, 1);
     expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(1);
+  });
+
+  it("per-queue and per-key concurrency limits hold across worker processes; other work is not blocked", async () => {
+    const workersConfig = { limited: { maxConcurrency: 2, backgroundWorkers: 4 } };
+    const queueRegistry = new ModelRegistry().register("test.model", { timed() {} });
+    const jobs = new JobQueue(db.dataSource, { registry: queueRegistry, workers: workersConfig });
+    const sleepMs = kind === "postgres" ? 60 : 15;
+    const groups: Record<string, { limit: number; options: Record<string, unknown> }> = {
+      c1: { limit: 1, options: { concurrencyKey: "company-1" } },
+      c2: { limit: 2, options: { concurrencyKey: "company-2", concurrencyLimit: 2 } },
+      lim: { limit: 2, options: { queue: "limited" } },
+      free: { limit: Infinity, options: {} },
+    };
+    for (let i = 0; i < 15; i++) {
+      for (const [group, { options }] of Object.entries(groups)) {
+        await jobs.enqueue("test.model.timed", { kwargs: { key: `${group}:${i}`, sleepMs }, ...options });
+      }
+    }
+    workers = [1, 2, 3].map((i) =>
+      spawnWorker(db, { HRP_TEST_CONCURRENCY: "4", HRP_TEST_WORKERS: JSON.stringify({ ...workersConfig, default: { backgroundWorkers: 4 } }), HRP_TEST_APP_NAME: `lim${i}` }),
+    );
+    await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 60, 120_000, () => summary(db, workers));
+    await expectExactlyOnce(db, 60);
+
+    const effects = await db.dataSource.query(`SELECT effect_key AS k, note FROM test_effect`);
+    for (const [group, { limit }] of Object.entries(groups)) {
+      const intervals: Array<[number, number]> = effects
+        .filter((e: { k: string }) => e.k.startsWith(`${group}:`))
+        .map((e: { note: string }) => e.note.split("-").map(Number) as [number, number]);
+      expect(intervals).toHaveLength(15);
+      // Sweep: +1 at each start, -1 at each end (ends first at equal times).
+      const events = intervals.flatMap(([a, b]): Array<[number, number]> => [[a, 1], [b, -1]]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let now = 0;
+      let peak = 0;
+      for (const [, delta] of events) peak = Math.max(peak, (now += delta));
+      expect({ group, withinLimit: peak <= limit }).toEqual({ group, withinLimit: true });
+    }
   });
 
   if (kind === "postgres") {

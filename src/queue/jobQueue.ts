@@ -3,7 +3,8 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { IrCron } from "../../entities/IrCron";
 import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../context";
-import { InvalidUserError, UnknownMethodError, ValidationError } from "../errors";
+import { InvalidStateError, InvalidUserError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
+import { stopLocalRun } from "../executor";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import type { ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
@@ -176,11 +177,45 @@ export class JobQueue {
       await this.backend.announceWork(manager);
       return job;
     };
-    const job = joined?.queryRunner?.isTransactionActive
-      ? await work(joined)
-      : await withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+    const own = () => withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+    let job: HrpCronJob | null;
+    if (joined?.queryRunner?.isTransactionActive) job = await work(joined);
+    else {
+      try {
+        job = await own();
+      } catch (error) {
+        // Two enqueues with the same jobId raced past the check: the loser sees the winner now.
+        if (jobKey === null || !this.backend.isUniqueViolation(error)) throw error;
+        job = await own();
+      }
+    }
     if (job) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, now);
     return job;
+  }
+
+  /**
+   * Stops a running job: the worker running it aborts the run at its next
+   * heartbeat (`heartbeatIntervalMs`; at once when it runs in this process),
+   * rolls its writes back and marks it `stopped` (not retried). On SQLite a
+   * job running in another process holds the write lock, so the request is
+   * written only after that job ends. To drop a job that has not started, use
+   * `HrpCronJobService.cancelJob`.
+   * @throws NotFoundError, InvalidStateError when the job is not running
+   */
+  async stopJob(jobId: number): Promise<void> {
+    checkId("jobId", jobId);
+    if (stopLocalRun(jobId)) return;
+    await withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (manager) => {
+        const n = await this.backend.execute(
+          manager, `UPDATE ir_cron SET stop_requested = TRUE WHERE hrp_cron_job_id = ? AND running_worker IS NOT NULL`, [jobId],
+        );
+        if (n > 0) return;
+        const job = await manager.findOneBy(HrpCronJob, { id: jobId });
+        if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+        throw new InvalidStateError(`Job ${jobId} is ${job.state}, not running; cancel a pending job instead of stopping it`, { jobId, state: job.state });
+      }),
+    );
   }
 
   /** `now: true`: run as the user, in a transaction of our own, and return the value. */
