@@ -50,6 +50,7 @@ export interface CronSpec {
 /** Filters for {@link HrpCronJobService.listJobs}. */
 export interface JobFilter {
   readonly state?: HrpCronJobState;
+  readonly queue?: string;
   readonly model?: string;
   readonly userId?: number;
   /** @defaultValue 100 */
@@ -260,6 +261,7 @@ export class HrpCronJobService {
   async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
     const where: Record<string, unknown> = {};
     if (filter.state) where.state = filter.state;
+    if (filter.queue) where.queue = filter.queue;
     if (filter.model) where.model = filter.model;
     if (filter.userId) where.userId = filter.userId;
     return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });

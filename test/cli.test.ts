@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource } from "typeorm";
 import { main, type CliIo } from "../src/cli";
-import { ENTITIES } from "../src";
+import { ENTITIES, JobQueue } from "../src";
+import { registry as queueRegistry } from "./fixtures/queue.config";
 import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
 
 const ROOT = join(__dirname, "..");
@@ -114,6 +115,27 @@ describe("hrp-cron CLI", () => {
     expect(now.code).toBe(0);
     expect(now.out).toMatch(/dailyDepreciation\s+2\s+done/);
     expect((await run("crons", "--config", EXAMPLE_CONFIG)).out).toMatch(/0 2 \* \* \*/);
+  });
+
+  it("queue commands: worker --queue --burst, jobs --queue, queues, stop, purge", async () => {
+    const config = join(ROOT, "test", "fixtures", "queue.config.ts");
+    expect((await run("migrate", "--config", config)).code).toBe(0);
+    await withDb(async (ds) => {
+      const jobs = new JobQueue(ds, { registry: queueRegistry, workers: { reports: { timeoutMs: 60_000 } } });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "s" }, queue: "short" });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "r" }, queue: "reports" });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "l" }, queue: "long" });
+    });
+    expect((await run("worker", "--queue", "nope", "--burst", "--config", config)).err).toMatch(/UnknownQueueError: Queue "nope" does not exist/);
+    const burst = await run("worker", "--queue", "short,reports", "--burst", "--config", config);
+    expect(burst.code).toBe(0);
+    expect(burst.out).toMatch(/burst: 2 run\(s\), 2 done, 0 failed/);
+    expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(/app\.tasks\.note\s+long\s+1\s+10\s+pending/);
+    expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
+    const stop = await run("stop", "3", "--config", config);
+    expect([stop.code, stop.err]).toEqual([1, expect.stringMatching(/not running; cancel a pending job/)]);
+    expect((await run("purge", "--finished-days", "0", "--config", config)).out).toBe("deleted 2 job(s)");
+    expect((await run("jobs", "--config", config)).out.split("\n")).toHaveLength(3); // header, rule, the long job
   });
 
   it("a worker process stops cleanly on SIGINT", async () => {

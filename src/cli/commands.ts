@@ -3,6 +3,8 @@ import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../.
 import { Dispatcher } from "../dispatcher";
 import { consoleLogger } from "../logger";
 import { migrate } from "../migrate";
+import { JobQueue } from "../queue/jobQueue";
+import { QueueSet } from "../queue/queues";
 import { HrpCronJobService } from "../service";
 import type { RunResult } from "../types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
@@ -53,19 +55,27 @@ function runsTable(results: readonly RunResult[]): string {
 
 function jobsTable(jobs: readonly HrpCronJob[]): string {
   return renderTable(
-    ["job", "name", "method", "user", "prio", "state", "due", "started", "done", "error"],
-    jobs.map((j) => [j.id, j.name, `${j.model}.${j.function}`, j.userId, j.priority, j.state, j.dateCreated, j.dateStarted, j.dateDone, j.excInfo]),
+    ["job", "name", "method", "queue", "user", "prio", "state", "tries", "due", "started", "done", "error"],
+    jobs.map((j) => [j.id, j.name, `${j.model}.${j.function}`, j.queue, j.userId, j.priority, j.state, j.attempts, j.dateCreated, j.dateStarted, j.dateDone, j.excInfo]),
   );
 }
 
 export const COMMANDS: Record<string, Command> = {
   worker: {
-    summary: "run the dispatcher (Ctrl-C stops it gracefully); --burst runs what is due now and exits",
-    flags: ["config", "burst"],
+    summary: "run the dispatcher (Ctrl-C stops it gracefully) [--queue short,default] [--burst: run what is due, exit]",
+    flags: ["config", "burst", "queue"],
     async run({ args, config, io }) {
       return withDatabase(config, async (dataSource) => {
         const registry = await openRegistry(config);
-        const dispatcher = new Dispatcher(dataSource, registry, { logger: consoleLogger("info"), ...config.dispatcher });
+        const queueSet = new QueueSet(config.workers);
+        const queueFlag = stringFlag(args, "queue");
+        const queues = queueFlag === undefined ? queueSet.names() : queueFlag.split(",").map((q) => q.trim()).filter(Boolean);
+        if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
+        // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
+        const concurrency = Math.min(1000, queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0));
+        const dispatcher = new Dispatcher(dataSource, registry, {
+          logger: consoleLogger("info"), concurrency, ...config.dispatcher, workers: config.workers, queues,
+        });
         if (args.flags.has("burst")) {
           const results: RunResult[] = [];
           for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue()) results.push(...batch);
@@ -122,8 +132,8 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   jobs: {
-    summary: "list hrp_cron_job rows, newest first [--state S] [--model M] [--user ID] [--limit N]",
-    flags: ["config", "state", "model", "user", "limit"],
+    summary: "list hrp_cron_job rows, newest first [--state S] [--queue Q] [--model M] [--user ID] [--limit N]",
+    flags: ["config", "state", "queue", "model", "user", "limit"],
     async run({ args, config, io }) {
       const state = stringFlag(args, "state");
       if (state !== undefined && !(HRP_CRON_JOB_STATES as readonly string[]).includes(state)) {
@@ -131,6 +141,7 @@ export const COMMANDS: Record<string, Command> = {
       }
       const filter = {
         state: state as HrpCronJobState | undefined,
+        queue: stringFlag(args, "queue"),
         model: stringFlag(args, "model"),
         userId: intFlag(args, "user", 1, 2_147_483_647),
         limit: intFlag(args, "limit", 1, 100_000),
@@ -199,6 +210,47 @@ export const COMMANDS: Record<string, Command> = {
       return withDatabase(config, async (_ds, service) => {
         const job = await service.cancelJob(id);
         io.out(`job ${job.id} is ${job.state}`);
+        return 0;
+      });
+    },
+  },
+
+  stop: {
+    summary: "stop running job JOB_ID: its worker aborts it, rolls it back, marks it stopped",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const id = idArg(args, "JOB_ID");
+      return withDatabase(config, async (dataSource) => {
+        await new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers }).stopJob(id);
+        io.out(`stop requested for job ${id}; its worker stops it at its next heartbeat`);
+        return 0;
+      });
+    },
+  },
+
+  queues: {
+    summary: "running / waiting / scheduled counts per queue and concurrency key, across all workers",
+    flags: ["config"],
+    async run({ config, io }) {
+      return withDatabase(config, async (dataSource) => {
+        const stats = await new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers }).stats();
+        io.out(renderTable(["queue", "key", "running", "waiting", "scheduled"], stats.map((s) => [s.queue, s.concurrencyKey, s.running, s.waiting, s.scheduled])));
+        return 0;
+      });
+    },
+  },
+
+  purge: {
+    summary: "retention: delete finished jobs older than --finished-days (7) and failed ones older than --failed-days (30)",
+    flags: ["config", "finished-days", "failed-days"],
+    async run({ args, config, io }) {
+      const day = 86_400_000;
+      const finished = intFlag(args, "finished-days", 0, 36_500) ?? 7;
+      const failed = intFlag(args, "failed-days", 0, 36_500) ?? 30;
+      return withDatabase(config, async (dataSource) => {
+        const queue = new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers });
+        const n = await queue.purge({ finishedOlderThanMs: finished * day, failedOlderThanMs: failed * day });
+        io.out(`deleted ${n} job(s)`);
         return 0;
       });
     },

@@ -5,6 +5,7 @@ import { defaultDataSourceOptions } from "../dataSourceOptions";
 import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
 import type { DispatcherOptions } from "../options";
+import type { QueueSettings } from "../queue/queues";
 import { ModelRegistry } from "../registry";
 import type { HrpCronJobService } from "../service";
 
@@ -35,6 +36,8 @@ export interface HrpCronConfig {
   readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
   /** The models and methods jobs may call. @defaultValue an empty registry (the worker then fails every run with "does not exist") */
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
+  /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
+  readonly workers?: Readonly<Record<string, QueueSettings>>;
   /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
   readonly dispatcher?: DispatcherOptions;
   /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */

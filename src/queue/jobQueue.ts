@@ -62,6 +62,18 @@ export interface JobQueueOptions extends SharedOptions {
   readonly workers?: Readonly<Record<string, QueueSettings>>;
 }
 
+/** One line of {@link JobQueue.stats}. */
+export interface QueueStats {
+  readonly queue: string;
+  readonly concurrencyKey: string | null;
+  /** Claimed by a worker now. */
+  readonly running: number;
+  /** Due and waiting for a slot (or for its key's limit). */
+  readonly waiting: number;
+  /** Not due yet (delayed, or waiting for a retry backoff). */
+  readonly scheduled: number;
+}
+
 /** A registered method, by reference or by dotted name (`model.method`). */
 export type MethodRef = string | Function;
 
@@ -214,6 +226,49 @@ export class JobQueue {
         const job = await manager.findOneBy(HrpCronJob, { id: jobId });
         if (!job) throw new NotFoundError("hrp_cron_job", jobId);
         throw new InvalidStateError(`Job ${jobId} is ${job.state}, not running; cancel a pending job instead of stopping it`, { jobId, state: job.state });
+      }),
+    );
+  }
+
+  /**
+   * Running and waiting (due, pending) counts per queue and per concurrency
+   * key, across all workers — what the concurrency manager is doing.
+   */
+  async stats(now = this.options.now()): Promise<QueueStats[]> {
+    const rows = await this.backend.transaction((m) =>
+      this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
+        m,
+        `SELECT queue, concurrency_key AS k,
+                SUM(CASE WHEN running_worker IS NOT NULL THEN 1 ELSE 0 END) AS running,
+                SUM(CASE WHEN running_worker IS NULL AND nextcall <= ? THEN 1 ELSE 0 END) AS waiting,
+                SUM(CASE WHEN running_worker IS NULL AND nextcall > ? THEN 1 ELSE 0 END) AS scheduled
+           FROM ir_cron WHERE active = TRUE AND numbercall <> 0
+          GROUP BY queue, concurrency_key ORDER BY queue, concurrency_key`,
+        [this.backend.toDbDate(now), this.backend.toDbDate(now)],
+      ),
+    );
+    return rows.map((r) => ({
+      queue: r.queue, concurrencyKey: r.k, running: Number(r.running), waiting: Number(r.waiting), scheduled: Number(r.scheduled),
+    }));
+  }
+
+  /**
+   * Retention: deletes finished (`done`, `cancelled`, `stopped`) jobs older
+   * than `finishedOlderThanMs` and failed ones older than
+   * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
+   * how many jobs were deleted.
+   */
+  async purge(options: { finishedOlderThanMs?: number; failedOlderThanMs?: number } = {}): Promise<number> {
+    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? 7 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
+    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? 30 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
+    const now = this.options.now().getTime();
+    return withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (m) => {
+        const where = `(state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)`;
+        const params = [this.backend.toDbDate(new Date(now - finishedMs)), this.backend.toDbDate(new Date(now - failedMs))];
+        await this.backend.execute(m, `DELETE FROM hrp_cron_run_log WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
+        await this.backend.execute(m, `DELETE FROM ir_cron WHERE running_worker IS NULL AND hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
+        return this.backend.execute(m, `DELETE FROM hrp_cron_job WHERE (${where}) AND id NOT IN (SELECT hrp_cron_job_id FROM ir_cron WHERE hrp_cron_job_id IS NOT NULL)`, params);
       }),
     );
   }
