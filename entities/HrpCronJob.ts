@@ -96,4 +96,12 @@ export class HrpCronJob {
   /** The worker that ran it last. */
   @Column({ name: "worker_id", type: "varchar", length: 128, nullable: true })
   workerId!: string | null;
+
+  /** Registered `model.method` called as `(env, { jobId, result })` in the job's transaction when it succeeds. */
+  @Column({ name: "on_success", type: "varchar", length: 256, nullable: true })
+  onSuccess!: string | null;
+
+  /** Registered `model.method` called as `(env, { jobId, error })` after the job has finally failed. */
+  @Column({ name: "on_failure", type: "varchar", length: 256, nullable: true })
+  onFailure!: string | null;
 }

@@ -1,5 +1,6 @@
 import { initialSchema } from "./0001-initial-schema";
 import { queues } from "./0002-queues";
+import { jobCallbacks } from "./0003-job-callbacks";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -8,4 +9,4 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues];
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks];

@@ -145,6 +145,9 @@ export class Executor {
         return { ...base, outcome: "skipped", calls: 0, error: recordError.message };
       }
       this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: coerceError(thrown).message });
+      await this.runOnFailure(cron, start, coerceError(thrown).message).catch((error: unknown) =>
+        this.options.logger.error("onFailure callback failed", { cronId: cron.id, jobId: cron.hrpCronJobId, error: String(error) }),
+      );
       return { ...base, outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
     }
   }
@@ -159,12 +162,18 @@ export class Executor {
     if (cron.timeoutMs) await this.backend.limitStatementTime(manager, cron.timeoutMs);
     const catchUp = computeCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start);
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp.missed, maxCalls: this.options.maxCatchUpCalls });
+    let result: unknown;
     for (let call = 1; call <= plan.calls; call++) {
       const env: JobEnv = {
         uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall,
         now: start, signal, workerId: this.workerId, call, calls: plan.calls,
       };
-      await untilAborted(runInJob(user.id, manager, () => method(env, ...args)), signal);
+      result = await untilAborted(runInJob(user.id, manager, () => method(env, ...args)), signal);
+    }
+    const onSuccess = await this.callbackOf(manager, cron.hrpCronJobId, "on_success");
+    if (onSuccess) {
+      const env: JobEnv = { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call: 1, calls: 1 };
+      await untilAborted(runInJob(user.id, manager, () => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) })), signal);
     }
 
     const end = this.options.now();
@@ -224,6 +233,34 @@ export class Executor {
     }
     await manager.update(IrCron, { id: cron.id }, changes);
     return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
+  }
+
+  /** The registered callback named in the job's `column`, or null. */
+  private async callbackOf(manager: EntityManager, jobId: number | null, column: "on_success" | "on_failure") {
+    if (jobId === null) return null;
+    const [row] = await this.backend.query<Record<string, string | null>>(manager, `SELECT ${column} AS cb FROM hrp_cron_job WHERE id = ?`, [jobId]);
+    const name = row?.cb;
+    if (!name) return null;
+    const dot = name.lastIndexOf(".");
+    return this.registry.resolve(name.slice(0, dot), name.slice(dot + 1));
+  }
+
+  /** After a job has finally failed (no retry left): its `onFailure`, as its user, in a transaction of its own. */
+  private async runOnFailure(cron: IrCron, start: Date, error: string): Promise<void> {
+    if (cron.hrpCronJobId === null) return;
+    await this.backend.transaction(async (manager) => {
+      const [job] = await this.backend.query<{ state: string }>(manager, `SELECT state FROM hrp_cron_job WHERE id = ?`, [cron.hrpCronJobId]);
+      if (job?.state !== "failed") return; // pending again: a retry is coming
+      const onFailure = await this.callbackOf(manager, cron.hrpCronJobId, "on_failure");
+      if (!onFailure) return;
+      const user = await this.options.userResolver.findUser(manager, cron.userId);
+      if (!user) return;
+      const env: JobEnv = {
+        uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start,
+        signal: new AbortController().signal, workerId: this.workerId, call: 1, calls: 1,
+      };
+      await runInJob(user.id, manager, () => onFailure(env, { jobId: cron.hrpCronJobId, error }));
+    });
   }
 
   /** When a failed job should run again, or null when it has no retries left. */
@@ -319,4 +356,13 @@ function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> 
       },
     );
   });
+}
+
+/** A method's return value as JSON data (undefined and unserialisable values become null). */
+function toJsonSafe(value: unknown): unknown {
+  try {
+    return value === undefined ? null : JSON.parse(JSON.stringify(value));
+  } catch {
+    return null;
+  }
 }

@@ -225,6 +225,28 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     expect((await service.getJob(failing.id)).state).toBe("done");
   });
 
+  it("onSuccess gets the result in the job's transaction; onFailure runs once, after the last retry", async () => {
+    const events: string[] = [];
+    registry.register("app.hooks", {
+      async done(env: JobEnv, info: { jobId: number; result: unknown }) {
+        events.push(`success ${info.jobId} ${JSON.stringify(info.result)} uid=${env.uid}`);
+        await env.manager.insert(TestEffect, { key: `hook:${info.jobId}`, uid: env.uid, note: null });
+      },
+      async failed(env: JobEnv, info: { jobId: number; error: string }) {
+        events.push(`failure ${info.jobId} ${info.error}`);
+      },
+    });
+    const ok = (await enqueue("cb", { onSuccess: "app.hooks.done", onFailure: "app.hooks.failed" })) as HrpCronJob;
+    failuresLeft = 5;
+    const bad = (await jobs.enqueue("app.tasks.flaky", { kwargs: { key: "cb2" }, maxRetries: 1, retryBackoffMs: [0], onFailure: "app.hooks.failed" })) as HrpCronJob;
+    const d = dispatcher();
+    await d.runDue();
+    await d.runDue();
+    expect(events).toEqual([`success ${ok.id} "recorded cb" uid=1`, `failure ${bad.id} flaky failure`]);
+    expect(await count(db, "test_effect", "effect_key = ?", [`hook:${ok.id}`])).toBe(1);
+    await expect(enqueue("x", { onSuccess: "app.hooks.nope" })).rejects.toBeInstanceOf(UnknownMethodError);
+  });
+
   it("enqueueDoc runs a model method on one record, on the long queue with its timeout", async () => {
     const job = (await jobs.enqueueDoc("hrp.asset", 42, "post", { kwargs: { note: "received" } })) as HrpCronJob;
     expect([job.queue, job.timeoutMs, job.name]).toEqual(["long", 1_500_000, "hrp.asset.post(42)"]);

@@ -35,6 +35,10 @@ export interface EnqueueOptions {
   readonly manager?: EntityManager;
   /** Frappe's `enqueue_after_commit`; requires `manager` (or a running job, whose transaction is joined). */
   readonly enqueueAfterCommit?: boolean;
+  /** Registered method (name or function) called as `(env, { jobId, result })` in the job's transaction on success. */
+  readonly onSuccess?: MethodRef;
+  /** Registered method called as `(env, { jobId, error })`, in a transaction of its own, once the job has finally failed. */
+  readonly onFailure?: MethodRef;
   /** Accepted for Frappe compatibility: every job is tracked. */
   readonly trackJob?: boolean;
   /** Lower runs first. @defaultValue 10 */
@@ -152,6 +156,8 @@ export class JobQueue {
     const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
     const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? 1, 1, 1_000_000);
     if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
+    const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
+    const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
     const joined = o.manager ?? currentJobManager();
     if (o.enqueueAfterCommit && !joined?.queryRunner?.isTransactionActive) {
       throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
@@ -174,7 +180,7 @@ export class JobQueue {
         manager.create(HrpCronJob, {
           ...common, dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
           createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
-          retryBackoffMs: JSON.stringify(backoff), workerId: null,
+          retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
         }),
       );
       await manager.save(
