@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
 import { ClaimStore, type ClaimPlan } from "./claims";
+import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
@@ -35,6 +36,7 @@ export class Dispatcher {
   private readonly options: ResolvedDispatcherOptions;
   private readonly claims: ClaimStore;
   private readonly executor: Executor;
+  private readonly sandbox: SandboxPool | null;
   private running = false;
   private registered = false;
   private loop: Promise<void> | null = null;
@@ -53,6 +55,7 @@ export class Dispatcher {
     this.options = resolveDispatcherOptions(options);
     this.claims = new ClaimStore(this.backend, this.options.logger);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
+    this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
 
   /** True between `start()` and the end of `stop()`. */
@@ -116,7 +119,10 @@ export class Dispatcher {
    * back and its claim is released). Resolves when the worker is gone.
    */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      await this.sandbox?.close(); // threads started by runDue()
+      return;
+    }
     this.running = false;
     this.wake?.();
     let abandon: NodeJS.Timeout | undefined;
@@ -146,6 +152,7 @@ export class Dispatcher {
       const unregistered = this.unregister();
       if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
+      await this.sandbox?.close();
       this.options.logger.info("worker stopped", { workerId: this.workerId });
     }
   }
@@ -234,6 +241,7 @@ export class Dispatcher {
 
   private async executeSafely(cron: Parameters<Executor["execute"]>[0]): Promise<RunResult> {
     try {
+      if (this.sandbox) return await this.sandbox.run(cron, this.executor, this.abort.signal);
       return await this.executor.execute(cron, this.abort.signal);
     } catch (error) {
       if (!(error instanceof ClaimLostError)) throw error;
@@ -258,8 +266,11 @@ export class Dispatcher {
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
-    if (this.executor.runningCronIds().length === 0) return;
-    for (const row of await this.claims.stopRequests(this.workerId)) this.executor.requestStop(row.cronId, row.jobId);
+    if (this.executor.runningCronIds().length === 0 && this.inflight.size === 0) return;
+    for (const row of await this.claims.stopRequests(this.workerId)) {
+      this.executor.requestStop(row.cronId, row.jobId);
+      this.sandbox?.requestStop(row.cronId, row.jobId);
+    }
   }
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */

@@ -235,6 +235,22 @@ export class Executor {
     return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
   }
 
+  /**
+   * Records the failure of a run whose thread was killed (sandbox hard
+   * timeout): its transaction died with its connection; this worker still
+   * holds the claim.
+   */
+  async recordKilled(cron: IrCron, start: Date, error: Error): Promise<RunResult> {
+    const excInfo = formatExcInfo(error);
+    const runLogId = await withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo, error)),
+    );
+    await this.runOnFailure(cron, start, error.message).catch((e: unknown) =>
+      this.options.logger.error("onFailure callback failed", { cronId: cron.id, error: String(e) }),
+    );
+    return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "failed", calls: 0, error: error.message, runLogId };
+  }
+
   /** The registered callback named in the job's `column`, or null. */
   private async callbackOf(manager: EntityManager, jobId: number | null, column: "on_success" | "on_failure") {
     if (jobId === null) return null;

@@ -25,3 +25,4 @@ export { defineConfig } from "./cli/config";
 export type { HrpCronConfig, SetupContext } from "./cli/config";
 export { defaultDataSourceOptions } from "./dataSourceOptions";
 export * from "./queue";
+export type { SandboxOptions } from "./sandbox/pool";

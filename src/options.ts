@@ -1,6 +1,7 @@
 import { ValidationError } from "./errors";
 import { consoleLogger } from "./logger";
 import { QueueSet, type QueueSettings } from "./queue/queues";
+import type { SandboxOptions } from "./sandbox/pool";
 import type { ModelRegistry } from "./registry";
 import type { Logger } from "./types";
 import { ADMIN_USER_ID, ResUsersResolver, type UserResolver } from "./users";
@@ -40,6 +41,12 @@ export interface DispatcherOptions extends SharedOptions {
   readonly queues?: readonly string[];
   /** Custom queues and overrides (same shape as `JobQueue`'s `workers`). */
   readonly workers?: Readonly<Record<string, QueueSettings>>;
+  /**
+   * Run each job in a worker thread that can be terminated when it overruns
+   * its timeout by `hardKillGraceMs` — even a synchronous loop. Needs the
+   * app's compiled config file. @defaultValue off (runs in the main thread)
+   */
+  readonly sandbox?: SandboxOptions;
   /**
    * Runs at once in this dispatcher, across its queues; each queue is also
    * capped by its `backgroundWorkers`. On SQLite runs still commit one at a
@@ -91,10 +98,11 @@ export const DEFAULTS = {
   maxCatchUpCalls: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
-} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers">>;
+} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">>;
 
 export type ResolvedShared = Required<SharedOptions>;
-export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers">> & {
+export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox">> & {
+  readonly sandbox: SandboxOptions | null;
   readonly queues: readonly string[];
   readonly queueSet: QueueSet;
 };
@@ -124,6 +132,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
   const resolved: ResolvedDispatcherOptions = {
     ...shared,
     queues: [...new Set(queues)],
+    sandbox: options.sandbox ?? null,
     queueSet,
     concurrency: options.concurrency ?? DEFAULTS.concurrency,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,

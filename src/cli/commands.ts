@@ -8,7 +8,7 @@ import { QueueSet } from "../queue/queues";
 import { HrpCronJobService } from "../service";
 import type { RunResult } from "../types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
-import { openDataSource, openRegistry, type HrpCronConfig } from "./config";
+import { configPathOf, openDataSource, openRegistry, type HrpCronConfig } from "./config";
 import { renderTable } from "./table";
 
 /** Where a command writes, and how the worker learns it should stop. */
@@ -62,8 +62,8 @@ function jobsTable(jobs: readonly HrpCronJob[]): string {
 
 export const COMMANDS: Record<string, Command> = {
   worker: {
-    summary: "run the dispatcher (Ctrl-C stops it gracefully) [--queue short,default] [--burst: run what is due, exit]",
-    flags: ["config", "burst", "queue"],
+    summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
+    flags: ["config", "burst", "queue", "sandbox"],
     async run({ args, config, io }) {
       return withDatabase(config, async (dataSource) => {
         const registry = await openRegistry(config);
@@ -73,8 +73,9 @@ export const COMMANDS: Record<string, Command> = {
         if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
         // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
         const concurrency = Math.min(1000, queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0));
+        const sandbox = args.flags.has("sandbox") ? { configPath: configPathOf(stringFlag(args, "config")) } : config.dispatcher?.sandbox;
         const dispatcher = new Dispatcher(dataSource, registry, {
-          logger: consoleLogger("info"), concurrency, ...config.dispatcher, workers: config.workers, queues,
+          logger: consoleLogger("info"), concurrency, ...config.dispatcher, workers: config.workers, queues, sandbox,
         });
         if (args.flags.has("burst")) {
           const results: RunResult[] = [];

@@ -49,10 +49,15 @@ export function defineConfig(config: HrpCronConfig): HrpCronConfig {
   return config;
 }
 
+/** The config file's absolute path (`--config`, else `HRP_CRON_CONFIG`, else `./hrp-cron.config.js`). */
+export function configPathOf(explicitPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(explicitPath ?? env.HRP_CRON_CONFIG ?? "hrp-cron.config.js");
+}
+
 /** Loads the config module; no file means the defaults (embedded SQLite, empty registry). */
 export function loadConfig(explicitPath: string | undefined, env: NodeJS.ProcessEnv = process.env): HrpCronConfig {
   const candidate = explicitPath ?? env.HRP_CRON_CONFIG;
-  const path = resolve(candidate ?? "hrp-cron.config.js");
+  const path = configPathOf(explicitPath, env);
   if (!existsSync(path)) {
     if (candidate) throw new ConfigError(`config file ${path} does not exist; pass --config with the path of your hrp-cron.config.js`, { path });
     return {};

@@ -1,0 +1,46 @@
+/**
+ * Entry point of a sandbox thread (see pool.ts). It opens its own
+ * DataSource from the app's config file and runs claimed crons with the
+ * parent worker's id, so the claim compare-and-set matches. The parent can
+ * `terminate()` it at any time, even inside a synchronous loop; its
+ * connection then closes and the open transaction rolls back.
+ */
+import "reflect-metadata";
+import { parentPort, workerData } from "node:worker_threads";
+import { backendFor } from "../backend";
+import { ClaimStore } from "../claims";
+import { openDataSource, openRegistry, loadConfig } from "../cli/config";
+import { Executor } from "../executor";
+import { consoleLogger } from "../logger";
+import { resolveDispatcherOptions } from "../options";
+import type { IrCron } from "../../entities/IrCron";
+
+interface Init {
+  readonly configPath: string;
+  readonly workerId: string;
+}
+
+type Message = { type: "run"; cron: IrCron } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
+
+async function main(): Promise<void> {
+  const { configPath, workerId } = workerData as Init;
+  const config = loadConfig(configPath);
+  const dataSource = await openDataSource(config);
+  const registry = await openRegistry(config);
+  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers });
+  const backend = backendFor(dataSource);
+  const executor = new Executor(backend, new ClaimStore(backend, options.logger), registry, options, workerId);
+  const abort = new AbortController();
+  parentPort!.on("message", (message: Message) => {
+    if (message.type === "run") {
+      executor.execute(message.cron, abort.signal).then(
+        (result) => parentPort!.postMessage({ type: "result", result }),
+        (error: unknown) => parentPort!.postMessage({ type: "error", error: String(error), claimLost: (error as Error)?.name === "ClaimLostError" }),
+      );
+    } else if (message.type === "stop") executor.requestStop(message.cronId, message.jobId);
+    else abort.abort(new Error("worker stopping"));
+  });
+  parentPort!.postMessage({ type: "ready" });
+}
+
+main().catch((error: unknown) => parentPort!.postMessage({ type: "fatal", error: String(error) }));
