@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
+import { Between, LessThan, MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
 import { HrpCronJob, type HrpCronJobState } from "../entities/HrpCronJob";
 import { HrpCronRunLog } from "../entities/HrpCronRunLog";
 import { IrCron } from "../entities/IrCron";
@@ -52,7 +52,13 @@ export interface JobFilter {
   readonly state?: HrpCronJobState;
   readonly queue?: string;
   readonly model?: string;
+  /** Method name (`function` column). */
+  readonly function?: string;
   readonly userId?: number;
+  /** Jobs due (`date_created`) at or after this date. */
+  readonly since?: Date;
+  /** Jobs due before this date. */
+  readonly until?: Date;
   /** @defaultValue 100 */
   readonly limit?: number;
 }
@@ -263,7 +269,13 @@ export class HrpCronJobService {
     if (filter.state) where.state = filter.state;
     if (filter.queue) where.queue = filter.queue;
     if (filter.model) where.model = filter.model;
+    if (filter.function) where.function = filter.function;
     if (filter.userId) where.userId = filter.userId;
+    const since = filter.since === undefined ? undefined : checkDate("since", filter.since);
+    const until = filter.until === undefined ? undefined : checkDate("until", filter.until);
+    if (since && until) where.dateCreated = Between(since, new Date(until.getTime() - 1));
+    else if (since) where.dateCreated = MoreThanOrEqual(since);
+    else if (until) where.dateCreated = LessThan(until);
     return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
   }
 

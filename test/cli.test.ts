@@ -132,6 +132,9 @@ describe("hrp-cron CLI", () => {
     expect(burst.out).toMatch(/burst: 2 run\(s\), 2 done, 0 failed/);
     expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(/app\.tasks\.note\s+long\s+1\s+10\s+pending/);
     expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
+    expect((await run("jobs", "--method", "app.tasks.note", "--state", "done", "--config", config)).out.split("\n")).toHaveLength(4);
+    expect((await run("jobs", "--since", "2999-01-01", "--config", config)).out.split("\n")).toHaveLength(2);
+    expect((await run("jobs", "--until", "yesterday", "--config", config)).code).toBe(2);
     const stop = await run("stop", "3", "--config", config);
     expect([stop.code, stop.err]).toEqual([1, expect.stringMatching(/not running; cancel a pending job/)]);
     expect((await run("purge", "--finished-days", "0", "--config", config)).out).toBe("deleted 2 job(s)");

@@ -53,6 +53,21 @@ function runsTable(results: readonly RunResult[]): string {
   );
 }
 
+function methodFilter(model: string | undefined, method: string | undefined): { model?: string; function?: string } {
+  if (method === undefined) return { model };
+  const dot = method.lastIndexOf(".");
+  if (dot <= 0) throw new UsageError(`--method must be "model.method", got "${method}"`);
+  return { model: method.slice(0, dot), function: method.slice(dot + 1) };
+}
+
+function dateFlag(args: ParsedArgs, name: string): Date | undefined {
+  const text = stringFlag(args, name);
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be an ISO date such as 2026-11-23 or 2026-11-23T08:00:00Z, got "${text}"`);
+  return date;
+}
+
 function jobsTable(jobs: readonly HrpCronJob[]): string {
   return renderTable(
     ["job", "name", "method", "queue", "user", "prio", "state", "tries", "due", "started", "done", "error"],
@@ -133,8 +148,8 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   jobs: {
-    summary: "list hrp_cron_job rows, newest first [--state S] [--queue Q] [--model M] [--user ID] [--limit N]",
-    flags: ["config", "state", "queue", "model", "user", "limit"],
+    summary: "list hrp_cron_job rows, newest first [--state S] [--queue Q] [--method model.fn] [--user ID] [--since/--until ISO date] [--limit N]",
+    flags: ["config", "state", "queue", "model", "method", "user", "since", "until", "limit"],
     async run({ args, config, io }) {
       const state = stringFlag(args, "state");
       if (state !== undefined && !(HRP_CRON_JOB_STATES as readonly string[]).includes(state)) {
@@ -143,7 +158,9 @@ export const COMMANDS: Record<string, Command> = {
       const filter = {
         state: state as HrpCronJobState | undefined,
         queue: stringFlag(args, "queue"),
-        model: stringFlag(args, "model"),
+        ...methodFilter(stringFlag(args, "model"), stringFlag(args, "method")),
+        since: dateFlag(args, "since"),
+        until: dateFlag(args, "until"),
         userId: intFlag(args, "user", 1, 2_147_483_647),
         limit: intFlag(args, "limit", 1, 100_000),
       };
