@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { dateColumn, intColumn } from "./columns";
 
 /** Outcome of one execution. `interrupted`: the worker died mid-run and the cron was recovered. */
-export type RunOutcome = "done" | "failed" | "interrupted";
+export type RunOutcome = "done" | "failed" | "interrupted" | "stopped";
 
 /**
  * `hrp_cron_run_log`: one row per execution of any cron, written in the same

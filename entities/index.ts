@@ -3,6 +3,7 @@ import { HrpCronRunLog } from "./HrpCronRunLog";
 import { HrpCronWorker } from "./HrpCronWorker";
 import { IrCron } from "./IrCron";
 import { ResUsers } from "./ResUsers";
+import { ScheduledJobLog, ScheduledJobType } from "./ScheduledJobType";
 
 export { HrpCronJob, HRP_CRON_JOB_STATES } from "./HrpCronJob";
 export type { HrpCronJobState } from "./HrpCronJob";
@@ -11,6 +12,7 @@ export type { RunOutcome } from "./HrpCronRunLog";
 export { HrpCronWorker } from "./HrpCronWorker";
 export { IrCron } from "./IrCron";
 export { ResUsers } from "./ResUsers";
+export { ScheduledJobLog, ScheduledJobType } from "./ScheduledJobType";
 
 /** Every entity hrp-cron needs; add them to your DataSource's `entities`. */
-export const ENTITIES = [IrCron, HrpCronJob, HrpCronRunLog, HrpCronWorker, ResUsers];
+export const ENTITIES = [IrCron, HrpCronJob, HrpCronRunLog, HrpCronWorker, ResUsers, ScheduledJobType, ScheduledJobLog];

@@ -1,6 +1,7 @@
 import { initialSchema } from "./0001-initial-schema";
 import { queues } from "./0002-queues";
 import { jobCallbacks } from "./0003-job-callbacks";
+import { scheduler } from "./0004-scheduler";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -9,4 +10,4 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks];
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler];

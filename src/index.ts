@@ -26,3 +26,4 @@ export type { HrpCronConfig, SetupContext } from "./cli/config";
 export { defaultDataSourceOptions } from "./dataSourceOptions";
 export * from "./queue";
 export type { SandboxOptions } from "./sandbox/pool";
+export * from "./scheduler";

@@ -1,0 +1,307 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { HrpCronJob } from "../../entities/HrpCronJob";
+import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
+import { backendFor, type Backend } from "../backend";
+import { ClaimStore } from "../claims";
+import { InvalidUserError, UnknownMethodError, ValidationError } from "../errors";
+import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
+import { JobQueue } from "../queue/jobQueue";
+import type { QueueSettings } from "../queue/queues";
+import type { ModelRegistry } from "../registry";
+import { withTransientRetry } from "../retry";
+import { checkTimeZone, nextCronOccurrence } from "../schedule";
+import { checkId, checkInt } from "../validate";
+import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
+
+/** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
+export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
+  readonly cron?: Readonly<Record<string, readonly string[]>>;
+  readonly cron_long?: Readonly<Record<string, readonly string[]>>;
+};
+
+export interface SchedulerOptions extends SharedOptions {
+  readonly registry: ModelRegistry;
+  readonly workers?: Readonly<Record<string, QueueSettings>>;
+  readonly schedulerEvents?: SchedulerEvents;
+  /** Period of the `all` event, in minutes (Frappe's `scheduler_interval`). @defaultValue 4 */
+  readonly schedulerIntervalMinutes?: number;
+  /** How often `start()` ticks. @defaultValue 15000 */
+  readonly tickIntervalMs?: number;
+  /** The leader's lease; a dead leader is replaced within this long. @defaultValue 20000 */
+  readonly leaseMs?: number;
+  /** Replay missed periods (bounded by `maxCatchUp`) instead of one run for all of them. @defaultValue false */
+  readonly catchUp?: boolean;
+  /** @defaultValue 24 */
+  readonly maxCatchUp?: number;
+}
+
+/** What one tick did. */
+export interface TickResult {
+  readonly leader: boolean;
+  readonly enqueued: string[];
+  readonly skipped: Array<{ method: string; reason: string }>;
+}
+
+export interface JobTypeSpec {
+  readonly method: string;
+  readonly frequency: Frequency;
+  readonly cronFormat?: string;
+  readonly queue?: string;
+  /** @defaultValue 1 (Administrator) */
+  readonly userId?: number;
+  readonly timeZone?: string;
+  readonly stopped?: boolean;
+}
+
+/**
+ * The scheduler: turns Scheduled Job Types into queue jobs when they are
+ * due. Exactly one scheduler is active across all processes: each tick
+ * takes or renews a lease on the `hrp_cron_scheduler` row, in the same
+ * transaction as the enqueues, so two schedulers never enqueue the same
+ * period.
+ *
+ * ```ts
+ * const scheduler = new Scheduler(dataSource, { registry, schedulerEvents: { daily: ["hrp.asset.depreciate"] } });
+ * await scheduler.sync();
+ * await scheduler.start();
+ * ```
+ */
+export class Scheduler {
+  readonly id = ClaimStore.newWorkerId();
+  private readonly backend: Backend;
+  private readonly options: ResolvedShared;
+  private readonly jobs: JobQueue;
+  private readonly allMinutes: number;
+  private readonly tickMs: number;
+  private readonly leaseMs: number;
+  private readonly maxCatchUp: number;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<unknown> | null = null;
+
+  constructor(private readonly dataSource: DataSource, private readonly config: SchedulerOptions) {
+    this.backend = backendFor(dataSource);
+    this.options = resolveShared(config);
+    this.jobs = new JobQueue(dataSource, { ...config });
+    this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? 4, 1, 59);
+    this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
+    this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
+    this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? 24, 1, 10_000);
+  }
+
+  /**
+   * Brings `scheduled_job_type` in line with `schedulerEvents`: inserts new
+   * methods, updates changed frequencies, deletes app-declared types no
+   * longer declared (types created by an administrator are kept).
+   */
+  async sync(): Promise<{ inserted: number; updated: number; deleted: number }> {
+    const declared = this.declared();
+    return withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (m) => {
+        const existing = await m.find(ScheduledJobType);
+        let inserted = 0;
+        let updated = 0;
+        let deleted = 0;
+        for (const d of declared) {
+          const row = existing.find((e) => e.method === d.method);
+          if (!row) {
+            await m.insert(ScheduledJobType, { ...d, userId: 1, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
+            inserted++;
+          } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
+            await m.update(ScheduledJobType, { id: row.id }, d);
+            updated++;
+          }
+        }
+        for (const row of existing) {
+          if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
+            await m.delete(ScheduledJobType, { id: row.id });
+            deleted++;
+          }
+        }
+        return { inserted, updated, deleted };
+      }),
+    );
+  }
+
+  /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
+  async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
+    const method = this.checkMethod(spec.method);
+    const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
+    expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
+    const queue = spec.queue ?? queueOfFrequency(spec.frequency);
+    this.jobs.queues.get(queue);
+    const userId = checkId("userId", spec.userId ?? 1);
+    return withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (m) => {
+        const user = await this.options.userResolver.findUser(m, userId);
+        if (!user) throw new InvalidUserError(userId, "missing");
+        if (!user.active) throw new InvalidUserError(userId, "inactive");
+        if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
+        return m.save(m.create(ScheduledJobType, {
+          method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
+          stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
+        }));
+      }),
+    );
+  }
+
+  async setStopped(typeId: number, stopped: boolean): Promise<void> {
+    await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
+  }
+
+  /** Every type with its next run (`nextRunAt`): the first occurrence after its last run, or after its creation on a cold start. */
+  async listTypes(): Promise<Array<ScheduledJobType & { nextRunAt: Date }>> {
+    const types = await this.dataSource.manager.find(ScheduledJobType, { order: { id: "ASC" } });
+    return types.map((t) => Object.assign(t, { nextRunAt: this.nextRunAt(t) }));
+  }
+
+  nextRunAt(type: ScheduledJobType): Date {
+    const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, type.tz ?? "UTC");
+    return nextCronOccurrence(expression, type.lastExecution ?? type.createDate, type.tz ?? "UTC");
+  }
+
+  /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
+  async setControl(change: { paused?: boolean; enabled?: boolean }): Promise<void> {
+    await this.backend.transaction((m) => this.backend.execute(m,
+      `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
+      [change.paused ?? null, change.enabled ?? null]));
+  }
+
+  async status(): Promise<{ enabled: boolean; paused: boolean; leaderId: string | null; leaderUntil: Date | null; lastTick: Date | null }> {
+    const [row] = await this.backend.transaction((m) => this.backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`));
+    return {
+      enabled: this.backend.fromDbBool(row.enabled), paused: this.backend.fromDbBool(row.paused),
+      leaderId: (row.leader_id as string | null) ?? null, leaderUntil: this.backend.fromDbDate(row.leader_until), lastTick: this.backend.fromDbDate(row.last_tick),
+    };
+  }
+
+  /** One scheduling pass: updates finished runs' logs, then (as leader) enqueues every due type. */
+  async tick(): Promise<TickResult> {
+    return withTransientRetry(this.backend, this.options, () => this.backend.transaction((m) => this.tickIn(m)));
+  }
+
+  private async tickIn(m: EntityManager): Promise<TickResult> {
+    const now = this.options.now();
+    const d = (x: Date) => this.backend.toDbDate(x);
+    const won = await this.backend.execute(
+      m,
+      `UPDATE hrp_cron_scheduler SET leader_id = ?, leader_until = ?, last_tick = ?
+        WHERE id = 1 AND enabled = TRUE AND paused = FALSE AND (leader_id IS NULL OR leader_id = ? OR leader_until < ?)`,
+      [this.id, d(new Date(now.getTime() + this.leaseMs)), d(now), this.id, d(now)],
+    );
+    if (won === 0) return { leader: false, enqueued: [], skipped: [] };
+    await this.closeFinishedLogs(m, now);
+    const enqueued: string[] = [];
+    const skipped: Array<{ method: string; reason: string }> = [];
+    for (const type of await m.find(ScheduledJobType, { where: { stopped: false }, order: { id: "ASC" } })) {
+      let expression: string;
+      try {
+        expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, type.tz ?? "UTC");
+      } catch (error) {
+        skipped.push({ method: type.method, reason: (error as Error).message });
+        continue;
+      }
+      const tz = type.tz ?? "UTC";
+      const due = nextCronOccurrence(expression, type.lastExecution ?? type.createDate, tz);
+      if (due > now) continue;
+      const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
+      if (previous && (previous.state === "pending" || previous.state === "running")) {
+        const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
+        const since = previous.dateStarted ?? previous.dateCreated;
+        const stuck = previous.state === "running" && since.getTime() + timeoutMs < now.getTime();
+        if (!stuck) {
+          const reason = `previous run (job ${previous.id}) is still ${previous.state}`;
+          skipped.push({ method: type.method, reason });
+          this.options.logger.info("scheduler: skipping a due type", { method: type.method, reason });
+          continue;
+        }
+        // Frappe would skip this forever; report it and schedule anew.
+        const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
+        this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
+        await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+      }
+      let runs = 1;
+      if (this.config.catchUp) {
+        runs = 0;
+        for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
+      }
+      let lastJob: HrpCronJob | null = null;
+      for (let i = 0; i < runs; i++) {
+        lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
+        await m.insert(ScheduledJobLog, {
+          scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
+        });
+      }
+      // Missed periods collapse: the next run is the first occurrence after now.
+      await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
+      enqueued.push(type.method);
+    }
+    return { leader: true, enqueued, skipped };
+  }
+
+  /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
+  private async closeFinishedLogs(m: EntityManager, now: Date): Promise<void> {
+    const open = await this.backend.query<{ id: number; state: string; exc_info: string | null; date_done: unknown }>(
+      m,
+      `SELECT l.id, j.state, j.exc_info, j.date_done FROM scheduled_job_log l JOIN hrp_cron_job j ON j.id = l.hrp_cron_job_id
+        WHERE l.status = 'Start' AND j.state IN ('done', 'failed', 'cancelled', 'stopped')`,
+    );
+    for (const row of open) {
+      const status = row.state === "done" ? "Complete" : "Failed";
+      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = ?, date_end = ?, error = ? WHERE id = ?`, [
+        status, this.backend.toDbDate(this.backend.fromDbDate(row.date_done) ?? now), status === "Failed" ? row.exc_info ?? row.state : null, row.id,
+      ]);
+    }
+  }
+
+  /** Ticks every `tickIntervalMs` until `stop()`. */
+  async start(): Promise<void> {
+    if (this.timer) return;
+    const loop = async () => {
+      this.ticking = this.tick().catch((error: unknown) => this.options.logger.error("scheduler tick failed", { error: String(error) }));
+      await this.ticking;
+      if (this.timer) this.timer = setTimeout(loop, this.tickMs);
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  /** Stops ticking and gives up the lease so another scheduler takes over at once. */
+  async stop(): Promise<void> {
+    if (!this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.backend.transaction((m) => this.backend.execute(m, `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`, [this.id]))
+      .catch(() => undefined);
+  }
+
+  private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {
+    const events = this.config.schedulerEvents ?? {};
+    const out: Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> = [];
+    const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
+      this.checkMethod(method);
+      expressionOf(frequency, cronFormat, this.allMinutes);
+      if (out.some((o) => o.method === method)) throw new ValidationError("schedulerEvents", `${method} is declared twice`, method);
+      out.push({ method, frequency, cronFormat, queue });
+    };
+    for (const [event, methods] of Object.entries(events)) {
+      if (event === "cron" || event === "cron_long") {
+        for (const [expression, list] of Object.entries(methods as Record<string, string[]>)) {
+          for (const method of list) add(method, "Cron", expression, event === "cron_long" ? "long" : "default");
+        }
+      } else if ((EVENT_NAMES as readonly string[]).includes(event)) {
+        const frequency = frequencyOfEvent(event as EventName);
+        for (const method of methods as string[]) add(method, frequency, null, queueOfFrequency(frequency));
+      } else {
+        throw new ValidationError("schedulerEvents", `unknown event "${event}"; use ${[...EVENT_NAMES, "cron", "cron_long"].join(", ")}`, event);
+      }
+    }
+    return out;
+  }
+
+  private checkMethod(method: string): string {
+    const dot = typeof method === "string" ? method.lastIndexOf(".") : -1;
+    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${JSON.stringify(method)}`, method);
+    if (!this.config.registry.has(method.slice(0, dot), method.slice(dot + 1))) throw new UnknownMethodError(method.slice(0, dot), method.slice(dot + 1));
+    return method;
+  }
+}
