@@ -141,6 +141,22 @@ describe("hrp-cron CLI", () => {
     expect((await run("jobs", "--config", config)).out.split("\n")).toHaveLength(3); // header, rule, the long job
   });
 
+  it("scheduler commands: sync on migrate, job-types, add-job-type, pause/resume, doctor", async () => {
+    const config = join(ROOT, "test", "fixtures", "queue.config.ts");
+    expect((await run("migrate", "--config", config)).out).toMatch(/scheduler events: 1 inserted, 0 updated, 0 deleted/);
+    const bad = await run("add-job-type", "app.tasks.note", "--cron", "61 * * * *", "--config", config);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/ValidationError: Invalid cron_expression/)]);
+    expect((await run("add-job-type", "--cron", "0 2 * * *", "--config", config)).code).toBe(2);
+    expect((await run("job-types", "--config", config)).out).toMatch(/app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/);
+    expect((await run("scheduler", "pause", "--config", config)).out).toMatch(/enabled, paused/);
+    const doctor = await run("doctor", "--config", config);
+    expect(doctor.code).toBe(0);
+    expect(doctor.out).toMatch(/^Scheduler: enabled, PAUSED; leader none/);
+    expect(doctor.out).toMatch(/Workers online: 0/);
+    expect((await run("scheduler", "resume", "--config", config)).out).toMatch(/enabled, running/);
+    expect((await run("scheduler", "jump", "--config", config)).code).toBe(2);
+  });
+
   it("a worker process stops cleanly on SIGINT", async () => {
     const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), "worker", "--config", join(ROOT, "dist", "examples", "asset-receiving", "hrp-cron.config.js")], {
       env: { ...process.env, HRP_CRON_DB: dbFile, HRP_CRON_LOG_LEVEL: "info" },

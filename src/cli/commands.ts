@@ -5,7 +5,11 @@ import { consoleLogger } from "../logger";
 import { migrate } from "../migrate";
 import { JobQueue } from "../queue/jobQueue";
 import { QueueSet } from "../queue/queues";
+import type { ModelRegistry } from "../registry";
+import { Scheduler } from "../scheduler/scheduler";
+import type { Frequency } from "../scheduler/frequencies";
 import { HrpCronJobService } from "../service";
+import { doctorReport } from "./doctor";
 import type { RunResult } from "../types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
 import { configPathOf, openDataSource, openRegistry, type HrpCronConfig } from "./config";
@@ -53,6 +57,12 @@ function runsTable(results: readonly RunResult[]): string {
   );
 }
 
+function schedulerFor(dataSource: DataSource, config: HrpCronConfig, registry: ModelRegistry, logger = consoleLogger("warn")): Scheduler {
+  return new Scheduler(dataSource, {
+    registry, workers: config.workers, schedulerEvents: config.schedulerEvents, schedulerIntervalMinutes: config.schedulerIntervalMinutes, logger,
+  });
+}
+
 function methodFilter(model: string | undefined, method: string | undefined): { model?: string; function?: string } {
   if (method === undefined) return { model };
   const dot = method.lastIndexOf(".");
@@ -78,7 +88,7 @@ function jobsTable(jobs: readonly HrpCronJob[]): string {
 export const COMMANDS: Record<string, Command> = {
   worker: {
     summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
-    flags: ["config", "burst", "queue", "sandbox"],
+    flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
     async run({ args, config, io }) {
       return withDatabase(config, async (dataSource) => {
         const registry = await openRegistry(config);
@@ -101,10 +111,14 @@ export const COMMANDS: Record<string, Command> = {
           io.out(jobsTable(await new HrpCronJobService(dataSource).listJobs({ limit: 20 })));
           return 0;
         }
+        const scheduler = args.flags.has("no-scheduler") ? null : schedulerFor(dataSource, config, registry, consoleLogger("info"));
+        await scheduler?.sync();
         await dispatcher.start();
+        await scheduler?.start(); // leader-elected: safe in every worker
         io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
         await io.stopRequested;
         io.out("stopping: letting the running job finish...");
+        await scheduler?.stop();
         await dispatcher.stop();
         return 0;
       });
@@ -119,6 +133,10 @@ export const COMMANDS: Record<string, Command> = {
       try {
         const applied = await migrate(dataSource);
         io.out(applied.length === 0 ? "database is up to date" : `applied: ${applied.join(", ")}`);
+        if (config.schedulerEvents) {
+          const synced = await schedulerFor(dataSource, config, await openRegistry(config)).sync();
+          io.out(`scheduler events: ${synced.inserted} inserted, ${synced.updated} updated, ${synced.deleted} deleted`);
+        }
         return 0;
       } finally {
         await dataSource.destroy();
@@ -269,6 +287,78 @@ export const COMMANDS: Record<string, Command> = {
         const queue = new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers });
         const n = await queue.purge({ finishedOlderThanMs: finished * day, failedOlderThanMs: failed * day });
         io.out(`deleted ${n} job(s)`);
+        return 0;
+      });
+    },
+  },
+
+  scheduler: {
+    summary: "run only the scheduler (leader-elected); or: scheduler pause|resume|enable|disable|status",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const action = args.positionals[0];
+      const controls: Record<string, { paused?: boolean; enabled?: boolean }> = {
+        pause: { paused: true }, resume: { paused: false }, enable: { enabled: true }, disable: { enabled: false },
+      };
+      if (action !== undefined && action !== "status" && !controls[action]) throw new UsageError(`unknown scheduler action "${action}"; use pause, resume, enable, disable or status`);
+      return withDatabase(config, async (dataSource) => {
+        const scheduler = schedulerFor(dataSource, config, await openRegistry(config), consoleLogger("info"));
+        if (action && controls[action]) await scheduler.setControl(controls[action]);
+        if (action) {
+          const s = await scheduler.status();
+          io.out(`scheduler: ${s.enabled ? "enabled" : "disabled"}, ${s.paused ? "paused" : "running"}; leader ${s.leaderId ?? "none"} until ${s.leaderUntil?.toISOString() ?? "-"}`);
+          return 0;
+        }
+        await scheduler.sync();
+        await scheduler.start();
+        io.out(`scheduler ${scheduler.id} running; Ctrl-C stops it`);
+        await io.stopRequested;
+        await scheduler.stop();
+        return 0;
+      });
+    },
+  },
+
+  "job-types": {
+    summary: "list Scheduled Job Types with their next run",
+    flags: ["config"],
+    async run({ config, io }) {
+      return withDatabase(config, async (dataSource) => {
+        const types = await schedulerFor(dataSource, config, await openRegistry(config)).listTypes();
+        io.out(renderTable(
+          ["id", "method", "frequency", "cron", "queue", "user", "tz", "stopped", "by", "last run", "next run"],
+          types.map((t) => [t.id, t.method, t.frequency, t.cronFormat, t.queue, t.userId, t.tz, t.stopped ? "yes" : "no", t.createdBy, t.lastExecution, t.nextRunAt]),
+        ));
+        return 0;
+      });
+    },
+  },
+
+  "add-job-type": {
+    summary: "create a Scheduled Job Type: add-job-type METHOD --cron \"0 2 * * *\" | --frequency Daily [--queue Q] [--user ID] [--tz ZONE]",
+    flags: ["config", "cron", "frequency", "queue", "user", "tz"],
+    async run({ args, config, io }) {
+      if (args.positionals.length !== 1) throw new UsageError(`"add-job-type" takes exactly one METHOD (model.method)`);
+      const cron = stringFlag(args, "cron");
+      const frequency = (cron !== undefined ? "Cron" : stringFlag(args, "frequency")) as Frequency | undefined;
+      if (!frequency) throw new UsageError("pass --cron EXPRESSION or --frequency (All, Hourly, Daily, Weekly, Monthly, Yearly, ... Long)");
+      return withDatabase(config, async (dataSource) => {
+        const type = await schedulerFor(dataSource, config, await openRegistry(config)).createType({
+          method: args.positionals[0], frequency, cronFormat: cron, queue: stringFlag(args, "queue"),
+          userId: intFlag(args, "user", 1, 2_147_483_647), timeZone: stringFlag(args, "tz"),
+        });
+        io.out(`scheduled job type ${type.id}: ${type.method} (${type.frequency}${type.cronFormat ? ` ${type.cronFormat}` : ""}) on queue ${type.queue}`);
+        return 0;
+      });
+    },
+  },
+
+  doctor: {
+    summary: "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
+    flags: ["config"],
+    async run({ config, io }) {
+      return withDatabase(config, async (dataSource) => {
+        io.out(await doctorReport(dataSource, schedulerFor(dataSource, config, await openRegistry(config))));
         return 0;
       });
     },

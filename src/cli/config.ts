@@ -6,6 +6,7 @@ import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
 import type { DispatcherOptions } from "../options";
 import type { QueueSettings } from "../queue/queues";
+import type { SchedulerEvents } from "../scheduler/scheduler";
 import { ModelRegistry } from "../registry";
 import type { HrpCronJobService } from "../service";
 
@@ -38,6 +39,10 @@ export interface HrpCronConfig {
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
   /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
   readonly workers?: Readonly<Record<string, QueueSettings>>;
+  /** App-declared scheduler events (Frappe hooks style), synced on `worker`, `scheduler` and `migrate`. */
+  readonly schedulerEvents?: SchedulerEvents;
+  /** Period of the `all` event in minutes. @defaultValue 4 */
+  readonly schedulerIntervalMinutes?: number;
   /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
   readonly dispatcher?: DispatcherOptions;
   /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */

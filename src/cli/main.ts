@@ -4,7 +4,7 @@ import { parseArgs, UsageError } from "./args";
 import { checkFlags, COMMANDS, usage, type CliIo } from "./commands";
 import { loadConfig } from "./config";
 
-const BOOLEAN_FLAGS = new Set(["burst", "help", "sandbox"]);
+const BOOLEAN_FLAGS = new Set(["burst", "help", "sandbox", "no-scheduler"]);
 
 /**
  * Runs one CLI command and resolves with its exit code: 0 success, 1 a
