@@ -16,6 +16,12 @@ import { ensureExampleSchema } from "./schema";
 export default defineConfig({
   dataSource: () => defaultDataSourceOptions(process.env, [...ENTITIES, ...EXAMPLE_ENTITIES]),
   registry: () => exampleRegistry(),
+  // The seed's hooks.py scheduler_events, translated.
+  schedulerEvents: {
+    hourly: ["hrp.scheduled_tasks.updateDatabaseUsage"],
+    daily_long: ["hrp.scheduled_tasks.takeBackupsDaily"],
+    cron: { "0 2 * * *": ["hrp.scheduled_tasks.cleanupLogs"] },
+  },
   async setup({ dataSource, service }) {
     await ensureExampleSchema(dataSource);
     if ((await dataSource.manager.count(AssetReceivingApplication)) > 0) return;

@@ -1,5 +1,5 @@
-import { In } from "typeorm";
-import { ModelRegistry, type JobEnv } from "../../src";
+import { In, LessThan } from "typeorm";
+import { HrpCronRunLog, ModelRegistry, type JobEnv } from "../../src";
 import { AccountMove, AssetReceivingApplication } from "./entities";
 
 export const APPLICATION_MODEL = "hrp.asset.receiving.application";
@@ -12,6 +12,19 @@ export const APPLICATION_MODEL = "hrp.asset.receiving.application";
  * back, and the failure is in `hrp_cron_job.exc_info` and the run log.
  */
 export function exampleRegistry(registry = new ModelRegistry()): ModelRegistry {
+  // Scheduled tasks declared in hrp-cron.config.ts (schedulerEvents), as in the seed's hooks.py.
+  registry.register("hrp.scheduled_tasks", {
+    async updateDatabaseUsage(env: JobEnv) {
+      return env.manager.count(AccountMove);
+    },
+    async takeBackupsDaily() {
+      // A long job: would copy the database file somewhere safe.
+    },
+    async cleanupLogs(env: JobEnv) {
+      // Keep 90 days of run log.
+      await env.manager.delete(HrpCronRunLog, { dateStart: LessThan(new Date(env.now.getTime() - 90 * 86_400_000)) });
+    },
+  });
   return registry.register(APPLICATION_MODEL, {
     async createAssetAcceptanceAccountMove(env: JobEnv, ids: number[]) {
       const applications = await env.manager.findBy(AssetReceivingApplication, { id: In(ids) });
