@@ -1,5 +1,5 @@
 import { DataSource } from "typeorm";
-import { HrpCronJobService, JobQueue, MIGRATIONS, ModelRegistry } from "../src";
+import { HrpCronJobService, JobQueue, MIGRATIONS, ModelRegistry, Scheduler } from "../src";
 import { BACKENDS, count, openTestDb, type TestDb } from "./helpers";
 import { eventually, spawnWorker, stopAll, type WorkerProcess } from "./processes";
 
@@ -135,6 +135,25 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
       for (const [, delta] of events) peak = Math.max(peak, (now += delta));
       expect({ group, withinLimit: peak <= limit }).toEqual({ group, withinLimit: true });
     }
+  });
+
+  it("two scheduler processes enqueue each due period once; when the leader is killed the other takes over", async () => {
+    const scheduler = new Scheduler(db.dataSource, { registry: new ModelRegistry().register("test.model", { tick() {} }) });
+    await scheduler.createType({ method: "test.model.tick", frequency: "Cron", cronFormat: "*/1 * * * * *" }); // every second
+    workers = [1, 2].map((i) => spawnWorker(db, { HRP_TEST_SCHEDULER: "1", HRP_TEST_APP_NAME: `sched${i}` }));
+    await Promise.all(workers.map((w) => w.waitFor(/ready/)));
+    await eventually(async () => (await count(db, "scheduled_job_log")) >= 3, 30_000, () => summary(db, workers));
+    const leaderId = (await scheduler.status()).leaderId!;
+    const leader = workers.find((w) => w.output().includes(`scheduler ${leaderId}`))!;
+    expect(leader).toBeDefined();
+    leader.child.kill("SIGKILL");
+    await leader.exited;
+    const before = await count(db, "scheduled_job_log");
+    await eventually(async () => (await count(db, "scheduled_job_log")) >= before + 3, 30_000, () => summary(db, workers));
+    expect((await scheduler.status()).leaderId).not.toBe(leaderId);
+    // One run per due period: no scheduled_for appears twice.
+    const dupes = await db.dataSource.query(`SELECT scheduled_for, COUNT(*) AS n FROM scheduled_job_log GROUP BY scheduled_for HAVING COUNT(*) > 1`);
+    expect(dupes).toEqual([]);
   });
 
   if (kind === "postgres") {
