@@ -148,6 +148,8 @@ describe("hrp-cron CLI", () => {
     expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/ValidationError: Invalid cron_expression/)]);
     expect((await run("add-job-type", "--cron", "0 2 * * *", "--config", config)).code).toBe(2);
     expect((await run("job-types", "--config", config)).out).toMatch(/app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/);
+    expect((await run("job-types", "--stop", "1", "--config", config)).out).toMatch(/Hourly\s+default\s+1\s+yes/);
+    expect((await run("job-types", "--stop", "99", "--config", config)).code).toBe(1);
     expect((await run("scheduler", "pause", "--config", config)).out).toMatch(/enabled, paused/);
     const doctor = await run("doctor", "--config", config);
     expect(doctor.code).toBe(0);

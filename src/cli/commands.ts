@@ -320,11 +320,16 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   "job-types": {
-    summary: "list Scheduled Job Types with their next run",
-    flags: ["config"],
-    async run({ config, io }) {
+    summary: "list Scheduled Job Types with their next run [--stop ID | --start ID]",
+    flags: ["config", "stop", "start"],
+    async run({ args, config, io }) {
+      const stopId = intFlag(args, "stop", 1, 2_147_483_647);
+      const startId = intFlag(args, "start", 1, 2_147_483_647);
       return withDatabase(config, async (dataSource) => {
-        const types = await schedulerFor(dataSource, config, await openRegistry(config)).listTypes();
+        const scheduler = schedulerFor(dataSource, config, await openRegistry(config));
+        if (stopId !== undefined) await scheduler.setStopped(stopId, true);
+        if (startId !== undefined) await scheduler.setStopped(startId, false);
+        const types = await scheduler.listTypes();
         io.out(renderTable(
           ["id", "method", "frequency", "cron", "queue", "user", "tz", "stopped", "by", "last run", "next run"],
           types.map((t) => [t.id, t.method, t.frequency, t.cronFormat, t.queue, t.userId, t.tz, t.stopped ? "yes" : "no", t.createdBy, t.lastExecution, t.nextRunAt]),

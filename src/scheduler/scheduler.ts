@@ -3,7 +3,7 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../claims";
-import { InvalidUserError, UnknownMethodError, ValidationError } from "../errors";
+import { InvalidUserError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
@@ -144,8 +144,10 @@ export class Scheduler {
     );
   }
 
+  /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
   async setStopped(typeId: number, stopped: boolean): Promise<void> {
-    await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
+    const result = await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
+    if (!result.affected) throw new NotFoundError("scheduled_job_type", typeId);
   }
 
   /** Every type with its next run (`nextRunAt`): the first occurrence after its last run, or after its creation on a cold start. */
