@@ -44,11 +44,6 @@ export class ClaimStore {
     if (n === 0 && liveLocalWorkers.has(workerId)) await this.registerWorker(workerId);
   }
 
-  /** Heartbeat inside an open transaction (a run's own), at no extra round trip on commit. */
-  async touch(manager: EntityManager, workerId: string): Promise<void> {
-    await this.backend.execute(manager, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [this.backend.toDbDate(new Date()), workerId]);
-  }
-
   async unregisterWorker(workerId: string): Promise<void> {
     liveLocalWorkers.delete(workerId);
     await this.backend.transaction((m) => this.backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]));
@@ -67,17 +62,31 @@ export class ClaimStore {
     return this.backend.transaction(async (m) => {
       const claimed: number[] = [];
       let locked = false;
-      for (const plan of plans) {
+      const unlimited = plans.filter((p) => p.maxConcurrency === null && p.max > 0);
+      const uniform = unlimited.length === plans.length && unlimited.every((p) => p.max >= total);
+      // Fast path (no per-queue caps): one statement over every queue, in preference order.
+      if (uniform && unlimited.length > 0) claimed.push(...(await this.claimAcross(m, workerId, now, unlimited.map((p) => p.queue), total)));
+      // Keyed rows need the locked path; one look tells whether there are any.
+      const keyedReady = await this.backend.query(
+        m,
+        `SELECT 1 AS x FROM ir_cron WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL AND nextcall <= ?
+            AND (concurrency_key IS NOT NULL OR queue IN (${plans.filter((p) => p.maxConcurrency !== null).map(() => "?").join(", ") || "NULL"})) LIMIT 1`,
+        [this.backend.toDbDate(now), ...plans.filter((p) => p.maxConcurrency !== null).map((p) => p.queue)],
+      );
+      // Per-queue passes: unlimited rows when queues have their own caps, and keyed / limited rows.
+      const perQueue = uniform && keyedReady.length === 0 ? [] : plans;
+      for (const plan of perQueue) {
         let taken = 0;
         const room = () => Math.min(plan.max - taken, total - claimed.length);
         if (room() <= 0) continue;
-        if (plan.maxConcurrency === null) {
+        if (plan.maxConcurrency === null && !uniform) {
           const ids = await this.claimUnlimited(m, workerId, now, plan.queue, room());
           claimed.push(...ids);
           taken += ids.length;
           if (room() <= 0) continue;
         }
         // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
+        if (keyedReady.length === 0) continue;
         const keyedOnly = plan.maxConcurrency === null;
         if ((await this.candidates(m, now, plan.queue, 1, keyedOnly)).length === 0) continue;
         if (!locked) {
@@ -94,6 +103,24 @@ export class ClaimStore {
       // Queue preference first, then run order within the queue.
       return crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0));
     });
+  }
+
+  /** Like {@link claimUnlimited} over several queues at once, in their order of preference. */
+  private async claimAcross(m: EntityManager, workerId: string, now: Date, queues: string[], limit: number): Promise<number[]> {
+    const order = queues.map((_, i) => `WHEN ? THEN ${i}`).join(" ");
+    const rows = await this.backend.query<{ id: number }>(
+      m,
+      `WITH due AS (
+          SELECT id FROM ir_cron
+           WHERE queue IN (${queues.map(() => "?").join(", ")}) AND active = TRUE AND numbercall <> 0 AND nextcall <= ?
+             AND running_worker IS NULL AND concurrency_key IS NULL
+           ORDER BY CASE queue ${order} END, priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
+       UPDATE ir_cron SET running_worker = ?, running_since = ?
+         FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
+       RETURNING ir_cron.id`,
+      [...queues, this.backend.toDbDate(now), ...queues, limit, workerId, this.backend.toDbDate(new Date())],
+    );
+    return rows.map((r) => Number(r.id));
   }
 
   /** One statement for rows without limits: pick the batch in run order, skipping rows others are claiming. */

@@ -198,7 +198,6 @@ export class Executor {
         this.backend.toDbDate(end), cron.hrpCronJobId,
       ]);
     }
-    await this.claims.touch(manager, this.workerId);
     const runLogId = await this.insertRunLog(manager, cron, start, end, plan.calls, "done", null);
     return { calls: plan.calls, runLogId };
   }
