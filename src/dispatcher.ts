@@ -50,7 +50,7 @@ export class Dispatcher {
   private lastRecovery = 0;
   private abort = new AbortController();
 
-  constructor(private readonly dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
+  constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
     this.options = resolveDispatcherOptions(options);
     this.claims = new ClaimStore(this.backend, this.options.logger);

@@ -1,66 +1,22 @@
-import type { DataSource } from "typeorm";
 import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../../entities/HrpCronJob";
 import { Dispatcher } from "../dispatcher";
 import { consoleLogger } from "../logger";
 import { migrate } from "../migrate";
 import { JobQueue } from "../queue/jobQueue";
 import { QueueSet } from "../queue/queues";
-import type { ModelRegistry } from "../registry";
-import { Scheduler } from "../scheduler/scheduler";
-import type { Frequency } from "../scheduler/frequencies";
 import { HrpCronJobService } from "../service";
-import { doctorReport } from "./doctor";
 import type { RunResult } from "../types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
-import { configPathOf, openDataSource, openRegistry, type HrpCronConfig } from "./config";
+import { configPathOf, openDataSource, openRegistry } from "./config";
 import { renderTable } from "./table";
-
-/** Where a command writes, and how the worker learns it should stop. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Resolves when the user asks the worker to stop (SIGINT/SIGTERM in the real CLI). */
-  stopRequested: Promise<void>;
-}
-
-export interface CommandContext {
-  readonly args: ParsedArgs;
-  readonly config: HrpCronConfig;
-  readonly io: CliIo;
-}
-
-type Command = {
-  readonly summary: string;
-  readonly flags: readonly string[];
-  run(ctx: CommandContext): Promise<number>;
-};
-
-/** Opens the database, migrates it and runs the config's setup, then `work`; always closes. */
-async function withDatabase<T>(config: HrpCronConfig, work: (ds: DataSource, service: HrpCronJobService) => Promise<T>): Promise<T> {
-  const dataSource = await openDataSource(config);
-  try {
-    await migrate(dataSource);
-    const registry = await openRegistry(config);
-    const service = new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined });
-    if (config.setup) await config.setup({ dataSource, registry, service });
-    return await work(dataSource, service);
-  } finally {
-    // A job abandoned at stop may keep a connection busy; do not let it hold the exit.
-    if (dataSource.isInitialized) await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
-  }
-}
+import { withDatabase, type Command, type CommandContext } from "./database";
+import { schedulerFor, SCHEDULER_COMMANDS } from "./schedulerCommands";
 
 function runsTable(results: readonly RunResult[]): string {
   return renderTable(
     ["run", "cron", "job", "name", "method", "user", "outcome", "calls", "error"],
     results.map((r) => [r.runLogId, r.cronId, r.jobId, r.name, `${r.model}.${r.function}`, r.userId, r.outcome, r.calls, r.error]),
   );
-}
-
-function schedulerFor(dataSource: DataSource, config: HrpCronConfig, registry: ModelRegistry, logger = consoleLogger("warn")): Scheduler {
-  return new Scheduler(dataSource, {
-    registry, workers: config.workers, schedulerEvents: config.schedulerEvents, schedulerIntervalMinutes: config.schedulerIntervalMinutes, logger,
-  });
 }
 
 function methodFilter(model: string | undefined, method: string | undefined): { model?: string; function?: string } {
@@ -86,6 +42,7 @@ function jobsTable(jobs: readonly HrpCronJob[]): string {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  ...SCHEDULER_COMMANDS,
   worker: {
     summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
     flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
@@ -287,83 +244,6 @@ export const COMMANDS: Record<string, Command> = {
         const queue = new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers });
         const n = await queue.purge({ finishedOlderThanMs: finished * day, failedOlderThanMs: failed * day });
         io.out(`deleted ${n} job(s)`);
-        return 0;
-      });
-    },
-  },
-
-  scheduler: {
-    summary: "run only the scheduler (leader-elected); or: scheduler pause|resume|enable|disable|status",
-    flags: ["config"],
-    async run({ args, config, io }) {
-      const action = args.positionals[0];
-      const controls: Record<string, { paused?: boolean; enabled?: boolean }> = {
-        pause: { paused: true }, resume: { paused: false }, enable: { enabled: true }, disable: { enabled: false },
-      };
-      if (action !== undefined && action !== "status" && !controls[action]) throw new UsageError(`unknown scheduler action "${action}"; use pause, resume, enable, disable or status`);
-      return withDatabase(config, async (dataSource) => {
-        const scheduler = schedulerFor(dataSource, config, await openRegistry(config), consoleLogger("info"));
-        if (action && controls[action]) await scheduler.setControl(controls[action]);
-        if (action) {
-          const s = await scheduler.status();
-          io.out(`scheduler: ${s.enabled ? "enabled" : "disabled"}, ${s.paused ? "paused" : "running"}; leader ${s.leaderId ?? "none"} until ${s.leaderUntil?.toISOString() ?? "-"}`);
-          return 0;
-        }
-        await scheduler.sync();
-        await scheduler.start();
-        io.out(`scheduler ${scheduler.id} running; Ctrl-C stops it`);
-        await io.stopRequested;
-        await scheduler.stop();
-        return 0;
-      });
-    },
-  },
-
-  "job-types": {
-    summary: "list Scheduled Job Types with their next run [--stop ID | --start ID]",
-    flags: ["config", "stop", "start"],
-    async run({ args, config, io }) {
-      const stopId = intFlag(args, "stop", 1, 2_147_483_647);
-      const startId = intFlag(args, "start", 1, 2_147_483_647);
-      return withDatabase(config, async (dataSource) => {
-        const scheduler = schedulerFor(dataSource, config, await openRegistry(config));
-        if (stopId !== undefined) await scheduler.setStopped(stopId, true);
-        if (startId !== undefined) await scheduler.setStopped(startId, false);
-        const types = await scheduler.listTypes();
-        io.out(renderTable(
-          ["id", "method", "frequency", "cron", "queue", "user", "tz", "stopped", "by", "last run", "next run"],
-          types.map((t) => [t.id, t.method, t.frequency, t.cronFormat, t.queue, t.userId, t.tz, t.stopped ? "yes" : "no", t.createdBy, t.lastExecution, t.nextRunAt]),
-        ));
-        return 0;
-      });
-    },
-  },
-
-  "add-job-type": {
-    summary: "create a Scheduled Job Type: add-job-type METHOD --cron \"0 2 * * *\" | --frequency Daily [--queue Q] [--user ID] [--tz ZONE]",
-    flags: ["config", "cron", "frequency", "queue", "user", "tz"],
-    async run({ args, config, io }) {
-      if (args.positionals.length !== 1) throw new UsageError(`"add-job-type" takes exactly one METHOD (model.method)`);
-      const cron = stringFlag(args, "cron");
-      const frequency = (cron !== undefined ? "Cron" : stringFlag(args, "frequency")) as Frequency | undefined;
-      if (!frequency) throw new UsageError("pass --cron EXPRESSION or --frequency (All, Hourly, Daily, Weekly, Monthly, Yearly, ... Long)");
-      return withDatabase(config, async (dataSource) => {
-        const type = await schedulerFor(dataSource, config, await openRegistry(config)).createType({
-          method: args.positionals[0], frequency, cronFormat: cron, queue: stringFlag(args, "queue"),
-          userId: intFlag(args, "user", 1, 2_147_483_647), timeZone: stringFlag(args, "tz"),
-        });
-        io.out(`scheduled job type ${type.id}: ${type.method} (${type.frequency}${type.cronFormat ? ` ${type.cronFormat}` : ""}) on queue ${type.queue}`);
-        return 0;
-      });
-    },
-  },
-
-  doctor: {
-    summary: "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
-    flags: ["config"],
-    async run({ config, io }) {
-      return withDatabase(config, async (dataSource) => {
-        io.out(await doctorReport(dataSource, schedulerFor(dataSource, config, await openRegistry(config))));
         return 0;
       });
     },

@@ -1,3 +1,3 @@
 export { main } from "./main";
 export { defineConfig, loadConfig, type HrpCronConfig, type SetupContext } from "./config";
-export type { CliIo } from "./commands";
+export type { CliIo } from "./database";

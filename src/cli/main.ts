@@ -1,7 +1,8 @@
 import "reflect-metadata";
 import { HrpCronError } from "../errors";
 import { parseArgs, UsageError } from "./args";
-import { checkFlags, COMMANDS, usage, type CliIo } from "./commands";
+import { checkFlags, COMMANDS, usage } from "./commands";
+import type { CliIo } from "./database";
 import { loadConfig } from "./config";
 
 const BOOLEAN_FLAGS = new Set(["burst", "help", "sandbox", "no-scheduler"]);
