@@ -67,12 +67,16 @@ export class ClaimStore {
       // Fast path (no per-queue caps): one statement over every queue, in preference order.
       if (uniform && unlimited.length > 0) claimed.push(...(await this.claimAcross(m, workerId, now, unlimited.map((p) => p.queue), total)));
       // Keyed rows need the locked path; one look tells whether there are any.
-      const keyedReady = await this.backend.query(
-        m,
-        `SELECT 1 AS x FROM ir_cron WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL AND nextcall <= ?
-            AND (concurrency_key IS NOT NULL OR queue IN (${plans.filter((p) => p.maxConcurrency !== null).map(() => "?").join(", ") || "NULL"})) LIMIT 1`,
-        [this.backend.toDbDate(now), ...plans.filter((p) => p.maxConcurrency !== null).map((p) => p.queue)],
-      );
+      const limitedQueues = plans.filter((p) => p.maxConcurrency !== null).map((p) => p.queue);
+      const keyedReady = limitedQueues.length > 0
+        ? [{ x: 1 }]
+        : await this.backend.query(
+            m,
+            // Matches the partial index ir_cron_keyed_due_idx: cheap whatever the backlog.
+            `SELECT 1 AS x FROM ir_cron
+              WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1`,
+            [this.backend.toDbDate(now)],
+          );
       // Per-queue passes: unlimited rows when queues have their own caps, and keyed / limited rows.
       const perQueue = uniform && keyedReady.length === 0 ? [] : plans;
       for (const plan of perQueue) {
