@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
+import type { IrCron } from "../entities/IrCron";
 import { ClaimStore, type ClaimPlan } from "./claims";
 import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
@@ -42,6 +43,8 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private woken = false;
+  /** Claimed ahead, not started yet (only with concurrency > 1). */
+  private readonly buffered: IrCron[] = [];
   /** Runs in progress, with their queue. */
   private readonly inflight = new Map<Promise<RunResult>, string>();
   private abandoned = false;
@@ -175,6 +178,7 @@ export class Dispatcher {
         }
         if (this.running) await this.sleep(delayMs);
       }
+      await this.releaseBuffered();
       await Promise.allSettled(this.inflight.keys());
     } finally {
       unsubscribe();
@@ -218,24 +222,42 @@ export class Dispatcher {
   private async fill(): Promise<void> {
     await this.recoverIfDue(false);
     while (this.running) {
-      const free = this.options.concurrency - this.inflight.size;
-      if (free <= 0) return;
+      if (this.options.concurrency - this.inflight.size <= 0) return;
       const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
-      const plans = this.plans((queue) => this.options.queueSet.get(queue).backgroundWorkers - runningIn(queue));
-      const batch = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, free));
-      if (batch.length === 0) return;
-      for (const cron of batch) {
-        const run: Promise<RunResult> = this.executeSafely(cron)
-          .catch((error: unknown) => {
-            this.options.logger.error("run crashed", { cronId: cron.id, error: String(error) });
-            return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "skipped" as const, calls: 0 };
-          })
-          .finally(() => {
-            this.inflight.delete(run);
-            this.requestWake(); // a slot is free
-          });
-        this.inflight.set(run, cron.queue);
+      const cap = (queue: string) => this.options.queueCaps.get(queue) ?? this.options.concurrency;
+      const hasRoom = (queue: string) => runningIn(queue) < cap(queue);
+      if (this.buffered.length === 0) {
+        // With several slots, claim ahead (up to one more round of slots) so that a finishing
+        // run usually finds its successor already claimed: one claim transaction per batch,
+        // not per job. Buffered claims count against global limits and are released on stop.
+        const ahead = this.options.concurrency > 1 ? this.options.concurrency : 0;
+        const want = this.options.concurrency - this.inflight.size + ahead;
+        const plans = this.plans((queue) => cap(queue) - runningIn(queue) + (ahead > 0 ? cap(queue) : 0));
+        this.buffered.push(...(await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want))));
+        if (this.buffered.length === 0) return;
       }
+      const next = this.buffered.findIndex((cron) => hasRoom(cron.queue));
+      if (next === -1) return;
+      const [cron] = this.buffered.splice(next, 1);
+      const run: Promise<RunResult> = this.executeSafely(cron)
+        .catch((error: unknown) => {
+          this.options.logger.error("run crashed", { cronId: cron.id, error: String(error) });
+          return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "skipped" as const, calls: 0 };
+        })
+        .finally(() => {
+          this.inflight.delete(run);
+          this.requestWake(); // a slot is free
+        });
+      this.inflight.set(run, cron.queue);
+    }
+  }
+
+  /** Hands claimed-but-unstarted crons back (stopping). */
+  private async releaseBuffered(): Promise<void> {
+    for (const cron of this.buffered.splice(0)) {
+      await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)).catch((error: unknown) =>
+        this.options.logger.warn("could not release a claim; recovery will", { cronId: cron.id, error: String(error) }),
+      );
     }
   }
 

@@ -48,9 +48,11 @@ export interface DispatcherOptions extends SharedOptions {
    */
   readonly sandbox?: SandboxOptions;
   /**
-   * Runs at once in this dispatcher, across its queues; each queue is also
-   * capped by its `backgroundWorkers`. On SQLite runs still commit one at a
-   * time. @defaultValue 1
+   * Runs at once in this dispatcher, across its queues. A queue whose
+   * `backgroundWorkers` is configured in `workers` is also capped at that
+   * (the CLI configures every served queue, Frappe style). With more than
+   * one slot the dispatcher claims up to one extra round ahead. On SQLite
+   * runs still commit one at a time. @defaultValue 1
    */
   readonly concurrency?: number;
   /** Longest wait between two looks for due crons when nothing wakes the loop. @defaultValue 5000 */
@@ -103,6 +105,8 @@ export const DEFAULTS = {
 export type ResolvedShared = Required<SharedOptions>;
 export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox">> & {
   readonly sandbox: SandboxOptions | null;
+  /** Per-queue slot caps: a queue's configured `backgroundWorkers`, else `concurrency`. */
+  readonly queueCaps: ReadonlyMap<string, number>;
   readonly queues: readonly string[];
   readonly queueSet: QueueSet;
 };
@@ -133,6 +137,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
     ...shared,
     queues: [...new Set(queues)],
     sandbox: options.sandbox ?? null,
+    queueCaps: new Map(Object.entries(options.workers ?? {}).filter(([, w]) => w.backgroundWorkers !== undefined).map(([q, w]) => [q, w.backgroundWorkers!])),
     queueSet,
     concurrency: options.concurrency ?? DEFAULTS.concurrency,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,

@@ -68,6 +68,22 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
     expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(3);
   });
 
+  it("with several slots, claims taken ahead are handed back on stop too", async () => {
+    for (let i = 0; i < 6; i++) await service.runByCron(`B${i}`, "test.model", "honours", [`b${i}`]);
+    const worker = new Dispatcher(db.dataSource, registry, { gracefulStopMs: 50, concurrency: 2, logger: memoryLogger() });
+    await worker.start();
+    try {
+      await startedP;
+      for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(4); // 2 running + 2 claimed ahead
+    } finally {
+      await worker.stop();
+    }
+    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(6);
+    expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBeGreaterThanOrEqual(1); // the started ones (SQLite runs them one at a time)
+  });
+
   if (kind === "postgres") {
     it("a method that ignores the stop signal is abandoned: stop() returns, another worker recovers it, the zombie cannot commit", async () => {
       const job = await service.runByCron("Deaf", "test.model", "ignores", ["deaf"]);

@@ -57,7 +57,9 @@ export const COMMANDS: Record<string, Command> = {
         const concurrency = Math.min(1000, queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0));
         const sandbox = args.flags.has("sandbox") ? { configPath: configPathOf(stringFlag(args, "config")) } : config.dispatcher?.sandbox;
         const dispatcher = new Dispatcher(dataSource, registry, {
-          logger: consoleLogger("info"), concurrency, ...config.dispatcher, workers: config.workers, queues, sandbox,
+          logger: consoleLogger("info"), concurrency, ...config.dispatcher, queues, sandbox,
+          // Frappe semantics in the CLI: each served queue is capped at its backgroundWorkers (default 1).
+          workers: Object.fromEntries(queues.map((q) => [q, { ...config.workers?.[q], backgroundWorkers: queueSet.get(q).backgroundWorkers }])),
         });
         if (args.flags.has("burst")) {
           const results: RunResult[] = [];
