@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { dateColumn, intColumn } from "./columns";
+import { QueueColumns } from "./QueueColumns";
 
 /** Life cycle of an automated task created by `runByCron`. */
 export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled" | "stopped";
@@ -12,7 +13,7 @@ export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = ["pending", "runn
  * on failure, `exc_info` (message and stack).
  */
 @Entity({ name: "hrp_cron_job" })
-export class HrpCronJob {
+export class HrpCronJob extends QueueColumns {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;
 
@@ -58,21 +59,6 @@ export class HrpCronJob {
 
   @Column(dateColumn("create_date"))
   createDate!: Date | null;
-
-  /** Queue the work runs in (`short`, `default`, `long` or a configured one). */
-  @Column({ type: "varchar", length: 64, default: "default" })
-  queue!: string;
-
-  /** Run time limit; null means the queue's. */
-  @Column(intColumn("timeout_ms", { nullable: true }))
-  timeoutMs!: number | null;
-
-  /** At most `concurrency_limit` runs with this key at once, across all workers. */
-  @Column({ name: "concurrency_key", type: "varchar", length: 128, nullable: true })
-  concurrencyKey!: string | null;
-
-  @Column(intColumn("concurrency_limit", { nullable: true }))
-  concurrencyLimit!: number | null;
 
   /** `cron` for `runByCron`, `queue` for `enqueue`. */
   @Column({ type: "varchar", length: 16, default: "cron" })

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 import { dateColumn, intColumn } from "./columns";
+import { QueueColumns } from "./QueueColumns";
 import type { IntervalType } from "../src/schedule/interval";
 
 /**
@@ -12,7 +13,7 @@ import type { IntervalType } from "../src/schedule/interval";
  * `cron_expression`, computed in `tz` (else the user's time zone, else UTC).
  */
 @Entity({ name: "ir_cron" })
-export class IrCron {
+export class IrCron extends QueueColumns {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;
 
@@ -96,21 +97,6 @@ export class IrCron {
 
   @Column(dateColumn("write_date"))
   writeDate!: Date | null;
-
-  /** Queue the work runs in (`short`, `default`, `long` or a configured one). */
-  @Column({ type: "varchar", length: 64, default: "default" })
-  queue!: string;
-
-  /** Run time limit; null means the queue's. */
-  @Column(intColumn("timeout_ms", { nullable: true }))
-  timeoutMs!: number | null;
-
-  /** At most `concurrency_limit` runs with this key at once, across all workers. */
-  @Column({ name: "concurrency_key", type: "varchar", length: 128, nullable: true })
-  concurrencyKey!: string | null;
-
-  @Column(intColumn("concurrency_limit", { nullable: true }))
-  concurrencyLimit!: number | null;
 
   /** Set by `stopJob`: the worker running it aborts the run. */
   @Column({ name: "stop_requested", type: "boolean", default: false })

@@ -4,12 +4,13 @@ import type { Backend } from "./backend";
 import type { ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, InvalidUserError, JobStoppedError, JobTimeoutError, RetryableJobError, ValidationError, coerceError, formatExcInfo } from "./errors";
+import { ClaimLostError, JobStoppedError, JobTimeoutError, RetryableJobError, ValidationError, coerceError, formatExcInfo } from "./errors";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { computeCatchUp, planCalls } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
+import { requireActiveUser, type JobUser } from "./users";
 
 /**
  * Executes one claimed cron: the life of a run.
@@ -153,9 +154,7 @@ export class Executor {
   }
 
   private async runInTransaction(manager: EntityManager, cron: IrCron, start: Date, signal: AbortSignal) {
-    const user = await this.options.userResolver.findUser(manager, cron.userId);
-    if (!user) throw new InvalidUserError(cron.userId, "missing");
-    if (!user.active) throw new InvalidUserError(cron.userId, "inactive");
+    const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
 
@@ -164,15 +163,12 @@ export class Executor {
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp.missed, maxCalls: this.options.maxCatchUpCalls });
     let result: unknown;
     for (let call = 1; call <= plan.calls; call++) {
-      const env: JobEnv = {
-        uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall,
-        now: start, signal, workerId: this.workerId, call, calls: plan.calls,
-      };
+      const env = this.envFor(cron, user, manager, start, signal, call, plan.calls);
       result = await untilAborted(runInJob(user.id, manager, () => method(env, ...args)), signal);
     }
     const onSuccess = await this.callbackOf(manager, cron.hrpCronJobId, "on_success");
     if (onSuccess) {
-      const env: JobEnv = { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call: 1, calls: 1 };
+      const env = this.envFor(cron, user, manager, start, signal, 1, 1);
       await untilAborted(runInJob(user.id, manager, () => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) })), signal);
     }
 
@@ -250,6 +246,10 @@ export class Executor {
     return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "failed", calls: 0, error: error.message, runLogId };
   }
 
+  private envFor(cron: IrCron, user: JobUser, manager: EntityManager, start: Date, signal: AbortSignal, call: number, calls: number): JobEnv {
+    return { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call, calls };
+  }
+
   /** The registered callback named in the job's `column`, or null. */
   private async callbackOf(manager: EntityManager, jobId: number | null, column: "on_success" | "on_failure") {
     if (jobId === null) return null;
@@ -268,12 +268,9 @@ export class Executor {
       if (job?.state !== "failed") return; // pending again: a retry is coming
       const onFailure = await this.callbackOf(manager, cron.hrpCronJobId, "on_failure");
       if (!onFailure) return;
-      const user = await this.options.userResolver.findUser(manager, cron.userId);
-      if (!user) return;
-      const env: JobEnv = {
-        uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start,
-        signal: new AbortController().signal, workerId: this.workerId, call: 1, calls: 1,
-      };
+      // Like the job itself, the callback never runs as a missing or inactive user (the error is logged).
+      const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
+      const env = this.envFor(cron, user, manager, start, new AbortController().signal, 1, 1);
       await runInJob(user.id, manager, () => onFailure(env, { jobId: cron.hrpCronJobId, error }));
     });
   }

@@ -4,13 +4,14 @@ import { HrpCronRunLog } from "../entities/HrpCronRunLog";
 import { IrCron } from "../entities/IrCron";
 import { backendFor, type Backend } from "./backend";
 import { currentJobManager, currentUserId } from "./context";
-import { CurrentlyRunningError, InvalidStateError, InvalidUserError, NotFoundError, UnknownMethodError } from "./errors";
+import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError } from "./errors";
 import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
 import { wakeup } from "./wakeup";
+import { requireActiveUser } from "./users";
 
 /** Lets a call join the caller's transaction. */
 export interface TransactionOption {
@@ -296,10 +297,7 @@ export class HrpCronJobService {
   }
 
   private async checkUser(manager: EntityManager, uid: number) {
-    const user = await this.options.userResolver.findUser(manager, uid);
-    if (!user) throw new InvalidUserError(uid, "missing");
-    if (!user.active) throw new InvalidUserError(uid, "inactive");
-    return user;
+    return requireActiveUser(this.options.userResolver, manager, uid);
   }
 
   /** One transaction (the caller's when given), retried on transient errors when it is our own. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { ResUsers } from "../entities/ResUsers";
+import { InvalidUserError } from "./errors";
 
 /** The user a job runs as, as the engine sees it. */
 export interface JobUser {
@@ -32,3 +33,15 @@ export class ResUsersResolver implements UserResolver {
 
 /** Id of Administrator, created by the first migration. */
 export const ADMIN_USER_ID = 1;
+
+/**
+ * The user `uid`, or throws: a job never runs as (and is never written for)
+ * a missing or inactive user, and never falls back to another one.
+ * @throws InvalidUserError
+ */
+export async function requireActiveUser(resolver: UserResolver, manager: EntityManager, uid: number): Promise<JobUser> {
+  const user = await resolver.findUser(manager, uid);
+  if (!user) throw new InvalidUserError(uid, "missing");
+  if (!user.active) throw new InvalidUserError(uid, "inactive");
+  return user;
+}

@@ -3,7 +3,7 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { IrCron } from "../../entities/IrCron";
 import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../context";
-import { InvalidStateError, InvalidUserError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
+import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { stopLocalRun } from "../executor";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import type { ModelRegistry } from "../registry";
@@ -12,6 +12,7 @@ import type { JobEnv } from "../types";
 import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
+import { requireActiveUser } from "../users";
 
 /** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
 export interface EnqueueOptions {
@@ -293,9 +294,6 @@ export class JobQueue {
   }
 
   private async checkUser(manager: EntityManager, uid: number) {
-    const user = await this.options.userResolver.findUser(manager, uid);
-    if (!user) throw new InvalidUserError(uid, "missing");
-    if (!user.active) throw new InvalidUserError(uid, "inactive");
-    return user;
+    return requireActiveUser(this.options.userResolver, manager, uid);
   }
 }

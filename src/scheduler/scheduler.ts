@@ -3,7 +3,7 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../claims";
-import { InvalidUserError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
+import { NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
@@ -12,6 +12,7 @@ import { withTransientRetry } from "../retry";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
 import { checkId, checkInt } from "../validate";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
+import { requireActiveUser } from "../users";
 
 /** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
 export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
@@ -132,9 +133,7 @@ export class Scheduler {
     const userId = checkId("userId", spec.userId ?? 1);
     return withTransientRetry(this.backend, this.options, () =>
       this.backend.transaction(async (m) => {
-        const user = await this.options.userResolver.findUser(m, userId);
-        if (!user) throw new InvalidUserError(userId, "missing");
-        if (!user.active) throw new InvalidUserError(userId, "inactive");
+        await requireActiveUser(this.options.userResolver, m, userId);
         if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
         return m.save(m.create(ScheduledJobType, {
           method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
