@@ -4,7 +4,7 @@ import type { IrCron } from "../entities/IrCron";
 import { ClaimStore, type ClaimPlan } from "./claims";
 import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
-import { Executor } from "./executor";
+import { Executor, type BatchOutcome } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
@@ -43,10 +43,10 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private woken = false;
-  /** Claimed ahead, not started yet (only with concurrency > 1). */
+  /** Claimed, not started yet: claimed ahead, or deferred by a batch. */
   private readonly buffered: IrCron[] = [];
-  /** Runs in progress, with their queue. */
-  private readonly inflight = new Map<Promise<RunResult>, string>();
+  /** Batches in progress, with their queue. */
+  private readonly inflight = new Map<Promise<unknown>, string>();
   private abandoned = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -178,8 +178,8 @@ export class Dispatcher {
         }
         if (this.running) await this.sleep(delayMs);
       }
-      await this.releaseBuffered();
       await Promise.allSettled(this.inflight.keys());
+      await this.releaseBuffered(); // including what the last batches deferred
     } finally {
       unsubscribe();
     }
@@ -198,57 +198,69 @@ export class Dispatcher {
     }));
   }
 
-  /** `runDue`: batches of `batchSize`, one run at a time, until nothing is due. */
+  /** `runDue`: claims of `batchSize`, run as batches one after another, until nothing is due. */
   private async drain(): Promise<RunResult[]> {
     const results: RunResult[] = [];
     await this.recoverIfDue(true);
     for (;;) {
-      const batch = await withTransientRetry(this.backend, this.options, () =>
+      let pending = await withTransientRetry(this.backend, this.options, () =>
         this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
       );
-      if (batch.length === 0) break;
+      if (pending.length === 0) break;
       let progressed = false;
-      for (const cron of batch) {
-        const result = await this.executeSafely(cron);
-        results.push(result);
-        if (result.outcome !== "skipped") progressed = true;
+      while (pending.length > 0) {
+        const outcome = await this.runBatch(pending, () => true);
+        results.push(...outcome.results);
+        if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
+        pending = outcome.deferred;
       }
       if (!progressed) break;
     }
     return results;
   }
 
-  /** The loop: claims only as many runs as there are free slots (per queue and in all) and starts them. */
+  /**
+   * The loop: claims only what its free slots (per queue and in all) can
+   * take, and starts batches. With several slots it claims one batch ahead,
+   * so a finishing slot usually finds work already claimed: one claim round
+   * trip per batch, not per job. Buffered claims count against global
+   * limits and are released on stop.
+   */
   private async fill(): Promise<void> {
     await this.recoverIfDue(false);
+    const { concurrency, batchSize } = this.options;
+    const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
+    const cap = (queue: string) => this.options.queueCaps.get(queue) ?? concurrency;
+    const room = (queue: string) => Math.min(concurrency - this.inflight.size, cap(queue) - runningIn(queue));
     while (this.running) {
-      if (this.options.concurrency - this.inflight.size <= 0) return;
-      const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
-      const cap = (queue: string) => this.options.queueCaps.get(queue) ?? this.options.concurrency;
-      const hasRoom = (queue: string) => runningIn(queue) < cap(queue);
+      const free = concurrency - this.inflight.size;
+      if (free <= 0) return;
       if (this.buffered.length === 0) {
-        // With several slots, claim ahead (up to one more round of slots) so that a finishing
-        // run usually finds its successor already claimed: one claim transaction per batch,
-        // not per job. Buffered claims count against global limits and are released on stop.
-        const ahead = this.options.concurrency > 1 ? this.options.concurrency : 0;
-        const want = this.options.concurrency - this.inflight.size + ahead;
-        const plans = this.plans((queue) => cap(queue) - runningIn(queue) + (ahead > 0 ? cap(queue) : 0));
+        const ahead = concurrency > 1 ? 1 : 0;
+        const plans = this.plans((queue) => Math.max(0, room(queue) + ahead) * batchSize);
+        const want = (free + ahead) * batchSize;
         this.buffered.push(...(await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want))));
         if (this.buffered.length === 0) return;
       }
-      const next = this.buffered.findIndex((cron) => hasRoom(cron.queue));
-      if (next === -1) return;
-      const [cron] = this.buffered.splice(next, 1);
-      const run: Promise<RunResult> = this.executeSafely(cron)
-        .catch((error: unknown) => {
-          this.options.logger.error("run crashed", { cronId: cron.id, error: String(error) });
-          return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "skipped" as const, calls: 0 };
-        })
+      const first = this.buffered.find((cron) => room(cron.queue) > 0);
+      if (!first) return;
+      // Spread what is buffered over the free slots; each slot takes at most batchSize.
+      const queue = first.queue;
+      const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
+      const size = Math.min(batchSize, Math.ceil(inQueue / room(queue)));
+      const batch: IrCron[] = [];
+      for (let i = 0; i < this.buffered.length && batch.length < size; ) {
+        if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
+        else i++;
+      }
+      const run: Promise<unknown> = this.runBatch(batch, () => this.running)
+        .then((outcome) => this.buffered.unshift(...outcome.deferred))
+        .catch((error: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((c) => c.id), error: String(error) }))
         .finally(() => {
           this.inflight.delete(run);
           this.requestWake(); // a slot is free
         });
-      this.inflight.set(run, cron.queue);
+      this.inflight.set(run, queue);
     }
   }
 
@@ -259,6 +271,17 @@ export class Dispatcher {
         this.options.logger.warn("could not release a claim; recovery will", { cronId: cron.id, error: String(error) }),
       );
     }
+  }
+
+  /**
+   * Runs claimed crons as one batch (in a sandbox: the first one, in its
+   * thread; the rest are deferred). `keepGoing` false makes the batch stop
+   * taking jobs (the worker is stopping).
+   */
+  private async runBatch(crons: IrCron[], keepGoing: () => boolean): Promise<BatchOutcome> {
+    if (!this.sandbox) return this.executor.executeBatch(crons, this.abort.signal, keepGoing);
+    const [first, ...rest] = crons;
+    return { results: [await this.executeSafely(first)], deferred: rest };
   }
 
   private async executeSafely(cron: Parameters<Executor["execute"]>[0]): Promise<RunResult> {

@@ -106,6 +106,21 @@ export class ClaimLostError extends HrpCronError {
   }
 }
 
+/**
+ * A query made by a job method after its run ended (it timed out, was
+ * stopped, or its worker stopped, and the method kept going). The run's
+ * writes were rolled back; the query was refused so it cannot land in
+ * another job's transaction.
+ */
+export class JobScopeClosedError extends HrpCronError {
+  constructor(readonly savepoint: string) {
+    super("JOB_ENDED", "This job's run has ended (timed out, stopped, or the worker stopped); the query was refused. Stop work when env.signal aborts", { savepoint });
+  }
+  override get name(): string {
+    return "JobScopeClosedError";
+  }
+}
+
 /** Configuration that cannot work (missing config file, bad option value). */
 export class ConfigError extends HrpCronError {
   constructor(message: string, context: Record<string, unknown> = {}) {

@@ -1,35 +1,19 @@
 import type { EntityManager } from "typeorm";
-import { IrCron } from "../entities/IrCron";
+import type { IrCron } from "../entities/IrCron";
 import type { Backend } from "./backend";
 import type { ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, JobStoppedError, JobTimeoutError, RetryableJobError, ValidationError, coerceError, formatExcInfo } from "./errors";
+import { ClaimLostError, JobStoppedError, JobTimeoutError, ValidationError, coerceError, formatExcInfo } from "./errors";
+import { JobScope } from "./jobScope";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
+import { RunRecords, type Success } from "./runRecords";
 import { computeCatchUp, planCalls } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
 import { requireActiveUser, type JobUser } from "./users";
 
-/**
- * Executes one claimed cron: the life of a run.
- *
- * 1. One transaction: resolve the user (missing/inactive: fail), resolve
- *    `model.function` in the registry (unknown: fail), call it as that user
- *    once per catch-up call, then — in the same transaction — advance
- *    `lastcall`/`nextcall`/`numbercall`/`active`, mark the job done, write
- *    the run log and release the claim. The bookkeeping update checks that
- *    this worker still holds the claim; if recovery gave it away, everything
- *    rolls back ({@link ClaimLostError}).
- * 2. Transient database errors retry the whole transaction with backoff; if
- *    they persist the claim is released and the cron stays due (not a failure).
- * 3. Any other error rolls the method's writes back and a second
- *    transaction records the failure: job `failed` with `exc_info`, run-log
- *    row, `failure_count`/`first_failure_date`, one-shot crons deactivated,
- *    recurring ones moved to their next occurrence and deactivated after
- *    repeated failures over a long time (Odoo 18's rule).
- */
 /** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
 const localRuns = new Map<number, () => boolean>();
 
@@ -42,14 +26,57 @@ export function stopLocalRun(jobId: number): boolean {
   return localRuns.get(jobId)?.() ?? false;
 }
 
+/** What a batch did: one result per cron it ran, and the claimed crons it left for the next batch. */
+export interface BatchOutcome {
+  readonly results: RunResult[];
+  /** Still claimed by this worker, not run: the batch reached `batchMaxMs` or the worker is stopping. */
+  readonly deferred: IrCron[];
+}
+
+/** How one job of a batch ended, before the batch commits. */
+type JobOutcome =
+  | { readonly kind: "success"; readonly success: Success }
+  | { readonly kind: "recorded"; readonly result: RunResult; readonly failed?: { start: Date; error: string } };
+
+/**
+ * Executes claimed crons: the life of a run.
+ *
+ * A batch of claimed crons runs in ONE transaction, one job after another,
+ * each job in its own savepoint ({@link JobScope}, opened only if the job
+ * queries the database):
+ *
+ * 1. Per job: resolve its user (missing/inactive: fail, never another
+ *    user), resolve `model.function` in the registry (unknown: fail), call
+ *    it as that user once per catch-up call, then its `onSuccess`.
+ * 2. A job that throws, times out or is stopped is rolled back to its
+ *    savepoint, and its outcome (failure with retry/deactivation, `stopped`,
+ *    `interrupted`) is recorded in the same transaction; the other jobs of
+ *    the batch are unaffected.
+ * 3. Before commit, the successes are recorded in bulk: `lastcall` /
+ *    `nextcall` / `numbercall` / `active`, job `done`, run-log rows, claims
+ *    released — a compare-and-set on this worker's claims. So each job's
+ *    own writes and its completion commit together.
+ * 4. A batch stops taking jobs after `batchMaxMs`; the rest stay claimed
+ *    and go to the next batch.
+ * 5. Transient database errors retry the whole batch (every job rolled back
+ *    and run again); if they persist the claims are released and the crons
+ *    stay due. A batch that fails for a reason no single job owns (a lost
+ *    claim, an error at commit) is rolled back and its crons are run again
+ *    one per transaction, where the culprit fails alone.
+ * 6. `onFailure` callbacks run after the commit, each in its own transaction.
+ */
 export class Executor {
+  private readonly records: RunRecords;
+
   constructor(
     private readonly backend: Backend,
     private readonly claims: ClaimStore,
     private readonly registry: ModelRegistry,
     private readonly options: ResolvedDispatcherOptions,
     private readonly workerId: string,
-  ) {}
+  ) {
+    this.records = new RunRecords(backend, options, workerId);
+  }
 
   /** Runs in progress, by cron id, so an operator's stop request can abort one. */
   private readonly runs = new Map<number, AbortController>();
@@ -67,13 +94,111 @@ export class Executor {
     return [...this.runs.keys()];
   }
 
-  /**
-   * Runs one claimed cron. `workerSignal` fires when the worker stops. The
-   * run also aborts on its timeout (`ir_cron.timeout_ms`) and on an
-   * operator's stop request; an aborted method is abandoned, its
-   * transaction rolled back.
-   */
+  /** Runs one claimed cron in a transaction of its own (manual runs, sandbox threads). */
   async execute(cron: IrCron, workerSignal: AbortSignal): Promise<RunResult> {
+    const { results } = await this.executeBatch([cron], workerSignal);
+    return results[0];
+  }
+
+  /**
+   * Runs claimed crons, in order, as one batch (see the class comment).
+   * `workerSignal` fires when the worker stops: the running job is aborted
+   * and rolled back, and the crons not started are deferred — as they are
+   * once `keepGoing()` returns false.
+   */
+  async executeBatch(crons: readonly IrCron[], workerSignal: AbortSignal, keepGoing: () => boolean = () => true): Promise<BatchOutcome> {
+    let outcome: { results: RunResult[]; deferred: IrCron[]; failed: Array<{ cron: IrCron; start: Date; error: string }> };
+    try {
+      outcome = await withTransientRetry(this.backend, this.options,
+        () => this.backend.transaction((manager) => this.runBatch(manager, crons, workerSignal, keepGoing)),
+        (error, attempt) => this.options.logger.debug("transient database error, retrying batch", { crons: crons.length, attempt, error: String(error) }),
+      );
+    } catch (error) {
+      if (crons.length > 1 && !this.backend.isTransientError(error)) {
+        this.options.logger.warn("batch failed as a whole; running its crons one per transaction", { crons: crons.length, error: String(error) });
+        const results: RunResult[] = [];
+        for (const cron of crons) results.push(await this.execute(cron, workerSignal));
+        return { results, deferred: [] };
+      }
+      return { results: await Promise.all(crons.map((cron) => this.batchFailed(cron, error))), deferred: [] };
+    }
+    for (const failure of outcome.failed) {
+      await this.runOnFailure(failure.cron, failure.start, failure.error).catch((error: unknown) =>
+        this.options.logger.error("onFailure callback failed", { cronId: failure.cron.id, jobId: failure.cron.hrpCronJobId, error: String(error) }),
+      );
+    }
+    return { results: outcome.results, deferred: outcome.deferred };
+  }
+
+  /** A single-cron batch that could not commit: the claim was lost, the database stayed busy, or the commit failed. */
+  private async batchFailed(cron: IrCron, thrown: unknown): Promise<RunResult> {
+    const base = resultBase(cron);
+    if (thrown instanceof ClaimLostError) {
+      this.options.logger.warn(thrown.message, { cronId: cron.id });
+      return { ...base, outcome: "skipped", calls: 0, error: thrown.message };
+    }
+    if (this.backend.isTransientError(thrown)) {
+      this.options.logger.warn("database stayed busy; cron released to run later", { cronId: cron.id, error: String(thrown) });
+      await this.safely(() => this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)));
+      return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };
+    }
+    // The run's own transaction failed (e.g. at commit): record the failure in a new one.
+    const start = this.options.now();
+    try {
+      const runLogId = await withTransientRetry(this.backend, this.options, () =>
+        this.backend.transaction((manager) => this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown)),
+      );
+      this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: coerceError(thrown).message });
+      await this.runOnFailure(cron, start, coerceError(thrown).message).catch(() => undefined);
+      return { ...base, outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
+    } catch (recordError) {
+      if (!(recordError instanceof ClaimLostError)) throw recordError;
+      return { ...base, outcome: "skipped", calls: 0, error: recordError.message };
+    }
+  }
+
+  /** The body of a batch transaction. */
+  private async runBatch(manager: EntityManager, crons: readonly IrCron[], workerSignal: AbortSignal, keepGoing: () => boolean) {
+    const began = Date.now();
+    const users = new Map<number, Promise<JobUser>>();
+    const userOf = (uid: number) => {
+      if (!users.has(uid)) users.set(uid, requireActiveUser(this.options.userResolver, manager, uid));
+      return users.get(uid)!;
+    };
+    const jobIds = crons.map((c) => c.hrpCronJobId).filter((id): id is number => id !== null);
+    const onSuccess = await this.records.callbacks(manager, jobIds, "on_success");
+    const longest = Math.max(0, ...crons.map((c) => c.timeoutMs ?? 0));
+    if (longest > 0) await this.backend.limitStatementTime(manager, longest);
+
+    const outcomes: JobOutcome[] = [];
+    let deferred: IrCron[] = [];
+    for (const [i, cron] of crons.entries()) {
+      if (i > 0 && (workerSignal.aborted || !keepGoing() || Date.now() - began >= this.options.batchMaxMs)) {
+        deferred = crons.slice(i);
+        break;
+      }
+      const scope = new JobScope(manager.queryRunner!, `hrp_job_${i + 1}`);
+      outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccess.get(cron.hrpCronJobId ?? -1) ?? null, workerSignal));
+    }
+
+    const successes = outcomes.flatMap((o) => (o.kind === "success" ? [o.success] : []));
+    const runLogIds = await this.records.complete(manager, successes);
+    const results = outcomes.map((o): RunResult => {
+      if (o.kind === "recorded") return o.result;
+      const { cron, calls } = o.success;
+      return { ...resultBase(cron), outcome: "done", calls, runLogId: runLogIds.get(cron.id) };
+    });
+    const failed = outcomes.flatMap((o, i) => (o.kind === "recorded" && o.failed ? [{ cron: crons[i], ...o.failed }] : []));
+    for (const s of successes) this.options.logger.info("cron run done", { cronId: s.cron.id, name: s.cron.name, calls: s.calls });
+    return { results, deferred, failed };
+  }
+
+  /** One job of a batch, in its savepoint scope. Rethrows only what must end the whole batch (transient errors). */
+  private async runJob(
+    manager: EntityManager, scope: JobScope, cron: IrCron, userOf: (uid: number) => Promise<JobUser>,
+    onSuccess: string | null, workerSignal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const start = this.options.now();
     const run = new AbortController();
     const relay = () => run.abort(workerSignal.reason ?? new Error("worker stopping"));
     if (workerSignal.aborted) relay();
@@ -82,7 +207,13 @@ export class Executor {
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
-      return await this.executeWith(cron, run.signal, workerSignal);
+      const success = await this.callMethod(manager, scope, cron, start, await userOf(cron.userId), onSuccess, run.signal);
+      await scope.release();
+      return { kind: "success", success };
+    } catch (thrown) {
+      await scope.rollback();
+      if (this.backend.isTransientError(thrown) && !run.signal.aborted) throw thrown;
+      return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
     } finally {
       clearTimeout(timer);
       workerSignal.removeEventListener("abort", relay);
@@ -91,143 +222,60 @@ export class Executor {
     }
   }
 
-  private async executeWith(cron: IrCron, signal: AbortSignal, workerSignal: AbortSignal): Promise<RunResult> {
-    const start = this.options.now();
-    const base = { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId };
-    try {
-      const { calls, runLogId } = await withTransientRetry(this.backend, this.options, () =>
-        this.backend.transaction((manager) => this.runInTransaction(manager, cron, start, signal)),
-        (error, attempt) => this.options.logger.debug("transient database error, retrying run", { cronId: cron.id, attempt, error: String(error) }),
-      );
-      this.options.logger.info("cron run done", { cronId: cron.id, name: cron.name, calls });
-      return { ...base, outcome: "done", calls, runLogId };
-    } catch (caught) {
-      let thrown = caught;
-      if (thrown instanceof ClaimLostError) {
-        this.options.logger.warn(thrown.message, { cronId: cron.id });
-        return { ...base, outcome: "skipped", calls: 0, error: thrown.message };
-      }
-      if (this.backend.isTransientError(thrown)) {
-        this.options.logger.warn("database stayed busy; cron released to run later", { cronId: cron.id, error: String(thrown) });
-        await this.safely(() => this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)));
-        return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };
-      }
-      if (signal.aborted && signal.reason instanceof JobStoppedError) {
-        const runLogId = await withTransientRetry(this.backend, this.options, () =>
-          this.backend.transaction((manager) => this.recordStopped(manager, cron, start, signal.reason as JobStoppedError)),
-        );
-        this.options.logger.warn("job stopped by an operator", { cronId: cron.id, jobId: cron.hrpCronJobId });
-        return { ...base, outcome: "stopped", calls: 0, error: (signal.reason as Error).message, runLogId };
-      }
-      if (signal.aborted && signal.reason instanceof JobTimeoutError) thrown = signal.reason;
-      else if (workerSignal.aborted) {
-        // The worker is stopping and the method gave up: not the job's fault. Its writes
-        // rolled back; hand the cron back so another worker (or this one, later) runs it.
-        const note = `Worker ${this.workerId} stopped during the run (${coerceError(signal.reason ?? thrown).message}); the run was rolled back and released to run again`;
-        let runLogId: number | undefined;
-        await this.safely(async () => {
-          runLogId = await this.backend.transaction(async (m) =>
-            (await this.claims.release(m, cron, this.workerId)) ? this.insertRunLog(m, cron, start, this.options.now(), 0, "interrupted", note) : undefined,
-          );
-        });
-        this.options.logger.warn("run interrupted by worker stop; released", { cronId: cron.id, name: cron.name });
-        return { ...base, outcome: "interrupted", calls: 0, error: note, runLogId };
-      }
-      const excInfo = formatExcInfo(thrown);
-      let runLogId: number;
-      try {
-        runLogId = await withTransientRetry(this.backend, this.options, () =>
-          this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo, thrown)),
-        );
-      } catch (recordError) {
-        if (!(recordError instanceof ClaimLostError)) throw recordError;
-        // Presumed dead and recovered while running: the run belongs to another worker now.
-        this.options.logger.warn(recordError.message, { cronId: cron.id, error: coerceError(thrown).message });
-        return { ...base, outcome: "skipped", calls: 0, error: recordError.message };
-      }
-      this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: coerceError(thrown).message });
-      await this.runOnFailure(cron, start, coerceError(thrown).message).catch((error: unknown) =>
-        this.options.logger.error("onFailure callback failed", { cronId: cron.id, jobId: cron.hrpCronJobId, error: String(error) }),
-      );
-      return { ...base, outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
-    }
-  }
-
-  private async runInTransaction(manager: EntityManager, cron: IrCron, start: Date, signal: AbortSignal) {
-    const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
+  /** Calls the method (once per catch-up call) and its onSuccess callback; returns the schedule after the run. */
+  private async callMethod(
+    manager: EntityManager, scope: JobScope, cron: IrCron, start: Date, user: JobUser, onSuccessName: string | null, signal: AbortSignal,
+  ): Promise<Success> {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
-
-    if (cron.timeoutMs) await this.backend.limitStatementTime(manager, cron.timeoutMs);
     const catchUp = computeCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start);
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp.missed, maxCalls: this.options.maxCatchUpCalls });
+    const call = (fn: (env: JobEnv) => unknown, n: number, of: number) =>
+      untilAborted(scope.run(() => runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)))), signal);
     let result: unknown;
-    for (let call = 1; call <= plan.calls; call++) {
-      const env = this.envFor(cron, user, manager, start, signal, call, plan.calls);
-      result = await untilAborted(runInJob(user.id, manager, () => method(env, ...args)), signal);
+    for (let n = 1; n <= plan.calls; n++) result = await call((env) => method(env, ...args), n, plan.calls);
+    if (onSuccessName) {
+      const onSuccess = this.resolveCallback(onSuccessName);
+      await call((env) => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) }), 1, 1);
     }
-    const onSuccess = await this.callbackOf(manager, cron.hrpCronJobId, "on_success");
-    if (onSuccess) {
-      const env = this.envFor(cron, user, manager, start, signal, 1, 1);
-      await untilAborted(runInJob(user.id, manager, () => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) })), signal);
-    }
-
-    const end = this.options.now();
-    const held = await manager
-      .createQueryBuilder()
-      .update(IrCron)
-      .set({
-        lastcall: start,
-        nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall,
-        numbercall: plan.numbercallLeft,
-        active: plan.active,
-        failureCount: 0,
-        firstFailureDate: null,
-        runningWorker: null,
-        runningSince: null,
-      })
-      .where("id = :id AND running_worker = :worker", { id: cron.id, worker: this.workerId })
-      .execute();
-    if (!held.affected) throw new ClaimLostError(cron.id, this.workerId);
-    if (cron.hrpCronJobId !== null) {
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'done', date_done = ?, exc_info = NULL WHERE id = ?`, [
-        this.backend.toDbDate(end), cron.hrpCronJobId,
-      ]);
-    }
-    const runLogId = await this.insertRunLog(manager, cron, start, end, plan.calls, "done", null);
-    return { calls: plan.calls, runLogId };
+    return {
+      cron, start, end: this.options.now(), calls: plan.calls,
+      nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, numbercall: plan.numbercallLeft, active: plan.active,
+    };
   }
 
-  private async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number> {
-    const end = this.options.now();
-    const current = await manager.findOneBy(IrCron, { id: cron.id });
-    if (!current || current.runningWorker !== this.workerId) throw new ClaimLostError(cron.id, this.workerId);
-    const failureCount = current.failureCount + 1;
-    const firstFailure = current.firstFailureDate ?? start;
-    const changes: Partial<IrCron> = { failureCount, firstFailureDate: firstFailure, runningWorker: null, runningSince: null };
-
-    const retryAt = current.hrpCronJobId === null ? null : await this.retryTime(manager, current.hrpCronJobId, end, thrown);
-    if (retryAt) {
-      // Retries left: back to pending, due after the backoff, as the same user.
-      changes.nextcall = retryAt;
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = ? WHERE id = ?`, [excInfo, current.hrpCronJobId]);
-    } else if (current.hrpCronJobId !== null) {
-      // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
-      changes.active = false;
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
-        this.backend.toDbDate(end), excInfo, current.hrpCronJobId,
-      ]);
-    } else {
-      changes.nextcall = await this.nextAfterFailure(manager, current, start);
-      if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
-        changes.active = false;
-        changes.failureCount = 0;
-        changes.firstFailureDate = null;
-        this.options.logger.error("cron deactivated after repeated failures", { cronId: cron.id, name: cron.name, failureCount });
+  /** Records, in the batch's transaction, a job that did not succeed: stopped, interrupted, or failed. */
+  private async recordUnsuccessful(
+    manager: EntityManager, cron: IrCron, start: Date, caught: unknown, signal: AbortSignal, workerSignal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const base = resultBase(cron);
+    try {
+      if (signal.aborted && signal.reason instanceof JobStoppedError) {
+        const message = signal.reason.message;
+        const runLogId = await this.records.recordStopped(manager, cron, start, message);
+        this.options.logger.warn("job stopped by an operator", { cronId: cron.id, jobId: cron.hrpCronJobId });
+        return { kind: "recorded", result: { ...base, outcome: "stopped", calls: 0, error: message, runLogId } };
       }
+      const timedOut = signal.aborted && signal.reason instanceof JobTimeoutError;
+      if (!timedOut && workerSignal.aborted) {
+        // The worker is stopping and the method gave up: not the job's fault. Its writes
+        // rolled back; hand the cron back so another worker (or this one, later) runs it.
+        const note = `Worker ${this.workerId} stopped during the run (${coerceError(signal.reason ?? caught).message}); the run was rolled back and released to run again`;
+        const runLogId = await this.records.recordInterrupted(manager, cron, start, note, () => this.claims.release(manager, cron, this.workerId));
+        this.options.logger.warn("run interrupted by worker stop; released", { cronId: cron.id, name: cron.name });
+        return { kind: "recorded", result: { ...base, outcome: "interrupted", calls: 0, error: note, runLogId } };
+      }
+      const thrown = timedOut ? signal.reason : caught;
+      const error = coerceError(thrown).message;
+      const runLogId = await this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown);
+      this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error });
+      return { kind: "recorded", result: { ...base, outcome: "failed", calls: 0, error, runLogId }, failed: { start, error } };
+    } catch (recordError) {
+      if (!(recordError instanceof ClaimLostError)) throw recordError;
+      // Presumed dead and recovered while running: the run belongs to another worker now.
+      this.options.logger.warn(recordError.message, { cronId: cron.id, error: coerceError(caught).message });
+      return { kind: "recorded", result: { ...base, outcome: "skipped", calls: 0, error: recordError.message } };
     }
-    await manager.update(IrCron, { id: cron.id }, changes);
-    return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
   }
 
   /**
@@ -238,96 +286,37 @@ export class Executor {
   async recordKilled(cron: IrCron, start: Date, error: Error): Promise<RunResult> {
     const excInfo = formatExcInfo(error);
     const runLogId = await withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction((manager) => this.recordFailure(manager, cron, start, excInfo, error)),
+      this.backend.transaction((manager) => this.records.recordFailure(manager, cron, start, excInfo, error)),
     );
     await this.runOnFailure(cron, start, error.message).catch((e: unknown) =>
       this.options.logger.error("onFailure callback failed", { cronId: cron.id, error: String(e) }),
     );
-    return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId, outcome: "failed", calls: 0, error: error.message, runLogId };
+    return { ...resultBase(cron), outcome: "failed", calls: 0, error: error.message, runLogId };
   }
 
   private envFor(cron: IrCron, user: JobUser, manager: EntityManager, start: Date, signal: AbortSignal, call: number, calls: number): JobEnv {
     return { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call, calls };
   }
 
-  /** The registered callback named in the job's `column`, or null. */
-  private async callbackOf(manager: EntityManager, jobId: number | null, column: "on_success" | "on_failure") {
-    if (jobId === null) return null;
-    const [row] = await this.backend.query<Record<string, string | null>>(manager, `SELECT ${column} AS cb FROM hrp_cron_job WHERE id = ?`, [jobId]);
-    const name = row?.cb;
-    if (!name) return null;
+  private resolveCallback(name: string) {
     const dot = name.lastIndexOf(".");
     return this.registry.resolve(name.slice(0, dot), name.slice(dot + 1));
   }
 
   /** After a job has finally failed (no retry left): its `onFailure`, as its user, in a transaction of its own. */
   private async runOnFailure(cron: IrCron, start: Date, error: string): Promise<void> {
-    if (cron.hrpCronJobId === null) return;
+    const jobId = cron.hrpCronJobId;
+    if (jobId === null) return;
     await this.backend.transaction(async (manager) => {
-      const [job] = await this.backend.query<{ state: string }>(manager, `SELECT state FROM hrp_cron_job WHERE id = ?`, [cron.hrpCronJobId]);
-      if (job?.state !== "failed") return; // pending again: a retry is coming
-      const onFailure = await this.callbackOf(manager, cron.hrpCronJobId, "on_failure");
-      if (!onFailure) return;
+      if ((await this.records.jobState(manager, jobId)) !== "failed") return; // pending again: a retry is coming
+      const name = (await this.records.callbacks(manager, [jobId], "on_failure")).get(jobId);
+      if (!name) return;
+      const onFailure = this.resolveCallback(name);
       // Like the job itself, the callback never runs as a missing or inactive user (the error is logged).
       const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
       const env = this.envFor(cron, user, manager, start, new AbortController().signal, 1, 1);
-      await runInJob(user.id, manager, () => onFailure(env, { jobId: cron.hrpCronJobId, error }));
+      await runInJob(user.id, manager, () => onFailure(env, { jobId, error }));
     });
-  }
-
-  /** When a failed job should run again, or null when it has no retries left. */
-  private async retryTime(manager: EntityManager, jobId: number, end: Date, thrown: unknown): Promise<Date | null> {
-    const [job] = await this.backend.query<{ attempts: number; max_retries: number; retry_backoff_ms: string | null }>(
-      manager, `SELECT attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE id = ?`, [jobId],
-    );
-    if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
-    const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
-    const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
-      ? thrown.delayMs
-      : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
-    return new Date(end.getTime() + delay);
-  }
-
-  /** An operator stopped the run: rolled back, job `stopped`, cron inactive, not retried. */
-  private async recordStopped(manager: EntityManager, cron: IrCron, start: Date, reason: JobStoppedError): Promise<number> {
-    const end = this.options.now();
-    const n = await this.backend.execute(
-      manager,
-      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL WHERE id = ? AND running_worker = ?`,
-      [cron.id, this.workerId],
-    );
-    if (n === 0) throw new ClaimLostError(cron.id, this.workerId);
-    if (cron.hrpCronJobId !== null) {
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ? WHERE id = ?`, [
-        this.backend.toDbDate(end), reason.message, cron.hrpCronJobId,
-      ]);
-    }
-    return this.insertRunLog(manager, cron, start, end, 0, "stopped", reason.message);
-  }
-
-  /** The next occurrence after a failed run; a schedule that cannot be computed deactivates the cron. */
-  private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<Date> {
-    try {
-      const user = await this.options.userResolver.findUser(manager, cron.userId);
-      const catchUp = computeCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
-      return catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall;
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      await manager.update(IrCron, { id: cron.id }, { active: false });
-      return cron.nextcall;
-    }
-  }
-
-  private async insertRunLog(manager: EntityManager, cron: IrCron, start: Date, end: Date, calls: number, state: string, error: string | null) {
-    const rows = await this.backend.query<{ id: number }>(
-      manager,
-      `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [cron.id, cron.hrpCronJobId, cron.name, cron.model, cron.function, cron.userId, this.workerId,
-        this.backend.toDbDate(cron.nextcall), this.backend.toDbDate(start), this.backend.toDbDate(end),
-        Math.max(0, end.getTime() - start.getTime()), calls, state, error],
-    );
-    return Number(rows[0].id);
   }
 
   private async safely(work: () => Promise<unknown>): Promise<void> {
@@ -337,6 +326,10 @@ export class Executor {
       this.options.logger.error("could not release a claim; recovery will", { error: String(error) });
     }
   }
+}
+
+function resultBase(cron: IrCron) {
+  return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId };
 }
 
 /** Stored args are a JSON array; anything else is a data error that fails the run. */

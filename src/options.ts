@@ -57,8 +57,21 @@ export interface DispatcherOptions extends SharedOptions {
   readonly concurrency?: number;
   /** Longest wait between two looks for due crons when nothing wakes the loop. @defaultValue 5000 */
   readonly pollIntervalMs?: number;
-  /** Crons claimed per round trip. @defaultValue 10 */
+  /**
+   * Most crons run in one transaction (a batch), each in its own savepoint,
+   * and claimed per slot in one round trip. Batches are what makes hrp-cron
+   * fast (one commit for many jobs); `1` gives one transaction per job.
+   * Keep it at or below 64 on PostgreSQL: beyond that many subtransactions
+   * that write, PostgreSQL's per-backend subtransaction cache overflows and
+   * slows every session. @defaultValue 50
+   */
   readonly batchSize?: number;
+  /**
+   * A batch takes no further job once it has run this long and commits:
+   * it bounds how long a job's committed writes wait for the jobs after it
+   * (and how long their row locks are held). @defaultValue 100
+   */
+  readonly batchMaxMs?: number;
   /** How often the worker refreshes `hrp_cron_worker.last_seen_at`. @defaultValue 5000 */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -91,7 +104,8 @@ export const DEFAULTS = {
   transientRetries: 5,
   transientRetryBaseMs: 25,
   pollIntervalMs: 5_000,
-  batchSize: 10,
+  batchSize: 50,
+  batchMaxMs: 100,
   heartbeatIntervalMs: 5_000,
   workerTimeoutMs: 20_000,
   recoveryIntervalMs: 5_000,
@@ -142,6 +156,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
     concurrency: options.concurrency ?? DEFAULTS.concurrency,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
     batchSize: options.batchSize ?? DEFAULTS.batchSize,
+    batchMaxMs: options.batchMaxMs ?? DEFAULTS.batchMaxMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
     workerTimeoutMs: options.workerTimeoutMs ?? DEFAULTS.workerTimeoutMs,
     recoveryIntervalMs: options.recoveryIntervalMs ?? DEFAULTS.recoveryIntervalMs,
@@ -154,6 +169,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}): Resol
   checkInt("pollIntervalMs", resolved.pollIntervalMs, 1);
   checkInt("concurrency", resolved.concurrency, 1, 1000);
   checkInt("batchSize", resolved.batchSize, 1, 1000);
+  checkInt("batchMaxMs", resolved.batchMaxMs, 0);
   checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1);
   checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);
   checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);

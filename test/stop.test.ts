@@ -74,8 +74,9 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
     await worker.start();
     try {
       await startedP;
-      for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 4; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(4); // 2 running + 2 claimed ahead
+      for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 6; i++) await new Promise((r) => setTimeout(r, 10));
+      // Two batches of three: two jobs running, four claimed and waiting their turn in a batch.
+      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(6);
     } finally {
       await worker.stop();
     }

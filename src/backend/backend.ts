@@ -9,6 +9,12 @@ export interface DdlVocabulary {
   readonly timestamp: string;
 }
 
+/** Column types a {@link Backend.jsonTable} can carry. */
+export type JsonColumnType = "int" | "text" | "timestamp" | "bool";
+
+/** Columns of a {@link Backend.jsonTable}, by name. */
+export type JsonColumns = Readonly<Record<string, JsonColumnType>>;
+
 /** What the engine runs on top of a backend's transaction. */
 export type TransactionWork<T> = (manager: EntityManager) => Promise<T>;
 
@@ -46,6 +52,18 @@ export interface Backend {
 
   /** Runs a raw statement written with `?` placeholders; returns the affected row count. */
   execute(manager: EntityManager, sql: string, params?: unknown[]): Promise<number>;
+
+  /**
+   * A FROM-clause source reading rows passed as ONE parameter (one `?`,
+   * filled by {@link jsonRows}) as table `alias` with `columns`:
+   * `UPDATE t SET x = v.x FROM ${jsonTable("v", { id: "int", x: "text" })} WHERE t.id = v.id`.
+   * Bulk writes of any number of rows then cost one round trip and keep one
+   * statement text (so prepared-statement caches hit). PostgreSQL:
+   * `json_to_recordset`; SQLite: `json_each`.
+   */
+  jsonTable(alias: string, columns: JsonColumns): string;
+  /** The parameter of a {@link jsonTable}: `rows` as JSON text, dates and booleans in this database's format. */
+  jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string;
 
   /** A `Date` as a bind parameter for raw SQL. */
   toDbDate(date: Date): unknown;

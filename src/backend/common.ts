@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import type { JsonColumns } from "./backend";
 
 /** Unwraps TypeORM's QueryFailedError to the driver's error. */
 export function driverError(error: unknown): { code?: unknown; message?: unknown } {
@@ -34,4 +35,27 @@ export async function rawQuery(
   } finally {
     await own.release();
   }
+}
+
+/**
+ * Rows as the JSON text of a `jsonTable` parameter: only the listed
+ * columns, dates through `toDbDate`, booleans through `toDbBool`.
+ */
+export function encodeJsonRows(
+  columns: JsonColumns,
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+  toDbDate: (date: Date) => unknown,
+  toDbBool: (value: boolean) => unknown,
+): string {
+  const names = Object.keys(columns);
+  return JSON.stringify(
+    rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const name of names) {
+        const value = row[name];
+        out[name] = value instanceof Date ? toDbDate(value) : typeof value === "boolean" ? toDbBool(value) : value ?? null;
+      }
+      return out;
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
-import type { Backend, TransactionWork } from "./backend";
+import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 import type { Logger } from "../types";
-import { affectedRows, driverError, rawQuery } from "./common";
+import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
 import { PgListener, WAKEUP_CHANNEL } from "./pgListener";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
@@ -74,6 +74,15 @@ export class PostgresBackend implements Backend {
     return result.affected ?? affectedRows(result);
   }
 
+  jsonTable(alias: string, columns: JsonColumns): string {
+    const defs = Object.entries(columns).map(([name, type]) => `${name} ${PG_TYPES[type]}`);
+    return `json_to_recordset(?::json) AS ${alias}(${defs.join(", ")})`;
+  }
+
+  jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
+    return encodeJsonRows(columns, rows, (d) => d.toISOString(), (b) => b);
+  }
+
   toDbDate(date: Date): Date {
     return date;
   }
@@ -110,6 +119,8 @@ export class PostgresBackend implements Backend {
     }
   }
 }
+
+const PG_TYPES: Record<JsonColumnType, string> = { int: "integer", text: "text", timestamp: "timestamptz", bool: "boolean" };
 
 /** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */
 function numberPlaceholders(sql: string): string {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
-import type { Backend, TransactionWork } from "./backend";
-import { affectedRows, driverError, rawQuery } from "./common";
+import type { Backend, JsonColumns, TransactionWork } from "./backend";
+import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
 import { Mutex } from "./mutex";
 
 const TRANSIENT_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
@@ -141,6 +141,15 @@ export class SqliteBackend implements Backend {
   async execute(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
     const result = await rawQuery(manager, sql, params.map(toSqliteParam));
     return result.affected ?? affectedRows(result);
+  }
+
+  jsonTable(alias: string, columns: JsonColumns): string {
+    const picks = Object.keys(columns).map((name) => `json_extract(value, '$.${name}') AS ${name}`);
+    return `(SELECT ${picks.join(", ")} FROM json_each(?)) AS ${alias}`;
+  }
+
+  jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
+    return encodeJsonRows(columns, rows, (d) => this.toDbDate(d), (b) => (b ? 1 : 0));
   }
 
   toDbDate(date: Date): string {

@@ -1,0 +1,223 @@
+import type { EntityManager } from "typeorm";
+import { IrCron } from "../entities/IrCron";
+import type { Backend, JsonColumns } from "./backend";
+import { scheduleOf } from "./cronSchedule";
+import { ClaimLostError, RetryableJobError, ValidationError } from "./errors";
+import type { ResolvedDispatcherOptions } from "./options";
+import { computeCatchUp } from "./schedule";
+
+/** A successful run, waiting for the batch's bulk bookkeeping. */
+export interface Success {
+  readonly cron: IrCron;
+  readonly start: Date;
+  readonly end: Date;
+  readonly calls: number;
+  /** Schedule after the run. */
+  readonly nextcall: Date;
+  readonly numbercall: number;
+  readonly active: boolean;
+}
+
+const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", numbercall: "int", active: "bool" };
+const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
+const RUN_LOG: JsonColumns = {
+  cron_id: "int", job_id: "int", name: "text", model: "text", fn: "text", user_id: "int", scheduled_at: "timestamp",
+  date_start: "timestamp", date_end: "timestamp", duration_ms: "int", calls: "int", state: "text", error: "text",
+};
+
+/** One `hrp_cron_run_log` row. */
+interface RunLogRow {
+  readonly cron: IrCron;
+  readonly start: Date;
+  readonly end: Date;
+  readonly calls: number;
+  readonly state: string;
+  readonly error: string | null;
+}
+
+/**
+ * The bookkeeping SQL of runs: what a success, a failure, a stop or an
+ * interruption writes to `ir_cron`, `hrp_cron_job` and `hrp_cron_run_log`,
+ * always inside the run's transaction and always as a compare-and-set on
+ * this worker's claim. Successes of a batch are written in bulk (three
+ * statements whatever the batch size); the rarer outcomes row by row.
+ */
+export class RunRecords {
+  constructor(
+    private readonly backend: Backend,
+    private readonly options: ResolvedDispatcherOptions,
+    private readonly workerId: string,
+  ) {}
+
+  /**
+   * Records a batch of successes: advances each cron, releases its claim,
+   * marks its job done and logs the run. Returns the run-log id by cron id.
+   * @throws ClaimLostError when this worker no longer holds one of the claims
+   *   (the caller must roll the whole transaction back)
+   */
+  async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
+    if (successes.length === 0) return new Map();
+    const b = this.backend;
+    const held = await b.query<{ id: unknown }>(
+      manager,
+      `UPDATE ir_cron SET lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
+              failure_count = 0, first_failure_date = NULL, running_worker = NULL, running_since = NULL
+         FROM ${b.jsonTable("v", CRON_DONE)}
+        WHERE ir_cron.id = v.id AND ir_cron.running_worker = ?
+       RETURNING ir_cron.id`,
+      [b.jsonRows(CRON_DONE, successes.map((s) => ({
+        id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active,
+      }))), this.workerId],
+    );
+    if (held.length !== successes.length) {
+      const kept = new Set(held.map((r) => Number(r.id)));
+      throw new ClaimLostError(successes.find((s) => !kept.has(s.cron.id))!.cron.id, this.workerId);
+    }
+    const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
+    if (jobs.length > 0) {
+      await b.execute(
+        manager,
+        `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL
+           FROM ${b.jsonTable("v", JOB_DONE)} WHERE hrp_cron_job.id = v.id`,
+        [b.jsonRows(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end })))],
+      );
+    }
+    return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));
+  }
+
+  /**
+   * Records a failed run (its writes already rolled back): failure counters,
+   * then a retry (job back to `pending`, due after its backoff), a failed
+   * one-shot job (cron deactivated, job stays visible and retryable), or a
+   * recurring cron moved to its next occurrence — deactivated after
+   * repeated failures over a long time (Odoo 18's rule).
+   * @throws ClaimLostError when recovery gave the claim away meanwhile
+   */
+  async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number> {
+    const end = this.options.now();
+    const current = await manager.findOneBy(IrCron, { id: cron.id });
+    if (!current || current.runningWorker !== this.workerId) throw new ClaimLostError(cron.id, this.workerId);
+    const failureCount = current.failureCount + 1;
+    const firstFailure = current.firstFailureDate ?? start;
+    const changes: Partial<IrCron> = { failureCount, firstFailureDate: firstFailure, runningWorker: null, runningSince: null };
+
+    const retryAt = current.hrpCronJobId === null ? null : await this.retryTime(manager, current.hrpCronJobId, end, thrown);
+    if (retryAt) {
+      // Retries left: back to pending, due after the backoff, as the same user.
+      changes.nextcall = retryAt;
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = ? WHERE id = ?`, [excInfo, current.hrpCronJobId]);
+    } else if (current.hrpCronJobId !== null) {
+      // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
+      changes.active = false;
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_started = ?, date_done = ?, exc_info = ? WHERE id = ?`, [
+        this.backend.toDbDate(start), this.backend.toDbDate(end), excInfo, current.hrpCronJobId,
+      ]);
+    } else {
+      changes.nextcall = await this.nextAfterFailure(manager, current, start);
+      if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
+        changes.active = false;
+        changes.failureCount = 0;
+        changes.firstFailureDate = null;
+        this.options.logger.error("cron deactivated after repeated failures", { cronId: cron.id, name: cron.name, failureCount });
+      }
+    }
+    await manager.update(IrCron, { id: cron.id }, changes);
+    return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
+  }
+
+  /**
+   * An operator stopped the run: job `stopped`, cron inactive, not retried.
+   * @throws ClaimLostError when recovery gave the claim away meanwhile
+   */
+  async recordStopped(manager: EntityManager, cron: IrCron, start: Date, message: string): Promise<number> {
+    const end = this.options.now();
+    const n = await this.backend.execute(
+      manager,
+      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL WHERE id = ? AND running_worker = ?`,
+      [cron.id, this.workerId],
+    );
+    if (n === 0) throw new ClaimLostError(cron.id, this.workerId);
+    if (cron.hrpCronJobId !== null) {
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ? WHERE id = ?`, [
+        this.backend.toDbDate(end), message, cron.hrpCronJobId,
+      ]);
+    }
+    return this.insertRunLog(manager, cron, start, end, 0, "stopped", message);
+  }
+
+  /**
+   * The worker stopped mid-run: the claim is released (the cron stays due,
+   * its job pending) and the run logged as `interrupted` with `note`.
+   * Returns the run-log id, or undefined when the claim was already gone.
+   */
+  async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | undefined> {
+    if (!(await release())) return undefined;
+    return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
+  }
+
+  /** Registered `model.method` names of the jobs' `column` callbacks, by job id (jobs without one are absent). */
+  async callbacks(manager: EntityManager, jobIds: readonly number[], column: "on_success" | "on_failure"): Promise<Map<number, string>> {
+    if (jobIds.length === 0) return new Map();
+    const rows = await this.backend.query<{ id: unknown; cb: string | null }>(
+      manager,
+      `SELECT id, ${column} AS cb FROM hrp_cron_job WHERE ${column} IS NOT NULL AND id IN (SELECT id FROM ${this.backend.jsonTable("v", { id: "int" })})`,
+      [this.backend.jsonRows({ id: "int" }, jobIds.map((id) => ({ id })))],
+    );
+    return new Map(rows.filter((r) => r.cb).map((r) => [Number(r.id), r.cb!]));
+  }
+
+  /** The job's state now (`failed` means no retry is coming). */
+  async jobState(manager: EntityManager, jobId: number): Promise<string | undefined> {
+    const [job] = await this.backend.query<{ state: string }>(manager, `SELECT state FROM hrp_cron_job WHERE id = ?`, [jobId]);
+    return job?.state;
+  }
+
+  /** When a failed job should run again, or null when it has no retries left. */
+  private async retryTime(manager: EntityManager, jobId: number, end: Date, thrown: unknown): Promise<Date | null> {
+    const [job] = await this.backend.query<{ attempts: number; max_retries: number; retry_backoff_ms: string | null }>(
+      manager, `SELECT attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE id = ?`, [jobId],
+    );
+    if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
+    const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
+    const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
+      ? thrown.delayMs
+      : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
+    return new Date(end.getTime() + delay);
+  }
+
+  /** The next occurrence after a failed run; a schedule that cannot be computed deactivates the cron. */
+  private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<Date> {
+    try {
+      const user = await this.options.userResolver.findUser(manager, cron.userId);
+      const catchUp = computeCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
+      return catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall;
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      await manager.update(IrCron, { id: cron.id }, { active: false });
+      return cron.nextcall;
+    }
+  }
+
+  private async insertRunLog(manager: EntityManager, cron: IrCron, start: Date, end: Date, calls: number, state: string, error: string | null): Promise<number> {
+    const ids = await this.insertRunLogs(manager, [{ cron, start, end, calls, state, error }]);
+    return ids.get(cron.id)!;
+  }
+
+  /** Inserts run-log rows in one statement; returns their ids by cron id. */
+  private async insertRunLogs(manager: EntityManager, rows: readonly RunLogRow[]): Promise<Map<number, number>> {
+    const b = this.backend;
+    const inserted = await b.query<{ id: unknown; cron_id: unknown }>(
+      manager,
+      `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)
+       SELECT v.cron_id, v.job_id, v.name, v.model, v.fn, v.user_id, ?, v.scheduled_at, v.date_start, v.date_end, v.duration_ms, v.calls, v.state, v.error
+         FROM ${b.jsonTable("v", RUN_LOG)}
+       RETURNING id, cron_id`,
+      [this.workerId, b.jsonRows(RUN_LOG, rows.map((r) => ({
+        cron_id: r.cron.id, job_id: r.cron.hrpCronJobId, name: r.cron.name, model: r.cron.model, fn: r.cron.function,
+        user_id: r.cron.userId, scheduled_at: r.cron.nextcall, date_start: r.start, date_end: r.end,
+        duration_ms: Math.max(0, r.end.getTime() - r.start.getTime()), calls: r.calls, state: r.state, error: r.error,
+      })))],
+    );
+    return new Map(inserted.map((r) => [Number(r.cron_id), Number(r.id)]));
+  }
+}
