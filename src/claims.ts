@@ -57,40 +57,35 @@ export class ClaimStore {
    * workers: a queue's `maxConcurrency` and each row's
    * `concurrency_key`/`concurrency_limit` count every claimed row in the
    * database, and such claims are serialised by `lockForLimits`.
+   *
+   * Cost does not grow with the rows that are not due: one statement finds
+   * which (queue, priority) bands hold due rows (an index skip-scan over
+   * priorities), then each band is claimed with a range scan of its due
+   * rows that stops at the limit — future-dated and low-priority rows are
+   * never walked.
    */
   async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<IrCron[]> {
     return this.backend.transaction(async (m) => {
       const claimed: number[] = [];
       let locked = false;
-      const unlimited = plans.filter((p) => p.maxConcurrency === null && p.max > 0);
-      const uniform = unlimited.length === plans.length && unlimited.every((p) => p.max >= total);
-      // Fast path (no per-queue caps): one statement over every queue, in preference order.
-      if (uniform && unlimited.length > 0) claimed.push(...(await this.claimAcross(m, workerId, now, unlimited.map((p) => p.queue), total)));
-      // Keyed rows need the locked path; one look tells whether there are any.
-      const limitedQueues = plans.filter((p) => p.maxConcurrency !== null).map((p) => p.queue);
-      const keyedReady = limitedQueues.length > 0
-        ? [{ x: 1 }]
-        : await this.backend.query(
-            m,
-            // Matches the partial index ir_cron_keyed_due_idx: cheap whatever the backlog.
-            `SELECT 1 AS x FROM ir_cron
-              WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1`,
-            [this.backend.toDbDate(now)],
-          );
-      // Per-queue passes: unlimited rows when queues have their own caps, and keyed / limited rows.
-      const perQueue = uniform && keyedReady.length === 0 ? [] : plans;
-      for (const plan of perQueue) {
+      const active = plans.filter((p) => p.max > 0);
+      if (active.length === 0 || total <= 0) return [];
+      const { bands, keyed } = await this.dueBands(m, active.map((p) => p.queue), now);
+      for (const plan of active) {
         let taken = 0;
         const room = () => Math.min(plan.max - taken, total - claimed.length);
-        if (room() <= 0) continue;
-        if (plan.maxConcurrency === null && !uniform) {
-          const ids = await this.claimUnlimited(m, workerId, now, plan.queue, room());
-          claimed.push(...ids);
-          taken += ids.length;
-          if (room() <= 0) continue;
+        const queueBands = bands.filter((b) => b.queue === plan.queue);
+        if (room() <= 0 || queueBands.length === 0) continue;
+        if (plan.maxConcurrency === null) {
+          for (const band of queueBands) {
+            if (room() <= 0) break;
+            const ids = await this.claimBand(m, workerId, now, plan.queue, band.priority, room());
+            claimed.push(...ids);
+            taken += ids.length;
+          }
         }
         // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
-        if (keyedReady.length === 0) continue;
+        if (room() <= 0 || (!keyed && plan.maxConcurrency === null)) continue;
         const keyedOnly = plan.maxConcurrency === null;
         if ((await this.candidates(m, now, plan.queue, 1, keyedOnly)).length === 0) continue;
         if (!locked) {
@@ -109,37 +104,60 @@ export class ClaimStore {
     });
   }
 
-  /** Like {@link claimUnlimited} over several queues at once, in their order of preference. */
-  private async claimAcross(m: EntityManager, workerId: string, now: Date, queues: string[], limit: number): Promise<number[]> {
-    const order = queues.map((_, i) => `WHEN ? THEN ${i}`).join(" ");
-    const rows = await this.backend.query<{ id: number }>(
+  /**
+   * The (queue, priority) bands of `queues` that hold due, unclaimed rows,
+   * in priority order, and whether any due row anywhere has a concurrency
+   * key. A recursive walk visits each priority value present in the ready
+   * index once (O(log n) each) and looks only at the first row of each
+   * band; the key probe reads ir_cron_keyed_due_idx. So the cost does not
+   * depend on how many rows are waiting.
+   */
+  private async dueBands(m: EntityManager, queues: readonly string[], now: Date): Promise<{ bands: DueBand[]; keyed: boolean }> {
+    const at = this.backend.toDbDate(now);
+    const rows = await this.backend.query<{ q: string; p: unknown; k: unknown }>(
       m,
-      `WITH due AS (
-          SELECT id FROM ir_cron
-           WHERE queue IN (${queues.map(() => "?").join(", ")}) AND active = TRUE AND numbercall <> 0 AND nextcall <= ?
-             AND running_worker IS NULL AND concurrency_key IS NULL
-           ORDER BY CASE queue ${order} END, priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
-       UPDATE ir_cron SET running_worker = ?, running_since = ?
-         FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
-       RETURNING ir_cron.id`,
-      [...queues, this.backend.toDbDate(now), ...queues, limit, workerId, this.backend.toDbDate(new Date())],
+      `${priorityWalk(queues.length)}
+       SELECT q, p, (SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x) AS k
+         FROM prios
+        WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM ir_cron WHERE queue = prios.q AND priority = prios.p AND ${READY} AND nextcall <= ?)`,
+      [...queues, at, at],
     );
-    return rows.map((r) => Number(r.id));
+    const bands = rows.map((r) => ({ queue: r.q, priority: Number(r.p) })).sort((a, b) => a.priority - b.priority);
+    return { bands, keyed: rows.some((r) => Number(r.k) > 0) };
   }
 
-  /** One statement for rows without limits: pick the batch in run order, skipping rows others are claiming. */
-  private async claimUnlimited(m: EntityManager, workerId: string, now: Date, queue: string, limit: number): Promise<number[]> {
-    // The CTE is evaluated once, so the LIMIT holds; the predicate matches ir_cron_queue_due_idx.
+  /**
+   * When the next unclaimed cron of `queues` is due (null: none), reading
+   * the first row of each (queue, priority) band — cheap whatever the backlog.
+   */
+  async nextDue(queues: readonly string[]): Promise<Date | null> {
+    const rows = await this.backend.transaction((m) =>
+      this.backend.query<{ next: unknown }>(
+        m,
+        `${priorityWalk(queues.length)}
+         SELECT MIN((SELECT nextcall FROM ir_cron WHERE queue = prios.q AND priority = prios.p AND ${READY} ORDER BY nextcall LIMIT 1)) AS next
+           FROM prios WHERE p IS NOT NULL`,
+        [...queues],
+      ),
+    );
+    return this.backend.fromDbDate(rows[0]?.next);
+  }
+
+  /** Claims up to `limit` due rows without a key from one band, in run order, skipping rows others are claiming. */
+  private async claimBand(m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number): Promise<number[]> {
+    // A range scan of the band's due rows (ir_cron_queue_due_idx) that stops at the limit.
+    // The CTE is evaluated once, so the LIMIT holds.
     const rows = await this.backend.query<{ id: number }>(
       m,
       `WITH due AS (
           SELECT id FROM ir_cron
-           WHERE queue = ? AND active = TRUE AND numbercall <> 0 AND nextcall <= ? AND running_worker IS NULL AND concurrency_key IS NULL
-           ORDER BY priority, nextcall, id LIMIT ? ${this.backend.claimLockClause})
+           WHERE queue = ? AND priority = ? AND active = TRUE AND numbercall <> 0 AND running_worker IS NULL
+             AND nextcall <= ? AND concurrency_key IS NULL
+           ORDER BY nextcall, id LIMIT ? ${this.backend.claimLockClause})
        UPDATE ir_cron SET running_worker = ?, running_since = ?
          FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
        RETURNING ir_cron.id`,
-      [queue, this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
+      [queue, priority, this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
     );
     return rows.map((r) => Number(r.id));
   }
@@ -300,11 +318,14 @@ export class ClaimStore {
   }
 
   private async loadClaimed(m: EntityManager, workerId: string, ids: number[], now: Date): Promise<IrCron[]> {
+    const idTable = this.backend.jsonTable("c", { id: "int" });
+    const idRows = this.backend.jsonRows({ id: "int" }, ids.map((id) => ({ id })));
     await this.backend.execute(
       m,
+      // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
       `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
-        WHERE state = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND hrp_cron_job_id IS NOT NULL)`,
-      [this.backend.toDbDate(now), workerId, workerId],
+        WHERE COALESCE(state, '') = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE id IN (SELECT id FROM ${idTable}))`,
+      [this.backend.toDbDate(now), workerId, idRows],
     );
     const crons = await m.findBy(IrCron, { id: In(ids) });
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);
@@ -318,6 +339,30 @@ export interface ClaimPlan {
   readonly max: number;
   /** The queue's global limit, or null. */
   readonly maxConcurrency: number | null;
+}
+
+/** Unclaimed rows that can run (the predicate of the ready indexes). */
+const READY = "active = TRUE AND numbercall <> 0 AND running_worker IS NULL";
+
+/**
+ * \`WITH RECURSIVE prios(q, p)\`: every priority value present among the
+ * ready rows of each of \`n\` queues (bound as the first \`n\` parameters),
+ * found by an index skip-scan of ir_cron_queue_due_idx: one O(log n) probe
+ * per value, however many rows share it.
+ */
+function priorityWalk(n: number): string {
+  return `WITH RECURSIVE prios(q, p) AS (
+      SELECT v.column1, (SELECT priority FROM ir_cron WHERE queue = v.column1 AND ${READY} ORDER BY priority LIMIT 1)
+        FROM (VALUES ${Array.from({ length: n }, () => "(?)").join(", ")}) AS v
+      UNION ALL
+      SELECT q, (SELECT priority FROM ir_cron WHERE queue = prios.q AND ${READY} AND priority > prios.p ORDER BY priority LIMIT 1)
+        FROM prios WHERE p IS NOT NULL)`;
+}
+
+/** A queue and priority holding due rows. */
+interface DueBand {
+  readonly queue: string;
+  readonly priority: number;
 }
 
 interface StaleRow {

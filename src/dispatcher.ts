@@ -298,13 +298,7 @@ export class Dispatcher {
   }
 
   private async msUntilNextDue(): Promise<number> {
-    const rows = await this.backend.transaction((m) =>
-      this.backend.query<{ next: unknown }>(
-        m,
-        `SELECT MIN(nextcall) AS next FROM ir_cron WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL`,
-      ),
-    );
-    const next = this.backend.fromDbDate(rows[0]?.next);
+    const next = await this.claims.nextDue(this.options.queues);
     if (!next) return Number.POSITIVE_INFINITY;
     return Math.max(0, next.getTime() - this.options.now().getTime());
   }

@@ -58,12 +58,13 @@ export class RunRecords {
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
     const b = this.backend;
+    // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the ids.
     const held = await b.query<{ id: unknown }>(
       manager,
       `UPDATE ir_cron SET lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
               failure_count = 0, first_failure_date = NULL, running_worker = NULL, running_since = NULL
          FROM ${b.jsonTable("v", CRON_DONE)}
-        WHERE ir_cron.id = v.id AND ir_cron.running_worker = ?
+        WHERE ir_cron.id = v.id AND COALESCE(ir_cron.running_worker, '') = ?
        RETURNING ir_cron.id`,
       [b.jsonRows(CRON_DONE, successes.map((s) => ({
         id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active,
