@@ -318,14 +318,12 @@ export class ClaimStore {
   }
 
   private async loadClaimed(m: EntityManager, workerId: string, ids: number[], now: Date): Promise<IrCron[]> {
-    const idTable = this.backend.jsonTable("c", { id: "int" });
-    const idRows = this.backend.jsonRows({ id: "int" }, ids.map((id) => ({ id })));
     await this.backend.execute(
       m,
       // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
       `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
-        WHERE COALESCE(state, '') = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE id IN (SELECT id FROM ${idTable}))`,
-      [this.backend.toDbDate(now), workerId, idRows],
+        WHERE COALESCE(state, '') = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE ${this.backend.idIn("id")})`,
+      [this.backend.toDbDate(now), workerId, this.backend.idList(ids)],
     );
     const crons = await m.findBy(IrCron, { id: In(ids) });
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);

@@ -58,17 +58,17 @@ export class RunRecords {
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
     const b = this.backend;
-    // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the ids.
+    // Driven by the ids (idIn); COALESCE keeps SQLite from preferring this worker's claims index.
     const held = await b.query<{ id: unknown }>(
       manager,
       `UPDATE ir_cron SET lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
               failure_count = 0, first_failure_date = NULL, running_worker = NULL, running_since = NULL
          FROM ${b.jsonTable("v", CRON_DONE)}
-        WHERE ir_cron.id = v.id AND COALESCE(ir_cron.running_worker, '') = ?
+        WHERE ir_cron.id = v.id AND ${b.idIn("ir_cron.id")} AND COALESCE(ir_cron.running_worker, '') = ?
        RETURNING ir_cron.id`,
       [b.jsonRows(CRON_DONE, successes.map((s) => ({
         id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active,
-      }))), this.workerId],
+      }))), b.idList(successes.map((s) => s.cron.id)), this.workerId],
     );
     if (held.length !== successes.length) {
       const kept = new Set(held.map((r) => Number(r.id)));
@@ -79,8 +79,8 @@ export class RunRecords {
       await b.execute(
         manager,
         `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL
-           FROM ${b.jsonTable("v", JOB_DONE)} WHERE hrp_cron_job.id = v.id`,
-        [b.jsonRows(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end })))],
+           FROM ${b.jsonTable("v", JOB_DONE)} WHERE hrp_cron_job.id = v.id AND ${b.idIn("hrp_cron_job.id")}`,
+        [b.jsonRows(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end }))), b.idList(jobs.map((s) => s.cron.hrpCronJobId!))],
       );
     }
     return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));
@@ -161,8 +161,8 @@ export class RunRecords {
     if (jobIds.length === 0) return new Map();
     const rows = await this.backend.query<{ id: unknown; cb: string | null }>(
       manager,
-      `SELECT id, ${column} AS cb FROM hrp_cron_job WHERE ${column} IS NOT NULL AND id IN (SELECT id FROM ${this.backend.jsonTable("v", { id: "int" })})`,
-      [this.backend.jsonRows({ id: "int" }, jobIds.map((id) => ({ id })))],
+      `SELECT id, ${column} AS cb FROM hrp_cron_job WHERE ${this.backend.idIn("id")} AND ${column} IS NOT NULL`,
+      [this.backend.idList(jobIds)],
     );
     return new Map(rows.filter((r) => r.cb).map((r) => [Number(r.id), r.cb!]));
   }

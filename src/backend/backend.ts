@@ -65,6 +65,15 @@ export interface Backend {
   /** The parameter of a {@link jsonTable}: `rows` as JSON text, dates and booleans in this database's format. */
   jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string;
 
+  /**
+   * A predicate "`column` is one of the ids bound to its one `?`" (filled
+   * by {@link idList}) that both databases answer with index lookups, even
+   * with stale statistics: PostgreSQL `= ANY(?::int[])`, SQLite `IN (json_each(?))`.
+   */
+  idIn(column: string): string;
+  /** The parameter of {@link idIn}. */
+  idList(ids: readonly number[]): unknown;
+
   /** A `Date` as a bind parameter for raw SQL. */
   toDbDate(date: Date): unknown;
   /** A date read by raw SQL back into a `Date`. */

@@ -83,6 +83,14 @@ export class PostgresBackend implements Backend {
     return encodeJsonRows(columns, rows, (d) => d.toISOString(), (b) => b);
   }
 
+  idIn(column: string): string {
+    return `${column} = ANY(?::int[])`;
+  }
+
+  idList(ids: readonly number[]): number[] {
+    return [...ids];
+  }
+
   toDbDate(date: Date): Date {
     return date;
   }

@@ -152,6 +152,14 @@ export class SqliteBackend implements Backend {
     return encodeJsonRows(columns, rows, (d) => this.toDbDate(d), (b) => (b ? 1 : 0));
   }
 
+  idIn(column: string): string {
+    return `${column} IN (SELECT value FROM json_each(?))`;
+  }
+
+  idList(ids: readonly number[]): string {
+    return JSON.stringify(ids);
+  }
+
   toDbDate(date: Date): string {
     return date.toISOString().replace("T", " ").replace("Z", "");
   }
