@@ -1,0 +1,166 @@
+import type { EntitySubscriberInterface } from "typeorm";
+import { Dispatcher, JobQueue, JobScopeClosedError, ModelRegistry, type HrpCronJob, type JobEnv } from "../src";
+import { TestEffect } from "./fixtures/TestEffect";
+import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "./helpers";
+
+/**
+ * Several jobs per transaction: each job is isolated by its own savepoint,
+ * so one job's failure, timeout or stop never undoes or blocks the others,
+ * and a batch that cannot commit falls back to one job per transaction.
+ */
+describe.each(BACKENDS)("batched runs on %s", (kind) => {
+  let db: TestDb;
+  let registry: ModelRegistry;
+  let jobs: JobQueue;
+  let statements: string[];
+  let late: Promise<unknown> | null;
+  let lateError: unknown;
+
+  const enqueue = async (method: string, key: string, extra: Record<string, unknown> = {}) =>
+    (await jobs.enqueue(`batch.${method}`, { kwargs: { key }, ...extra })) as HrpCronJob;
+  const state = async (job: HrpCronJob) => (await db.dataSource.manager.findOneByOrFail((await import("../entities")).HrpCronJob, { id: job.id })).state;
+  const effect = (key: string) => count(db, "test_effect", "effect_key = ?", [key]);
+
+  beforeEach(async () => {
+    db = await openTestDb(kind);
+    statements = [];
+    late = null;
+    lateError = undefined;
+    // Every statement any query runner sends (both drivers broadcast BeforeQuery).
+    const spy: EntitySubscriberInterface = { beforeQuery: (event) => void statements.push(event.query.trim().split(/\s+/).slice(0, 3).join(" ")) };
+    db.dataSource.subscribers.push(spy);
+    registry = new ModelRegistry().register("batch", {
+      async write(env: JobEnv, kw: { key: string }) {
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+      },
+      noop() {
+        // touches nothing: no savepoint is needed
+      },
+      async writeThenThrow(env: JobEnv, kw: { key: string }) {
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+        throw new Error(`boom ${kw.key}`);
+      },
+      async writeThenHang(env: JobEnv, kw: { key: string }) {
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+        await new Promise((r) => setTimeout(r, 300)); // ignores env.signal, then tries to write again
+        late = env.manager.insert(TestEffect, { key: `${kw.key}:late`, uid: env.uid, note: null }).catch((e: unknown) => (lateError = e));
+        await late;
+      },
+      async nestedThenThrow(env: JobEnv, kw: { key: string }) {
+        await env.manager.transaction(async (inner) => {
+          await inner.insert(TestEffect, { key: kw.key, uid: env.uid, note: "nested" });
+          throw new Error("nested failure");
+        });
+      },
+      async swallow(env: JobEnv, kw: { key: string }) {
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: "duplicate" }).catch(() => undefined);
+      },
+      async stealNext(env: JobEnv, kw: { key: string; cronId: number }) {
+        // Stands in for recovery handing the next job's claim to another worker mid-batch.
+        await env.manager.query(kind === "postgres" ? "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = $1" : "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = ?", [kw.cronId]);
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+      },
+      async slow(env: JobEnv, kw: { key: string }) {
+        await new Promise((r) => setTimeout(r, 40));
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+      },
+    });
+    jobs = new JobQueue(db.dataSource, { registry });
+  });
+  afterEach(async () => {
+    await late?.catch(() => undefined);
+    await db.close();
+  });
+
+  it("runs many jobs in one transaction and opens a savepoint only for jobs that touch the database", async () => {
+    await enqueue("noop", "n1");
+    await enqueue("write", "w1");
+    await enqueue("noop", "n2");
+    await enqueue("write", "w2");
+    statements = [];
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done", "done"]);
+    expect(statements.filter((s) => /^SAVEPOINT hrp_job/.test(s))).toEqual(["SAVEPOINT hrp_job_2", "SAVEPOINT hrp_job_4"]);
+    // register the worker, recovery, the claim, ONE run for all four jobs, the empty claim that ends runDue, unregister
+    expect(statements.filter((s) => s === "COMMIT").length).toBe(6);
+    expect([await effect("w1"), await effect("w2")]).toEqual([1, 1]);
+    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(4);
+    expect(await count(db, "hrp_cron_job", "state = 'done' AND date_started IS NOT NULL AND date_done IS NOT NULL")).toBe(4);
+  });
+
+  it("a job that fails mid-batch is rolled back alone; the jobs before and after it commit", async () => {
+    const a = await enqueue("write", "a");
+    const b = await enqueue("writeThenThrow", "b");
+    const c = await enqueue("write", "c");
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["done", "failed", "done"]);
+    expect([await effect("a"), await effect("b"), await effect("c")]).toEqual([1, 0, 1]);
+    expect([await state(a), await state(b), await state(c)]).toEqual(["done", "failed", "done"]);
+    expect(await count(db, "hrp_cron_run_log", "state = 'failed' AND error LIKE ?", ["%boom b%"])).toBe(1);
+  });
+
+  it("a job that leaves a nested transaction behind is rolled back cleanly and the batch goes on", async () => {
+    await enqueue("nestedThenThrow", "nested");
+    const after = await enqueue("write", "after");
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["failed", "done"]);
+    expect([await effect("nested"), await effect("after"), await state(after)]).toEqual([0, 1, "done"]);
+  });
+
+  it("a job swallowing a database error cannot take the batch down", async () => {
+    const bad = await enqueue("swallow", "swallowed");
+    const good = await enqueue("write", "good");
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    // PostgreSQL: the failed statement aborted the job's savepoint, so the job fails and its
+    // writes roll back. SQLite keeps the statement's failure to itself: the job's other write stands.
+    expect(results.map((r) => r.outcome)).toEqual([kind === "postgres" ? "failed" : "done", "done"]);
+    expect(await effect("swallowed")).toBe(kind === "postgres" ? 0 : 1);
+    expect([await state(bad), await state(good), await effect("good")]).toEqual([kind === "postgres" ? "failed" : "done", "done", 1]);
+  });
+
+  it("a job over its timeout is rolled back to its savepoint, its late queries are refused, the next jobs still run", async () => {
+    const before = await enqueue("write", "before");
+    const hung = await enqueue("writeThenHang", "hung", { timeoutMs: 100 });
+    const after = await enqueue("write", "after");
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["done", "failed", "done"]);
+    expect(results[1].error).toMatch(/timed out after 0.1 s/);
+    expect([await state(before), await state(hung), await state(after)]).toEqual(["done", "failed", "done"]);
+    await new Promise((r) => setTimeout(r, 400));
+    await late;
+    expect(lateError).toBeInstanceOf(JobScopeClosedError);
+    expect([await effect("before"), await effect("hung"), await effect("hung:late"), await effect("after")]).toEqual([1, 0, 0, 1]);
+  });
+
+  it("when another worker took a claim mid-batch, the batch rolls back and reruns one job per transaction: each effect once", async () => {
+    const first = await enqueue("noop", "first");
+    const thief = (await jobs.enqueue("batch.stealNext", { kwargs: { key: "thief", cronId: 0 } })) as HrpCronJob;
+    const victim = await enqueue("write", "victim");
+    const victimCron = await db.dataSource.manager.query(kind === "postgres" ? "SELECT id FROM ir_cron WHERE hrp_cron_job_id = $1" : "SELECT id FROM ir_cron WHERE hrp_cron_job_id = ?", [victim.id]);
+    await db.dataSource.manager.query(
+      kind === "postgres" ? "UPDATE ir_cron SET args = $1 WHERE hrp_cron_job_id = $2" : "UPDATE ir_cron SET args = ? WHERE hrp_cron_job_id = ?",
+      [JSON.stringify([{ key: "thief", cronId: Number(victimCron[0].id) }]), thief.id],
+    );
+    const logger = memoryLogger();
+    const results = await new Dispatcher(db.dataSource, registry, { logger }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["done", "done", "skipped"]);
+    expect(logger.lines.some((l) => l.includes("batch failed as a whole"))).toBe(true);
+    expect([await state(first), await state(thief), await effect("thief"), await effect("victim")]).toEqual(["done", "done", 1, 0]);
+    expect(await count(db, "ir_cron", "running_worker = 'elsewhere'")).toBe(1);
+  });
+
+  it("a batch takes no further job after batchMaxMs; the rest run in the next transactions", async () => {
+    for (const k of ["s1", "s2", "s3"]) await enqueue("slow", k);
+    statements = [];
+    const results = await new Dispatcher(db.dataSource, registry, { batchMaxMs: 10, logger: memoryLogger() }).runDue();
+    expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done"]);
+    // one claim + three run transactions (each slow job alone), plus worker registration and recovery
+    const commits = statements.filter((s) => s === "COMMIT").length;
+    statements = [];
+    for (const k of ["t1", "t2", "t3"]) await enqueue("slow", k);
+    statements = [];
+    await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    expect(commits - statements.filter((s) => s === "COMMIT").length).toBe(2);
+  });
+});
