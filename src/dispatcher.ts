@@ -244,10 +244,11 @@ export class Dispatcher {
       }
       const first = this.buffered.find((cron) => room(cron.queue) > 0);
       if (!first) return;
-      // Spread what is buffered over the free slots; each slot takes at most batchSize.
+      // Spread what is buffered over the free slots (each takes at most batchSize), unless
+      // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.queue;
       const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = Math.min(batchSize, Math.ceil(inQueue / room(queue)));
+      const size = this.backend.serialTransactions ? batchSize : Math.min(batchSize, Math.ceil(inQueue / room(queue)));
       const batch: IrCron[] = [];
       for (let i = 0; i < this.buffered.length && batch.length < size; ) {
         if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));

@@ -11,6 +11,7 @@ import { withTransientRetry } from "./retry";
 import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
 import { wakeup } from "./wakeup";
+import { insertJob } from "./jobRows";
 import { requireActiveUser } from "./users";
 
 /** Lets a call join the caller's transaction. */
@@ -120,20 +121,12 @@ export class HrpCronJobService {
 
     const job = await this.write(options.manager, async (manager) => {
       await this.checkUser(manager, uid);
-      const saved = await manager.save(
-        manager.create(HrpCronJob, {
-          name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt,
-          state: "pending", dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now,
-        }),
-      );
-      await manager.save(
-        manager.create(IrCron, {
-          name, active: true, userId: uid, priority, intervalNumber: 1, intervalType: "minutes", cronExpression: null,
-          tz: null, nextcall: startAt, lastcall: null, numbercall: 1, doall: true, model, function: fn, args: argsJson,
-          hrpCronJobId: saved.id, failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
-          createUid: creator, createDate: now, writeDate: now,
-        }),
-      );
+      const saved = await insertJob(this.backend, manager, {
+        name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt, state: "pending",
+        dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now, kind: "cron", jobKey: null,
+        maxRetries: 0, attempts: 0, retryBackoffMs: null, workerId: null, onSuccess: null, onFailure: null,
+        queue: "default", timeoutMs: null, concurrencyKey: null, concurrencyLimit: null,
+      }, { nextcall: startAt, doall: true });
       await this.backend.announceWork(manager);
       return saved;
     });

@@ -32,6 +32,12 @@ export interface Backend {
    * PostgreSQL; empty on SQLite, where the write transaction itself is the lock.
    */
   readonly claimLockClause: string;
+  /**
+   * True when this process's transactions on the database run one at a time
+   * (SQLite: one shared connection). The dispatcher then fills each batch
+   * instead of spreading work over slots that would only queue behind it.
+   */
+  readonly serialTransactions: boolean;
 
   /**
    * Runs `work` in one database transaction and commits it, or rolls it back

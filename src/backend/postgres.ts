@@ -26,6 +26,7 @@ export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
 export class PostgresBackend implements Backend {
   readonly dialect = "postgres" as const;
   readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz" };
+  readonly serialTransactions = false;
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
   private readonly listener: PgListener;

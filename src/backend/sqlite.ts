@@ -65,6 +65,7 @@ function guardRunner(runner: RunnerState) {
 export class SqliteBackend implements Backend {
   readonly dialect = "sqlite" as const;
   readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime" };
+  readonly serialTransactions = true;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
 

@@ -1,6 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { HrpCronJob } from "../../entities/HrpCronJob";
-import { IrCron } from "../../entities/IrCron";
 import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
@@ -12,6 +11,7 @@ import type { JobEnv } from "../types";
 import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
+import { insertJob } from "../jobRows";
 import { requireActiveUser } from "../users";
 
 /** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
@@ -176,23 +176,13 @@ export class JobQueue {
           throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
         }
       }
-      const common = { name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit };
-      const job = await manager.save(
-        manager.create(HrpCronJob, {
-          ...common, dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
-          createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
-          retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
-        }),
-      );
-      await manager.save(
-        manager.create(IrCron, {
-          ...common, active: true, intervalNumber: 1, intervalType: "minutes", cronExpression: null, tz: null,
-          // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
-          nextcall: o.atFront ? new Date(0) : now, lastcall: null, numbercall: 1, doall: false,
-          hrpCronJobId: job.id, failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
-          createUid: currentUserId() ?? uid, createDate: now, writeDate: now, stopRequested: false,
-        }),
-      );
+      const job = await insertJob(this.backend, manager, {
+        name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
+        dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
+        createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
+        retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
+      // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
+      }, { nextcall: o.atFront ? new Date(0) : now, doall: false });
       await this.backend.announceWork(manager);
       return job;
     };
