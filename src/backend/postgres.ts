@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource, EntityManager, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from "typeorm";
 import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
@@ -30,14 +30,42 @@ export class PostgresBackend implements Backend {
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
   private readonly listener: PgListener;
+  /** Query runners whose open transaction has already sent its NOTIFY. */
+  private readonly announced = new WeakSet<QueryRunner>();
+  private watching = false;
 
   constructor(private readonly dataSource: DataSource) {
     this.listener = new PgListener(dataSource);
   }
 
   async announceWork(manager: EntityManager): Promise<void> {
-    // Delivered at commit, dropped on rollback; identical notifications in one transaction fold into one.
+    // Delivered at commit, dropped on rollback; identical notifications in one transaction
+    // fold into one, so a transaction that enqueues many jobs sends the NOTIFY only once.
+    const runner = manager.queryRunner;
+    if (runner?.isTransactionActive) {
+      if (this.announced.has(runner)) return;
+      this.watchTransactions();
+      this.announced.add(runner);
+    }
     await rawQuery(manager, `NOTIFY ${WAKEUP_CHANNEL}`, []);
+  }
+
+  /**
+   * Forgets a transaction's NOTIFY when it ends: at the outermost commit, and
+   * at any rollback (a rolled-back savepoint drops the NOTIFY made inside it).
+   * A job rolled back to its batch savepoint raises no event; a later job of
+   * that batch may then skip its NOTIFY, and other processes find its work
+   * at their next poll (this process is woken in-process anyway).
+   */
+  private watchTransactions(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.dataSource.subscribers.push({
+      afterTransactionCommit: (event: TransactionCommitEvent) => {
+        if (!event.queryRunner.isTransactionActive) this.announced.delete(event.queryRunner);
+      },
+      afterTransactionRollback: (event: TransactionRollbackEvent) => void this.announced.delete(event.queryRunner),
+    });
   }
 
   async limitStatementTime(manager: EntityManager, ms: number): Promise<void> {
