@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
-import { In, type EntityManager } from "typeorm";
+import type { EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
-import type { Backend } from "./backend";
+import { hydrate, type Backend } from "./backend";
 import { CurrentlyRunningError, NotFoundError } from "./errors";
 import type { Logger } from "./types";
 
@@ -107,40 +107,50 @@ export class ClaimStore {
   /**
    * The (queue, priority) bands of `queues` that hold due, unclaimed rows,
    * in priority order, and whether any due row anywhere has a concurrency
-   * key. A recursive walk visits each priority value present in the ready
-   * index once (O(log n) each) and looks only at the first row of each
-   * band; the key probe reads ir_cron_keyed_due_idx. So the cost does not
-   * depend on how many rows are waiting.
+   * key. See {@link bandHeads}; the key probe reads ir_cron_keyed_due_idx.
    */
   private async dueBands(m: EntityManager, queues: readonly string[], now: Date): Promise<{ bands: DueBand[]; keyed: boolean }> {
     const at = this.backend.toDbDate(now);
-    const rows = await this.backend.query<{ q: string; p: unknown; k: unknown }>(
-      m,
-      `${priorityWalk(queues.length)}
-       SELECT q, p, (SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x) AS k
-         FROM prios
-        WHERE p IS NOT NULL AND EXISTS (SELECT 1 FROM ir_cron WHERE queue = prios.q AND priority = prios.p AND ${READY} AND nextcall <= ?)`,
-      [...queues, at, at],
-    );
-    const bands = rows.map((r) => ({ queue: r.q, priority: Number(r.p) })).sort((a, b) => a.priority - b.priority);
-    return { bands, keyed: rows.some((r) => Number(r.k) > 0) };
+    const heads = await this.bandHeads(m, queues, `(SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x)`, [at]);
+    const bands = heads.filter((h) => h.first.getTime() <= now.getTime()).sort((a, b) => a.priority - b.priority);
+    return { bands, keyed: heads.some((h) => Number(h.extra) > 0) };
   }
 
   /**
-   * When the next unclaimed cron of `queues` is due (null: none), reading
-   * the first row of each (queue, priority) band — cheap whatever the backlog.
+   * When the next unclaimed cron of `queues` is due (null: none), from the
+   * heads of the (queue, priority) bands: cheap whatever the backlog.
    */
   async nextDue(queues: readonly string[]): Promise<Date | null> {
-    const rows = await this.backend.transaction((m) =>
-      this.backend.query<{ next: unknown }>(
-        m,
-        `${priorityWalk(queues.length)}
-         SELECT MIN((SELECT nextcall FROM ir_cron WHERE queue = prios.q AND priority = prios.p AND ${READY} ORDER BY nextcall LIMIT 1)) AS next
-           FROM prios WHERE p IS NOT NULL`,
-        [...queues],
-      ),
+    const heads = await this.backend.transaction((m) => this.bandHeads(m, queues, "NULL", []));
+    return heads.reduce<Date | null>((min, h) => (min === null || h.first < min ? h.first : min), null);
+  }
+
+  /**
+   * For each priority value present among the ready rows of each queue, its
+   * earliest `nextcall` (and the value of the `extra` SQL expression, bound
+   * with `extraParams`). A recursive walk of ir_cron_queue_due_idx visits
+   * each priority value once (an O(log n) probe, however many rows share
+   * it) and reads one row per band; scalar subqueries keep the planner from
+   * turning that into a scan of every due row.
+   */
+  private async bandHeads(m: EntityManager, queues: readonly string[], extra: string, extraParams: unknown[]) {
+    const rows = await this.backend.query<{ q: string; p: unknown; first: unknown; extra: unknown }>(
+      m,
+      `WITH RECURSIVE prios(q, p) AS (
+          SELECT v.column1, (SELECT priority FROM ir_cron WHERE queue = v.column1 AND ${READY} ORDER BY priority LIMIT 1)
+            FROM (VALUES ${queues.map(() => "(?)").join(", ")}) AS v
+          UNION ALL
+          SELECT q, (SELECT priority FROM ir_cron WHERE queue = prios.q AND ${READY} AND priority > prios.p ORDER BY priority LIMIT 1)
+            FROM prios WHERE p IS NOT NULL)
+       SELECT q, p, (SELECT nextcall FROM ir_cron WHERE queue = prios.q AND priority = prios.p AND ${READY} ORDER BY nextcall LIMIT 1) AS first,
+              ${extra} AS extra
+         FROM prios WHERE p IS NOT NULL`,
+      [...queues, ...extraParams],
     );
-    return this.backend.fromDbDate(rows[0]?.next);
+    return rows.flatMap((r) => {
+      const first = this.backend.fromDbDate(r.first);
+      return first ? [{ queue: r.q, priority: Number(r.p), first, extra: r.extra }] : [];
+    });
   }
 
   /** Claims up to `limit` due rows without a key from one band, in run order, skipping rows others are claiming. */
@@ -318,14 +328,17 @@ export class ClaimStore {
   }
 
   private async loadClaimed(m: EntityManager, workerId: string, ids: number[], now: Date): Promise<IrCron[]> {
-    await this.backend.execute(
-      m,
-      // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
-      `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
-        WHERE COALESCE(state, '') = 'pending' AND id IN (SELECT hrp_cron_job_id FROM ir_cron WHERE ${this.backend.idIn("id")})`,
-      [this.backend.toDbDate(now), workerId, this.backend.idList(ids)],
-    );
-    const crons = await m.findBy(IrCron, { id: In(ids) });
+    const crons = hydrate(m, IrCron, await this.backend.query(m, `SELECT * FROM ir_cron WHERE ${this.backend.idIn("id")}`, [this.backend.idList(ids)]));
+    const jobIds = crons.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
+    if (jobIds.length > 0) {
+      await this.backend.execute(
+        m,
+        // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
+        `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
+          WHERE ${this.backend.idIn("id")} AND COALESCE(state, '') = 'pending'`,
+        [this.backend.toDbDate(now), workerId, this.backend.idList(jobIds)],
+      );
+    }
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);
   }
 }
@@ -341,21 +354,6 @@ export interface ClaimPlan {
 
 /** Unclaimed rows that can run (the predicate of the ready indexes). */
 const READY = "active = TRUE AND numbercall <> 0 AND running_worker IS NULL";
-
-/**
- * \`WITH RECURSIVE prios(q, p)\`: every priority value present among the
- * ready rows of each of \`n\` queues (bound as the first \`n\` parameters),
- * found by an index skip-scan of ir_cron_queue_due_idx: one O(log n) probe
- * per value, however many rows share it.
- */
-function priorityWalk(n: number): string {
-  return `WITH RECURSIVE prios(q, p) AS (
-      SELECT v.column1, (SELECT priority FROM ir_cron WHERE queue = v.column1 AND ${READY} ORDER BY priority LIMIT 1)
-        FROM (VALUES ${Array.from({ length: n }, () => "(?)").join(", ")}) AS v
-      UNION ALL
-      SELECT q, (SELECT priority FROM ir_cron WHERE queue = prios.q AND ${READY} AND priority > prios.p ORDER BY priority LIMIT 1)
-        FROM prios WHERE p IS NOT NULL)`;
-}
 
 /** A queue and priority holding due rows. */
 interface DueBand {

@@ -87,6 +87,11 @@ export class JobScope {
     return this.opening;
   }
 
+  /** True while code inside a scope on `runner` is running (a job method's own statements). @internal */
+  static activeFor(runner: QueryRunner): boolean {
+    return current.getStore()?.runner === runner;
+  }
+
   /** @internal */
   static enterFor(runner: QueryRunner, query: Query): Promise<unknown> | null {
     const scope = current.getStore();

@@ -1,4 +1,4 @@
-import type { EntityManager } from "typeorm";
+import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
 import type { JsonColumns } from "./backend";
 
 /** Unwraps TypeORM's QueryFailedError to the driver's error. */
@@ -58,4 +58,18 @@ export function encodeJsonRows(
       return out;
     }),
   );
+}
+
+/**
+ * Entities from raw rows (`SELECT *`), converted the way TypeORM converts
+ * what it loads itself (dates, booleans), without building a query.
+ */
+export function hydrate<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly Record<string, unknown>[]): T[] {
+  const metadata = manager.connection.getMetadata(target);
+  const driver = manager.connection.driver;
+  return rows.map((row) => {
+    const entity = metadata.create() as T;
+    for (const column of metadata.columns) column.setEntityValue(entity, driver.prepareHydratedValue(row[column.databaseName], column));
+    return entity;
+  });
 }

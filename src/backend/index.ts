@@ -29,3 +29,4 @@ export function backendFor(dataSource: DataSource): Backend {
   }
   return backend;
 }
+export { hydrate } from "./common";

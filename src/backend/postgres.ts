@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from "typeorm";
+import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
+import { JobScope } from "../jobScope";
 import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
@@ -33,6 +34,8 @@ export class PostgresBackend implements Backend {
   /** Query runners whose open transaction has already sent its NOTIFY. */
   private readonly announced = new WeakSet<QueryRunner>();
   private watching = false;
+  /** Names of hrp-cron's prepared statements, by SQL text (the same on every connection). */
+  private readonly statementNames = new Map<string, string>();
 
   constructor(private readonly dataSource: DataSource) {
     this.listener = new PgListener(dataSource);
@@ -94,13 +97,41 @@ export class PostgresBackend implements Backend {
   }
 
   async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
+    const prepared = await this.prepared(manager, sql, params);
+    if (prepared) return prepared.rows as R[];
     const result = await rawQuery(manager, numberPlaceholders(sql), params);
     return (result.records ?? []) as R[];
   }
 
   async execute(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+    const prepared = await this.prepared(manager, sql, params);
+    if (prepared) return prepared.rowCount ?? 0;
     const result = await rawQuery(manager, numberPlaceholders(sql), params);
     return result.affected ?? affectedRows(result);
+  }
+
+  /**
+   * Runs hrp-cron's own statement as a named prepared statement on the
+   * transaction's connection: PostgreSQL parses and plans each text once
+   * per connection instead of at every call (planning the claim's
+   * recursive walk costs more than running it). Statements a job method
+   * makes (inside its savepoint scope) and calls without a transaction go
+   * through TypeORM as usual; returns null for those.
+   */
+  private async prepared(manager: EntityManager, sql: string, params: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null } | null> {
+    const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
+    const client = runner?.databaseConnection;
+    if (!runner?.isTransactionActive || !client || runner.isReleased || JobScope.activeFor(runner)) return null;
+    let name = this.statementNames.get(sql);
+    if (!name) {
+      name = `hrp_cron_${this.statementNames.size + 1}`;
+      this.statementNames.set(sql, name);
+    }
+    try {
+      return await client.query({ name, text: numberPlaceholders(sql), values: params });
+    } catch (error) {
+      throw new QueryFailedError(sql, params, error as Error);
+    }
   }
 
   jsonTable(alias: string, columns: JsonColumns): string {
@@ -158,6 +189,11 @@ export class PostgresBackend implements Backend {
 }
 
 const PG_TYPES: Record<JsonColumnType, string> = { int: "integer", text: "text", timestamp: "timestamptz", bool: "boolean" };
+
+/** The part of a `pg` client used for prepared statements. */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
 
 /** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */
 function numberPlaceholders(sql: string): string {
