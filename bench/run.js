@@ -28,7 +28,7 @@ const dbUrl = (name) => ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
 const dbName = (url) => new URL(url).pathname.slice(1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const log = (...a) => console.log("[bench]", ...a);
+const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 const wanted = (name) => !ONLY || ONLY.some((o) => name.toLowerCase().includes(o));
 
 async function freshDb(name) {

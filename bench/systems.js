@@ -192,7 +192,7 @@ function graphileWorker({ pgUrl, batched }) {
   return {
     name: `graphile-worker${batched ? " batched" : ""} (postgres)`,
     pgUrl,
-    config: `graphile-worker ${require("graphile-worker/package.json").version}: run({ concurrency: workers${batched ? ", preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } }" : " } (defaults: maxPoolSize 10, no local queue, no completion batching)"}; enqueue with WorkerUtils.addJobs, 1,000 jobs per call`,
+    config: `graphile-worker ${require("graphile-worker/package.json").version}: run({ concurrency: workers${batched ? ", preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } })" : " }) (defaults: maxPoolSize 10, no local queue, no completion batching)"}; enqueue with WorkerUtils.addJobs, 1,000 jobs per call`,
     async setup() {
       utils = await gw.makeWorkerUtils({ connectionString: pgUrl, logger });
       await utils.migrate();
