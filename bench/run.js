@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // hrp-cron benchmarks against its peers, on this machine, in one run.
-// Usage: npm run bench [-- --quick]. Writes bench/results/latest.json, docs/BENCHMARKS.md and docs/bench-throughput.svg.
+// Usage: npm run bench [-- --quick] [-- --n=100000] [-- --reps=3] [-- --pgboss-batch=100] [-- --only=graphile,pg-boss] [-- --sections=throughput,latency]
+// A full run writes bench/results/latest.json, docs/BENCHMARKS.md and docs/bench-throughput.svg; a run restricted with
+// --only or --sections writes bench/results/partial.json and leaves the docs alone.
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
@@ -9,17 +11,25 @@ const path = require("node:path");
 const { Client } = require("pg");
 const systems = require("./systems");
 
+const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = process.argv.includes("--quick");
-const N = quick ? 2_000 : 20_000;
-const REPS = quick ? 1 : 3;
+const N = Number(arg("n") || (quick ? 10_000 : 20_000));
+const REPS = Number(arg("reps") || (quick ? 1 : 3));
+const ONLY = arg("only")?.split(",").map((s) => s.toLowerCase());
+const SECTIONS = arg("sections")?.split(",") ?? ["throughput", "latency", "backlog", "pgbench", "idle"];
+const partial = Boolean(ONLY || arg("sections"));
 const WORKERS = 8;
+const PGBOSS_BATCH = Number(arg("pgboss-batch") || 100);
 const LATENCY_K = quick ? 200 : 1_000;
+const PGBOSS_LATENCY_K = quick ? 100 : 200; // each sample waits ~0.5 s (random arrival + poll)
 const BACKLOGS = quick ? [1_000, 20_000] : [1_000, 100_000, 1_000_000];
 const ADMIN_URL = process.env.HRP_CRON_PG_URL || "postgres://postgres@127.0.0.1:5432/test";
 const dbUrl = (name) => ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+const dbName = (url) => new URL(url).pathname.slice(1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-const log = (...a) => console.log("[bench]", ...a);
+const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+const wanted = (name) => !ONLY || ONLY.some((o) => name.toLowerCase().includes(o));
 
 async function freshDb(name) {
   const admin = new Client({ connectionString: ADMIN_URL });
@@ -30,27 +40,121 @@ async function freshDb(name) {
   return dbUrl(name);
 }
 
-async function throughput(make) {
-  const enq = [];
-  const drn = [];
-  let name = "?";
-  for (let rep = 0; rep < REPS; rep++) {
-    const sys = await make();
-    name = sys.name;
-    await sys.setup();
-    let t0 = performance.now();
+/** Committed + rolled-back transactions of one database so far (pg_stat_database). */
+async function pgTransactions(url) {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  const r = await admin.query("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1", [dbName(url)]);
+  await admin.end();
+  return Number(r.rows[0].n);
+}
+// A backend flushes its transaction counts to pg_stat_database when it has been idle for up to 1 s (PostgreSQL 15+), or exits.
+const STATS_SETTLE_MS = 1_200;
+
+// The systems, each with a stable key so that repetitions can run round-robin (rep 1 of every system, then rep 2, ...),
+// which spreads any background noise over all systems instead of concentrating it on one.
+const sqliteFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hrp-bench-")), "bench.sqlite");
+const CANDIDATES = [
+  ["hrp-cron queue (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile() })],
+  ["hrp-cron runByCron (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile() })],
+  ["hrp-cron queue (postgres)", async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp") })],
+  ["hrp-cron runByCron (postgres)", async () => systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp") })],
+  ["graphile-worker (postgres)", async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw") })],
+  ["graphile-worker batched (postgres)", async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true })],
+  ["pg-boss (postgres)", async () => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss"), batchSize: PGBOSS_BATCH })],
+  ["BullMQ (redis)", async () => systems.bullmq({})],
+  ["BullMQ (postgres)", async () => systems.bullmq({ pgUrl: await freshDb("hrp_bench_bullmq") })],
+].filter(([name]) => wanted(name));
+
+async function oneRep(make) {
+  const sys = await make();
+  await sys.setup();
+  try {
+    const t0 = performance.now();
     await sys.enqueue(N);
-    enq.push((N / (performance.now() - t0)) * 1000);
-    drn.push((N / (await sys.drain(N, WORKERS))) * 1000);
+    const enqueueMs = performance.now() - t0;
+    let before;
+    if (sys.pgUrl) {
+      await systems.sleep(STATS_SETTLE_MS);
+      before = await pgTransactions(sys.pgUrl);
+    }
+    const load1 = os.loadavg()[0];
+    const d = await sys.drain(N, WORKERS);
+    let xactsPerJob;
+    if (sys.pgUrl) {
+      await systems.sleep(STATS_SETTLE_MS);
+      xactsPerJob = (await pgTransactions(sys.pgUrl) - before) / N;
+    }
+    const leftover = sys.remaining ? await sys.remaining() : undefined;
+    return { name: sys.name, config: sys.config, enqueueMs, drainMs: d.ms, drainWithStartupMs: d.msWithStartup, handlerMs: d.handlerMs, xactsPerJob, leftover, load1 };
+  } finally {
     await sys.teardown();
   }
-  return { system: name, enqueuePerSec: Math.round(median(enq)), drainPerSec: Math.round(median(drn)), runs: REPS };
+}
+
+async function throughput(results) {
+  const reps = new Map(CANDIDATES.map(([key]) => [key, []]));
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [key, make] of CANDIDATES) {
+      try {
+        const r = await oneRep(make);
+        reps.get(key).push(r);
+        log(`${key} rep ${rep + 1}/${REPS}: enqueue ${Math.round(N / r.enqueueMs * 1000)}/s, drain ${Math.round(N / r.drainMs * 1000)}/s ` +
+          `(incl. start-up ${Math.round(N / r.drainWithStartupMs * 1000)}/s, to last handler return ${Math.round(N / r.handlerMs * 1000)}/s)` +
+          (r.xactsPerJob !== undefined ? `, ${r.xactsPerJob.toFixed(3)} PG transactions/job` : "") +
+          (r.leftover ? `, ${r.leftover} jobs NOT completed` : "") + `, load ${r.load1.toFixed(2)}`);
+      } catch (error) {
+        log(`${key} failed: ${error.message}`);
+        results.errors.push(`${key}: ${String(error.stack || error).split("\n").slice(0, 3).join(" | ")}`);
+      }
+    }
+  }
+  for (const [key, rs] of reps) {
+    if (!rs.length) continue;
+    const perSec = (ms) => Math.round((N / ms) * 1000);
+    results.throughput.push({
+      system: key,
+      config: rs[0].config,
+      enqueuePerSec: perSec(median(rs.map((r) => r.enqueueMs))),
+      drainPerSec: perSec(median(rs.map((r) => r.drainMs))),
+      drainWithStartupPerSec: perSec(median(rs.map((r) => r.drainWithStartupMs))),
+      drainToLastHandlerPerSec: perSec(median(rs.map((r) => r.handlerMs))),
+      pgTransactionsPerJob: rs[0].xactsPerJob === undefined ? undefined : +median(rs.map((r) => r.xactsPerJob)).toFixed(3),
+      leftover: Math.max(0, ...rs.map((r) => r.leftover ?? 0)),
+      runs: rs.length,
+      drainPerSecRuns: rs.map((r) => perSec(r.drainMs)),
+      load1: rs.map((r) => +r.load1.toFixed(2)),
+    });
+  }
+}
+
+async function latency(results) {
+  for (const [key, make] of CANDIDATES) {
+    if (key.includes("runByCron")) continue;
+    const k = key.startsWith("pg-boss") ? Math.min(LATENCY_K, PGBOSS_LATENCY_K) : LATENCY_K;
+    try {
+      const sys = await make();
+      await sys.setup();
+      let samples;
+      try {
+        samples = await sys.latency(k);
+      } finally {
+        await sys.teardown();
+      }
+      const r = { system: key, k, p50Ms: +pct(samples, 50).toFixed(2), p95Ms: +pct(samples, 95).toFixed(2), p99Ms: +pct(samples, 99).toFixed(2), maxMs: +Math.max(...samples).toFixed(2) };
+      log(`latency ${key}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms (k=${k})`);
+      results.latency.push(r);
+    } catch (error) {
+      log(`latency ${key} failed: ${error.message}`);
+      results.errors.push(`latency ${key}: ${String(error.stack || error).split("\n").slice(0, 3).join(" | ")}`);
+    }
+  }
 }
 
 function pgbench() {
   const url = dbUrl("hrp_bench_pgbench");
   execFileSync("pgbench", ["-i", "-q", "-s", "1", url], { stdio: "ignore" });
-  const out = execFileSync("pgbench", ["-N", "-c", String(WORKERS), "-j", "2", "-T", quick ? "3" : "10", url]).toString();
+  const out = execFileSync("pgbench", ["-N", "-c", String(WORKERS), "-j", "2", "-T", quick ? "5" : "10", url]).toString();
   return Number(/tps = ([\d.]+)/.exec(out)[1]);
 }
 
@@ -67,9 +171,9 @@ async function backlog(size) {
   await c.end();
   const n = quick ? 1_000 : 5_000;
   await sys.enqueue(n);
-  const ms = await sys.drain(n, WORKERS);
+  const d = await sys.drain(n, WORKERS);
   await sys.teardown();
-  return { backlog: size, drainPerSec: Math.round((n / ms) * 1000) };
+  return { backlog: size, drainPerSec: Math.round((n / d.ms) * 1000) };
 }
 
 async function idleCost() {
@@ -79,17 +183,10 @@ async function idleCost() {
   child.stdout.on("data", (d) => (out += d));
   while (!out.includes("ready")) await systems.sleep(50);
   await systems.sleep(3000);
-  const stat = async () => {
-    const c = new Client({ connectionString: ADMIN_URL });
-    await c.connect();
-    const r = await c.query(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = 'hrp_bench_idle'`);
-    await c.end();
-    return Number(r.rows[0].n);
-  };
   const seconds = quick ? 10 : 30;
-  const before = await stat();
+  const before = await pgTransactions(url);
   await systems.sleep(seconds * 1000);
-  const after = await stat();
+  const after = await pgTransactions(url);
   child.stdin.write("rss\n");
   while (!/rss \d+/.test(out)) await systems.sleep(50);
   const rss = Number(/rss (\d+)/.exec(out)[1]);
@@ -98,56 +195,50 @@ async function idleCost() {
   return { rssMb: Math.round(rss / 1e6), transactionsPerSec: Number(((after - before) / seconds).toFixed(2)) };
 }
 
+function peerVersions() {
+  const v = {};
+  for (const p of ["graphile-worker", "pg-boss", "bullmq", "ioredis", "pg"]) {
+    try {
+      v[p] = require(`${p}/package.json`).version;
+    } catch {
+      v[p] = "not installed";
+    }
+  }
+  return v;
+}
+
 async function main() {
   const started = new Date();
   const machine = `${os.cpus().length} x ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  log(`mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}; ${machine}`);
-  const results = { date: started.toISOString(), machine, mode: quick ? "quick" : "full", N, workers: WORKERS, throughput: [], latency: [], backlog: [], errors: [] };
-  const sqliteFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hrp-bench-")), "bench.sqlite");
-  const candidates = [
-    () => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile() }),
-    () => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile() }),
-    async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp") }),
-    async () => systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp") }),
-    async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw") }),
-    async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true }),
-    async () => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss") }),
-    async () => systems.bullmq({}),
-  ];
-  for (const make of candidates) {
-    try {
-      const r = await throughput(make);
-      log(`${r.system}: enqueue ${r.enqueuePerSec}/s, drain ${r.drainPerSec}/s`);
-      results.throughput.push(r);
-    } catch (error) {
-      log(`failed: ${error.message}`);
-      results.errors.push(String(error.stack || error).split("\n").slice(0, 3).join(" | "));
+  const versions = peerVersions();
+  log(`mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}; ${machine}; ${JSON.stringify(versions)}`);
+  const results = { date: started.toISOString(), machine, mode: quick ? "quick" : "full", N, workers: WORKERS, reps: REPS, pgBossBatchSize: PGBOSS_BATCH, versions, loadAtStart: os.loadavg().map((x) => +x.toFixed(2)), throughput: [], latency: [], backlog: [], errors: [] };
+  if (SECTIONS.includes("throughput")) await throughput(results);
+  if (SECTIONS.includes("latency")) await latency(results);
+  if (SECTIONS.includes("backlog") && !ONLY) {
+    for (const size of BACKLOGS) {
+      const r = await backlog(size);
+      log(`backlog ${size}: drain ${r.drainPerSec}/s`);
+      results.backlog.push(r);
     }
   }
-  for (const [label, make] of [
-    ["hrp-cron queue (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile() })],
-    ["hrp-cron queue (postgres)", async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_lat") })],
-  ]) {
-    const sys = await make();
-    await sys.setup();
-    const samples = await sys.latency(LATENCY_K);
-    await sys.teardown();
-    const r = { system: label, p50Ms: +pct(samples, 50).toFixed(2), p95Ms: +pct(samples, 95).toFixed(2), p99Ms: +pct(samples, 99).toFixed(2) };
-    log(`latency ${label}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms`);
-    results.latency.push(r);
+  if (SECTIONS.includes("pgbench")) {
+    await freshDb("hrp_bench_pgbench");
+    results.pgbenchTps = Math.round(pgbench());
+    log(`pgbench -N: ${results.pgbenchTps} tps`);
   }
-  for (const size of BACKLOGS) {
-    const r = await backlog(size);
-    log(`backlog ${size}: drain ${r.drainPerSec}/s`);
-    results.backlog.push(r);
+  if (SECTIONS.includes("idle") && !ONLY) {
+    results.idle = await idleCost();
+    log(`idle: ${results.idle.rssMb} MB RSS, ${results.idle.transactionsPerSec} transactions/s`);
   }
-  await freshDb("hrp_bench_pgbench");
-  results.pgbenchTps = Math.round(pgbench());
-  log(`pgbench -N: ${results.pgbenchTps} tps`);
-  results.idle = await idleCost();
-  log(`idle: ${results.idle.rssMb} MB RSS, ${results.idle.transactionsPerSec} transactions/s`);
+  results.durationSec = Math.round((Date.now() - started.getTime()) / 1000);
 
   fs.mkdirSync(path.join(__dirname, "results"), { recursive: true });
+  if (partial) {
+    fs.writeFileSync(path.join(__dirname, "results", "partial.json"), JSON.stringify(results, null, 2));
+    log("partial run: wrote bench/results/partial.json only");
+    return;
+  }
   fs.writeFileSync(path.join(__dirname, "results", "latest.json"), JSON.stringify(results, null, 2));
   require("./report").write(results, path.join(__dirname, "..", "docs"));
   log("wrote bench/results/latest.json, docs/BENCHMARKS.md, docs/bench-throughput.svg");
