@@ -13,7 +13,14 @@ type RunnerState = QueryRunner & { isTransactionActive: boolean; transactionDept
 interface RunScope {
   open: boolean;
 }
-const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: AsyncLocalStorage<RunScope> }>();
+interface Guard {
+  /** hrp-cron's open transaction, if any: application transactions wait for it. */
+  busy: Promise<void> | null;
+  inside: AsyncLocalStorage<RunScope>;
+  /** Resolves when the application's open transaction ends (hrp-cron's waits for it). */
+  appEnded(): Promise<void>;
+}
+const guards = new WeakMap<QueryRunner, Guard>();
 
 /**
  * TypeORM's better-sqlite3 driver hands every caller the same query runner.
@@ -26,12 +33,36 @@ const guards = new WeakMap<QueryRunner, { busy: Promise<void> | null; inside: As
 function guardRunner(runner: RunnerState) {
   let guard = guards.get(runner);
   if (guard) return guard;
-  const created = { busy: null as Promise<void> | null, inside: new AsyncLocalStorage<RunScope>() };
+  let ended: Array<() => void> = [];
+  const created: Guard = {
+    busy: null,
+    inside: new AsyncLocalStorage<RunScope>(),
+    // The timer is a backstop only: commit and rollback below wake the waiter at once.
+    appEnded: () =>
+      new Promise<void>((resolve) => {
+        ended.push(resolve);
+        setTimeout(resolve, 50).unref();
+      }),
+  };
   const original = runner.startTransaction.bind(runner);
   runner.startTransaction = async (isolation) => {
     while (created.busy && !created.inside.getStore()?.open) await created.busy;
     return original(isolation);
   };
+  for (const end of ["commitTransaction", "rollbackTransaction"] as const) {
+    const finish = runner[end].bind(runner);
+    runner[end] = async () => {
+      try {
+        await finish();
+      } finally {
+        if (!runner.isTransactionActive) {
+          const waiters = ended;
+          ended = [];
+          for (const wake of waiters) wake();
+        }
+      }
+    };
+  }
   // A job method abandoned at its timeout keeps running: its later queries would
   // land outside any transaction (or in someone else's) on the shared connection.
   const query = runner.query.bind(runner) as (...a: unknown[]) => Promise<unknown>;
@@ -79,7 +110,7 @@ export class SqliteBackend implements Backend {
       const runner = this.dataSource.createQueryRunner() as RunnerState;
       const guard = guardRunner(runner);
       // The connection is shared with the application: let its transaction finish first.
-      while (runner.isTransactionActive) await new Promise((r) => setTimeout(r, 2));
+      while (runner.isTransactionActive) await guard.appEnded();
       // Claim the runner synchronously (no await between the check and the claim).
       let done!: () => void;
       const scope: RunScope = { open: true };
