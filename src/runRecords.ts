@@ -58,17 +58,15 @@ export class RunRecords {
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
     const b = this.backend;
-    // Driven by the ids (idIn); COALESCE keeps SQLite from preferring this worker's claims index.
+    const rows = successes.map((s) => ({ id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active }));
+    // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the rows.
     const held = await b.query<{ id: unknown }>(
       manager,
       `UPDATE ir_cron SET lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
               failure_count = 0, first_failure_date = NULL, running_worker = NULL, running_since = NULL
-         FROM ${b.jsonTable("v", CRON_DONE)}
-        WHERE ir_cron.id = v.id AND ${b.idIn("ir_cron.id")} AND COALESCE(ir_cron.running_worker, '') = ?
+         ${b.updateFrom("ir_cron", "v", CRON_DONE)} AND COALESCE(ir_cron.running_worker, '') = ?
        RETURNING ir_cron.id`,
-      [b.jsonRows(CRON_DONE, successes.map((s) => ({
-        id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active,
-      }))), b.idList(successes.map((s) => s.cron.id)), this.workerId],
+      [...b.updateFromParams(CRON_DONE, rows), this.workerId],
     );
     if (held.length !== successes.length) {
       const kept = new Set(held.map((r) => Number(r.id)));
@@ -79,8 +77,8 @@ export class RunRecords {
       await b.execute(
         manager,
         `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL
-           FROM ${b.jsonTable("v", JOB_DONE)} WHERE hrp_cron_job.id = v.id AND ${b.idIn("hrp_cron_job.id")}`,
-        [b.jsonRows(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end }))), b.idList(jobs.map((s) => s.cron.hrpCronJobId!))],
+           ${b.updateFrom("hrp_cron_job", "v", JOB_DONE)}`,
+        b.updateFromParams(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end }))),
       );
     }
     return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));

@@ -70,6 +70,16 @@ export interface Backend {
   jsonTable(alias: string, columns: JsonColumns): string;
   /** The parameter of a {@link jsonTable}: `rows` as JSON text, dates and booleans in this database's format. */
   jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string;
+  /**
+   * For a bulk `UPDATE table SET x = alias.x ...`: `FROM <rows> AS alias
+   * WHERE table.id = alias.id` (append `AND ...`), planned as one primary-key
+   * lookup per row on both databases (PostgreSQL also gets the ids as an
+   * array, so stale statistics cannot make it scan the table). `columns`
+   * must include `id`; bind {@link updateFromParams} in its place.
+   */
+  updateFrom(table: string, alias: string, columns: JsonColumns): string;
+  /** The parameters of an {@link updateFrom}. */
+  updateFromParams(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): unknown[];
 
   /**
    * A predicate "`column` is one of the ids bound to its one `?`" (filled

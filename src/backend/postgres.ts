@@ -143,6 +143,14 @@ export class PostgresBackend implements Backend {
     return encodeJsonRows(columns, rows, (d) => d.toISOString(), (b) => b);
   }
 
+  updateFrom(table: string, alias: string, columns: JsonColumns): string {
+    return `FROM ${this.jsonTable(alias, columns)} WHERE ${table}.id = ${alias}.id AND ${this.idIn(`${table}.id`)}`;
+  }
+
+  updateFromParams(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): unknown[] {
+    return [this.jsonRows(columns, rows), this.idList(rows.map((r) => Number(r.id)))];
+  }
+
   idIn(column: string): string {
     return `${column} = ANY(?::int[])`;
   }

@@ -184,6 +184,16 @@ export class SqliteBackend implements Backend {
     return encodeJsonRows(columns, rows, (d) => this.toDbDate(d), (b) => (b ? 1 : 0));
   }
 
+  updateFrom(table: string, alias: string, columns: JsonColumns): string {
+    // Driven by the JSON rows: one primary-key lookup each (an extra IN on the ids
+    // would make SQLite re-read the JSON for every row).
+    return `FROM ${this.jsonTable(alias, columns)} WHERE ${table}.id = ${alias}.id`;
+  }
+
+  updateFromParams(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): unknown[] {
+    return [this.jsonRows(columns, rows)];
+  }
+
   idIn(column: string): string {
     return `${column} IN (SELECT value FROM json_each(?))`;
   }
