@@ -66,7 +66,7 @@ export class ClaimStore {
    */
   async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<IrCron[]> {
     return this.backend.transaction(async (m) => {
-      const claimed: number[] = [];
+      const claimed: ClaimedRow[] = [];
       let locked = false;
       const active = plans.filter((p) => p.max > 0);
       if (active.length === 0 || total <= 0) return [];
@@ -79,9 +79,9 @@ export class ClaimStore {
         if (plan.maxConcurrency === null) {
           for (const band of queueBands) {
             if (room() <= 0) break;
-            const ids = await this.claimBand(m, workerId, now, plan.queue, band.priority, room());
-            claimed.push(...ids);
-            taken += ids.length;
+            const rows = await this.claimBand(m, workerId, now, plan.queue, band.priority, room());
+            claimed.push(...rows);
+            taken += rows.length;
           }
         }
         // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
@@ -92,9 +92,9 @@ export class ClaimStore {
           await this.backend.lockForLimits(m);
           locked = true;
         }
-        const ids = await this.claimLimited(m, workerId, now, plan, room(), keyedOnly);
-        claimed.push(...ids);
-        taken += ids.length;
+        const rows = await this.claimLimited(m, workerId, now, plan, room(), keyedOnly);
+        claimed.push(...rows);
+        taken += rows.length;
       }
       if (claimed.length === 0) return [];
       const preference = new Map(plans.map((p, i) => [p.queue, i]));
@@ -154,10 +154,10 @@ export class ClaimStore {
   }
 
   /** Claims up to `limit` due rows without a key from one band, in run order, skipping rows others are claiming. */
-  private async claimBand(m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number): Promise<number[]> {
+  private async claimBand(m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number): Promise<ClaimedRow[]> {
     // A range scan of the band's due rows (ir_cron_queue_due_idx) that stops at the limit.
     // The CTE is evaluated once, so the LIMIT holds.
-    const rows = await this.backend.query<{ id: number }>(
+    return this.backend.query<ClaimedRow>(
       m,
       `WITH due AS (
           SELECT id FROM ir_cron
@@ -165,11 +165,10 @@ export class ClaimStore {
              AND nextcall <= ? AND concurrency_key IS NULL
            ORDER BY nextcall, id LIMIT ? ${this.backend.claimLockClause})
        UPDATE ir_cron SET running_worker = ?, running_since = ?
-         FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL
-       RETURNING ir_cron.id`,
+         FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL -- RETURNING * adds due.id (the same id) on PostgreSQL
+       RETURNING *`,
       [queue, priority, this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
     );
-    return rows.map((r) => Number(r.id));
   }
 
   /** Ready rows of `queue` whose key (if any) is below its limit, in run order. */
@@ -187,7 +186,7 @@ export class ClaimStore {
   }
 
   /** Under the limits lock: counts what runs now and claims only what the limits allow. */
-  private async claimLimited(m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean): Promise<number[]> {
+  private async claimLimited(m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean): Promise<ClaimedRow[]> {
     let allowed = room;
     if (plan.maxConcurrency !== null) {
       const [row] = await this.backend.query<{ n: unknown }>(m, `SELECT COUNT(*) AS n FROM ir_cron WHERE queue = ? AND running_worker IS NOT NULL`, [plan.queue]);
@@ -216,12 +215,11 @@ export class ClaimStore {
       chosen.push(Number(row.id));
     }
     if (chosen.length === 0) return [];
-    const updated = await this.backend.query<{ id: number }>(
+    return this.backend.query<ClaimedRow>(
       m,
-      `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE running_worker IS NULL AND id IN (${chosen.map(() => "?").join(", ")}) RETURNING id`,
+      `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE running_worker IS NULL AND id IN (${chosen.map(() => "?").join(", ")}) RETURNING *`,
       [workerId, this.backend.toDbDate(new Date()), ...chosen],
     );
-    return updated.map((r) => Number(r.id));
   }
 
   /** Crons this worker holds whose stop was requested. */
@@ -240,17 +238,17 @@ export class ClaimStore {
    */
   async claimOne(workerId: string, cronId: number, now: Date): Promise<IrCron> {
     return this.backend.transaction(async (m) => {
-      const n = await this.backend.execute(
+      const rows = await this.backend.query<ClaimedRow>(
         m,
-        `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE id = ? AND running_worker IS NULL`,
+        `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE id = ? AND running_worker IS NULL RETURNING *`,
         [workerId, this.backend.toDbDate(new Date()), cronId],
       );
-      if (n === 0) {
+      if (rows.length === 0) {
         const cron = await m.findOneBy(IrCron, { id: cronId });
         if (!cron) throw new NotFoundError("ir_cron", cronId);
         throw new CurrentlyRunningError(cronId, cron.runningWorker);
       }
-      const [cron] = await this.loadClaimed(m, workerId, [cronId], now);
+      const [cron] = await this.loadClaimed(m, workerId, rows, now);
       return cron;
     });
   }
@@ -327,17 +325,25 @@ export class ClaimStore {
     return null;
   }
 
-  private async loadClaimed(m: EntityManager, workerId: string, ids: number[], now: Date): Promise<IrCron[]> {
-    const crons = hydrate(m, IrCron, await this.backend.query(m, `SELECT * FROM ir_cron WHERE ${this.backend.idIn("id")}`, [this.backend.idList(ids)]));
+  /** Claimed rows as entities; their jobs marked running, and their success callbacks noted for the run. */
+  private async loadClaimed(m: EntityManager, workerId: string, rows: readonly ClaimedRow[], now: Date): Promise<IrCron[]> {
+    const crons = hydrate(m, IrCron, rows);
     const jobIds = crons.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
+    const callbacks = new Map<number, string | null>();
     if (jobIds.length > 0) {
-      await this.backend.execute(
+      const jobs = await this.backend.query<{ id: unknown; on_success: string | null }>(
         m,
         // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
         `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
-          WHERE ${this.backend.idIn("id")} AND COALESCE(state, '') = 'pending'`,
+          WHERE ${this.backend.idIn("id")} AND COALESCE(state, '') = 'pending'
+         RETURNING id, on_success`,
         [this.backend.toDbDate(now), workerId, this.backend.idList(jobIds)],
       );
+      for (const job of jobs) callbacks.set(Number(job.id), job.on_success);
+    }
+    for (const cron of crons) {
+      if (cron.hrpCronJobId === null) claimedOnSuccess.set(cron, null);
+      else if (callbacks.has(cron.hrpCronJobId)) claimedOnSuccess.set(cron, callbacks.get(cron.hrpCronJobId)!);
     }
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);
   }
@@ -354,6 +360,21 @@ export interface ClaimPlan {
 
 /** Unclaimed rows that can run (the predicate of the ready indexes). */
 const READY = "active = TRUE AND numbercall <> 0 AND running_worker IS NULL";
+
+/** An `ir_cron` row as a claim statement returned it (`RETURNING *`). */
+type ClaimedRow = Record<string, unknown>;
+
+/** The `onSuccess` callback of each claimed cron's job, read when the claim marked it running. */
+const claimedOnSuccess = new WeakMap<IrCron, string | null>();
+
+/**
+ * The registered `onSuccess` name of a cron this process claimed (null:
+ * none), or undefined when the claim did not read it (e.g. a cron passed
+ * to a sandbox thread): then look it up.
+ */
+export function claimedCallback(cron: IrCron): string | null | undefined {
+  return claimedOnSuccess.get(cron);
+}
 
 /** A queue and priority holding due rows. */
 interface DueBand {

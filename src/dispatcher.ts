@@ -45,6 +45,8 @@ export class Dispatcher {
   private woken = false;
   /** Claimed, not started yet: claimed ahead, or deferred by a batch. */
   private readonly buffered: IrCron[] = [];
+  /** Moving average of wall time per job in recent batches (claim sizing). */
+  private jobMs: number;
   /** Batches in progress, with their queue. */
   private readonly inflight = new Map<Promise<unknown>, string>();
   private abandoned = false;
@@ -56,6 +58,7 @@ export class Dispatcher {
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
     this.options = resolveDispatcherOptions(options);
+    this.jobMs = this.options.batchMaxMs;
     this.claims = new ClaimStore(this.backend, this.options.logger);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
@@ -236,9 +239,13 @@ export class Dispatcher {
       const free = concurrency - this.inflight.size;
       if (free <= 0) return;
       if (this.buffered.length === 0) {
-        const ahead = concurrency > 1 ? 1 : 0;
-        const plans = this.plans((queue) => Math.max(0, room(queue) + ahead) * batchSize);
-        const want = (free + ahead) * batchSize;
+        // Claim what the free slots can start within about batchMaxMs (from the measured
+        // time per job), plus one round ahead: full batches for quick jobs, and a slow
+        // job is never hoarded by a busy worker while another one sits idle.
+        const perSlot = this.jobsPerSlot();
+        const ahead = concurrency > 1 ? concurrency : 0;
+        const plans = this.plans((queue) => Math.max(0, room(queue) + ahead) * perSlot);
+        const want = (free + ahead) * perSlot;
         this.buffered.push(...(await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want))));
         if (this.buffered.length === 0) return;
       }
@@ -248,14 +255,18 @@ export class Dispatcher {
       // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.queue;
       const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = this.backend.serialTransactions ? batchSize : Math.min(batchSize, Math.ceil(inQueue / room(queue)));
+      const size = this.backend.serialTransactions ? batchSize : Math.min(this.jobsPerSlot(), Math.ceil(inQueue / room(queue)));
       const batch: IrCron[] = [];
       for (let i = 0; i < this.buffered.length && batch.length < size; ) {
         if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
         else i++;
       }
+      const began = Date.now();
       const run: Promise<unknown> = this.runBatch(batch, () => this.running)
-        .then((outcome) => this.buffered.unshift(...outcome.deferred))
+        .then((outcome) => {
+          this.buffered.unshift(...outcome.deferred);
+          if (outcome.results.length > 0) this.observeJobMs((Date.now() - began) / outcome.results.length);
+        })
         .catch((error: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((c) => c.id), error: String(error) }))
         .finally(() => {
           this.inflight.delete(run);
@@ -263,6 +274,17 @@ export class Dispatcher {
         });
       this.inflight.set(run, queue);
     }
+  }
+
+  /** How many jobs one slot should take: as many as run in about batchMaxMs, 1 to batchSize. */
+  private jobsPerSlot(): number {
+    const { batchSize, batchMaxMs } = this.options;
+    return Math.max(1, Math.min(batchSize, Math.floor(batchMaxMs / Math.max(this.jobMs, 0.01))));
+  }
+
+  /** Folds one batch's time per job into the moving average (starts pessimistic: one job per slot). */
+  private observeJobMs(ms: number): void {
+    this.jobMs = this.jobMs * 0.7 + ms * 0.3;
   }
 
   /** Hands claimed-but-unstarted crons back (stopping). */

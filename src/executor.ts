@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { IrCron } from "../entities/IrCron";
 import type { Backend } from "./backend";
-import type { ClaimStore } from "./claims";
+import { claimedCallback, type ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
 import { ClaimLostError, JobStoppedError, JobTimeoutError, ValidationError, coerceError, formatExcInfo } from "./errors";
@@ -165,8 +165,10 @@ export class Executor {
       if (!users.has(uid)) users.set(uid, requireActiveUser(this.options.userResolver, manager, uid));
       return users.get(uid)!;
     };
-    const jobIds = crons.map((c) => c.hrpCronJobId).filter((id): id is number => id !== null);
-    const onSuccess = await this.records.callbacks(manager, jobIds, "on_success");
+    // Callbacks were read by the claim; look up only those it did not see (sandbox threads).
+    const unknown = crons.filter((c) => c.hrpCronJobId !== null && claimedCallback(c) === undefined).map((c) => c.hrpCronJobId!);
+    const looked = await this.records.callbacks(manager, unknown, "on_success");
+    const onSuccessOf = (cron: IrCron) => claimedCallback(cron) ?? looked.get(cron.hrpCronJobId ?? -1) ?? null;
     const longest = Math.max(0, ...crons.map((c) => c.timeoutMs ?? 0));
     if (longest > 0) await this.backend.limitStatementTime(manager, longest);
 
@@ -178,7 +180,7 @@ export class Executor {
         break;
       }
       const scope = new JobScope(manager.queryRunner!, `hrp_job_${i + 1}`);
-      outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccess.get(cron.hrpCronJobId ?? -1) ?? null, workerSignal));
+      outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccessOf(cron), workerSignal));
     }
 
     const successes = outcomes.flatMap((o) => (o.kind === "success" ? [o.success] : []));
