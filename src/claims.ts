@@ -64,13 +64,13 @@ export class ClaimStore {
    * rows that stops at the limit — future-dated and low-priority rows are
    * never walked.
    */
-  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<IrCron[]> {
+  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<Claim> {
     return this.backend.transaction(async (m) => {
       const claimed: ClaimedRow[] = [];
       let locked = false;
       const active = plans.filter((p) => p.max > 0);
-      if (active.length === 0 || total <= 0) return [];
-      const { bands, keyed } = await this.dueBands(m, active.map((p) => p.queue), now);
+      if (active.length === 0 || total <= 0) return { crons: [], nextDue: null };
+      const { bands, keyed, nextDue } = await this.dueBands(m, active.map((p) => p.queue), now);
       for (const plan of active) {
         let taken = 0;
         const room = () => Math.min(plan.max - taken, total - claimed.length);
@@ -96,11 +96,11 @@ export class ClaimStore {
         claimed.push(...rows);
         taken += rows.length;
       }
-      if (claimed.length === 0) return [];
+      if (claimed.length === 0) return { crons: [], nextDue };
       const preference = new Map(plans.map((p, i) => [p.queue, i]));
       const crons = await this.loadClaimed(m, workerId, claimed, now);
       // Queue preference first, then run order within the queue.
-      return crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0));
+      return { crons: crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0)), nextDue };
     });
   }
 
@@ -109,20 +109,12 @@ export class ClaimStore {
    * in priority order, and whether any due row anywhere has a concurrency
    * key. See {@link bandHeads}; the key probe reads ir_cron_keyed_due_idx.
    */
-  private async dueBands(m: EntityManager, queues: readonly string[], now: Date): Promise<{ bands: DueBand[]; keyed: boolean }> {
+  private async dueBands(m: EntityManager, queues: readonly string[], now: Date): Promise<{ bands: DueBand[]; keyed: boolean; nextDue: Date | null }> {
     const at = this.backend.toDbDate(now);
     const heads = await this.bandHeads(m, queues, `(SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x)`, [at]);
     const bands = heads.filter((h) => h.first.getTime() <= now.getTime()).sort((a, b) => a.priority - b.priority);
-    return { bands, keyed: heads.some((h) => Number(h.extra) > 0) };
-  }
-
-  /**
-   * When the next unclaimed cron of `queues` is due (null: none), from the
-   * heads of the (queue, priority) bands: cheap whatever the backlog.
-   */
-  async nextDue(queues: readonly string[]): Promise<Date | null> {
-    const heads = await this.backend.transaction((m) => this.bandHeads(m, queues, "NULL", []));
-    return heads.reduce<Date | null>((min, h) => (min === null || h.first < min ? h.first : min), null);
+    const nextDue = heads.reduce<Date | null>((min, h) => (min === null || h.first < min ? h.first : min), null);
+    return { bands, keyed: heads.some((h) => Number(h.extra) > 0), nextDue };
   }
 
   /**
@@ -360,6 +352,12 @@ export interface ClaimPlan {
 
 /** Unclaimed rows that can run (the predicate of the ready indexes). */
 const READY = "active = TRUE AND numbercall <> 0 AND running_worker IS NULL";
+
+/** What a claim took, and when the earliest ready row of its queues was due before it (null: none). */
+export interface Claim {
+  readonly crons: IrCron[];
+  readonly nextDue: Date | null;
+}
 
 /** An `ir_cron` row as a claim statement returned it (`RETURNING *`). */
 type ClaimedRow = Record<string, unknown>;

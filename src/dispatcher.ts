@@ -11,6 +11,9 @@ import { withTransientRetry } from "./retry";
 import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
 
+/** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
+const BLOCKED_RETRY_MS = 250;
+
 /**
  * The worker: claims due crons and runs them through the {@link Executor}.
  *
@@ -54,6 +57,8 @@ export class Dispatcher {
   private unlisten: (() => Promise<void>) | null = null;
   private lastRecovery = 0;
   private abort = new AbortController();
+  /** Set by a claim that found nothing to take: when the next ready row is due. */
+  private idleUntil: Date | "never" | null = null;
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
@@ -108,8 +113,12 @@ export class Dispatcher {
     this.running = true;
     this.abort = new AbortController();
     await this.register();
+    await this.recoverIfDue(true);
+    // Liveness off the claim path: heartbeat, recovery of dead workers' claims, stop requests.
     this.heartbeatTimer = setInterval(() => {
-      this.claims.heartbeat(this.workerId).catch((e) => this.options.logger.warn("heartbeat failed", { error: String(e) }));
+      this.claims.heartbeat(this.workerId)
+        .then(() => this.recoverIfDue(false))
+        .catch((e) => this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }));
       this.checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
@@ -170,9 +179,10 @@ export class Dispatcher {
       while (this.running) {
         let delayMs = this.options.pollIntervalMs;
         this.woken = false;
+        this.idleUntil = null;
         try {
           await this.fill();
-          if (this.inflight.size < this.options.concurrency) delayMs = Math.min(delayMs, await this.msUntilNextDue());
+          if (this.idleUntil !== null) delayMs = Math.min(delayMs, this.msUntil(this.idleUntil));
           errors = 0;
         } catch (error) {
           errors++;
@@ -186,6 +196,18 @@ export class Dispatcher {
     } finally {
       unsubscribe();
     }
+  }
+
+  /**
+   * How long to sleep when the last claim found nothing it could take:
+   * until the earliest ready row is due. A row that is due but could not be
+   * claimed (its key or queue at its limit) is looked at again shortly, not
+   * in a tight loop.
+   */
+  private msUntil(next: Date | "never"): number {
+    if (next === "never") return Number.POSITIVE_INFINITY;
+    const ms = next.getTime() - this.options.now().getTime();
+    return ms > 0 ? ms : Math.min(this.options.pollIntervalMs, BLOCKED_RETRY_MS);
   }
 
   private async recoverIfDue(force: boolean): Promise<void> {
@@ -206,9 +228,9 @@ export class Dispatcher {
     const results: RunResult[] = [];
     await this.recoverIfDue(true);
     for (;;) {
-      let pending = await withTransientRetry(this.backend, this.options, () =>
+      let pending = (await withTransientRetry(this.backend, this.options, () =>
         this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
-      );
+      )).crons;
       if (pending.length === 0) break;
       let progressed = false;
       while (pending.length > 0) {
@@ -230,7 +252,6 @@ export class Dispatcher {
    * limits and are released on stop.
    */
   private async fill(): Promise<void> {
-    await this.recoverIfDue(false);
     const { concurrency, batchSize } = this.options;
     const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
     const cap = (queue: string) => this.options.queueCaps.get(queue) ?? concurrency;
@@ -246,8 +267,12 @@ export class Dispatcher {
         const ahead = concurrency > 1 ? concurrency : 0;
         const plans = this.plans((queue) => Math.max(0, room(queue) + ahead) * perSlot);
         const want = (free + ahead) * perSlot;
-        this.buffered.push(...(await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want))));
-        if (this.buffered.length === 0) return;
+        const claim = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+        this.buffered.push(...claim.crons);
+        if (this.buffered.length === 0) {
+          this.idleUntil = claim.nextDue ?? "never";
+          return;
+        }
       }
       const first = this.buffered.find((cron) => room(cron.queue) > 0);
       if (!first) return;
@@ -318,12 +343,6 @@ export class Dispatcher {
         userId: cron.userId, outcome: "skipped", calls: 0, error: error.message,
       };
     }
-  }
-
-  private async msUntilNextDue(): Promise<number> {
-    const next = await this.claims.nextDue(this.options.queues);
-    if (!next) return Number.POSITIVE_INFINITY;
-    return Math.max(0, next.getTime() - this.options.now().getTime());
   }
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
