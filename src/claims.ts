@@ -36,12 +36,15 @@ export class ClaimStore {
   }
 
   /** Refreshes `last_seen_at`; re-registers a worker that was presumed dead and removed. */
-  async heartbeat(workerId: string): Promise<void> {
+  async heartbeat(workerId: string, recovery?: { workerTimeoutMs: number; auditNow: Date }): Promise<void> {
     const now = this.backend.toDbDate(new Date());
-    const n = await this.backend.transaction((m) =>
-      this.backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [now, workerId]),
-    );
+    // One transaction for both, so an idle worker costs as few round trips as possible.
+    const { n, claims } = await this.backend.transaction(async (m) => ({
+      n: await this.backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [now, workerId]),
+      claims: recovery ? await this.claimHolders(m) : [],
+    }));
     if (n === 0 && liveLocalWorkers.has(workerId)) await this.registerWorker(workerId);
+    if (recovery) await this.releaseDead(claims, recovery.workerTimeoutMs, recovery.auditNow);
   }
 
   async unregisterWorker(workerId: string): Promise<void> {
@@ -271,14 +274,21 @@ export class ClaimStore {
    * recovery is logged in the run log as `interrupted`. Returns how many.
    */
   async recoverStale(workerTimeoutMs: number, auditNow: Date): Promise<number> {
-    const rows = await this.backend.transaction((m) =>
-      this.backend.query<StaleRow>(
-        m,
-        `SELECT c.id, c.running_worker, w.hostname, w.pid, w.last_seen_at
-           FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker
-          WHERE c.running_worker IS NOT NULL`,
-      ),
+    return this.releaseDead(await this.backend.transaction((m) => this.claimHolders(m)), workerTimeoutMs, auditNow);
+  }
+
+  /** Every claim with its worker's registration (null columns: not registered). */
+  private claimHolders(m: EntityManager): Promise<StaleRow[]> {
+    return this.backend.query<StaleRow>(
+      m,
+      `SELECT c.id, c.running_worker, w.hostname, w.pid, w.last_seen_at
+         FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker
+        WHERE c.running_worker IS NOT NULL`,
     );
+  }
+
+  /** Releases the claims among `rows` whose worker is dead, logging each as `interrupted`. */
+  private async releaseDead(rows: readonly StaleRow[], workerTimeoutMs: number, auditNow: Date): Promise<number> {
     let recovered = 0;
     for (const row of rows) {
       const reason = this.deadReason(row, workerTimeoutMs);

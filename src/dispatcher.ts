@@ -113,11 +113,12 @@ export class Dispatcher {
     this.running = true;
     this.abort = new AbortController();
     await this.register();
-    await this.recoverIfDue(true);
+    await this.recover();
     // Liveness off the claim path: heartbeat, recovery of dead workers' claims, stop requests.
     this.heartbeatTimer = setInterval(() => {
-      this.claims.heartbeat(this.workerId)
-        .then(() => this.recoverIfDue(false))
+      const recover = Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs;
+      if (recover) this.lastRecovery = Date.now();
+      this.claims.heartbeat(this.workerId, recover ? { workerTimeoutMs: this.options.workerTimeoutMs, auditNow: this.options.now() } : undefined)
         .catch((e) => this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }));
       this.checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
@@ -210,11 +211,12 @@ export class Dispatcher {
     return ms > 0 ? ms : Math.min(this.options.pollIntervalMs, BLOCKED_RETRY_MS);
   }
 
-  private async recoverIfDue(force: boolean): Promise<void> {
-    if (!force && Date.now() - this.lastRecovery < this.options.recoveryIntervalMs) return;
+  /** Releases claims of dead workers now (at start and before `runDue`; later on the heartbeat tick). */
+  private async recover(): Promise<void> {
     this.lastRecovery = Date.now();
     await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
   }
+
 
   /** What the next claim may take from each queue, in order of preference. */
   private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
@@ -226,7 +228,7 @@ export class Dispatcher {
   /** `runDue`: claims of `batchSize`, run as batches one after another, until nothing is due. */
   private async drain(): Promise<RunResult[]> {
     const results: RunResult[] = [];
-    await this.recoverIfDue(true);
+    await this.recover();
     for (;;) {
       let pending = (await withTransientRetry(this.backend, this.options, () =>
         this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
