@@ -169,8 +169,6 @@ export class Executor {
     const unknown = crons.filter((c) => c.hrpCronJobId !== null && claimedCallback(c) === undefined).map((c) => c.hrpCronJobId!);
     const looked = await this.records.callbacks(manager, unknown, "on_success");
     const onSuccessOf = (cron: IrCron) => claimedCallback(cron) ?? looked.get(cron.hrpCronJobId ?? -1) ?? null;
-    const longest = Math.max(0, ...crons.map((c) => c.timeoutMs ?? 0));
-    if (longest > 0) await this.backend.limitStatementTime(manager, longest);
 
     const outcomes: JobOutcome[] = [];
     let deferred: IrCron[] = [];
@@ -179,7 +177,8 @@ export class Executor {
         deferred = crons.slice(i);
         break;
       }
-      const scope = new JobScope(manager.queryRunner!, `hrp_job_${i + 1}`);
+      const name = `hrp_job_${i + 1}`;
+      const scope = new JobScope(manager.queryRunner!, name, this.backend.savepointSql(name, cron.timeoutMs));
       outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccessOf(cron), workerSignal));
     }
 

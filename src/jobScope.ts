@@ -39,7 +39,8 @@ export class JobScope {
   private depth = 0;
   private closed = false;
 
-  constructor(private readonly runner: QueryRunner, readonly name: string) {
+  /** `openSql` opens the savepoint `name` (and may set limits for the job; see `Backend.savepointSql`). */
+  constructor(private readonly runner: QueryRunner, readonly name: string, private readonly openSql = `SAVEPOINT ${name}`) {
     install(runner);
   }
 
@@ -82,7 +83,7 @@ export class JobScope {
     if (this.closed) return Promise.reject(new JobScopeClosedError(this.name));
     if (!this.opening) {
       this.depth = (this.runner as RunnerState).transactionDepth;
-      this.opening = query(`SAVEPOINT ${this.name}`);
+      this.opening = query(this.openSql);
     }
     return this.opening;
   }

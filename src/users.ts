@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import { ResUsers } from "../entities/ResUsers";
+import { backendFor } from "./backend";
 import { InvalidUserError } from "./errors";
 
 /** The user a job runs as, as the engine sees it. */
@@ -25,9 +25,12 @@ export interface UserResolver {
 /** The default resolver: `res_users`, created by the migrations with Administrator as id 1. */
 export class ResUsersResolver implements UserResolver {
   async findUser(manager: EntityManager, userId: number): Promise<JobUser | null> {
-    const row = await manager.findOneBy(ResUsers, { id: userId });
+    const backend = backendFor(manager.connection);
+    const [row] = await backend.query<{ id: unknown; login: string; name: string; active: unknown; tz: string | null }>(
+      manager, `SELECT id, login, name, active, tz FROM res_users WHERE id = ?`, [userId],
+    );
     if (!row) return null;
-    return { id: row.id, login: row.login, name: row.name, active: Boolean(row.active), tz: row.tz ?? null };
+    return { id: Number(row.id), login: row.login, name: row.name, active: backend.fromDbBool(row.active), tz: row.tz ?? null };
   }
 }
 

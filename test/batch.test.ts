@@ -27,7 +27,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     late = null;
     lateError = undefined;
     // Every statement any query runner sends (both drivers broadcast BeforeQuery).
-    const spy: EntitySubscriberInterface = { beforeQuery: (event) => void statements.push(event.query.trim().split(/\s+/).slice(0, 3).join(" ")) };
+    const spy: EntitySubscriberInterface = { beforeQuery: (event) => void statements.push(event.query.trim().split(/[\s;]+/).slice(0, 3).join(" ")) };
     db.dataSource.subscribers.push(spy);
     registry = new ModelRegistry().register("batch", {
       async write(env: JobEnv, kw: { key: string }) {
@@ -61,6 +61,9 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
         await env.manager.query(kind === "postgres" ? "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = $1" : "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = ?", [kw.cronId]);
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
       },
+      async sleepInDatabase(env: JobEnv) {
+        await env.manager.query("SELECT pg_sleep(30)");
+      },
       async slow(env: JobEnv, kw: { key: string }) {
         await new Promise((r) => setTimeout(r, 40));
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
@@ -81,7 +84,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     statements = [];
     const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
     expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done", "done"]);
-    expect(statements.filter((s) => /^SAVEPOINT hrp_job/.test(s))).toEqual(["SAVEPOINT hrp_job_2", "SAVEPOINT hrp_job_4"]);
+    expect(statements.filter((s) => /^SAVEPOINT hrp_job/.test(s)).map((s) => s.split(" ").slice(0, 2).join(" "))).toEqual(["SAVEPOINT hrp_job_2", "SAVEPOINT hrp_job_4"]);
     // register the worker, recovery, the claim, ONE run for all four jobs, the empty claim that ends runDue, unregister
     expect(statements.filter((s) => s === "COMMIT").length).toBe(6);
     expect([await effect("w1"), await effect("w2")]).toEqual([1, 1]);
@@ -132,6 +135,18 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     expect(lateError).toBeInstanceOf(JobScopeClosedError);
     expect([await effect("before"), await effect("hung"), await effect("hung:late"), await effect("after")]).toEqual([1, 0, 0, 1]);
   });
+
+  if (kind === "postgres") {
+    it("a timed-out job's query still running in the database is cancelled by its statement timeout, so the batch goes on", async () => {
+      const stuck = await enqueue("sleepInDatabase", "stuck", { timeoutMs: 300 });
+      const after = await enqueue("write", "after-stuck");
+      const began = Date.now();
+      const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+      expect(results.map((r) => r.outcome)).toEqual(["failed", "done"]);
+      expect(Date.now() - began).toBeLessThan(20_000); // not the 30 s of pg_sleep
+      expect([await state(stuck), await state(after), await effect("after-stuck")]).toEqual(["failed", "done", 1]);
+    });
+  }
 
   it("when another worker took a claim mid-batch, the batch rolls back and reruns one job per transaction: each effect once", async () => {
     const first = await enqueue("noop", "first");

@@ -120,11 +120,13 @@ export interface Backend {
   listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>>;
 
   /**
-   * Makes any single statement of the current transaction fail after `ms`
-   * (PostgreSQL `SET LOCAL statement_timeout`), so a timed-out job cannot
-   * keep a query running. No-op on SQLite.
+   * The SQL that opens a job's savepoint `name`. With `timeoutMs`, any
+   * single statement of the job fails after that long (PostgreSQL: `SET
+   * LOCAL statement_timeout` in the same round trip, undone with the
+   * savepoint), so a timed-out job cannot keep a query running; SQLite's
+   * statements are synchronous and short, so it only opens the savepoint.
    */
-  limitStatementTime(manager: EntityManager, ms: number): Promise<void>;
+  savepointSql(name: string, timeoutMs: number | null): string;
 
   /**
    * Serialises claims that must respect concurrency limits (per queue, per

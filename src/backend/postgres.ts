@@ -71,8 +71,9 @@ export class PostgresBackend implements Backend {
     });
   }
 
-  async limitStatementTime(manager: EntityManager, ms: number): Promise<void> {
-    await rawQuery(manager, `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(ms))}`, []);
+  savepointSql(name: string, timeoutMs: number | null): string {
+    // One simple-protocol round trip; DEFAULT undoes an earlier job's limit for a job without one.
+    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? Math.max(1, Math.floor(timeoutMs)) : "DEFAULT"}`;
   }
 
   async lockForLimits(manager: EntityManager): Promise<void> {

@@ -143,8 +143,9 @@ export class SqliteBackend implements Backend {
     // One file, usually one process: the in-process wake-up and polling cover it.
   }
 
-  async limitStatementTime(): Promise<void> {
+  savepointSql(name: string): string {
     // SQLite statements are synchronous and short; the run's own timeout covers it.
+    return `SAVEPOINT ${name}`;
   }
 
   async lockForLimits(): Promise<void> {
