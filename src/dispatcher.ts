@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
 import type { IrCron } from "../entities/IrCron";
@@ -10,6 +11,13 @@ import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
+
+/** The worker-stop controller: every running job listens to it, so it may have many listeners. */
+function workerAbort(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 /** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
 const BLOCKED_RETRY_MS = 250;
@@ -56,7 +64,7 @@ export class Dispatcher {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private lastRecovery = 0;
-  private abort = new AbortController();
+  private abort = workerAbort();
   /** Set by a claim that found nothing to take: when the next ready row is due. */
   private idleUntil: Date | "never" | null = null;
 
@@ -111,7 +119,7 @@ export class Dispatcher {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.abort = new AbortController();
+    this.abort = workerAbort();
     await this.register();
     await this.recover();
     // Liveness off the claim path: heartbeat, recovery of dead workers' claims, stop requests.
