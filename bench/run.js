@@ -244,6 +244,15 @@ async function main() {
   log("wrote bench/results/latest.json, docs/BENCHMARKS.md, docs/bench-throughput.svg");
 }
 
+// Each system gets a fresh database (DROP DATABASE ... WITH (FORCE)). A peer whose pool still holds an idle
+// connection to a database being dropped gets "terminating connection due to administrator command" (57P01) on
+// it, and some peers' pools have no 'error' listener; that must not end the whole run.
+process.on("uncaughtException", (error) => {
+  if (error && error.code === "57P01") return log(`ignored a dropped idle connection of a finished system: ${error.message}`);
+  console.error(error);
+  process.exit(1);
+});
+
 main().then(() => process.exit(0), (error) => {
   console.error(error);
   process.exit(1);

@@ -121,7 +121,7 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
   return {
     name: `hrp-cron ${kind} (${dialect})`,
     pgUrl: dialect === "postgres" ? pgUrl : undefined,
-    config: `Dispatcher concurrency = workers, pollIntervalMs 1000; ${kind === "queue" ? "JobQueue.enqueue" : "HrpCronJobService.runByCron"} in transactions of 1,000`,
+    config: `Dispatcher concurrency = workers (defaults otherwise: batchSize 50, batchMaxMs 100), pollIntervalMs 1000; ${kind === "queue" ? "JobQueue.enqueueBulk, 1,000 jobs per call" : "HrpCronJobService.runByCron (no bulk form), 1,000 calls per transaction"}`,
     async setup() {
       ds = new DataSource(options);
       await ds.initialize();
@@ -131,12 +131,14 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
     },
     async enqueue(n, method = "bench.noop", argsOf = () => ({})) {
       for (let i = 0; i < n; i += 1000) {
-        await ds.transaction(async (manager) => {
-          for (let j = i; j < Math.min(n, i + 1000); j++) {
-            if (kind === "queue") await jobs.enqueue(method, { kwargs: argsOf(j), manager });
-            else await service.runByCron("bench", method.split(".")[0], method.split(".")[1], [argsOf(j)], 10, 1, undefined, { manager });
-          }
-        });
+        const chunk = Array.from({ length: Math.min(1000, n - i) }, (_, k) => i + k);
+        // Queue jobs: enqueueBulk, like the peers' bulk calls. runByCron has no bulk form: 1,000 calls per transaction.
+        if (kind === "queue") await jobs.enqueueBulk(chunk.map((j) => ({ method, options: { kwargs: argsOf(j) } })));
+        else {
+          await ds.transaction(async (manager) => {
+            for (const j of chunk) await service.runByCron("bench", method.split(".")[0], method.split(".")[1], [argsOf(j)], 10, 1, undefined, { manager });
+          });
+        }
       }
     },
     async drain(n, workers) {

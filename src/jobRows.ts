@@ -1,41 +1,70 @@
 import type { EntityManager } from "typeorm";
 import { HrpCronJob } from "../entities/HrpCronJob";
-import type { Backend } from "./backend";
+import type { Backend, JsonColumnType, JsonColumns } from "./backend";
 
 /** The columns of a new `hrp_cron_job` row (everything but its id). */
 export type NewJob = Omit<HrpCronJob, "id">;
 
-const JOB_COLUMNS: ReadonlyArray<readonly [string, keyof NewJob]> = [
-  ["name", "name"], ["model", "model"], ["function", "function"], ["args", "args"], ["priority", "priority"],
-  ["user_id", "userId"], ["date_created", "dateCreated"], ["state", "state"], ["date_started", "dateStarted"],
-  ["date_done", "dateDone"], ["exc_info", "excInfo"], ["create_uid", "createUid"], ["create_date", "createDate"],
-  ["kind", "kind"], ["job_key", "jobKey"], ["max_retries", "maxRetries"], ["attempts", "attempts"],
-  ["retry_backoff_ms", "retryBackoffMs"], ["worker_id", "workerId"], ["on_success", "onSuccess"], ["on_failure", "onFailure"],
-  ["queue", "queue"], ["timeout_ms", "timeoutMs"], ["concurrency_key", "concurrencyKey"], ["concurrency_limit", "concurrencyLimit"],
-];
+/** When the job's one-shot `ir_cron` row is due, and whether a catch-up replays missed calls. */
+export interface NewJobSchedule {
+  readonly nextcall: Date;
+  readonly doall: boolean;
+}
 
-const CRON_COLUMNS = [
-  "name", "active", "user_id", "priority", "interval_number", "interval_type", "cron_expression", "tz", "nextcall", "lastcall",
-  "numbercall", "doall", "model", "function", "args", "hrp_cron_job_id", "failure_count", "first_failure_date", "running_worker",
-  "running_since", "create_uid", "create_date", "write_date", "stop_requested", "queue", "timeout_ms", "concurrency_key", "concurrency_limit",
+/** `hrp_cron_job` column, key in the JSON rows, type, entity property. */
+const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]> = [
+  ["name", "name", "text", "name"], ["model", "model", "text", "model"], ["function", "fn", "text", "function"],
+  ["args", "args", "text", "args"], ["priority", "priority", "int", "priority"], ["user_id", "user_id", "int", "userId"],
+  ["date_created", "date_created", "timestamp", "dateCreated"], ["state", "state", "text", "state"],
+  ["date_started", "date_started", "timestamp", "dateStarted"], ["date_done", "date_done", "timestamp", "dateDone"],
+  ["exc_info", "exc_info", "text", "excInfo"], ["create_uid", "create_uid", "int", "createUid"],
+  ["create_date", "create_date", "timestamp", "createDate"], ["kind", "kind", "text", "kind"], ["job_key", "job_key", "text", "jobKey"],
+  ["max_retries", "max_retries", "int", "maxRetries"], ["attempts", "attempts", "int", "attempts"],
+  ["retry_backoff_ms", "retry_backoff_ms", "text", "retryBackoffMs"], ["worker_id", "worker_id", "text", "workerId"],
+  ["on_success", "on_success", "text", "onSuccess"], ["on_failure", "on_failure", "text", "onFailure"],
+  ["queue", "queue", "text", "queue"], ["timeout_ms", "timeout_ms", "int", "timeoutMs"],
+  ["concurrency_key", "concurrency_key", "text", "concurrencyKey"], ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
 ];
+const JOB_JSON: JsonColumns = Object.fromEntries(JOB.map(([, key, type]) => [key, type]));
 
-const INSERT_JOB = `INSERT INTO hrp_cron_job (${JOB_COLUMNS.map(([c]) => c).join(", ")}) VALUES (${JOB_COLUMNS.map(() => "?").join(", ")}) RETURNING id`;
-const INSERT_CRON = `INSERT INTO ir_cron (${CRON_COLUMNS.join(", ")}) VALUES (${CRON_COLUMNS.map(() => "?").join(", ")})`;
+/** What the one-shot `ir_cron` row needs beyond its job's columns. */
+const CRON_JSON: JsonColumns = { ...JOB_JSON, job_id: "int", nextcall: "timestamp", doall: "bool" };
 
 /**
- * Writes one job: its audited `hrp_cron_job` row and the one-shot `ir_cron`
- * row the dispatcher claims (due at `nextcall`, catch-up `doall`), in
- * `manager`'s transaction, with two plain INSERTs (no entity reload).
- * Callers validate first; this only writes.
+ * Writes jobs: for each, its audited `hrp_cron_job` row and the one-shot
+ * `ir_cron` row the dispatcher claims, in `manager`'s transaction, with two
+ * statements however many jobs there are (rows passed as one JSON
+ * parameter; no entity reload). Callers validate first; this only writes.
+ * Returns the jobs in the order given.
  */
-export async function insertJob(backend: Backend, manager: EntityManager, job: NewJob, cron: { nextcall: Date; doall: boolean }): Promise<HrpCronJob> {
-  const [row] = await backend.query<{ id: unknown }>(manager, INSERT_JOB, JOB_COLUMNS.map(([, key]) => job[key]));
-  const id = Number(row.id);
-  await backend.execute(manager, INSERT_CRON, [
-    job.name, true, job.userId, job.priority, 1, "minutes", null, null, cron.nextcall, null,
-    1, cron.doall, job.model, job.function, job.args, id, 0, null, null,
-    null, job.createUid, job.createDate, job.createDate, false, job.queue, job.timeoutMs, job.concurrencyKey, job.concurrencyLimit,
-  ]);
-  return Object.assign(new HrpCronJob(), job, { id });
+export async function insertJobs(backend: Backend, manager: EntityManager, jobs: readonly NewJob[], schedules: readonly NewJobSchedule[]): Promise<HrpCronJob[]> {
+  if (jobs.length === 0) return [];
+  const rows = jobs.map((job) => Object.fromEntries(JOB.map(([, key, , prop]) => [key, job[prop]])));
+  const inserted = await backend.query<{ id: unknown }>(
+    manager,
+    `INSERT INTO hrp_cron_job (${JOB.map(([column]) => column).join(", ")})
+     SELECT ${JOB.map(([, key]) => `v.${key}`).join(", ")} FROM ${backend.jsonTable("v", JOB_JSON)}
+     RETURNING id`,
+    [backend.jsonRows(JOB_JSON, rows)],
+  );
+  // Ids are drawn in insertion order, which is the order of the JSON rows.
+  const ids = inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
+  await backend.execute(
+    manager,
+    `INSERT INTO ir_cron (name, active, user_id, priority, interval_number, interval_type, cron_expression, tz, nextcall, lastcall,
+                          numbercall, doall, model, function, args, hrp_cron_job_id, failure_count, first_failure_date, running_worker,
+                          running_since, create_uid, create_date, write_date, stop_requested, queue, timeout_ms, concurrency_key, concurrency_limit)
+     SELECT v.name, TRUE, v.user_id, v.priority, 1, 'minutes', NULL, NULL, v.nextcall, NULL,
+            1, v.doall, v.model, v.fn, v.args, v.job_id, 0, NULL, NULL,
+            NULL, v.create_uid, v.create_date, v.create_date, FALSE, v.queue, v.timeout_ms, v.concurrency_key, v.concurrency_limit
+       FROM ${backend.jsonTable("v", CRON_JSON)}`,
+    [backend.jsonRows(CRON_JSON, rows.map((row, i) => ({ ...row, job_id: ids[i], nextcall: schedules[i].nextcall, doall: schedules[i].doall })))],
+  );
+  return jobs.map((job, i) => Object.assign(new HrpCronJob(), job, { id: ids[i] }));
+}
+
+/** {@link insertJobs} for one job. */
+export async function insertJob(backend: Backend, manager: EntityManager, job: NewJob, schedule: NewJobSchedule): Promise<HrpCronJob> {
+  const [saved] = await insertJobs(backend, manager, [job], [schedule]);
+  return saved;
 }

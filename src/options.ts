@@ -48,11 +48,13 @@ export interface DispatcherOptions extends SharedOptions {
    */
   readonly sandbox?: SandboxOptions;
   /**
-   * Runs at once in this dispatcher, across its queues. A queue whose
-   * `backgroundWorkers` is configured in `workers` is also capped at that
-   * (the CLI configures every served queue, Frappe style). With more than
-   * one slot the dispatcher claims up to one extra round ahead. On SQLite
-   * runs still commit one at a time. @defaultValue 1
+   * Batches running at once in this dispatcher (slots), across its queues.
+   * A queue whose `backgroundWorkers` is configured in `workers` is also
+   * capped at that (the CLI configures every served queue, Frappe style).
+   * Each slot runs a batch of jobs one after another (see `batchSize`);
+   * the dispatcher claims about `batchMaxMs` of work per free slot plus one
+   * round ahead. On SQLite transactions still commit one at a time.
+   * @defaultValue 1
    */
   readonly concurrency?: number;
   /** Longest wait between two looks for due crons when nothing wakes the loop. @defaultValue 5000 */
@@ -79,7 +81,7 @@ export interface DispatcherOptions extends SharedOptions {
    * `recoveryIntervalMs` this bounds recovery at 25 s by default. @defaultValue 20000
    */
   readonly workerTimeoutMs?: number;
-  /** How often to look for claims of dead workers. @defaultValue 5000 */
+  /** How often to look for claims of dead workers (checked on each heartbeat tick). @defaultValue 5000 */
   readonly recoveryIntervalMs?: number;
   /** On `stop()`, running methods get this long to finish before their AbortSignal fires. @defaultValue 30000 */
   readonly gracefulStopMs?: number;

@@ -247,6 +247,35 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     await expect(enqueue("x", { onSuccess: "app.hooks.nope" })).rejects.toBeInstanceOf(UnknownMethodError);
   });
 
+  it("enqueueBulk writes many jobs at once, in order, each as its user; they run like enqueued ones", async () => {
+    const approver = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "bulk", name: "Bulk", active: true, tz: null }));
+    const saved = await jobs.enqueueBulk([
+      { method: "app.tasks.record", options: { kwargs: { key: "b1" } } },
+      { method: "app.tasks.record", options: { kwargs: { key: "b2" }, queue: "short", priority: 3, userId: approver.id } },
+      { method: "app.tasks.record", options: { kwargs: { key: "b3" }, atFront: true } },
+    ]);
+    expect(saved.map((j) => [j.queue, j.priority, j.userId, j.state, j.kind])).toEqual([
+      ["default", 10, 1, "pending", "queue"], ["short", 3, approver.id, "pending", "queue"], ["default", 10, 1, "pending", "queue"],
+    ]);
+    expect(new Set(saved.map((j) => j.id)).size).toBe(3);
+    for (const job of saved) expect((await service.getJob(job.id)).args).toBe(job.args); // each id matches its own row
+    await dispatcher().runDue();
+    expect(seen.map((x) => x.key)).toEqual(["b2", "b3", "b1"]); // short first, then at-front before the rest
+    expect(seen.find((x) => x.key === "b2")?.uid).toBe(approver.id);
+  });
+
+  it("enqueueBulk refuses a bad job before writing any", async () => {
+    await expect(jobs.enqueueBulk([
+      { method: "app.tasks.record", options: { kwargs: { key: "ok" } } },
+      { method: "app.tasks.nope" },
+    ])).rejects.toBeInstanceOf(UnknownMethodError);
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { queue: "nope" } }])).rejects.toBeInstanceOf(UnknownQueueError);
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { jobId: "k" } }])).rejects.toThrow(/not supported by enqueueBulk/);
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { userId: 999 } }])).rejects.toBeInstanceOf(InvalidUserError);
+    expect(await count(db, "hrp_cron_job")).toBe(0);
+    expect(await count(db, "ir_cron")).toBe(0);
+  });
+
   it("enqueueDoc runs a model method on one record, on the long queue with its timeout", async () => {
     const job = (await jobs.enqueueDoc("hrp.asset", 42, "post", { kwargs: { note: "received" } })) as HrpCronJob;
     expect([job.queue, job.timeoutMs, job.name]).toEqual(["long", 1_500_000, "hrp.asset.post(42)"]);

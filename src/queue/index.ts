@@ -1,2 +1,2 @@
-export { JobQueue, type EnqueueOptions, type JobQueueOptions, type MethodRef, type QueueStats } from "./jobQueue";
+export { JobQueue, type BulkJob, type EnqueueOptions, type JobQueueOptions, type MethodRef, type QueueStats } from "./jobQueue";
 export { QueueSet, BUILTIN_QUEUES, type QueueConfig, type QueueSettings } from "./queues";

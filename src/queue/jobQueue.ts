@@ -11,7 +11,7 @@ import type { JobEnv } from "../types";
 import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
-import { insertJob } from "../jobRows";
+import { insertJob, insertJobs, type NewJob } from "../jobRows";
 import { requireActiveUser } from "../users";
 
 /** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
@@ -79,6 +79,13 @@ export interface QueueStats {
   readonly scheduled: number;
 }
 
+/** One job of {@link JobQueue.enqueueBulk}. */
+export interface BulkJob {
+  readonly method: MethodRef;
+  /** Like `enqueue`'s options, without jobId/deduplicate, now/isAsync, manager/enqueueAfterCommit. */
+  readonly options?: EnqueueOptions;
+}
+
 /** A registered method, by reference or by dotted name (`model.method`). */
 export type MethodRef = string | Function;
 
@@ -142,7 +149,43 @@ export class JobQueue {
     return [model, fn];
   }
 
-  private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
+  /**
+   * Enqueues many jobs at once (BullMQ's `addBulk`, graphile-worker's
+   * `addJobs`): every job is validated first — one bad job and nothing is
+   * written — then all are written with a few statements, in one
+   * transaction (`manager`'s when given, like `enqueue`). Resolves with the
+   * jobs in the order given. Options that need a per-job decision
+   * (`jobId`/`deduplicate`, inline `now`/`isAsync: false`) are refused here;
+   * use `enqueue` for those.
+   * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
+   */
+  async enqueueBulk(jobs: readonly BulkJob[], options: { readonly manager?: EntityManager } = {}): Promise<HrpCronJob[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
+    const prepared = jobs.map((job, i) => {
+      const o = job?.options ?? {};
+      for (const key of ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const) {
+        if (o[key as keyof EnqueueOptions] !== undefined) throw new ValidationError(`jobs[${i}].options.${key}`, "is not supported by enqueueBulk; use enqueue for this job", o[key as keyof EnqueueOptions]);
+      }
+      const [model, fn] = this.resolveMethod(job?.method);
+      if (o.args !== undefined && o.kwargs !== undefined) throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
+      return this.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
+    });
+    const joined = options.manager ?? currentJobManager();
+    const work = async (manager: EntityManager) => {
+      for (const uid of new Set(prepared.map((p) => p.job.userId))) await this.checkUser(manager, uid);
+      const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
+      if (saved.length > 0) await this.backend.announceWork(manager);
+      return saved;
+    };
+    const saved = joined?.queryRunner?.isTransactionActive
+      ? await work(joined)
+      : await withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+    if (saved.length > 0) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, this.options.now());
+    return saved;
+  }
+
+  /** Validates one enqueue and builds its rows; throws before anything is written. */
+  private prepare(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
     const queueName = o.queue ?? defaultQueue;
     const queue = this.queues.get(queueName);
     const argsJson = serializeArgs(args);
@@ -159,6 +202,20 @@ export class JobQueue {
     if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
     const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
     const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
+    const now = this.options.now();
+    const job: NewJob = {
+      name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
+      dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
+      createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
+      retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
+    };
+    // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
+    return { job, schedule: { nextcall: o.atFront ? new Date(0) : now, doall: false } };
+  }
+
+  private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
+    const { job: values, schedule } = this.prepare(model, fn, args, o, defaultQueue);
+    const { userId: uid, jobKey } = values;
     const joined = o.manager ?? currentJobManager();
     if (o.enqueueAfterCommit && !joined?.queryRunner?.isTransactionActive) {
       throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
@@ -166,7 +223,7 @@ export class JobQueue {
 
     if (o.now || o.isAsync === false) return this.runInline(model, fn, args, uid);
 
-    const now = this.options.now();
+    const now = values.dateCreated;
     const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
       await this.checkUser(manager, uid);
       if (jobKey !== null) {
@@ -176,13 +233,7 @@ export class JobQueue {
           throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
         }
       }
-      const job = await insertJob(this.backend, manager, {
-        name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
-        dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
-        createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
-        retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
-      // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
-      }, { nextcall: o.atFront ? new Date(0) : now, doall: false });
+      const job = await insertJob(this.backend, manager, values, schedule);
       await this.backend.announceWork(manager);
       return job;
     };
