@@ -121,7 +121,7 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
   return {
     name: `hrp-cron ${kind} (${dialect})`,
     pgUrl: dialect === "postgres" ? pgUrl : undefined,
-    config: `Dispatcher concurrency = workers (defaults otherwise: batchSize 50, batchMaxMs 100), pollIntervalMs 1000; ${kind === "queue" ? "JobQueue.enqueueBulk, 1,000 jobs per call" : "HrpCronJobService.runByCron (no bulk form), 1,000 calls per transaction"}`,
+    config: `Dispatcher concurrency = workers (defaults otherwise: batchSize 50 on PostgreSQL, 100 on SQLite; batchMaxMs 100), pollIntervalMs 1000; ${kind === "queue" ? "JobQueue.enqueueBulk, 1,000 jobs per call" : "HrpCronJobService.runByCron (no bulk form), 1,000 calls per transaction"}`,
     async setup() {
       ds = new DataSource(options);
       await ds.initialize();

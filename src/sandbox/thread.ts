@@ -27,8 +27,8 @@ async function main(): Promise<void> {
   const config = loadConfig(configPath);
   const dataSource = await openDataSource(config);
   const registry = await openRegistry(config);
-  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers });
   const backend = backendFor(dataSource);
+  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.dialect);
   const executor = new Executor(backend, new ClaimStore(backend, options.logger), registry, options, workerId);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
