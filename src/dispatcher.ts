@@ -70,7 +70,7 @@ export class Dispatcher {
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
-    this.options = resolveDispatcherOptions(options, this.backend.dialect);
+    this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.jobMs = this.options.batchMaxMs;
     this.claims = new ClaimStore(this.backend, this.options.logger);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);

@@ -108,8 +108,8 @@ export const DEFAULTS = {
   transientRetryBaseMs: 25,
   pollIntervalMs: 5_000,
   batchSize: 50,
-  /** SQLite's default batch: no subtransaction cache to overflow, and each commit syncs the file. */
-  sqliteBatchSize: 100,
+  /** The default batch where transactions run one at a time (SQLite): no subtransaction cache to overflow, and each commit syncs the file. */
+  serialBatchSize: 100,
   batchMaxMs: 100,
   heartbeatIntervalMs: 5_000,
   workerTimeoutMs: 20_000,
@@ -119,7 +119,7 @@ export const DEFAULTS = {
   maxCatchUpCalls: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
-} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> & { sqliteBatchSize: number };
+} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> & { serialBatchSize: number };
 
 export type ResolvedShared = Required<SharedOptions>;
 export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox">> & {
@@ -146,7 +146,8 @@ export function resolveShared(options: SharedOptions = {}): ResolvedShared {
   return resolved;
 }
 
-export function resolveDispatcherOptions(options: DispatcherOptions = {}, dialect: "sqlite" | "postgres" = "postgres"): ResolvedDispatcherOptions {
+/** `serialTransactions`: the backend runs this process's transactions one at a time (see `Backend`). */
+export function resolveDispatcherOptions(options: DispatcherOptions = {}, serialTransactions = false): ResolvedDispatcherOptions {
   const shared = resolveShared(options);
   const queueSet = new QueueSet(options.workers);
   const queues = options.queues ?? queueSet.names();
@@ -160,7 +161,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, dialec
     queueSet,
     concurrency: options.concurrency ?? DEFAULTS.concurrency,
     pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
-    batchSize: options.batchSize ?? (dialect === "sqlite" ? DEFAULTS.sqliteBatchSize : DEFAULTS.batchSize),
+    batchSize: options.batchSize ?? (serialTransactions ? DEFAULTS.serialBatchSize : DEFAULTS.batchSize),
     batchMaxMs: options.batchMaxMs ?? DEFAULTS.batchMaxMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
     workerTimeoutMs: options.workerTimeoutMs ?? DEFAULTS.workerTimeoutMs,

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const dataSource = await openDataSource(config);
   const registry = await openRegistry(config);
   const backend = backendFor(dataSource);
-  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.dialect);
+  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions);
   const executor = new Executor(backend, new ClaimStore(backend, options.logger), registry, options, workerId);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
