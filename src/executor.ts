@@ -56,8 +56,11 @@ type JobOutcome =
  *    `nextcall` / `numbercall` / `active`, job `done`, run-log rows, claims
  *    released — a compare-and-set on this worker's claims. So each job's
  *    own writes and its completion commit together.
- * 4. A batch stops taking jobs after `batchMaxMs`; the rest stay claimed
- *    and go to the next batch.
+ * 4. A batch stops taking jobs after `batchMaxMs`, and before a job whose
+ *    method usually runs longer than what is left of it (a moving average
+ *    per `model.function`): a slow job runs in a batch of its own instead of
+ *    holding back the commit of quick ones. The rest stay claimed and go to
+ *    the next batch.
  * 5. Transient database errors retry the whole batch (every job rolled back
  *    and run again); if they persist the claims are released and the crons
  *    stay due. A batch that fails for a reason no single job owns (a lost
@@ -76,6 +79,16 @@ export class Executor {
     private readonly workerId: string,
   ) {
     this.records = new RunRecords(backend, options, workerId);
+  }
+
+  /** Moving average of run time per `model.function`, so that slow methods run in batches of their own. */
+  private readonly methodMs = new Map<string, number>();
+
+  private observe(cron: IrCron, ms: number): void {
+    const key = methodKey(cron);
+    const before = this.methodMs.get(key);
+    this.methodMs.set(key, before === undefined ? ms : before * 0.7 + ms * 0.3);
+    if (this.methodMs.size > 10_000) this.methodMs.delete(this.methodMs.keys().next().value!); // bounded
   }
 
   /** Runs in progress, by cron id, so an operator's stop request can abort one. */
@@ -173,13 +186,17 @@ export class Executor {
     const outcomes: JobOutcome[] = [];
     let deferred: IrCron[] = [];
     for (const [i, cron] of crons.entries()) {
-      if (i > 0 && (workerSignal.aborted || !keepGoing() || Date.now() - began >= this.options.batchMaxMs)) {
+      // A job known to be slow starts a batch of its own, so it does not hold back the commit of quick ones.
+      const expectedEnd = Date.now() - began + (this.methodMs.get(methodKey(cron)) ?? 0);
+      if (i > 0 && (workerSignal.aborted || !keepGoing() || expectedEnd >= this.options.batchMaxMs)) {
         deferred = crons.slice(i);
         break;
       }
       const name = `hrp_job_${i + 1}`;
       const scope = new JobScope(manager.queryRunner!, name, this.backend.savepointSql(name, cron.timeoutMs));
+      const jobBegan = Date.now();
       outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccessOf(cron), workerSignal));
+      this.observe(cron, Date.now() - jobBegan);
     }
 
     const successes = outcomes.flatMap((o) => (o.kind === "success" ? [o.success] : []));
@@ -327,6 +344,10 @@ export class Executor {
       this.options.logger.error("could not release a claim; recovery will", { error: String(error) });
     }
   }
+}
+
+function methodKey(cron: IrCron): string {
+  return `${cron.model}.${cron.function}`;
 }
 
 function resultBase(cron: IrCron) {

@@ -1,4 +1,4 @@
-import type { EntitySubscriberInterface } from "typeorm";
+import { DataSource, type EntitySubscriberInterface } from "typeorm";
 import { Dispatcher, JobQueue, JobScopeClosedError, ModelRegistry, type HrpCronJob, type JobEnv } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "./helpers";
@@ -14,6 +14,8 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
   let jobs: JobQueue;
   let statements: string[];
   let late: Promise<unknown> | null;
+  let other: TestDb | null = null;
+  let peeked: number[] = [];
   let lateError: unknown;
 
   const enqueue = async (method: string, key: string, extra: Record<string, unknown> = {}) =>
@@ -64,6 +66,10 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       async sleepInDatabase(env: JobEnv) {
         await env.manager.query("SELECT pg_sleep(30)");
       },
+      async peek(env: JobEnv, kw: { key: string }) {
+        await new Promise((r) => setTimeout(r, 60));
+        peeked.push(await count(other!, "test_effect", "effect_key = ?", [kw.key]));
+      },
       async slow(env: JobEnv, kw: { key: string }) {
         await new Promise((r) => setTimeout(r, 40));
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
@@ -73,6 +79,8 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
   });
   afterEach(async () => {
     await late?.catch(() => undefined);
+    if (other?.dataSource.isInitialized) await other.dataSource.destroy();
+    other = null;
     await db.close();
   });
 
@@ -165,6 +173,20 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     expect(await count(db, "ir_cron", "running_worker = 'elsewhere'")).toBe(1);
   });
 
+  it("a method known to be slow starts a batch of its own, so the quick job before it commits first", async () => {
+    const second = new DataSource(db.options);
+    await second.initialize();
+    other = { ...db, dataSource: second };
+    peeked = [];
+    const dispatcher = new Dispatcher(db.dataSource, registry, { batchMaxMs: 30, logger: memoryLogger() });
+    await enqueue("peek", "nothing-yet");
+    await dispatcher.runDue(); // learns that batch.peek takes about 60 ms
+    await enqueue("write", "quick-first");
+    await enqueue("peek", "quick-first");
+    expect((await dispatcher.runDue()).map((r) => r.outcome)).toEqual(["done", "done"]);
+    expect(peeked).toEqual([0, 1]); // seen from another connection while the slow job ran: already committed
+  });
+
   it("a batch takes no further job after batchMaxMs; the rest run in the next transactions", async () => {
     for (const k of ["s1", "s2", "s3"]) await enqueue("slow", k);
     statements = [];
@@ -175,7 +197,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     statements = [];
     for (const k of ["t1", "t2", "t3"]) await enqueue("slow", k);
     statements = [];
-    await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    await new Dispatcher(db.dataSource, registry, { batchMaxMs: 1_000, logger: memoryLogger() }).runDue(); // all three in one batch
     expect(commits - statements.filter((s) => s === "COMMIT").length).toBe(2);
   });
 });
