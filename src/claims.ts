@@ -212,8 +212,8 @@ export class ClaimStore {
     if (chosen.length === 0) return [];
     return this.backend.query<ClaimedRow>(
       m,
-      `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE running_worker IS NULL AND id IN (${chosen.map(() => "?").join(", ")}) RETURNING *`,
-      [workerId, this.backend.toDbDate(new Date()), ...chosen],
+      `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE running_worker IS NULL AND ${this.backend.idIn("id")} RETURNING *`,
+      [workerId, this.backend.toDbDate(new Date()), this.backend.idList(chosen)],
     );
   }
 

@@ -49,11 +49,6 @@ export class JobScope {
     return current.run(this, fn);
   }
 
-  /** True once the job made a query (and so holds a savepoint). */
-  get touchedDatabase(): boolean {
-    return this.opening !== null;
-  }
-
   /** Ends the job keeping its writes (`RELEASE SAVEPOINT`). Fails if the job left the transaction unusable. */
   async release(): Promise<void> {
     this.closed = true;

@@ -15,6 +15,9 @@ const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ET
  */
 export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
 
+/** At most this many distinct statement texts are prepared per connection; later ones run unprepared. */
+const MAX_PREPARED_STATEMENTS = 200;
+
 /** Advisory-lock key serialising limit-aware claims ("HRPL"). */
 export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
 
@@ -125,6 +128,8 @@ export class PostgresBackend implements Backend {
     if (!runner?.isTransactionActive || !client || runner.isReleased || JobScope.activeFor(runner)) return null;
     let name = this.statementNames.get(sql);
     if (!name) {
+      // Texts with variable-length lists (listing filters, key lists) must not fill every connection with statements.
+      if (this.statementNames.size >= MAX_PREPARED_STATEMENTS) return null;
       name = `hrp_cron_${this.statementNames.size + 1}`;
       this.statementNames.set(sql, name);
     }
