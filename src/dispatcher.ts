@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
 import type { IrCron } from "../entities/IrCron";
-import { ClaimStore, type ClaimPlan } from "./claims";
+import { ClaimStore, type ClaimPlan, type Claim } from "./claims";
 import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
@@ -58,6 +58,11 @@ export class Dispatcher {
   private readonly buffered: IrCron[] = [];
   /** Moving average of wall time per job in recent batches (claim sizing). */
   private jobMs: number;
+  /** A claim running in the background while batches run (see `prefetchIfLow`), or null. */
+  private prefetching: Promise<void> | null = null;
+  private prefetchError: unknown = null;
+  /** The last claim got all it asked for: more is probably due. */
+  private backlog = false;
   /** Batches in progress, with their queue. */
   private readonly inflight = new Map<Promise<unknown>, string>();
   private abandoned = false;
@@ -201,6 +206,7 @@ export class Dispatcher {
         if (this.running) await this.sleep(delayMs);
       }
       await Promise.allSettled(this.inflight.keys());
+      await this.prefetching;
       await this.releaseBuffered(); // including what the last batches deferred
     } finally {
       unsubscribe();
@@ -256,41 +262,39 @@ export class Dispatcher {
 
   /**
    * The loop: claims only what its free slots (per queue and in all) can
-   * take, and starts batches. With several slots it claims one batch ahead,
+   * take, and starts batches. With several slots it claims one round ahead,
    * so a finishing slot usually finds work already claimed: one claim round
-   * trip per batch, not per job. Buffered claims count against global
-   * limits and are released on stop.
+   * trip per batch, not per job. While a backlog lasts (the last claim got
+   * all it asked for), the next claim runs in the background as soon as less
+   * than a round is buffered, so slots do not wait for it. Buffered claims
+   * count against global limits and are released on stop.
    */
   private async fill(): Promise<void> {
     const { concurrency, batchSize } = this.options;
-    const runningIn = (queue: string) => [...this.inflight.values()].filter((q) => q === queue).length;
-    const cap = (queue: string) => this.options.queueCaps.get(queue) ?? concurrency;
-    const room = (queue: string) => Math.min(concurrency - this.inflight.size, cap(queue) - runningIn(queue));
+    if (this.prefetchError !== null) {
+      const error = this.prefetchError;
+      this.prefetchError = null;
+      throw error;
+    }
     while (this.running) {
       const free = concurrency - this.inflight.size;
-      if (free <= 0) return;
+      if (free <= 0) return this.prefetchIfLow();
       if (this.buffered.length === 0) {
-        // Claim what the free slots can start within about batchMaxMs (from the measured
-        // time per job), plus one round ahead: full batches for quick jobs, and a slow
-        // job is never hoarded by a busy worker while another one sits idle.
-        const perSlot = this.jobsPerSlot();
-        const ahead = concurrency > 1 ? concurrency : 0;
-        const plans = this.plans((queue) => Math.max(0, room(queue) + ahead) * perSlot);
-        const want = (free + ahead) * perSlot;
-        const claim = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+        if (this.prefetching) return; // its end wakes the loop
+        const claim = await this.claimRound(free);
         this.buffered.push(...claim.crons);
         if (this.buffered.length === 0) {
           this.idleUntil = claim.nextDue ?? "never";
           return;
         }
       }
-      const first = this.buffered.find((cron) => room(cron.queue) > 0);
-      if (!first) return;
+      const first = this.buffered.find((cron) => this.room(cron.queue) > 0);
+      if (!first) return this.prefetchIfLow();
       // Spread what is buffered over the free slots (each takes at most batchSize), unless
       // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.queue;
       const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = this.backend.serialTransactions ? batchSize : Math.min(this.jobsPerSlot(), Math.ceil(inQueue / room(queue)));
+      const size = this.backend.serialTransactions ? batchSize : Math.min(this.jobsPerSlot(), Math.ceil(inQueue / this.room(queue)));
       const batch: IrCron[] = [];
       for (let i = 0; i < this.buffered.length && batch.length < size; ) {
         if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
@@ -309,6 +313,52 @@ export class Dispatcher {
         });
       this.inflight.set(run, queue);
     }
+  }
+
+  /** Slots a batch of `queue` may still take: free slots, within the queue's cap in this worker. */
+  private room(queue: string): number {
+    const runningIn = [...this.inflight.values()].filter((q) => q === queue).length;
+    const cap = this.options.queueCaps.get(queue) ?? this.options.concurrency;
+    return Math.min(this.options.concurrency - this.inflight.size, cap - runningIn);
+  }
+
+  /**
+   * Claims what `free` slots can start within about batchMaxMs (from the
+   * measured time per job), plus one round ahead, less what is buffered:
+   * full batches for quick jobs, and a slow job is never hoarded by a busy
+   * worker while another one sits idle.
+   */
+  private async claimRound(free: number): Promise<Claim> {
+    const perSlot = this.jobsPerSlot();
+    const ahead = this.options.concurrency > 1 ? this.options.concurrency : 0;
+    const bufferedIn = (queue: string) => this.buffered.filter((cron) => cron.queue === queue).length;
+    const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
+    const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
+    if (want === 0) return { crons: [], nextDue: null };
+    const claim = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+    this.backlog = claim.crons.length >= want;
+    return claim;
+  }
+
+  /**
+   * Starts the next claim in the background when less than one round is
+   * buffered and the last claim suggests more is due. Its crons join the
+   * buffer; an error is rethrown by the next `fill` (the loop's backoff).
+   */
+  private prefetchIfLow(): void {
+    if (this.prefetching || !this.backlog || !this.running || this.options.concurrency <= 1) return;
+    if (this.buffered.length >= this.options.concurrency * this.jobsPerSlot()) return;
+    const free = Math.max(0, this.options.concurrency - this.inflight.size);
+    this.prefetching = this.claimRound(free)
+      .then((claim) => void this.buffered.push(...claim.crons))
+      .catch((error: unknown) => {
+        this.backlog = false;
+        this.prefetchError = error;
+      })
+      .finally(() => {
+        this.prefetching = null;
+        this.requestWake();
+      });
   }
 
   /** How many jobs one slot should take: as many as run in about batchMaxMs, 1 to batchSize. */

@@ -70,6 +70,15 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
         await new Promise((r) => setTimeout(r, 60));
         peeked.push(await count(other!, "test_effect", "effect_key = ?", [kw.key]));
       },
+      async awaitNextRound(env: JobEnv, kw: { key: string; claimed: number }) {
+        // Holds its slot until another connection sees `claimed` rows claimed or run; gives up after 5 s.
+        const deadline = Date.now() + 5_000;
+        while ((await count(other!, "ir_cron", "running_worker IS NOT NULL OR lastcall IS NOT NULL")) < kw.claimed) {
+          if (Date.now() > deadline) throw new Error(`never saw ${kw.claimed} rows claimed`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
+      },
       async slow(env: JobEnv, kw: { key: string }) {
         await new Promise((r) => setTimeout(r, 40));
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
@@ -186,6 +195,28 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     expect((await dispatcher.runDue()).map((r) => r.outcome)).toEqual(["done", "done"]);
     expect(peeked).toEqual([0, 1]); // seen from another connection while the slow job ran: already committed
   });
+
+  if (kind === "postgres") {
+    it("while a backlog lasts, the next round is claimed before the claimed jobs run out, and nothing is run twice or lost", async () => {
+      const second = new DataSource(db.options);
+      await second.initialize();
+      other = { ...db, dataSource: second };
+      // Two slots, one job per slot at first: the first claim takes 4 (2 slots + one round ahead). Jobs 1 and 3 hold
+      // their slots until a 5th row is claimed; only a claim made while job 4 still waits in the buffer can do that.
+      await enqueue("awaitNextRound", "r1", { kwargs: { key: "r1", claimed: 5 } });
+      await enqueue("write", "r2");
+      await enqueue("awaitNextRound", "r3", { kwargs: { key: "r3", claimed: 5 } });
+      for (const k of ["r4", "r5", "r6"]) await enqueue("write", k);
+      const dispatcher = new Dispatcher(db.dataSource, registry, { concurrency: 2, pollIntervalMs: 60_000, logger: memoryLogger() });
+      await dispatcher.start();
+      const deadline = Date.now() + 15_000;
+      while ((await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await dispatcher.stop();
+      expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(6);
+      expect(await Promise.all(["r1", "r2", "r3", "r4", "r5", "r6"].map(effect))).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    });
+  }
 
   it("a batch takes no further job after batchMaxMs; the rest run in the next transactions", async () => {
     for (const k of ["s1", "s2", "s3"]) await enqueue("slow", k);
