@@ -4,6 +4,7 @@ import { jobCallbacks } from "./0003-job-callbacks";
 import { scheduler } from "./0004-scheduler";
 import { keyedDueIndex } from "./0005-keyed-due-index";
 import { dropCrossQueueDueIndex } from "./0006-drop-cross-queue-due-index";
+import { leanAuditIndexes } from "./0007-lean-audit-indexes";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -12,4 +13,4 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler, keyedDueIndex, dropCrossQueueDueIndex];
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler, keyedDueIndex, dropCrossQueueDueIndex, leanAuditIndexes];
