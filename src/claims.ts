@@ -3,6 +3,7 @@ import type { EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import { hydrate, type Backend } from "./backend";
 import { CurrentlyRunningError, NotFoundError } from "./errors";
+import { insertRunLogs } from "./runRecords";
 import type { Logger } from "./types";
 
 /** Dispatchers alive in this process (a claim by a stopped one is stale even though the pid lives). */
@@ -297,14 +298,11 @@ export class ClaimStore {
         const cron = await m.findOneBy(IrCron, { id: Number(row.id) });
         if (!cron || cron.runningWorker !== row.running_worker) return false;
         if (!(await this.release(m, cron, row.running_worker))) return false;
-        await this.backend.execute(
-          m,
-          `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, 'interrupted', ?)`,
-          [cron.id, cron.hrpCronJobId, cron.name, cron.model, cron.function, cron.userId, row.running_worker,
-            this.backend.toDbDate(cron.nextcall), this.backend.toDbDate(cron.runningSince ?? auditNow), this.backend.toDbDate(auditNow),
-            `Worker ${row.running_worker} ${reason}; its run was rolled back and the cron was released to run again`],
-        );
+        // The dead worker's run: its start is the claim, its duration unknown.
+        await insertRunLogs(this.backend, m, row.running_worker, [{
+          cron, start: cron.runningSince ?? auditNow, end: auditNow, calls: 0, state: "interrupted", durationMs: null,
+          error: `Worker ${row.running_worker} ${reason}; its run was rolled back and the cron was released to run again`,
+        }]);
         return true;
       });
       if (done) {
