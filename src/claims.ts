@@ -329,21 +329,21 @@ export class ClaimStore {
   private async loadClaimed(m: EntityManager, workerId: string, rows: readonly ClaimedRow[], now: Date): Promise<IrCron[]> {
     const crons = hydrate(m, IrCron, rows);
     const jobIds = crons.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
-    const callbacks = new Map<number, string | null>();
+    const callbacks = new Map<number, { onSuccess: string | null; onFailure: string | null }>();
     if (jobIds.length > 0) {
-      const jobs = await this.backend.query<{ id: unknown; on_success: string | null }>(
+      const jobs = await this.backend.query<{ id: unknown; on_success: string | null; on_failure: string | null }>(
         m,
         // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
         `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
           WHERE ${this.backend.idIn("id")} AND COALESCE(state, '') = 'pending'
-         RETURNING id, on_success`,
+         RETURNING id, on_success, on_failure`,
         [this.backend.toDbDate(now), workerId, this.backend.idList(jobIds)],
       );
-      for (const job of jobs) callbacks.set(Number(job.id), job.on_success);
+      for (const job of jobs) callbacks.set(Number(job.id), { onSuccess: job.on_success, onFailure: job.on_failure });
     }
     for (const cron of crons) {
-      if (cron.hrpCronJobId === null) claimedOnSuccess.set(cron, null);
-      else if (callbacks.has(cron.hrpCronJobId)) claimedOnSuccess.set(cron, callbacks.get(cron.hrpCronJobId)!);
+      if (cron.hrpCronJobId === null) claimedCallbacks.set(cron, { onSuccess: null, onFailure: null });
+      else if (callbacks.has(cron.hrpCronJobId)) claimedCallbacks.set(cron, callbacks.get(cron.hrpCronJobId)!);
     }
     return crons.sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id);
   }
@@ -370,8 +370,8 @@ export interface Claim {
 /** An `ir_cron` row as a claim statement returned it (`RETURNING *`). */
 type ClaimedRow = Record<string, unknown>;
 
-/** The `onSuccess` callback of each claimed cron's job, read when the claim marked it running. */
-const claimedOnSuccess = new WeakMap<IrCron, string | null>();
+/** The callbacks of each claimed cron's job, read when the claim marked it running. */
+const claimedCallbacks = new WeakMap<IrCron, { readonly onSuccess: string | null; readonly onFailure: string | null }>();
 
 /**
  * The registered `onSuccess` name of a cron this process claimed (null:
@@ -379,7 +379,12 @@ const claimedOnSuccess = new WeakMap<IrCron, string | null>();
  * to a sandbox thread): then look it up.
  */
 export function claimedCallback(cron: IrCron): string | null | undefined {
-  return claimedOnSuccess.get(cron);
+  return claimedCallbacks.get(cron)?.onSuccess;
+}
+
+/** Like {@link claimedCallback}, for the job's `onFailure`. */
+export function claimedFailureCallback(cron: IrCron): string | null | undefined {
+  return claimedCallbacks.get(cron)?.onFailure;
 }
 
 /** A queue and priority holding due rows. */

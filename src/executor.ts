@@ -1,7 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { IrCron } from "../entities/IrCron";
 import type { Backend } from "./backend";
-import { claimedCallback, type ClaimStore } from "./claims";
+import { claimedCallback, claimedFailureCallback, type ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
 import { ClaimLostError, JobStoppedError, JobTimeoutError, ValidationError, coerceError, formatExcInfo } from "./errors";
@@ -9,7 +9,7 @@ import { JobScope } from "./jobScope";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
-import { RunRecords, type Success } from "./runRecords";
+import { RunRecords, type Failure, type Success } from "./runRecords";
 import { computeCatchUp, planCalls } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
 import { requireActiveUser, type JobUser } from "./users";
@@ -36,7 +36,8 @@ export interface BatchOutcome {
 /** How one job of a batch ended, before the batch commits. */
 type JobOutcome =
   | { readonly kind: "success"; readonly success: Success }
-  | { readonly kind: "recorded"; readonly result: RunResult; readonly failed?: { start: Date; error: string } };
+  | { readonly kind: "failure"; readonly failure: Failure; readonly error: string }
+  | { readonly kind: "recorded"; readonly result: RunResult };
 
 /**
  * Executes claimed crons: the life of a run.
@@ -201,12 +202,23 @@ export class Executor {
 
     const successes = outcomes.flatMap((o) => (o.kind === "success" ? [o.success] : []));
     const runLogIds = await this.records.complete(manager, successes);
+    const failureLogIds = await this.records.recordFailures(manager, outcomes.flatMap((o) => (o.kind === "failure" ? [o.failure] : [])));
+    const failed: Array<{ cron: IrCron; start: Date; error: string }> = [];
     const results = outcomes.map((o): RunResult => {
       if (o.kind === "recorded") return o.result;
-      const { cron, calls } = o.success;
-      return { ...resultBase(cron), outcome: "done", calls, runLogId: runLogIds.get(cron.id) };
+      if (o.kind === "success") return { ...resultBase(o.success.cron), outcome: "done", calls: o.success.calls, runLogId: runLogIds.get(o.success.cron.id) };
+      const { cron, start } = o.failure;
+      const runLogId = failureLogIds.get(cron.id);
+      if (runLogId === undefined) {
+        // Presumed dead and recovered while running: the run belongs to another worker now.
+        const lost = new ClaimLostError(cron.id, this.workerId);
+        this.options.logger.warn(lost.message, { cronId: cron.id, error: o.error });
+        return { ...resultBase(cron), outcome: "skipped", calls: 0, error: lost.message };
+      }
+      this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: o.error });
+      failed.push({ cron, start, error: o.error });
+      return { ...resultBase(cron), outcome: "failed", calls: 0, error: o.error, runLogId };
     });
-    const failed = outcomes.flatMap((o, i) => (o.kind === "recorded" && o.failed ? [{ cron: crons[i], ...o.failed }] : []));
     for (const s of successes) this.options.logger.info("cron run done", { cronId: s.cron.id, name: s.cron.name, calls: s.calls });
     return { results, deferred, failed };
   }
@@ -283,11 +295,9 @@ export class Executor {
         this.options.logger.warn("run interrupted by worker stop; released", { cronId: cron.id, name: cron.name });
         return { kind: "recorded", result: { ...base, outcome: "interrupted", calls: 0, error: note, runLogId } };
       }
+      // Recorded with the batch's other failures, in bulk (see runBatch).
       const thrown = timedOut ? signal.reason : caught;
-      const error = coerceError(thrown).message;
-      const runLogId = await this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown);
-      this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error });
-      return { kind: "recorded", result: { ...base, outcome: "failed", calls: 0, error, runLogId }, failed: { start, error } };
+      return { kind: "failure", failure: { cron, start, end: this.options.now(), excInfo: formatExcInfo(thrown), thrown }, error: coerceError(thrown).message };
     } catch (recordError) {
       if (!(recordError instanceof ClaimLostError)) throw recordError;
       // Presumed dead and recovered while running: the run belongs to another worker now.
@@ -324,7 +334,8 @@ export class Executor {
   /** After a job has finally failed (no retry left): its `onFailure`, as its user, in a transaction of its own. */
   private async runOnFailure(cron: IrCron, start: Date, error: string): Promise<void> {
     const jobId = cron.hrpCronJobId;
-    if (jobId === null) return;
+    // Known from the claim to have no onFailure: no transaction (a mass failure stays cheap).
+    if (jobId === null || claimedFailureCallback(cron) === null) return;
     await this.backend.transaction(async (manager) => {
       if ((await this.records.jobState(manager, jobId)) !== "failed") return; // pending again: a retry is coming
       const name = (await this.records.callbacks(manager, [jobId], "on_failure")).get(jobId);

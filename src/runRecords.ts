@@ -1,4 +1,4 @@
-import type { EntityManager } from "typeorm";
+import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import type { Backend, JsonColumns } from "./backend";
 import { scheduleOf } from "./cronSchedule";
@@ -20,10 +20,42 @@ export interface Success {
 
 const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", numbercall: "int", active: "bool" };
 const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
+const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", active: "bool" };
+const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
+const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
 const RUN_LOG: JsonColumns = {
   cron_id: "int", job_id: "int", name: "text", model: "text", fn: "text", user_id: "int", scheduled_at: "timestamp",
   date_start: "timestamp", date_end: "timestamp", duration_ms: "int", calls: "int", state: "text", error: "text",
 };
+
+/** A failed run, waiting for the batch's bulk bookkeeping. */
+export interface Failure {
+  readonly cron: IrCron;
+  readonly start: Date;
+  readonly end: Date;
+  /** The error as stored (`exc_info`, with its stack). */
+  readonly excInfo: string;
+  /** What the method threw (a RetryableJobError may set the retry delay). */
+  readonly thrown: unknown;
+}
+
+/** A job's retry settings, as read for its failure. */
+interface JobRetryRow {
+  readonly id: unknown;
+  readonly attempts: unknown;
+  readonly max_retries: unknown;
+  readonly retry_backoff_ms: string | null;
+}
+
+/** When a failed job should run again, or null when it has no retries left (or the job row is gone). */
+function retryTime(job: JobRetryRow | undefined, end: Date, thrown: unknown): Date | null {
+  if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
+  const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
+  const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
+    ? thrown.delayMs
+    : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
+  return new Date(end.getTime() + delay);
+}
 
 /** One `hrp_cron_run_log` row. */
 export interface RunLogRow {
@@ -87,43 +119,95 @@ export class RunRecords {
   }
 
   /**
-   * Records a failed run (its writes already rolled back): failure counters,
-   * then a retry (job back to `pending`, due after its backoff), a failed
-   * one-shot job (cron deactivated, job stays visible and retryable), or a
-   * recurring cron moved to its next occurrence — deactivated after
-   * repeated failures over a long time (Odoo 18's rule).
+   * Records a failed run (its writes already rolled back); see
+   * {@link recordFailures}.
    * @throws ClaimLostError when recovery gave the claim away meanwhile
    */
   async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number> {
-    const end = this.options.now();
-    const current = await manager.findOneBy(IrCron, { id: cron.id });
-    if (!current || current.runningWorker !== this.workerId) throw new ClaimLostError(cron.id, this.workerId);
-    const failureCount = current.failureCount + 1;
-    const firstFailure = current.firstFailureDate ?? start;
-    const changes: Partial<IrCron> = { failureCount, firstFailureDate: firstFailure, runningWorker: null, runningSince: null };
+    const ids = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
+    if (!ids.has(cron.id)) throw new ClaimLostError(cron.id, this.workerId);
+    return ids.get(cron.id)!;
+  }
 
-    const retryAt = current.hrpCronJobId === null ? null : await this.retryTime(manager, current.hrpCronJobId, end, thrown);
-    if (retryAt) {
-      // Retries left: back to pending, due after the backoff, as the same user.
-      changes.nextcall = retryAt;
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = ? WHERE id = ?`, [excInfo, current.hrpCronJobId]);
-    } else if (current.hrpCronJobId !== null) {
-      // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
-      changes.active = false;
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_started = ?, date_done = ?, exc_info = ? WHERE id = ?`, [
-        this.backend.toDbDate(start), this.backend.toDbDate(end), excInfo, current.hrpCronJobId,
-      ]);
-    } else {
-      changes.nextcall = await this.nextAfterFailure(manager, current, start);
-      if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
-        changes.active = false;
-        changes.failureCount = 0;
-        changes.firstFailureDate = null;
-        this.options.logger.error("cron deactivated after repeated failures", { cronId: cron.id, name: cron.name, failureCount });
+  /**
+   * Records failed runs (their writes already rolled back), in a few
+   * statements whatever their number: failure counters, then a retry (job
+   * back to `pending`, due after its backoff), a failed one-shot job (cron
+   * deactivated, job stays visible and retryable), or a recurring cron moved
+   * to its next occurrence — deactivated after repeated failures over a long
+   * time (Odoo 18's rule). Returns the run-log id by cron id; a cron whose
+   * claim this worker no longer held is absent (nothing written for it).
+   * @throws ClaimLostError when a claim was taken away between the read and the write
+   *   (the caller must roll the whole transaction back)
+   */
+  async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<number, number>> {
+    if (failures.length === 0) return new Map();
+    const b = this.backend;
+    const currents = new Map((await manager.findBy(IrCron, { id: In(failures.map((f) => f.cron.id)) })).map((c) => [c.id, c]));
+    const held = failures.flatMap((f) => {
+      const current = currents.get(f.cron.id);
+      return current && current.runningWorker === this.workerId ? [{ ...f, current }] : [];
+    });
+    if (held.length === 0) return new Map();
+    const jobIds = held.flatMap((f) => (f.current.hrpCronJobId === null ? [] : [f.current.hrpCronJobId]));
+    const jobs = jobIds.length === 0 ? [] : await b.query<JobRetryRow>(
+      manager, `SELECT id, attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE ${b.idIn("id")}`, [b.idList(jobIds)],
+    );
+    const jobOf = new Map(jobs.map((j) => [Number(j.id), j]));
+    const crons: Record<string, unknown>[] = [];
+    const retried: Record<string, unknown>[] = [];
+    const failed: Record<string, unknown>[] = [];
+    for (const { current, start, end, excInfo, thrown } of held) {
+      let failureCount = current.failureCount + 1;
+      let firstFailure: Date | null = current.firstFailureDate ?? start;
+      let nextcall = current.nextcall;
+      let active = current.active;
+      const jobId = current.hrpCronJobId;
+      const retryAt = jobId === null ? null : retryTime(jobOf.get(jobId), end, thrown);
+      if (jobId !== null && retryAt) {
+        // Retries left: back to pending, due after the backoff, as the same user.
+        nextcall = retryAt;
+        retried.push({ id: jobId, exc_info: excInfo });
+      } else if (jobId !== null) {
+        // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
+        active = false;
+        failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
+      } else {
+        ({ nextcall, active } = await this.nextAfterFailure(manager, current, start));
+        if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
+          active = false;
+          this.options.logger.error("cron deactivated after repeated failures", { cronId: current.id, name: current.name, failureCount });
+          failureCount = 0;
+          firstFailure = null;
+        }
       }
+      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, active });
     }
-    await manager.update(IrCron, { id: cron.id }, changes);
-    return this.insertRunLog(manager, current, start, end, 0, "failed", excInfo);
+    const written = await b.query<{ id: unknown }>(
+      manager,
+      `UPDATE ir_cron SET failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
+              active = v.active, running_worker = NULL, running_since = NULL
+         ${b.updateFrom("ir_cron", "v", CRON_FAILED)} AND COALESCE(ir_cron.running_worker, '') = ?
+       RETURNING ir_cron.id`,
+      [...b.updateFromParams(CRON_FAILED, crons), this.workerId],
+    );
+    if (written.length !== crons.length) {
+      const kept = new Set(written.map((r) => Number(r.id)));
+      throw new ClaimLostError(held.find((f) => !kept.has(f.current.id))!.current.id, this.workerId);
+    }
+    if (retried.length > 0) {
+      await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)}`,
+        b.updateFromParams(JOB_RETRY, retried));
+    }
+    if (failed.length > 0) {
+      await b.execute(
+        manager,
+        `UPDATE hrp_cron_job SET state = 'failed', date_started = v.started, date_done = v.done, exc_info = v.exc_info
+           ${b.updateFrom("hrp_cron_job", "v", JOB_FAILED)}`,
+        b.updateFromParams(JOB_FAILED, failed),
+      );
+    }
+    return this.insertRunLogs(manager, held.map((f) => ({ cron: f.current, start: f.start, end: f.end, calls: 0, state: "failed", error: f.excInfo })));
   }
 
   /**
@@ -173,29 +257,15 @@ export class RunRecords {
     return job?.state;
   }
 
-  /** When a failed job should run again, or null when it has no retries left. */
-  private async retryTime(manager: EntityManager, jobId: number, end: Date, thrown: unknown): Promise<Date | null> {
-    const [job] = await this.backend.query<{ attempts: number; max_retries: number; retry_backoff_ms: string | null }>(
-      manager, `SELECT attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE id = ?`, [jobId],
-    );
-    if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
-    const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
-    const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
-      ? thrown.delayMs
-      : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
-    return new Date(end.getTime() + delay);
-  }
-
-  /** The next occurrence after a failed run; a schedule that cannot be computed deactivates the cron. */
-  private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<Date> {
+  /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
+  private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<{ nextcall: Date; active: boolean }> {
     try {
       const user = await this.options.userResolver.findUser(manager, cron.userId);
       const catchUp = computeCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
-      return catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall;
+      return { nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, active: cron.active };
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      await manager.update(IrCron, { id: cron.id }, { active: false });
-      return cron.nextcall;
+      return { nextcall: cron.nextcall, active: false };
     }
   }
 

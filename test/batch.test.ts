@@ -218,6 +218,34 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     });
   }
 
+  it("the failures of a batch are recorded together: retries, final failures and successes in one transaction, a few statements in all", async () => {
+    // Bookkeeping statements of a runDue: everything but the jobs' own savepoints and writes.
+    const bookkeeping = () => statements.filter((q) => !/SAVEPOINT|test_effect/.test(q)).length;
+    const retry = { maxRetries: 2, retryBackoffMs: [60_000] };
+    const retried = [await enqueue("writeThenThrow", "r1", retry), await enqueue("writeThenThrow", "r2", retry)];
+    const final = [await enqueue("writeThenThrow", "f1", { maxRetries: 0 }), await enqueue("writeThenThrow", "f2", { maxRetries: 0 }), await enqueue("writeThenThrow", "f3", { maxRetries: 0 })];
+    const ok = await enqueue("write", "ok");
+    statements = [];
+    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    const fiveFailures = bookkeeping();
+    expect(results.map((r) => r.outcome)).toEqual(["failed", "failed", "failed", "failed", "failed", "done"]);
+    expect(await Promise.all([...retried, ...final, ok].map(state))).toEqual(["pending", "pending", "failed", "failed", "failed", "done"]);
+    expect(await Promise.all(["r1", "r2", "f1", "f2", "f3", "ok"].map(effect))).toEqual([0, 0, 0, 0, 0, 1]); // failed writes rolled back
+    expect(await count(db, "hrp_cron_job", "exc_info LIKE '%boom%'")).toBe(5);
+    expect(await count(db, "hrp_cron_run_log", "state = 'failed' AND error LIKE '%boom%'")).toBe(5);
+    // Retried jobs wait out their backoff (cron active, due later); final failures deactivate their one-shot cron.
+    expect(await count(db, "ir_cron", "active = TRUE AND failure_count = 1 AND running_worker IS NULL AND numbercall <> 0")).toBe(2);
+    expect(await count(db, "ir_cron", "active = FALSE AND failure_count = 1")).toBe(3);
+
+    // The same kinds with one failure each: as many bookkeeping statements (recorded in bulk, not one by one).
+    await enqueue("writeThenThrow", "r3", retry);
+    await enqueue("writeThenThrow", "f4", { maxRetries: 0 });
+    await enqueue("write", "ok2");
+    statements = [];
+    expect((await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue()).map((r) => r.outcome)).toEqual(["failed", "failed", "done"]);
+    expect(bookkeeping()).toBe(fiveFailures);
+  });
+
   it("a batch takes no further job after batchMaxMs; the rest run in the next transactions", async () => {
     for (const k of ["s1", "s2", "s3"]) await enqueue("slow", k);
     statements = [];
