@@ -74,7 +74,8 @@ export interface RunLogRow {
  * interruption writes to `ir_cron`, `hrp_cron_job` and `hrp_cron_run_log`,
  * always inside the run's transaction and always as a compare-and-set on
  * this worker's claim. Successes of a batch are written in bulk (three
- * statements whatever the batch size); the rarer outcomes row by row.
+ * statements whatever the batch size), and so are failures; stops and
+ * interruptions row by row.
  */
 export class RunRecords {
   constructor(
