@@ -94,19 +94,8 @@ export class RunRecords {
     if (successes.length === 0) return new Map();
     const b = this.backend;
     const rows = successes.map((s) => ({ id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active }));
-    // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the rows.
-    const held = await b.query<{ id: unknown }>(
-      manager,
-      `UPDATE ir_cron SET lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
-              failure_count = 0, first_failure_date = NULL, running_worker = NULL, running_since = NULL
-         ${b.updateFrom("ir_cron", "v", CRON_DONE)} AND COALESCE(ir_cron.running_worker, '') = ?
-       RETURNING ir_cron.id`,
-      [...b.updateFromParams(CRON_DONE, rows), this.workerId],
-    );
-    if (held.length !== successes.length) {
-      const kept = new Set(held.map((r) => Number(r.id)));
-      throw new ClaimLostError(successes.find((s) => !kept.has(s.cron.id))!.cron.id, this.workerId);
-    }
+    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
+       failure_count = 0, first_failure_date = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
       await b.execute(
@@ -184,18 +173,8 @@ export class RunRecords {
       }
       crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, active });
     }
-    const written = await b.query<{ id: unknown }>(
-      manager,
-      `UPDATE ir_cron SET failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
-              active = v.active, running_worker = NULL, running_since = NULL
-         ${b.updateFrom("ir_cron", "v", CRON_FAILED)} AND COALESCE(ir_cron.running_worker, '') = ?
-       RETURNING ir_cron.id`,
-      [...b.updateFromParams(CRON_FAILED, crons), this.workerId],
-    );
-    if (written.length !== crons.length) {
-      const kept = new Set(written.map((r) => Number(r.id)));
-      throw new ClaimLostError(held.find((f) => !kept.has(f.current.id))!.current.id, this.workerId);
-    }
+    await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
+       active = v.active`, CRON_FAILED, crons);
     if (retried.length > 0) {
       await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)}`,
         b.updateFromParams(JOB_RETRY, retried));
@@ -267,6 +246,28 @@ export class RunRecords {
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       return { nextcall: cron.nextcall, active: false };
+    }
+  }
+
+  /**
+   * Bulk update of crons this worker holds that also releases their claims:
+   * `set` (columns of `v`, the JSON rows) plus `running_worker = NULL`, as
+   * a compare-and-set on `running_worker = me`.
+   * @throws ClaimLostError when this worker no longer holds one of them
+   */
+  private async releaseHeld(manager: EntityManager, set: string, columns: JsonColumns, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    const b = this.backend;
+    // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the rows.
+    const written = await b.query<{ id: unknown }>(
+      manager,
+      `UPDATE ir_cron SET ${set}, running_worker = NULL, running_since = NULL
+         ${b.updateFrom("ir_cron", "v", columns)} AND COALESCE(ir_cron.running_worker, '') = ?
+       RETURNING ir_cron.id`,
+      [...b.updateFromParams(columns, rows), this.workerId],
+    );
+    if (written.length !== rows.length) {
+      const kept = new Set(written.map((r) => Number(r.id)));
+      throw new ClaimLostError(Number(rows.find((r) => !kept.has(Number(r.id)))!.id), this.workerId);
     }
   }
 
