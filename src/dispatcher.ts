@@ -11,6 +11,8 @@ import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
+import { WakeableSleep } from "./wakeableSleep";
+import { ClaimSizing } from "./claimSizing";
 
 /** The worker-stop controller: every running job listens to it, so it may have many listeners. */
 function workerAbort(): AbortController {
@@ -52,12 +54,10 @@ export class Dispatcher {
   private running = false;
   private registered = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  private woken = false;
+  private readonly alarm = new WakeableSleep();
   /** Claimed, not started yet: claimed ahead, or deferred by a batch. */
   private readonly buffered: IrCron[] = [];
-  /** Moving average of wall time per job in recent batches (claim sizing). */
-  private jobMs: number;
+  private readonly sizing: ClaimSizing;
   /** A claim running in the background while batches run (see `prefetchIfLow`), or null. */
   private prefetching: Promise<void> | null = null;
   private prefetchError: unknown = null;
@@ -76,7 +76,7 @@ export class Dispatcher {
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
-    this.jobMs = this.options.batchMaxMs;
+    this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     this.claims = new ClaimStore(this.backend, this.options.logger);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
@@ -153,7 +153,7 @@ export class Dispatcher {
       return;
     }
     this.running = false;
-    this.wake?.();
+    this.requestWake();
     let abandon: NodeJS.Timeout | undefined;
     const abandoned = new Promise<"abandoned">((resolve) => {
       const grace = setTimeout(() => {
@@ -192,7 +192,7 @@ export class Dispatcher {
     try {
       while (this.running) {
         let delayMs = this.options.pollIntervalMs;
-        this.woken = false;
+        this.alarm.rearm();
         this.idleUntil = null;
         try {
           await this.fill();
@@ -203,7 +203,7 @@ export class Dispatcher {
           delayMs = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(errors, 8));
           this.options.logger.error("dispatcher loop error; retrying", { error: String(error), retryInMs: delayMs });
         }
-        if (this.running) await this.sleep(delayMs);
+        if (this.running) await this.alarm.sleep(delayMs);
       }
       await Promise.allSettled(this.inflight.keys());
       await this.prefetching;
@@ -294,7 +294,7 @@ export class Dispatcher {
       // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.queue;
       const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = this.backend.serialTransactions ? batchSize : Math.min(this.jobsPerSlot(), Math.ceil(inQueue / this.room(queue)));
+      const size = this.backend.serialTransactions ? batchSize : Math.min(this.sizing.perSlot(), Math.ceil(inQueue / this.room(queue)));
       const batch: IrCron[] = [];
       for (let i = 0; i < this.buffered.length && batch.length < size; ) {
         if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
@@ -304,7 +304,7 @@ export class Dispatcher {
       const run: Promise<unknown> = this.runBatch(batch, () => this.running)
         .then((outcome) => {
           this.buffered.unshift(...outcome.deferred);
-          if (outcome.results.length > 0) this.observeJobMs((Date.now() - began) / outcome.results.length);
+          if (outcome.results.length > 0) this.sizing.observe((Date.now() - began) / outcome.results.length);
         })
         .catch((error: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((c) => c.id), error: String(error) }))
         .finally(() => {
@@ -329,7 +329,7 @@ export class Dispatcher {
    * worker while another one sits idle.
    */
   private async claimRound(free: number): Promise<Claim> {
-    const perSlot = this.jobsPerSlot();
+    const perSlot = this.sizing.perSlot();
     const ahead = this.options.concurrency > 1 ? this.options.concurrency : 0;
     const bufferedIn = (queue: string) => this.buffered.filter((cron) => cron.queue === queue).length;
     const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
@@ -347,7 +347,7 @@ export class Dispatcher {
    */
   private prefetchIfLow(): void {
     if (this.prefetching || !this.backlog || !this.running || this.options.concurrency <= 1) return;
-    if (this.buffered.length >= this.options.concurrency * this.jobsPerSlot()) return;
+    if (this.buffered.length >= this.options.concurrency * this.sizing.perSlot()) return;
     const free = Math.max(0, this.options.concurrency - this.inflight.size);
     this.prefetching = this.claimRound(free)
       .then((claim) => void this.buffered.push(...claim.crons))
@@ -359,17 +359,6 @@ export class Dispatcher {
         this.prefetching = null;
         this.requestWake();
       });
-  }
-
-  /** How many jobs one slot should take: as many as run in about batchMaxMs, 1 to batchSize. */
-  private jobsPerSlot(): number {
-    const { batchSize, batchMaxMs } = this.options;
-    return Math.max(1, Math.min(batchSize, Math.floor(batchMaxMs / Math.max(this.jobMs, 0.01))));
-  }
-
-  /** Folds one batch's time per job into the moving average (starts pessimistic: one job per slot). */
-  private observeJobMs(ms: number): void {
-    this.jobMs = this.jobMs * 0.7 + ms * 0.3;
   }
 
   /** Hands claimed-but-unstarted crons back (stopping). */
@@ -416,23 +405,7 @@ export class Dispatcher {
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */
   private requestWake(): void {
-    this.woken = true;
-    this.wake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.woken) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = null;
-        done();
-      };
-    });
+    this.alarm.wake();
   }
 
   private async register(): Promise<void> {
