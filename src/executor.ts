@@ -50,9 +50,9 @@ type JobOutcome =
  *    user), resolve `model.function` in the registry (unknown: fail), call
  *    it as that user once per catch-up call, then its `onSuccess`.
  * 2. A job that throws, times out or is stopped is rolled back to its
- *    savepoint, and its outcome (failure with retry/deactivation, `stopped`,
- *    `interrupted`) is recorded in the same transaction; the other jobs of
- *    the batch are unaffected.
+ *    savepoint, and its outcome is recorded in the same transaction
+ *    (`stopped` and `interrupted` at once, failures with retry/deactivation
+ *    in bulk before the commit); the other jobs of the batch are unaffected.
  * 3. Before commit, the successes are recorded in bulk: `lastcall` /
  *    `nextcall` / `numbercall` / `active`, job `done`, run-log rows, claims
  *    released — a compare-and-set on this worker's claims. So each job's
