@@ -7,6 +7,13 @@ export interface DdlVocabulary {
   readonly serialPrimaryKey: string;
   /** Column type for instants. */
   readonly timestamp: string;
+  /**
+   * True when the planner uses a partial index for `column = value`
+   * whenever the value satisfies the index's predicate (PostgreSQL proves
+   * it). SQLite uses a partial index only when the query repeats its
+   * predicate, so indexes that plain queries need stay whole there.
+   */
+  readonly provesPartialIndexes: boolean;
 }
 
 /** Column types a {@link Backend.jsonTable} can carry. */

@@ -29,7 +29,7 @@ export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
  */
 export class PostgresBackend implements Backend {
   readonly dialect = "postgres" as const;
-  readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz" };
+  readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz", provesPartialIndexes: true };
   readonly serialTransactions = false;
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 

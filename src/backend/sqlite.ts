@@ -95,7 +95,7 @@ function guardRunner(runner: RunnerState) {
  */
 export class SqliteBackend implements Backend {
   readonly dialect = "sqlite" as const;
-  readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime" };
+  readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime", provesPartialIndexes: false };
   readonly serialTransactions = true;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
