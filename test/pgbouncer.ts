@@ -40,6 +40,13 @@ export interface PgBouncerOptions {
    * to isolate their schema.
    */
   readonly searchPath?: string;
+  /**
+   * `server_round_robin = 1`: hand out idle server connections in turn
+   * instead of the most recently used one first, so consecutive
+   * transactions of one client land on different server connections.
+   * @defaultValue false
+   */
+  readonly roundRobin?: boolean;
 }
 
 /** Starts PgBouncer and resolves once it accepts connections. */
@@ -68,6 +75,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
         `pool_mode = ${options.poolMode ?? "transaction"}`,
         `default_pool_size = ${options.poolSize ?? 4}`,
         "max_client_conn = 500",
+        `server_round_robin = ${options.roundRobin ? 1 : 0}`,
         "",
       ].join("\n"),
       { mode: 0o644 },

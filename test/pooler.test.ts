@@ -35,10 +35,10 @@ describePooled("behind PgBouncer in transaction mode", () => {
   let counter = 0;
 
   /** A fresh, empty schema on the shared server, and a PgBouncer whose server connections use it. */
-  async function start(poolSize = 4): Promise<void> {
+  async function start(poolSize = 4, roundRobin = false): Promise<void> {
     schema = `pool_${process.pid}_${Date.now().toString(36)}_${counter++}`;
     await admin((ds) => ds.query(`CREATE SCHEMA ${schema}`));
-    bouncer = await startPgBouncer({ upstreamUrl: PG_URL!, searchPath: schema, poolSize });
+    bouncer = await startPgBouncer({ upstreamUrl: PG_URL!, searchPath: schema, poolSize, roundRobin });
   }
 
   /** A DataSource through the pooler, its backend created with `options`. */
@@ -119,6 +119,25 @@ describePooled("behind PgBouncer in transaction mode", () => {
     );
     expect(Number(leaked[0].n)).toBe(0);
     expect(await Promise.all(sources.map((ds) => migrate(ds)))).toEqual([[], [], [], [], []]);
+  });
+
+  it("the migration lock is held by the transaction that applies the migration, whichever server connection it got", async () => {
+    await start(4, true);
+    const ds = await pooled({ poolMode: "transaction" }, 4);
+    // Open all 4 server connections, so that PgBouncer hands them out in turn from now on.
+    await Promise.all([1, 2, 3, 4].map(() => ds.query("SELECT pg_sleep(0.2)")));
+    const probe = {
+      name: "9999-lock-probe",
+      async up(ctx: { run(sql: string, params?: unknown[]): Promise<void> }) {
+        await ctx.run("CREATE TABLE lock_probe (held integer NOT NULL)");
+        await ctx.run(
+          "INSERT INTO lock_probe SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND granted AND pid = pg_backend_pid()",
+          [MIGRATION_ADVISORY_LOCK_KEY],
+        );
+      },
+    };
+    expect(await migrate(ds, [probe])).toEqual(["9999-lock-probe"]);
+    expect(await ds.query("SELECT held FROM lock_probe")).toEqual([{ held: 1 }]);
   });
 
   it("LISTEN runs on listenUrl, a direct connection: a NOTIFY sent through the pooler wakes the listener", async () => {
