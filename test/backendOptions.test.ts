@@ -1,6 +1,7 @@
 import { DataSource } from "typeorm";
 import { backendFor, ConfigError, Dispatcher, JobQueue, ModelRegistry, PreparedStatementLostError, ValidationError, type JobEnv } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
+import { openDataSource } from "../src/cli/config";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 /**
@@ -54,6 +55,25 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
     expect(() => backendFor(ds, {})).toThrow(/give backend options at the first hrp-cron call on a DataSource/);
     // The test database's backend was created by migrate() without options.
     expect(() => backendFor(db.dataSource, { poolMode: "transaction" })).toThrow(ConfigError);
+  });
+
+  it("the CLI applies its config's postgres options, over HRP_CRON_PG_POOL_MODE / HRP_CRON_PG_LISTEN_URL, when it opens the DataSource", async () => {
+    const saved = { mode: process.env.HRP_CRON_PG_POOL_MODE, url: process.env.HRP_CRON_PG_LISTEN_URL };
+    try {
+      process.env.HRP_CRON_PG_POOL_MODE = "transaction";
+      process.env.HRP_CRON_PG_LISTEN_URL = "postgres://app@db:5432/app";
+      const fromEnv = await openDataSource({ dataSource: await another() });
+      expect(() => backendFor(fromEnv, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app" })).not.toThrow();
+      const fromConfig = await openDataSource({ dataSource: await another(), postgres: { poolMode: "session", listenUrl: null } });
+      expect(() => backendFor(fromConfig, { poolMode: "session" })).not.toThrow();
+      process.env.HRP_CRON_PG_POOL_MODE = "statement";
+      await expect(openDataSource({ dataSource: await another() })).rejects.toThrow(/statement pooling is not supported/);
+    } finally {
+      for (const [key, value] of [["HRP_CRON_PG_POOL_MODE", saved.mode], ["HRP_CRON_PG_LISTEN_URL", saved.url]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 
   it('poolMode "transaction" still runs jobs (SQLite ignores it)', async () => {
