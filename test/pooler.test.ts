@@ -35,10 +35,10 @@ describePooled("behind PgBouncer in transaction mode", () => {
   let counter = 0;
 
   /** A fresh, empty schema on the shared server, and a PgBouncer whose server connections use it. */
-  async function start(poolSize = 4, roundRobin = false): Promise<void> {
+  async function start(poolSize = 4, roundRobin = false, poolMode: "session" | "transaction" = "transaction"): Promise<void> {
     schema = `pool_${process.pid}_${Date.now().toString(36)}_${counter++}`;
     await admin((ds) => ds.query(`CREATE SCHEMA ${schema}`));
-    bouncer = await startPgBouncer({ upstreamUrl: PG_URL!, searchPath: schema, poolSize, roundRobin });
+    bouncer = await startPgBouncer({ upstreamUrl: PG_URL!, searchPath: schema, poolSize, roundRobin, poolMode });
   }
 
   /** A DataSource through the pooler, its backend created with `options`. */
@@ -138,6 +138,38 @@ describePooled("behind PgBouncer in transaction mode", () => {
     };
     expect(await migrate(ds, [probe])).toEqual(["9999-lock-probe"]);
     expect(await ds.query("SELECT held FROM lock_probe")).toEqual([{ held: 1 }]);
+  });
+
+  it("in session mode nothing needs setting: named statements and LISTEN through the pooler just work", async () => {
+    await start(12, false, "session");
+    const logger = memoryLogger();
+    const ds = await pooled({ logger }, 6);
+    const other = await pooled({ logger }, 4);
+    await migrate(ds);
+    await ds.query(`CREATE TABLE test_effect (id SERIAL PRIMARY KEY, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`);
+    await new JobQueue(other, { registry }).enqueueBulk(Array.from({ length: 300 }, (_, i) => ({ method: "pool.write", options: { kwargs: { key: `s${i}` } } })));
+    const dispatchers = [ds, other].map((d) => new Dispatcher(d, registry, { concurrency: 2, pollIntervalMs: 200, logger }));
+    await Promise.all(dispatchers.map((d) => d.start()));
+    const db = { kind: "postgres", dataSource: ds } as TestDb;
+    try {
+      await eventually(async () => (await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) === 300, 60_000, () => logger.lines.slice(-20).join("\n"));
+    } finally {
+      await Promise.all(dispatchers.map((d) => d.stop()));
+    }
+    expect(await count(db, "test_effect")).toBe(300);
+    expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
+    let woken = 0;
+    const unlisten = await backendFor(ds).listen(() => woken++, logger);
+    try {
+      const backend = backendFor(other);
+      await eventually(async () => {
+        await backend.transaction((m) => backend.announceWork(m));
+        return woken > 0;
+      }, 20_000, () => "the listener was never woken");
+    } finally {
+      await unlisten();
+    }
+    expect(logger.lines.filter((l) => POOLER_DETECTED.test(l))).toEqual([]);
   });
 
   it("LISTEN runs on listenUrl, a direct connection: a NOTIFY sent through the pooler wakes the listener", async () => {
