@@ -116,7 +116,7 @@ export interface PostgresOptions {
    *   prepared per connection and LISTENs on a pooled connection.
    * - `"transaction"`: a pooler that may hand every transaction another
    *   server connection (PgBouncer or pgcat `pool_mode = transaction`,
-   *   Supavisor/RDS Proxy in transaction mode). Session state does not
+   *   Supavisor in transaction mode). Session state does not
    *   survive a transaction there, so hrp-cron prepares no named
    *   statements, and LISTENs only on {@link listenUrl} (without it, other
    *   processes' work is found by polling every `pollIntervalMs`).
