@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from "typeorm";
 import { ENTITIES } from "../entities";
+import type { PostgresOptions } from "./options";
 
 /**
  * The default data source: embedded SQLite in `./hrp-cron.sqlite`
@@ -23,5 +24,19 @@ export function defaultDataSourceOptions(env: NodeJS.ProcessEnv = process.env, e
     logging: false,
     enableWAL: true,
     timeout: 10_000,
+  };
+}
+
+/**
+ * PostgreSQL backend options from the environment (see `PostgresOptions`):
+ * `HRP_CRON_PG_POOL_MODE` (`session` or `transaction`: set `transaction`
+ * behind PgBouncer in `pool_mode = transaction`) and
+ * `HRP_CRON_PG_LISTEN_URL` (a direct `postgres://` URL for LISTEN). Only
+ * the variables that are set appear; values are checked when applied.
+ */
+export function defaultPostgresOptions(env: NodeJS.ProcessEnv = process.env): PostgresOptions {
+  return {
+    ...(env.HRP_CRON_PG_POOL_MODE ? { poolMode: env.HRP_CRON_PG_POOL_MODE as PostgresOptions["poolMode"] } : {}),
+    ...(env.HRP_CRON_PG_LISTEN_URL ? { listenUrl: env.HRP_CRON_PG_LISTEN_URL } : {}),
   };
 }

@@ -199,3 +199,28 @@ export class RetryableJobError extends HrpCronError {
 function formatSeconds(ms: number): string {
   return Number.isInteger(ms / 1000) ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, "");
 }
+
+/**
+ * PostgreSQL lost one of hrp-cron's prepared statements, or already had it,
+ * on the connection a transaction got (SQLSTATE 26000 / 42P05): the
+ * DataSource goes through a pooler in transaction mode. The backend has
+ * switched to unnamed statements for good; the transaction was aborted and
+ * is retried like any transient error (hrp-cron's own ones automatically;
+ * a caller's transaction must be rolled back and retried by the caller).
+ * Set `poolMode: "transaction"` to avoid it.
+ */
+export class PreparedStatementLostError extends HrpCronError {
+  constructor(readonly statement: string, readonly sqlState: string, options?: { cause?: unknown }) {
+    super(
+      "PREPARED_STATEMENT_LOST",
+      `PostgreSQL ${sqlState === "42P05" ? "already had" : "no longer had"} hrp-cron's prepared statement "${statement}" on this connection (SQLSTATE ${sqlState}): ` +
+        `the connections go through a pooler in transaction mode (PgBouncer pool_mode = transaction?). hrp-cron now uses unnamed statements on this DataSource; ` +
+        `roll back and retry the transaction, and set poolMode: "transaction" (CLI: HRP_CRON_PG_POOL_MODE=transaction) so it does not happen`,
+      { statement, sqlState },
+      options,
+    );
+  }
+  override get name(): string {
+    return "PreparedStatementLostError";
+  }
+}

@@ -1,6 +1,8 @@
 import type { DataSource } from "typeorm";
 import { MIGRATIONS, type HrpCronMigration } from "../migrations";
 import { backendFor } from "./backend";
+import { DEFAULTS } from "./options";
+import { withTransientRetry } from "./retry";
 
 /** Name of the table recording which hrp-cron migrations ran. */
 export const MIGRATIONS_TABLE = "hrp_cron_migrations";
@@ -8,9 +10,12 @@ export const MIGRATIONS_TABLE = "hrp_cron_migrations";
 /**
  * Brings the hrp-cron tables of `dataSource` up to date. Idempotent: applied
  * migrations are skipped, so it is safe to call on every start. Each
- * migration runs in its own transaction together with its bookkeeping row;
- * on PostgreSQL the whole run holds an advisory lock, so many workers
- * starting at once migrate exactly once.
+ * migration runs in its own transaction together with its bookkeeping row,
+ * under a transaction-scoped lock (an advisory lock on PostgreSQL), so many
+ * workers starting at once apply each migration exactly once, also through
+ * a pooler in transaction mode. A migration's transaction that fails with a
+ * transient error (e.g. a prepared statement lost behind such a pooler) is
+ * retried; it re-checks whether the migration was applied meanwhile.
  *
  * @returns the names of the migrations applied by this call.
  *
@@ -21,32 +26,33 @@ export const MIGRATIONS_TABLE = "hrp_cron_migrations";
  */
 export async function migrate(dataSource: DataSource, migrations: readonly HrpCronMigration[] = MIGRATIONS): Promise<string[]> {
   const backend = backendFor(dataSource);
-  return backend.withMigrationLock(async () => {
-    await backend.transaction((m) =>
-      backend.execute(
-        m,
-        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name varchar(128) PRIMARY KEY, applied_at ${backend.ddl.timestamp} NOT NULL)`,
-      ),
+  const retried = <T>(work: () => Promise<T>) => withTransientRetry(backend, DEFAULTS, work);
+  await retried(() => backend.transaction(async (m) => {
+    await backend.lockForMigrations(m);
+    await backend.execute(
+      m,
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name varchar(128) PRIMARY KEY, applied_at ${backend.ddl.timestamp} NOT NULL)`,
     );
-    const applied: string[] = [];
-    for (const migration of migrations) {
-      const ran = await backend.transaction(async (manager) => {
-        const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [migration.name]);
-        if (done.length > 0) return false;
-        await migration.up({
-          ddl: backend.ddl,
-          run: async (sql, params) => {
-            await backend.execute(manager, sql, params ?? []);
-          },
-        });
-        await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
-          migration.name,
-          backend.toDbDate(new Date()),
-        ]);
-        return true;
+  }));
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    const ran = await retried(() => backend.transaction(async (manager) => {
+      await backend.lockForMigrations(manager);
+      const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [migration.name]);
+      if (done.length > 0) return false;
+      await migration.up({
+        ddl: backend.ddl,
+        run: async (sql, params) => {
+          await backend.execute(manager, sql, params ?? []);
+        },
       });
-      if (ran) applied.push(migration.name);
-    }
-    return applied;
-  });
+      await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
+        migration.name,
+        backend.toDbDate(new Date()),
+      ]);
+      return true;
+    }));
+    if (ran) applied.push(migration.name);
+  }
+  return applied;
 }

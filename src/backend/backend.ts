@@ -122,7 +122,8 @@ export interface Backend {
   /**
    * Calls `onWake` when another process announces work; resolves with the
    * unsubscribe function. PostgreSQL: a shared `LISTEN` connection that
-   * reconnects by itself. SQLite: never calls.
+   * reconnects by itself (on `listenUrl` when given; none behind a
+   * transaction pooler without it). SQLite: never calls.
    */
   listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>>;
 
@@ -145,6 +146,13 @@ export interface Backend {
   /** True for a unique-constraint violation (deduplication races). */
   isUniqueViolation(error: unknown): boolean;
 
-  /** Runs `work` while holding the database-wide migration lock. */
-  withMigrationLock<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Takes the database-wide migration lock for the rest of `manager`'s
+   * transaction, so concurrent migrators apply each migration once: a
+   * transaction-scoped advisory lock on PostgreSQL (it holds behind a pooler
+   * in transaction mode, where a session lock would stay on whatever server
+   * connection the pooler picked); nothing on SQLite, whose write
+   * transaction is exclusive.
+   */
+  lockForMigrations(manager: EntityManager): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { ConfigError } from "../errors";
+import { resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from "../options";
 import type { Backend } from "./backend";
 import { PostgresBackend } from "./postgres";
 import { SqliteBackend } from "./sqlite";
@@ -7,26 +8,59 @@ import { SqliteBackend } from "./sqlite";
 export type { Backend, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres";
 
-const backends = new WeakMap<DataSource, Backend>();
+/** A DataSource's backend and the options it was created with. */
+interface Entry {
+  readonly backend: Backend;
+  readonly options: ResolvedPostgresOptions;
+}
+
+const backends = new WeakMap<DataSource, Entry>();
 
 /**
  * The backend for a DataSource, created once and shared by every hrp-cron
  * object using that DataSource (so SQLite's per-connection mutex is shared).
  * This is the only place that looks at the driver type.
+ *
+ * `options` (PostgreSQL connection behaviour: `poolMode`, `listenUrl`; see
+ * {@link PostgresOptions}) belong to the DataSource, so they are fixed when
+ * its backend is created: give them at the first hrp-cron call on a
+ * DataSource, before `migrate` (the CLI does, from its config's
+ * `postgres`). Later calls without options get that backend; a later call
+ * with different options throws ConfigError.
+ *
+ * ```ts
+ * await dataSource.initialize(); // through PgBouncer, pool_mode = transaction
+ * backendFor(dataSource, { poolMode: "transaction", listenUrl: "postgres://app@db-primary:5432/app" });
+ * await migrate(dataSource);
+ * ```
+ * @throws ValidationError for bad options; ConfigError for another driver, or options differing from the backend's
  */
-export function backendFor(dataSource: DataSource): Backend {
-  let backend = backends.get(dataSource);
-  if (!backend) {
-    const type = dataSource.options.type;
-    if (type === "better-sqlite3") backend = new SqliteBackend(dataSource);
-    else if (type === "postgres") backend = new PostgresBackend(dataSource);
-    else
+export function backendFor(dataSource: DataSource, options?: PostgresOptions): Backend {
+  const resolved = options === undefined ? undefined : resolvePostgresOptions(options);
+  const existing = backends.get(dataSource);
+  if (existing) {
+    if (resolved && (resolved.poolMode !== existing.options.poolMode || resolved.listenUrl !== existing.options.listenUrl)) {
       throw new ConfigError(
-        `hrp-cron supports the "better-sqlite3" and "postgres" TypeORM drivers, not "${type}"; use one of those for the DataSource`,
-        { type },
+        `this DataSource's hrp-cron backend already runs with poolMode "${existing.options.poolMode}" and listenUrl ${existing.options.listenUrl === null ? "none" : "set"}; ` +
+          "give backend options at the first hrp-cron call on a DataSource (backendFor(dataSource, options) before migrate), and the same ones every time",
+        { poolMode: existing.options.poolMode, requestedPoolMode: resolved.poolMode },
       );
-    backends.set(dataSource, backend);
+    }
+    return existing.backend;
   }
-  return backend;
+  const chosen = resolved ?? resolvePostgresOptions();
+  const entry = { backend: createBackend(dataSource, chosen), options: chosen };
+  backends.set(dataSource, entry);
+  return entry.backend;
+}
+
+function createBackend(dataSource: DataSource, options: ResolvedPostgresOptions): Backend {
+  const type = dataSource.options.type;
+  if (type === "better-sqlite3") return new SqliteBackend(dataSource);
+  if (type === "postgres") return new PostgresBackend(dataSource, options);
+  throw new ConfigError(
+    `hrp-cron supports the "better-sqlite3" and "postgres" TypeORM drivers, not "${type}"; use one of those for the DataSource`,
+    { type },
+  );
 }
 export { hydrate } from "./common";

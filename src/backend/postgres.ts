@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
 import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
+import { PreparedStatementLostError } from "../errors";
 import { JobScope } from "../jobScope";
+import type { ResolvedPostgresOptions } from "../options";
 import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
@@ -11,12 +14,17 @@ const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ET
 
 /**
  * Advisory-lock key guarding migrations, so that many workers starting at
- * once migrate exactly once. The value spells "HRPC".
+ * once migrate exactly once. Taken transaction-scoped
+ * (`pg_advisory_xact_lock`) by each migration's transaction, so it also
+ * holds behind a pooler in transaction mode. The value spells "HRPC".
  */
 export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
 
 /** At most this many distinct statement texts are prepared per connection; later ones run unprepared. */
 const MAX_PREPARED_STATEMENTS = 200;
+
+/** SQLSTATEs of a prepared statement missing from (26000) or already on (42P05) the connection: a transaction pooler. */
+const LOST_STATEMENT_CODES = new Set(["26000", "42P05"]);
 
 /** Advisory-lock key serialising limit-aware claims ("HRPL"). */
 export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
@@ -39,9 +47,16 @@ export class PostgresBackend implements Backend {
   private watching = false;
   /** Names of hrp-cron's prepared statements, by SQL text (the same on every connection). */
   private readonly statementNames = new Map<string, string>();
+  /**
+   * Whether hrp-cron's statements are prepared under a name: not with
+   * `poolMode: "transaction"`, and no longer once a lost or duplicate
+   * statement showed that connections go through such a pooler.
+   */
+  private namedStatements: boolean;
 
-  constructor(private readonly dataSource: DataSource) {
-    this.listener = new PgListener(dataSource);
+  constructor(private readonly dataSource: DataSource, private readonly options: ResolvedPostgresOptions) {
+    this.listener = new PgListener(dataSource, options);
+    this.namedStatements = options.poolMode === "session";
   }
 
   async announceWork(manager: EntityManager): Promise<void> {
@@ -119,10 +134,20 @@ export class PostgresBackend implements Backend {
    * transaction's connection: PostgreSQL parses and plans each text once
    * per connection instead of at every call (planning the claim's
    * recursive walk costs more than running it). Statements a job method
-   * makes (inside its savepoint scope) and calls without a transaction go
-   * through TypeORM as usual; returns null for those.
+   * makes (inside its savepoint scope), calls without a transaction and
+   * every call once named statements are off go through TypeORM as usual
+   * (unnamed); returns null for those.
+   *
+   * A statement's name is derived from its text, so one name means one
+   * text on every connection, whichever process or DataSource prepared it.
+   * Behind a pooler in transaction mode a statement prepared by one
+   * transaction may be missing from the server connection the next one
+   * gets (26000), or already be there (42P05): named statements are then
+   * switched off for good and the aborted transaction is reported as a
+   * transient {@link PreparedStatementLostError}, to be retried.
    */
   private async prepared(manager: EntityManager, sql: string, params: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null } | null> {
+    if (!this.namedStatements) return null;
     const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
     const client = runner?.databaseConnection;
     if (!runner?.isTransactionActive || !client || runner.isReleased || JobScope.activeFor(runner)) return null;
@@ -130,14 +155,30 @@ export class PostgresBackend implements Backend {
     if (!name) {
       // Texts with variable-length lists (listing filters, key lists) must not fill every connection with statements.
       if (this.statementNames.size >= MAX_PREPARED_STATEMENTS) return null;
-      name = `hrp_cron_${this.statementNames.size + 1}`;
+      name = `hrp_cron_${createHash("sha256").update(sql).digest("hex").slice(0, 32)}`;
       this.statementNames.set(sql, name);
     }
     try {
       return await client.query({ name, text: numberPlaceholders(sql), values: params });
     } catch (error) {
+      const code = driverError(error).code;
+      if (typeof code === "string" && LOST_STATEMENT_CODES.has(code)) throw this.statementLost(name, code, error);
       throw new QueryFailedError(sql, params, error as Error);
     }
+  }
+
+  /** Switches named statements off (once, with a warning) and returns the transient error to throw. */
+  private statementLost(name: string, code: string, cause: unknown): PreparedStatementLostError {
+    const error = new PreparedStatementLostError(name, code, { cause });
+    if (this.namedStatements) {
+      this.namedStatements = false;
+      this.options.logger.warn(
+        "transaction pooler detected: prepared statements do not survive a transaction on this DataSource; using unnamed statements from now on " +
+          '(set poolMode: "transaction", and listenUrl for immediate wake-ups across processes: LISTEN does not work through such a pooler)',
+        { statement: name, sqlState: code },
+      );
+    }
+    return error;
   }
 
   jsonTable(alias: string, columns: JsonColumns): string {
@@ -179,6 +220,7 @@ export class PostgresBackend implements Backend {
   }
 
   isTransientError(error: unknown): boolean {
+    if (error instanceof PreparedStatementLostError) return true; // aborted; the retry runs unnamed
     const { code, message } = driverError(error);
     if (typeof code === "string" && (TRANSIENT_PG_CODES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
     // TypeORM releases a query runner whose connection died; later queries on it fail with this.
@@ -186,19 +228,9 @@ export class PostgresBackend implements Backend {
     return typeof message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error|already released/i.test(message);
   }
 
-  async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      await runner.query("SELECT pg_advisory_lock($1)", [MIGRATION_ADVISORY_LOCK_KEY]);
-      try {
-        return await work();
-      } finally {
-        await runner.query("SELECT pg_advisory_unlock($1)", [MIGRATION_ADVISORY_LOCK_KEY]);
-      }
-    } finally {
-      await runner.release();
-    }
+  async lockForMigrations(manager: EntityManager): Promise<void> {
+    // Transaction-scoped: a session lock would stay with whatever server connection a pooler gave the statement.
+    await rawQuery(manager, "SELECT pg_advisory_xact_lock($1)", [MIGRATION_ADVISORY_LOCK_KEY]);
   }
 }
 

@@ -223,10 +223,9 @@ export class SqliteBackend implements Backend {
     return typeof code === "string" && TRANSIENT_SQLITE_CODES.has(code);
   }
 
-  async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
+  async lockForMigrations(): Promise<void> {
     // Each migration runs in its own BEGIN IMMEDIATE transaction and re-checks
     // whether it was applied, which is all the locking a single file needs.
-    return work();
   }
 }
 

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
-import { defaultDataSourceOptions } from "../dataSourceOptions";
+import { backendFor } from "../backend";
+import { defaultDataSourceOptions, defaultPostgresOptions } from "../dataSourceOptions";
 import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
-import type { DispatcherOptions } from "../options";
+import type { DispatcherOptions, PostgresOptions } from "../options";
 import type { QueueSettings } from "../queue/queues";
 import type { SchedulerEvents } from "../scheduler/scheduler";
 import { ModelRegistry } from "../registry";
@@ -43,6 +44,13 @@ export interface HrpCronConfig {
   readonly schedulerEvents?: SchedulerEvents;
   /** Period of the `all` event in minutes. @defaultValue 4 */
   readonly schedulerIntervalMinutes?: number;
+  /**
+   * How hrp-cron uses PostgreSQL connections, e.g. behind PgBouncer in
+   * transaction mode: `{ poolMode: "transaction", listenUrl: "postgres://...direct..." }`.
+   * Applied when the DataSource is opened, over `HRP_CRON_PG_POOL_MODE` /
+   * `HRP_CRON_PG_LISTEN_URL`. @defaultValue from those variables, else a direct connection
+   */
+  readonly postgres?: PostgresOptions;
   /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
   readonly dispatcher?: DispatcherOptions;
   /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */
@@ -76,11 +84,13 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
   return config;
 }
 
-/** Resolves the configured DataSource, initialized. */
+/** Resolves the configured DataSource, initialized, with its backend options (`postgres`) applied. */
 export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
   const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
   const dataSource = given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
   if (!dataSource.isInitialized) await dataSource.initialize();
+  const postgres = { ...defaultPostgresOptions(process.env), ...config.postgres };
+  if (Object.keys(postgres).length > 0) backendFor(dataSource, postgres);
   return dataSource;
 }
 
