@@ -2,9 +2,9 @@ import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import type { Backend, JsonColumns } from "./backend";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, RetryableJobError, ValidationError } from "./errors";
+import { ClaimLostError, RetryableJobError } from "./errors";
 import type { ResolvedDispatcherOptions } from "./options";
-import { computeCatchUp } from "./schedule";
+import { tryCatchUp } from "./schedule";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -239,14 +239,36 @@ export class RunRecords {
 
   /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
   private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<{ nextcall: Date; active: boolean }> {
-    try {
-      const user = await this.options.userResolver.findUser(manager, cron.userId);
-      const catchUp = computeCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
-      return { nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, active: cron.active };
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
+    const user = await this.options.userResolver.findUser(manager, cron.userId);
+    const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
+    if (!catchUp) {
+      this.options.logger.error("cron deactivated: its next run cannot be computed", { cronId: cron.id, name: cron.name, error: error.message });
       return { nextcall: cron.nextcall, active: false };
     }
+    return { nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, active: cron.active };
+  }
+
+  /**
+   * Last resort when a run's outcome could not be recorded normally: the
+   * claim is released, the cron deactivated (no schedule maths involved),
+   * its job failed, and the run logged with `excInfo`. Returns the run-log
+   * id, or undefined when this worker no longer held the claim.
+   */
+  async recordUnrecordable(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number | undefined> {
+    const end = this.options.now();
+    const n = await this.backend.execute(
+      manager,
+      `UPDATE ir_cron SET active = FALSE, failure_count = failure_count + 1, running_worker = NULL, running_since = NULL
+        WHERE id = ? AND running_worker = ?`,
+      [cron.id, this.workerId],
+    );
+    if (n === 0) return undefined;
+    if (cron.hrpCronJobId !== null) {
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
+        this.backend.toDbDate(end), excInfo, cron.hrpCronJobId,
+      ]);
+    }
+    return this.insertRunLog(manager, cron, start, end, 0, "failed", excInfo);
   }
 
   /**
