@@ -84,4 +84,25 @@ export class IntlClock {
   }
 }
 
+/** Offset changes of a zone in 2024-2032, found with Intl (daily scan, then minute bisection). */
+export function offsetChanges(clock: IntlClock): number[] {
+  const out: number[] = [];
+  let t = Date.UTC(2024, 0, 1);
+  let before = clock.offset(t);
+  for (; t < Date.UTC(2032, 0, 1); t += 86_400_000) {
+    const after = clock.offset(t + 86_400_000);
+    if (after === before) continue;
+    let lo = t;
+    let hi = t + 86_400_000;
+    while (hi - lo > 60_000) {
+      const mid = lo + Math.floor((hi - lo) / 2 / 60_000) * 60_000;
+      if (clock.offset(mid) === before) lo = mid;
+      else hi = mid;
+    }
+    out.push(hi);
+    before = after;
+  }
+  return out;
+}
+
 export const iso = (t: number | null | undefined) => (t === null || t === undefined ? String(t) : new Date(t).toISOString());

@@ -80,6 +80,7 @@ export function addInterval(from: Date, intervalType: IntervalType, n: number, t
  * Returns NaN when the result is beyond what a Date can hold.
  */
 export function stepPlan(plan: number, type: CalendarIntervalType, n: number, k: number): number {
+  if (k === 0) return plan;
   const day = Math.floor(plan / DAY_MS);
   const timeOfDay = plan - day * DAY_MS;
   switch (type) {
