@@ -87,10 +87,10 @@ describe.each(BACKENDS)("dates outside 0001-9999 on %s", (kind) => {
   });
 
   it("a crash while recording one job's outcome does not strand the other jobs of its batch", async () => {
-    // A job row whose bookkeeping cannot be computed (corrupt retry settings), failing, then a normal job.
+    // A job row whose bookkeeping cannot be computed (retries left, corrupt backoff), failing, then a normal job.
     const broken = await service.runByCron("Broken", "test.model", "explode", ["broken"], 5);
     const b = backendFor(db.dataSource);
-    await b.transaction((m) => b.execute(m, `UPDATE hrp_cron_job SET retry_backoff_ms = 'not json' WHERE id = ?`, [broken.id]));
+    await b.transaction((m) => b.execute(m, `UPDATE hrp_cron_job SET max_retries = 3, retry_backoff_ms = 'not json' WHERE id = ?`, [broken.id]));
     const normal = await service.runByCron("Normal", "test.model", "record", ["normal"], 10);
     const dispatcher = new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() });
     try {
