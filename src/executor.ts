@@ -171,23 +171,14 @@ export class Executor {
     }
   }
 
-  /**
-   * Last resort for a cron whose outcome could not be recorded at all (its
-   * bookkeeping itself failed, e.g. on a corrupt row): release the claim and
-   * deactivate the cron with the error, so that neither it nor the rest of
-   * its batch stays claimed.
-   */
+  /** Last resort when a run's outcome could not be recorded (its bookkeeping threw): {@link RunRecords.recordUnrecordable}. */
   private async unrecordable(cron: IrCron, thrown: unknown): Promise<RunResult> {
     const error = coerceError(thrown).message;
     this.options.logger.error("could not record a run; cron deactivated", { cronId: cron.id, name: cron.name, error });
-    const start = this.options.now();
-    const runLogId = await withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction((manager) => this.records.recordUnrecordable(manager, cron, start, formatExcInfo(thrown))),
-    ).catch((e: unknown) => {
-      this.options.logger.error("could not release a claim; recovery will", { cronId: cron.id, error: String(e) });
-      return undefined;
-    });
-    return { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId };
+    const runLogId = await withTransientRetry(this.backend, this.options, () => this.backend.transaction((manager) =>
+      this.records.recordUnrecordable(manager, cron, this.options.now(), formatExcInfo(thrown)),
+    )).catch((e: unknown) => void this.options.logger.error("could not release a claim; recovery will", { cronId: cron.id, error: String(e) }));
+    return { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId: runLogId ?? undefined };
   }
 
   /** The body of a batch transaction. */
