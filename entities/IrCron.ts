@@ -49,6 +49,15 @@ export class IrCron extends QueueColumns {
   @Column(dateColumn("nextcall", { nullable: false }))
   nextcall!: Date;
 
+  /**
+   * The wall-clock time `nextcall` stands for (`YYYY-MM-DDTHH:MM:SS.SSS`, in
+   * the schedule's zone) when a DST gap skipped it and `nextcall` was moved
+   * forward by the gap; null otherwise. Ignored once `nextcall` no longer
+   * matches it (an operator moved the cron).
+   */
+  @Column({ name: "nextcall_planned", type: "varchar", length: 23, nullable: true })
+  nextcallPlanned!: string | null;
+
   /** Start of the last successful execution. */
   @Column(dateColumn("lastcall"))
   lastcall!: Date | null;

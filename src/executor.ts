@@ -10,7 +10,7 @@ import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { RunRecords, type Failure, type Success } from "./runRecords";
-import { computeCatchUp, planCalls } from "./schedule";
+import { planCalls, tryCatchUp } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
 import { requireActiveUser, type JobUser } from "./users";
 
@@ -131,7 +131,7 @@ export class Executor {
       if (crons.length > 1 && !this.backend.isTransientError(error)) {
         this.options.logger.warn("batch failed as a whole; running its crons one per transaction", { crons: crons.length, error: String(error) });
         const results: RunResult[] = [];
-        for (const cron of crons) results.push(await this.execute(cron, workerSignal));
+        for (const cron of crons) results.push(await this.execute(cron, workerSignal).catch((e: unknown) => this.unrecordable(cron, e)));
         return { results, deferred: [] };
       }
       return { results: await Promise.all(crons.map((cron) => this.batchFailed(cron, error))), deferred: [] };
@@ -169,6 +169,16 @@ export class Executor {
       if (!(recordError instanceof ClaimLostError)) throw recordError;
       return { ...base, outcome: "skipped", calls: 0, error: recordError.message };
     }
+  }
+
+  /** Last resort when a run's outcome could not be recorded (its bookkeeping threw): {@link RunRecords.recordUnrecordable}. */
+  private async unrecordable(cron: IrCron, thrown: unknown): Promise<RunResult> {
+    const error = coerceError(thrown).message;
+    this.options.logger.error("could not record a run; cron deactivated", { cronId: cron.id, name: cron.name, error });
+    const runLogId = await withTransientRetry(this.backend, this.options, () => this.backend.transaction((manager) =>
+      this.records.recordUnrecordable(manager, cron, this.options.now(), formatExcInfo(thrown)),
+    )).catch((e: unknown) => void this.options.logger.error("could not release a claim; recovery will", { cronId: cron.id, error: String(e) }));
+    return { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId: runLogId ?? undefined };
   }
 
   /** The body of a batch transaction. */
@@ -258,8 +268,11 @@ export class Executor {
   ): Promise<Success> {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
-    const catchUp = computeCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start);
-    const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp.missed, maxCalls: this.options.maxCatchUpCalls });
+    const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start, cron.nextcallPlanned);
+    const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp?.missed ?? 1, maxCalls: this.options.maxCatchUpCalls });
+    // A cron whose next run cannot be computed (after 9999-12-31, corrupt row) does not run: it fails
+    // like any job, and its failure deactivates it. A last call (one-shot job) needs no next run.
+    if (scheduleError && plan.active) throw scheduleError;
     const call = (fn: (env: JobEnv) => unknown, n: number, of: number) =>
       untilAborted(scope.run(() => runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)))), signal);
     let result: unknown;
@@ -270,7 +283,8 @@ export class Executor {
     }
     return {
       cron, start, end: this.options.now(), calls: plan.calls,
-      nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, numbercall: plan.numbercallLeft, active: plan.active,
+      nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, numbercall: plan.numbercallLeft, active: plan.active,
+      nextcallPlanned: catchUp && catchUp.missed > 0 ? catchUp.planned ?? null : cron.nextcallPlanned,
     };
   }
 

@@ -2,9 +2,9 @@ import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import type { Backend, JsonColumns } from "./backend";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, RetryableJobError, ValidationError } from "./errors";
+import { ClaimLostError, RetryableJobError } from "./errors";
 import type { ResolvedDispatcherOptions } from "./options";
-import { computeCatchUp } from "./schedule";
+import { tryCatchUp } from "./schedule";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -14,13 +14,15 @@ export interface Success {
   readonly calls: number;
   /** Schedule after the run. */
   readonly nextcall: Date;
+  /** The wall-clock time `nextcall` stands for when a DST gap moved it (see `IrCron.nextcallPlanned`). */
+  readonly nextcallPlanned: string | null;
   readonly numbercall: number;
   readonly active: boolean;
 }
 
-const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", numbercall: "int", active: "bool" };
+const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_planned: "text", numbercall: "int", active: "bool" };
 const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
-const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", active: "bool" };
+const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_planned: "text", active: "bool" };
 const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
 const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
 const RUN_LOG: JsonColumns = {
@@ -93,8 +95,10 @@ export class RunRecords {
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
     const b = this.backend;
-    const rows = successes.map((s) => ({ id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active }));
-    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
+    const rows = successes.map((s) => ({
+      id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_planned: s.nextcallPlanned, numbercall: s.numbercall, active: s.active,
+    }));
+    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, nextcall_planned = v.nextcall_planned, numbercall = v.numbercall, active = v.active,
        failure_count = 0, first_failure_date = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
@@ -151,6 +155,7 @@ export class RunRecords {
       let failureCount = current.failureCount + 1;
       let firstFailure: Date | null = current.firstFailureDate ?? start;
       let nextcall = current.nextcall;
+      let nextcallPlanned: string | null = null;
       let active = current.active;
       const jobId = current.hrpCronJobId;
       const retryAt = jobId === null ? null : retryTime(jobOf.get(jobId), end, thrown);
@@ -163,7 +168,7 @@ export class RunRecords {
         active = false;
         failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
       } else {
-        ({ nextcall, active } = await this.nextAfterFailure(manager, current, start));
+        ({ nextcall, nextcallPlanned, active } = await this.nextAfterFailure(manager, current, start));
         if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
           active = false;
           this.options.logger.error("cron deactivated after repeated failures", { cronId: current.id, name: current.name, failureCount });
@@ -171,10 +176,10 @@ export class RunRecords {
           firstFailure = null;
         }
       }
-      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, active });
+      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_planned: nextcallPlanned, active });
     }
     await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
-       active = v.active`, CRON_FAILED, crons);
+       nextcall_planned = v.nextcall_planned, active = v.active`, CRON_FAILED, crons);
     if (retried.length > 0) {
       await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)}`,
         b.updateFromParams(JOB_RETRY, retried));
@@ -238,15 +243,40 @@ export class RunRecords {
   }
 
   /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
-  private async nextAfterFailure(manager: EntityManager, cron: IrCron, start: Date): Promise<{ nextcall: Date; active: boolean }> {
-    try {
-      const user = await this.options.userResolver.findUser(manager, cron.userId);
-      const catchUp = computeCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start);
-      return { nextcall: catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, active: cron.active };
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      return { nextcall: cron.nextcall, active: false };
+  private async nextAfterFailure(
+    manager: EntityManager, cron: IrCron, start: Date,
+  ): Promise<{ nextcall: Date; nextcallPlanned: string | null; active: boolean }> {
+    const user = await this.options.userResolver.findUser(manager, cron.userId);
+    const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start, cron.nextcallPlanned);
+    if (!catchUp) {
+      this.options.logger.error("cron deactivated: its next run cannot be computed", { cronId: cron.id, name: cron.name, error: error.message });
+      return { nextcall: cron.nextcall, nextcallPlanned: cron.nextcallPlanned, active: false };
     }
+    if (catchUp.missed === 0) return { nextcall: cron.nextcall, nextcallPlanned: cron.nextcallPlanned, active: cron.active };
+    return { nextcall: catchUp.nextcall, nextcallPlanned: catchUp.planned ?? null, active: cron.active };
+  }
+
+  /**
+   * Last resort when a run's outcome could not be recorded normally: the
+   * claim is released, the cron deactivated (no schedule maths involved),
+   * its job failed, and the run logged with `excInfo`. Returns the run-log
+   * id, or undefined when this worker no longer held the claim.
+   */
+  async recordUnrecordable(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number | undefined> {
+    const end = this.options.now();
+    const n = await this.backend.execute(
+      manager,
+      `UPDATE ir_cron SET active = FALSE, failure_count = failure_count + 1, running_worker = NULL, running_since = NULL
+        WHERE id = ? AND running_worker = ?`,
+      [cron.id, this.workerId],
+    );
+    if (n === 0) return undefined;
+    if (cron.hrpCronJobId !== null) {
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
+        this.backend.toDbDate(end), excInfo, cron.hrpCronJobId,
+      ]);
+    }
+    return this.insertRunLog(manager, cron, start, end, 0, "failed", excInfo);
   }
 
   /**

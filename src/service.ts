@@ -8,7 +8,7 @@ import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodE
 import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
-import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
+import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
 import { wakeup } from "./wakeup";
 import { insertJob } from "./jobRows";
@@ -160,6 +160,7 @@ export class HrpCronJobService {
         : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
       validateSchedule(schedule);
       const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+      checkSchedulable(schedule, nextcall);
       if (spec.active ?? true) await this.backend.announceWork(manager);
       return manager.save(
         manager.create(IrCron, {

@@ -1,4 +1,5 @@
 import { ValidationError } from "./errors";
+import { checkDateRange } from "./schedule/dateRange";
 
 /** Largest |priority| accepted; keeps priorities readable and within a 32-bit column. */
 export const MAX_PRIORITY = 1_000_000;
@@ -36,12 +37,16 @@ export function checkInt(field: string, value: unknown, min: number, max: number
   return value;
 }
 
-/** A valid `Date` (or an ISO-8601 string with a time zone, which is parsed). */
+/**
+ * A valid `Date` (or an ISO-8601 string with a time zone, which is parsed)
+ * within 0001-01-01 .. 9999-12-31 UTC, the range every backend stores and
+ * sorts correctly.
+ */
 export function checkDate(field: string, value: unknown): Date {
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return new Date(value.getTime());
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return checkDateRange(field, new Date(value.getTime()));
   if (typeof value === "string" && /T.*(Z|[+-]\d\d:?\d\d)$/.test(value)) {
     const parsed = new Date(value);
-    if (!Number.isNaN(parsed.getTime())) return parsed;
+    if (!Number.isNaN(parsed.getTime())) return checkDateRange(field, parsed);
   }
   throw new ValidationError(field, `expected a valid Date or an ISO-8601 string with a time zone, got ${describe(value)}`, value);
 }

@@ -134,3 +134,62 @@ describe("planCalls (Odoo 16/17 catch-up matrix)", () => {
     expect(() => planCalls({ doall: false, numbercall: -2, missed: 1 })).toThrow(ValidationError);
   });
 });
+
+describe("schedule maths at the edges (issue 12)", () => {
+  const ny = "America/New_York"; // springs forward on 2026-03-08: 02:00-03:00 does not exist
+
+  it("a daily interval planned in a skipped hour runs shifted once, then returns to its planned time", () => {
+    const daily = { kind: "interval", intervalType: "days", intervalNumber: 1, timeZone: ny } as const;
+    let nextcall = new Date("2026-03-07T02:30:00-05:00");
+    let planned: string | undefined;
+    const runs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ({ nextcall, planned } = computeCatchUp(daily, nextcall, nextcall, undefined, planned ?? null));
+      runs.push(nextcall.toISOString());
+    }
+    // 2026-03-08 02:30 does not exist: 03:30 EDT; then 02:30 EDT again.
+    expect(runs).toEqual(["2026-03-08T07:30:00.000Z", "2026-03-09T06:30:00.000Z", "2026-03-10T06:30:00.000Z"]);
+  });
+
+  it("work_days do not drift by stepping through a skipped hour on a weekend", () => {
+    // Friday 02:30 EST + 1 work day = Monday 02:30 EDT (not 03:30, as stepping through Sunday's gap gave).
+    expect(addInterval(new Date("2026-03-06T02:30:00-05:00"), "work_days", 1, ny).toISOString()).toBe("2026-03-09T06:30:00.000Z");
+  });
+
+  it("catch-up by jumping equals walking, month-end clamps chained as Odoo does", () => {
+    const monthly = { kind: "interval", intervalType: "months", intervalNumber: 1, timeZone: "UTC" } as const;
+    const walked = computeCatchUp(monthly, utc("2026-01-31T00:00:00"), utc("2026-04-01T00:00:00"));
+    const jumped = computeCatchUp(monthly, utc("2026-01-31T00:00:00"), utc("2026-04-01T00:00:00"), 1);
+    expect(walked.nextcall).toEqual(utc("2026-04-28T00:00:00")); // Jan 31, Feb 28, Mar 28, Apr 28
+    expect(jumped.nextcall).toEqual(walked.nextcall);
+  });
+
+  it("accepts duplicate values in lists", () => {
+    expect(() => validateCronExpression("0 9 * * 0,7")).not.toThrow();
+    expect(() => validateCronExpression("0 9 * * 1-5,5")).not.toThrow();
+    expect(nextCronOccurrence("0 9 * * 0,7", utc("2026-01-01T00:00:00"))).toEqual(utc("2026-01-04T09:00:00"));
+  });
+
+  it("keeps going in a 45-minute-offset zone across its DST change, and skips no existing time", () => {
+    // Chatham: 2029-04-01 03:45 CHADT (+13:45) goes back to 02:45 CHAST (+12:45); cron-parser gave up here.
+    let at = utc("2029-03-31T10:00:00");
+    for (let i = 0; i < 48; i++) at = nextCronOccurrence("57 * * * *", at, "Pacific/Chatham");
+    expect(at).toEqual(utc("2029-04-02T09:12:00"));
+    // 2029-09-30 02:45 CHAST jumps to 03:45 CHADT: 03:45-03:59 exist and run; the fixed 03:00 moves to 04:00.
+    expect(nextCronOccurrence("* 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(utc("2029-09-29T14:00:00"));
+    expect(nextCronOccurrence("0 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(utc("2029-09-29T14:15:00"));
+  });
+
+  it("runs a fixed time that occurs twice once, and a skipped one shifted, never dropped", () => {
+    expect(nextCronOccurrence("30 1 * * *", utc("2026-11-01T05:30:00"), ny)).toEqual(new Date("2026-11-02T01:30:00-05:00"));
+    expect(nextCronOccurrence("30 2 * * *", utc("2026-03-07T08:00:00"), ny)).toEqual(new Date("2026-03-08T03:30:00-04:00"));
+  });
+
+  it("refuses what leaves 0001-9999 or never matches", () => {
+    expect(() => addInterval(utc("2026-01-01T00:00:00"), "months", 52_704_000)).toThrow(/after 9999-12-31/);
+    expect(() => nextCronOccurrence("0 0 1 1 *", utc("9999-06-01T00:00:00"))).toThrow(ValidationError);
+    expect(() => computeCatchUp({ kind: "interval", intervalType: "days", intervalNumber: 1, timeZone: "UTC" }, utc("9999-12-31T10:00:00"), utc("9999-12-31T11:00:00")))
+      .toThrow(/Invalid schedule/);
+    expect(() => validateCronExpression("0 0 30 2 *")).toThrow(/never matches/);
+  });
+});
