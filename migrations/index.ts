@@ -5,7 +5,7 @@ import { scheduler } from "./0004-scheduler";
 import { keyedDueIndex } from "./0005-keyed-due-index";
 import { dropCrossQueueDueIndex } from "./0006-drop-cross-queue-due-index";
 import { leanAuditIndexes } from "./0007-lean-audit-indexes";
-import { nextcallPlanned } from "./0008-nextcall-planned";
+import { nextcallPlanned } from "./0011-nextcall-planned";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";

@@ -8,7 +8,7 @@ import type { HrpCronMigration } from "./migration";
  * tell that it belongs at 02:30 the next day.
  */
 export const nextcallPlanned: HrpCronMigration = {
-  name: "0008-nextcall-planned",
+  name: "0011-nextcall-planned",
   async up({ run }) {
     await run(`ALTER TABLE ir_cron ADD COLUMN nextcall_planned varchar(23)`);
   },
