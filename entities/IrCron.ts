@@ -55,8 +55,8 @@ export class IrCron extends QueueColumns {
    * forward by the gap; null otherwise. Ignored once `nextcall` no longer
    * matches it (an operator moved the cron).
    */
-  @Column({ name: "nextcall_planned", type: "varchar", length: 23, nullable: true })
-  nextcallPlanned!: string | null;
+  @Column({ name: "nextcall_wall", type: "varchar", length: 23, nullable: true })
+  nextcallWall!: string | null;
 
   /** Start of the last successful execution. */
   @Column(dateColumn("lastcall"))

@@ -268,7 +268,7 @@ export class Executor {
   ): Promise<Success> {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
-    const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start, cron.nextcallPlanned);
+    const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start, cron.nextcallWall);
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp?.missed ?? 1, maxCalls: this.options.maxCatchUpCalls });
     // A cron whose next run cannot be computed (after 9999-12-31, corrupt row) does not run: it fails
     // like any job, and its failure deactivates it. A last call (one-shot job) needs no next run.
@@ -284,7 +284,7 @@ export class Executor {
     return {
       cron, start, end: this.options.now(), calls: plan.calls,
       nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, numbercall: plan.numbercallLeft, active: plan.active,
-      nextcallPlanned: catchUp && catchUp.missed > 0 ? catchUp.planned ?? null : cron.nextcallPlanned,
+      nextcallWall: catchUp && catchUp.missed > 0 ? catchUp.planned ?? null : cron.nextcallWall,
     };
   }
 

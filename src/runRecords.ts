@@ -14,15 +14,15 @@ export interface Success {
   readonly calls: number;
   /** Schedule after the run. */
   readonly nextcall: Date;
-  /** The wall-clock time `nextcall` stands for when a DST gap moved it (see `IrCron.nextcallPlanned`). */
-  readonly nextcallPlanned: string | null;
+  /** The wall-clock time `nextcall` stands for when a DST gap moved it (see `IrCron.nextcallWall`). */
+  readonly nextcallWall: string | null;
   readonly numbercall: number;
   readonly active: boolean;
 }
 
-const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_planned: "text", numbercall: "int", active: "bool" };
+const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_wall: "text", numbercall: "int", active: "bool" };
 const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
-const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_planned: "text", active: "bool" };
+const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_wall: "text", active: "bool" };
 const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
 const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
 const RUN_LOG: JsonColumns = {
@@ -96,9 +96,9 @@ export class RunRecords {
     if (successes.length === 0) return new Map();
     const b = this.backend;
     const rows = successes.map((s) => ({
-      id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_planned: s.nextcallPlanned, numbercall: s.numbercall, active: s.active,
+      id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_wall: s.nextcallWall, numbercall: s.numbercall, active: s.active,
     }));
-    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, nextcall_planned = v.nextcall_planned, numbercall = v.numbercall, active = v.active,
+    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, nextcall_wall = v.nextcall_wall, numbercall = v.numbercall, active = v.active,
        failure_count = 0, first_failure_date = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
@@ -155,7 +155,7 @@ export class RunRecords {
       let failureCount = current.failureCount + 1;
       let firstFailure: Date | null = current.firstFailureDate ?? start;
       let nextcall = current.nextcall;
-      let nextcallPlanned: string | null = null;
+      let nextcallWall: string | null = null;
       let active = current.active;
       const jobId = current.hrpCronJobId;
       const retryAt = jobId === null ? null : retryTime(jobOf.get(jobId), end, thrown);
@@ -168,7 +168,7 @@ export class RunRecords {
         active = false;
         failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
       } else {
-        ({ nextcall, nextcallPlanned, active } = await this.nextAfterFailure(manager, current, start));
+        ({ nextcall, nextcallWall, active } = await this.nextAfterFailure(manager, current, start));
         if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
           active = false;
           this.options.logger.error("cron deactivated after repeated failures", { cronId: current.id, name: current.name, failureCount });
@@ -176,10 +176,10 @@ export class RunRecords {
           firstFailure = null;
         }
       }
-      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_planned: nextcallPlanned, active });
+      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_wall: nextcallWall, active });
     }
     await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
-       nextcall_planned = v.nextcall_planned, active = v.active`, CRON_FAILED, crons);
+       nextcall_wall = v.nextcall_wall, active = v.active`, CRON_FAILED, crons);
     if (retried.length > 0) {
       await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)}`,
         b.updateFromParams(JOB_RETRY, retried));
@@ -245,15 +245,15 @@ export class RunRecords {
   /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
   private async nextAfterFailure(
     manager: EntityManager, cron: IrCron, start: Date,
-  ): Promise<{ nextcall: Date; nextcallPlanned: string | null; active: boolean }> {
+  ): Promise<{ nextcall: Date; nextcallWall: string | null; active: boolean }> {
     const user = await this.options.userResolver.findUser(manager, cron.userId);
-    const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start, cron.nextcallPlanned);
+    const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start, cron.nextcallWall);
     if (!catchUp) {
       this.options.logger.error("cron deactivated: its next run cannot be computed", { cronId: cron.id, name: cron.name, error: error.message });
-      return { nextcall: cron.nextcall, nextcallPlanned: cron.nextcallPlanned, active: false };
+      return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: false };
     }
-    if (catchUp.missed === 0) return { nextcall: cron.nextcall, nextcallPlanned: cron.nextcallPlanned, active: cron.active };
-    return { nextcall: catchUp.nextcall, nextcallPlanned: catchUp.planned ?? null, active: cron.active };
+    if (catchUp.missed === 0) return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: cron.active };
+    return { nextcall: catchUp.nextcall, nextcallWall: catchUp.planned ?? null, active: cron.active };
   }
 
   /**
