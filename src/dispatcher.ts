@@ -3,6 +3,7 @@ import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
 import type { IrCron } from "../entities/IrCron";
 import { ClaimStore, type ClaimPlan, type Claim } from "./claims";
+import { CrashRecords } from "./crashes";
 import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
@@ -77,7 +78,9 @@ export class Dispatcher {
     this.backend = backendFor(dataSource);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
-    this.claims = new ClaimStore(this.backend, this.options.logger);
+    // A job that recovery fails (it killed its worker too often) still gets its onFailure callback.
+    const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error));
+    this.claims = new ClaimStore(this.backend, this.options.logger, crashes);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
