@@ -304,7 +304,7 @@ export class ClaimStore {
       const outcome = await this.backend.transaction(async (m): Promise<Recovered> => {
         const cron = await m.findOneBy(IrCron, { id: Number(row.id) });
         if (!cron || cron.runningWorker !== row.running_worker) return { kind: "gone" };
-        return this.crashes.recover(m, cron, row.running_worker, reason, auditNow, () => this.release(m, cron, row.running_worker));
+        return this.crashes.recover(m, cron, row.running_worker, reason, auditNow, attributable(row, rows), () => this.release(m, cron, row.running_worker));
       });
       await this.crashes.afterRecovery(outcome);
       if (outcome.kind !== "gone") {
@@ -408,6 +408,16 @@ interface StaleRow {
   hostname: string | null;
   pid: number | null;
   last_seen_at: unknown;
+}
+
+/**
+ * Whether the death of `row`'s worker can be pinned on its own runs: the
+ * process is known (registered) and no other dispatcher of it held claims,
+ * whose runs might have killed it.
+ */
+function attributable(row: StaleRow, all: readonly StaleRow[]): boolean {
+  if (row.hostname === null || row.hostname === undefined) return false;
+  return !all.some((r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid));
 }
 
 function pidAlive(pid: number): boolean {

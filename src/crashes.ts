@@ -22,8 +22,10 @@ export type Recovered =
  * therefore marks every claim of a dead worker `suspect` and counts nothing.
  * A suspect cron then runs alone (a batch of its own), after committing
  * `suspect_started` in a short transaction of its own (see
- * {@link markStarted}); if its worker dies during that run, recovery finds
- * the marker and the death is this cron's: `crash_count + 1`. At its queue's
+ * {@link markStarted}), and its dispatcher starts nothing else meanwhile;
+ * if its worker dies during that run, recovery finds the marker and the
+ * death is this cron's: `crash_count + 1` (unless another dispatcher of the
+ * same process held claims too: then nothing is counted). At its queue's
  * `maxCrashes` the run is failed instead (a job: `failed`, not retried; a
  * recurring cron: a failed run, next occurrence) and logged with
  * {@link WorkerCrashedError}. Innocent crons of the same claim run alone
@@ -64,35 +66,39 @@ export class CrashRecords {
    * Recovers `cron`, claimed by the dead worker `deadWorker` (`reason`: why
    * it is presumed dead), in `manager`'s transaction: released as suspect
    * (death not attributable), released with one more crash (it ran alone),
-   * or failed at the crash limit. `release` hands the claim back (job
-   * pending again) and says whether the claim was still the dead worker's.
+   * or failed at the crash limit. `processAlone`: no other dispatcher of the
+   * dead worker's process held claims (they might have been the killer).
+   * `release` hands the claim back (job pending again) and says whether the
+   * claim was still the dead worker's.
    */
   async recover(
-    manager: EntityManager, cron: IrCron, deadWorker: string, reason: string, auditNow: Date, release: () => Promise<boolean>,
+    manager: EntityManager, cron: IrCron, deadWorker: string, reason: string, auditNow: Date, processAlone: boolean, release: () => Promise<boolean>,
   ): Promise<Recovered> {
     const b = this.backend;
     const start = cron.runningSince ?? auditNow;
     const limit = this.maxCrashes(cron.queue);
     const crashes = cron.crashCount + 1;
-    if (cron.suspectStarted && crashes >= limit) {
+    const crashed = cron.suspectStarted && processAlone; // the worker died during its lone run
+    if (crashed && crashes >= limit) {
       const error = new WorkerCrashedError(crashes, deadWorker, reason);
       const excInfo = `${error.name}: ${error.message}`;
       const records = new RunRecords(b, this.options, deadWorker);
-      const ids = await records.recordFailures(manager, [{ cron, start, end: auditNow, excInfo, thrown: error, final: true }]);
+      // Dated by the schedule clock (the next occurrence is computed from it), not by the claim's wall-clock time.
+      const ids = await records.recordFailures(manager, [{ cron, start: auditNow, end: auditNow, excInfo, thrown: error, final: true }]);
       if (!ids.has(cron.id)) return { kind: "gone" };
       this.options.logger.error("job failed: its runs killed their worker too often", { cronId: cron.id, jobId: cron.hrpCronJobId, crashes, worker: deadWorker });
-      return { kind: "failed", cron, start, error: error.message };
+      return { kind: "failed", cron, start: auditNow, error: error.message };
     }
     // Either the death is this cron's (it ran alone: one more crash, and the run counts as an
     // attempt), or it cannot be attributed: the cron runs alone next time.
     await b.execute(manager, `UPDATE ir_cron SET suspect = TRUE, crash_count = ? WHERE id = ? AND running_worker = ?`, [
-      cron.suspectStarted ? crashes : cron.crashCount, cron.id, deadWorker,
+      crashed ? crashes : cron.crashCount, cron.id, deadWorker,
     ]);
-    if (cron.suspectStarted && cron.hrpCronJobId !== null) {
+    if (crashed && cron.hrpCronJobId !== null) {
       await b.execute(manager, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [cron.hrpCronJobId]);
     }
     if (!(await release())) return { kind: "gone" };
-    const error = cron.suspectStarted
+    const error = crashed
       ? `Worker ${deadWorker} ${reason} while running this cron alone (crash ${crashes} of ${limit}); its run was rolled back and the cron was released to run again`
       : `Worker ${deadWorker} ${reason}; its run was rolled back and the cron was released to run again (alone, as the death cannot be attributed to one of its claims)`;
     // The dead worker's run: its start is the claim, its duration unknown.

@@ -207,7 +207,7 @@ export class WorkerCrashedError extends HrpCronError {
   constructor(readonly crashes: number, readonly workerId: string, reason: string) {
     super(
       "WORKER_CRASHED",
-      `The worker died ${crashes} times while running this job (last: worker ${workerId} ${reason}); it was failed so it cannot take more workers down. Fix the method, then retry the job`,
+      `The worker died ${crashes} time${crashes === 1 ? "" : "s"} while running this job (last: worker ${workerId} ${reason}); it was failed so it cannot take more workers down. Fix the method, then retry the job`,
       { crashes, workerId, reason },
     );
   }

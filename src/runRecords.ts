@@ -53,13 +53,11 @@ interface JobRetryRow {
 
 /**
  * When a failed job should run again, or null when it has no retries left (or
- * the job row is gone). `attempts` (before this run) counts every run that
- * started, including the `crashes` that killed their worker, which have a
- * budget of their own (`maxCrashes`): this run is failure number
- * `attempts + 1 - crashes`.
+ * the job row is gone). `failures` counts this run's failure too (the job's
+ * cron's `failure_count + 1`): runs interrupted by a worker stop or killed
+ * with their worker count in `attempts` but are not failures.
  */
-function retryTime(job: JobRetryRow | undefined, crashes: number, end: Date, thrown: unknown): Date | null {
-  const failures = Number(job?.attempts) + 1 - crashes;
+function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, thrown: unknown): Date | null {
   if (!job || failures > Number(job.max_retries)) return null;
   const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
   const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
@@ -171,7 +169,7 @@ export class RunRecords {
       let active = current.active;
       let numbercall = current.numbercall;
       const jobId = current.hrpCronJobId;
-      const retryAt = jobId === null || final ? null : retryTime(jobOf.get(jobId), current.crashCount, end, thrown);
+      const retryAt = jobId === null || final ? null : retryTime(jobOf.get(jobId), failureCount, end, thrown);
       if (jobId !== null && retryAt) {
         // Retries left: back to pending, due after the backoff, as the same user.
         nextcall = retryAt;
@@ -243,6 +241,8 @@ export class RunRecords {
    */
   async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | undefined> {
     if (!(await release())) return undefined;
+    // It started, so it counts in attempts (not as a failure).
+    if (cron.hrpCronJobId !== null) await this.backend.execute(manager, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [cron.hrpCronJobId]);
     return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
   }
 
