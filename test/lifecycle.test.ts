@@ -259,7 +259,9 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
 
     it("at the queue's maxCrashes a job is failed with a clear error; retryJob resets the crash count; a recurring cron counts it as one failed run", async () => {
       const workers = { fragile: { maxCrashes: 1 } };
-      const fragile = (await new JobQueue(db.dataSource, { now: clock.now, registry, workers }).enqueue("test.model.record", { queue: "fragile", args: ["f"] })) as HrpCronJob;
+      registry.register("test.hooks", { async crashed(_env: JobEnv, info: { error: string }) { calls.push(`onFailure: ${info.error}`); } });
+      const fragile = (await new JobQueue(db.dataSource, { now: clock.now, registry, workers })
+        .enqueue("test.model.record", { queue: "fragile", args: ["f"], onFailure: "test.hooks.crashed" })) as HrpCronJob;
       await claimAsGhost((await service.getJobCron(fragile.id)).id, true);
       const recurring = await service.createCron({ name: "Hourly", model: "test.model", function: "record", args: ["h"], intervalType: "hours", nextcall: clock.now() });
       await sql(`UPDATE ir_cron SET crash_count = 2 WHERE id = ?`, [recurring.id]);
@@ -271,7 +273,7 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
       expect(failed.excInfo).toMatch(/WorkerCrashedError: The worker died 1 time while running this job \(last: worker ghost-host:4242:dead01 stopped heartbeating/);
       const [log] = await service.listRuns({ jobId: fragile.id });
       expect(log).toMatchObject({ state: "failed", workerId: ghost });
-      expect(calls).toEqual([]); // neither ran again
+      expect(calls).toEqual([expect.stringMatching(/^onFailure: The worker died 1 time while running this job/)]); // neither ran again
       const cron = await service.getCron(recurring.id);
       expect(cron).toMatchObject({ active: true, failureCount: 1, crashCount: 0, suspect: false, runningWorker: null });
       expect(cron.nextcall.toISOString()).toBe("2026-03-02T13:00:00.000Z");
