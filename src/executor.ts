@@ -71,12 +71,13 @@ type JobOutcome =
  *    claims are released and the crons stay due. The same errors thrown by a
  *    job's own work (its savepoint rolled back cleanly) are the job's: it is
  *    retried at once `jobTransientRetries` times, then fails like any job.
+ *    A batch that fails for a reason no single job owns (a lost claim, an
+ *    error at commit) is rolled back and its crons are run again one per
+ *    transaction, where the culprit fails alone.
  * 6. A `suspect` cron (its last claim died with its worker) runs alone,
  *    after committing its start marker (see {@link CrashRecords}); a job
  *    whose claim is older than a frozen worker could keep is re-checked
- *    before it starts ({@link StaleClaimCheck}). A batch that fails for a reason no single job owns (a lost
- *    claim, an error at commit) is rolled back and its crons are run again
- *    one per transaction, where the culprit fails alone.
+ *    before it starts ({@link StaleClaimCheck}).
  * 7. `onFailure` callbacks run after the commit, each in its own transaction.
  */
 export class Executor {
