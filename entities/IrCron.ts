@@ -110,4 +110,24 @@ export class IrCron extends QueueColumns {
   /** Set by `stopJob`: the worker running it aborts the run. */
   @Column({ name: "stop_requested", type: "boolean", default: false })
   stopRequested!: boolean;
+
+  /** Worker deaths attributed to this cron's runs (see `suspect`); reset by a success and by `retryJob`. */
+  @Column(intColumn("crash_count", { default: 0 }))
+  crashCount!: number;
+
+  /** Its claim died with its worker, unattributed: it next runs alone, after committing `suspectStarted`. */
+  @Column({ type: "boolean", default: false })
+  suspect!: boolean;
+
+  /** Committed before a suspect's lone run starts: a worker death while set is this cron's crash. */
+  @Column({ name: "suspect_started", type: "boolean", default: false })
+  suspectStarted!: boolean;
+
+  /** The schedule's own next call while `trigger` moved `nextcall` forward; the schedule resumes from it. */
+  @Column(dateColumn("planned_nextcall"))
+  plannedNextcall!: Date | null;
+
+  /** Set by the cron's own run (`trigger(env.cronId)`): due again as soon as this run is recorded. */
+  @Column({ type: "boolean", default: false })
+  retrigger!: boolean;
 }

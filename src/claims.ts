@@ -2,8 +2,9 @@ import { hostname } from "node:os";
 import type { EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import { hydrate, type Backend } from "./backend";
+import type { CrashRecords, Recovered } from "./crashes";
+import { releaseFinished, requireRunnable } from "./claimGuards";
 import { CurrentlyRunningError, NotFoundError } from "./errors";
-import { insertRunLogs } from "./runRecords";
 import type { Logger } from "./types";
 
 /** Dispatchers alive in this process (a claim by a stopped one is stale even though the pid lives). */
@@ -18,7 +19,8 @@ const HOST = hostname();
  * not the injected schedule clock.
  */
 export class ClaimStore {
-  constructor(private readonly backend: Backend, private readonly logger: Logger) {}
+  /** `crashes` does the bookkeeping of recovered claims (suspects, crash counts). */
+  constructor(private readonly backend: Backend, private readonly logger: Logger, private readonly crashes: CrashRecords) {}
 
   /** A new, unique worker id: `host:pid:random`. */
   static newWorkerId(): string {
@@ -231,6 +233,7 @@ export class ClaimStore {
   /**
    * Claims one cron whatever its schedule (a manual run).
    * @throws CurrentlyRunningError when another worker holds it
+   * @throws InvalidStateError when it is the cron of a job that is not pending
    */
   async claimOne(workerId: string, cronId: number, now: Date): Promise<IrCron> {
     return this.backend.transaction(async (m) => {
@@ -245,6 +248,8 @@ export class ClaimStore {
         throw new CurrentlyRunningError(cronId, cron.runningWorker);
       }
       const [cron] = await this.loadClaimed(m, workerId, rows, now);
+      // The job was done, failed, cancelled or stopped: an operator's decision, final (the claim rolls back).
+      if (!cron) await requireRunnable(this.backend, m, cronId);
       return cron;
     });
   }
@@ -257,7 +262,7 @@ export class ClaimStore {
   async release(manager: EntityManager, cron: IrCron, workerId: string): Promise<boolean> {
     const n = await this.backend.execute(
       manager,
-      `UPDATE ir_cron SET running_worker = NULL, running_since = NULL WHERE id = ? AND running_worker = ?`,
+      `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, suspect_started = FALSE WHERE id = ? AND running_worker = ?`,
       [cron.id, workerId],
     );
     if (n > 0 && cron.hrpCronJobId !== null) {
@@ -271,8 +276,10 @@ export class ClaimStore {
   /**
    * Finds claims held by dead workers — worker row gone, process gone from
    * this host, or no heartbeat for `workerTimeoutMs` — and releases them so
-   * the cron runs again (its interrupted run was never committed). Each
-   * recovery is logged in the run log as `interrupted`. Returns how many.
+   * the cron runs again (its interrupted run was never committed), each
+   * logged in the run log as `interrupted`; a cron whose lone runs killed
+   * their worker too often is failed instead (see {@link CrashRecords}).
+   * Returns how many claims were recovered.
    */
   async recoverStale(workerTimeoutMs: number, auditNow: Date): Promise<number> {
     return this.releaseDead(await this.backend.transaction((m) => this.claimHolders(m)), workerTimeoutMs, auditNow);
@@ -294,18 +301,13 @@ export class ClaimStore {
     for (const row of rows) {
       const reason = this.deadReason(row, workerTimeoutMs);
       if (!reason) continue;
-      const done = await this.backend.transaction(async (m) => {
+      const outcome = await this.backend.transaction(async (m): Promise<Recovered> => {
         const cron = await m.findOneBy(IrCron, { id: Number(row.id) });
-        if (!cron || cron.runningWorker !== row.running_worker) return false;
-        if (!(await this.release(m, cron, row.running_worker))) return false;
-        // The dead worker's run: its start is the claim, its duration unknown.
-        await insertRunLogs(this.backend, m, row.running_worker, [{
-          cron, start: cron.runningSince ?? auditNow, end: auditNow, calls: 0, state: "interrupted", durationMs: null,
-          error: `Worker ${row.running_worker} ${reason}; its run was rolled back and the cron was released to run again`,
-        }]);
-        return true;
+        if (!cron || cron.runningWorker !== row.running_worker) return { kind: "gone" };
+        return this.crashes.recover(m, cron, row.running_worker, reason, auditNow, attributable(row, rows), () => this.release(m, cron, row.running_worker));
       });
-      if (done) {
+      await this.crashes.afterRecovery(outcome);
+      if (outcome.kind !== "gone") {
         recovered++;
         this.logger.warn("recovered a cron claimed by a dead worker", { cronId: Number(row.id), worker: row.running_worker, reason });
       }
@@ -325,22 +327,29 @@ export class ClaimStore {
     return null;
   }
 
-  /** Claimed rows as entities; their jobs marked running, and their success callbacks noted for the run. */
+  /**
+   * Claimed rows as entities; their jobs marked running, and their success
+   * callbacks noted for the run. A claimed cron whose job is not pending
+   * (done, failed, cancelled or stopped: final) is not returned: its claim
+   * is released and the cron deactivated, in the claim's transaction.
+   */
   private async loadClaimed(m: EntityManager, workerId: string, rows: readonly ClaimedRow[], now: Date): Promise<IrCron[]> {
-    const crons = hydrate(m, IrCron, rows);
-    const jobIds = crons.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
+    const all = hydrate(m, IrCron, rows);
+    const jobIds = all.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
     const callbacks = new Map<number, { onSuccess: string | null; onFailure: string | null }>();
     if (jobIds.length > 0) {
       const jobs = await this.backend.query<{ id: unknown; on_success: string | null; on_failure: string | null }>(
         m,
         // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
-        `UPDATE hrp_cron_job SET state = 'running', date_started = ?, attempts = attempts + 1, worker_id = ?
+        `UPDATE hrp_cron_job SET state = 'running', date_started = ?, worker_id = ?
           WHERE ${this.backend.idIn("id")} AND COALESCE(state, '') = 'pending'
          RETURNING id, on_success, on_failure`,
         [this.backend.toDbDate(now), workerId, this.backend.idList(jobIds)],
       );
       for (const job of jobs) callbacks.set(Number(job.id), { onSuccess: job.on_success, onFailure: job.on_failure });
     }
+    const crons = all.filter((c) => c.hrpCronJobId === null || callbacks.has(c.hrpCronJobId));
+    if (crons.length < all.length) await releaseFinished(this.backend, this.logger, m, all.filter((c) => !crons.includes(c)));
     for (const cron of crons) {
       if (cron.hrpCronJobId === null) claimedCallbacks.set(cron, { onSuccess: null, onFailure: null });
       else if (callbacks.has(cron.hrpCronJobId)) claimedCallbacks.set(cron, callbacks.get(cron.hrpCronJobId)!);
@@ -399,6 +408,16 @@ interface StaleRow {
   hostname: string | null;
   pid: number | null;
   last_seen_at: unknown;
+}
+
+/**
+ * Whether the death of `row`'s worker can be pinned on its own runs: the
+ * process is known (registered) and no other dispatcher of it held claims,
+ * whose runs might have killed it.
+ */
+function attributable(row: StaleRow, all: readonly StaleRow[]): boolean {
+  if (row.hostname === null || row.hostname === undefined) return false;
+  return !all.some((r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid));
 }
 
 function pidAlive(pid: number): boolean {

@@ -5,6 +5,8 @@ interface Ambient {
   readonly uid: number;
   /** Set while a job method runs: the run's transaction. */
   readonly manager?: EntityManager;
+  /** Set while a job method runs: the cron it runs for. */
+  readonly cronId?: number;
 }
 
 const storage = new AsyncLocalStorage<Ambient>();
@@ -28,13 +30,18 @@ export function currentUserId(): number | undefined {
 }
 
 /**
- * Runs a job method as `uid` inside the run's transaction. hrp-cron calls
+ * Runs a job method as `uid` inside the run's transaction (of cron `cronId`). hrp-cron calls
  * made by the method (scheduling a follow-up job, triggering a cron) join
  * that transaction, so they commit or roll back with the run.
  * @internal
  */
-export function runInJob<T>(uid: number, manager: EntityManager, fn: () => T): T {
-  return storage.run({ uid, manager }, fn);
+export function runInJob<T>(uid: number, manager: EntityManager, fn: () => T, cronId?: number): T {
+  return storage.run({ uid, manager, cronId }, fn);
+}
+
+/** The cron whose run is executing the current job method, if any (a cron may re-trigger itself). @internal */
+export function currentJobCronId(): number | undefined {
+  return storage.getStore()?.cronId;
 }
 
 /** The transaction of the job method currently running, if any. @internal */

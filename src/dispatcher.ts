@@ -3,6 +3,7 @@ import type { DataSource } from "typeorm";
 import { backendFor, type Backend } from "./backend";
 import type { IrCron } from "../entities/IrCron";
 import { ClaimStore, type ClaimPlan, type Claim } from "./claims";
+import { CrashRecords } from "./crashes";
 import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
@@ -65,6 +66,8 @@ export class Dispatcher {
   private backlog = false;
   /** Batches in progress, with their queue. */
   private readonly inflight = new Map<Promise<unknown>, string>();
+  /** The batch of a suspect cron, which runs alone in this worker, or null. */
+  private lone: Promise<unknown> | null = null;
   private abandoned = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
@@ -77,7 +80,8 @@ export class Dispatcher {
     this.backend = backendFor(dataSource);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
-    this.claims = new ClaimStore(this.backend, this.options.logger);
+    const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
+    this.claims = new ClaimStore(this.backend, this.options.logger, crashes);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
@@ -231,7 +235,6 @@ export class Dispatcher {
     await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
   }
 
-
   /** What the next claim may take from each queue, in order of preference. */
   private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
     return this.options.queues.map((queue) => ({
@@ -290,11 +293,13 @@ export class Dispatcher {
       }
       const first = this.buffered.find((cron) => this.room(cron.queue) > 0);
       if (!first) return this.prefetchIfLow();
+      // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
+      if (this.lone || (first.suspect && this.inflight.size > 0)) return;
       // Spread what is buffered over the free slots (each takes at most batchSize), unless
       // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.queue;
       const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = this.backend.serialTransactions ? batchSize : Math.min(this.sizing.perSlot(), Math.ceil(inQueue / this.room(queue)));
+      const size = first.suspect ? 1 : this.backend.serialTransactions ? batchSize : Math.min(this.sizing.perSlot(), Math.ceil(inQueue / this.room(queue)));
       const batch: IrCron[] = [];
       for (let i = 0; i < this.buffered.length && batch.length < size; ) {
         if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
@@ -309,9 +314,11 @@ export class Dispatcher {
         .catch((error: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((c) => c.id), error: String(error) }))
         .finally(() => {
           this.inflight.delete(run);
+          if (this.lone === run) this.lone = null;
           this.requestWake(); // a slot is free
         });
       this.inflight.set(run, queue);
+      if (first.suspect) this.lone = run;
     }
   }
 

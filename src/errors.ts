@@ -196,6 +196,26 @@ export class RetryableJobError extends HrpCronError {
   }
 }
 
+/**
+ * The run of a job killed its worker process (a crash, an OOM kill,
+ * `process.exit`) `crashes` times — its queue's `maxCrashes` — so it is
+ * failed instead of being recovered and run again: a poison job must not
+ * take every worker down in turn. Recorded as the job's error; nothing of
+ * its runs was committed.
+ */
+export class WorkerCrashedError extends HrpCronError {
+  constructor(readonly crashes: number, readonly workerId: string, reason: string) {
+    super(
+      "WORKER_CRASHED",
+      `The worker died ${crashes} time${crashes === 1 ? "" : "s"} while running this job (last: worker ${workerId} ${reason}); it was failed so it cannot take more workers down. Fix the method, then retry the job`,
+      { crashes, workerId, reason },
+    );
+  }
+  override get name(): string {
+    return "WorkerCrashedError";
+  }
+}
+
 function formatSeconds(ms: number): string {
   return Number.isInteger(ms / 1000) ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, "");
 }

@@ -4,13 +4,17 @@ import type { Backend } from "./backend";
 import { claimedCallback, claimedFailureCallback, type ClaimStore } from "./claims";
 import { runInJob } from "./context";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, JobStoppedError, JobTimeoutError, ValidationError, coerceError, formatExcInfo } from "./errors";
+import { stillHeld } from "./claimGuards";
+import { CrashRecords, splitSuspects } from "./crashes";
+import { ClaimLostError, JobStoppedError, JobTimeoutError, coerceError, formatExcInfo } from "./errors";
 import { JobScope } from "./jobScope";
+import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { RunRecords, type Failure, type Success } from "./runRecords";
 import { planCalls, tryCatchUp } from "./schedule";
+import { StaleClaimCheck } from "./staleClaims";
 import type { JobEnv, RunResult } from "./types";
 import { requireActiveUser, type JobUser } from "./users";
 
@@ -62,15 +66,23 @@ type JobOutcome =
  *    per `model.function`): a slow job runs in a batch of its own instead of
  *    holding back the commit of quick ones. The rest stay claimed and go to
  *    the next batch.
- * 5. Transient database errors retry the whole batch (every job rolled back
- *    and run again); if they persist the claims are released and the crons
- *    stay due. A batch that fails for a reason no single job owns (a lost
- *    claim, an error at commit) is rolled back and its crons are run again
- *    one per transaction, where the culprit fails alone.
- * 6. `onFailure` callbacks run after the commit, each in its own transaction.
+ * 5. Transient database errors of the engine's own statements retry the
+ *    whole batch (every job rolled back and run again); if they persist the
+ *    claims are released and the crons stay due. The same errors thrown by a
+ *    job's own work (its savepoint rolled back cleanly) are the job's: it is
+ *    retried at once `jobTransientRetries` times, then fails like any job.
+ *    A batch that fails for a reason no single job owns (a lost claim, an
+ *    error at commit) is rolled back and its crons are run again one per
+ *    transaction, where the culprit fails alone.
+ * 6. A `suspect` cron (its last claim died with its worker) runs alone,
+ *    after committing its start marker (see {@link CrashRecords}); a job
+ *    whose claim is older than a frozen worker could keep is re-checked
+ *    before it starts ({@link StaleClaimCheck}).
+ * 7. `onFailure` callbacks run after the commit, each in its own transaction.
  */
 export class Executor {
   private readonly records: RunRecords;
+  private readonly crashes: CrashRecords;
 
   constructor(
     private readonly backend: Backend,
@@ -80,6 +92,7 @@ export class Executor {
     private readonly workerId: string,
   ) {
     this.records = new RunRecords(backend, options, workerId);
+    this.crashes = new CrashRecords(backend, options);
   }
 
   /** Moving average of run time per `model.function`, so that slow methods run in batches of their own. */
@@ -120,7 +133,12 @@ export class Executor {
    * and rolled back, and the crons not started are deferred — as they are
    * once `keepGoing()` returns false.
    */
-  async executeBatch(crons: readonly IrCron[], workerSignal: AbortSignal, keepGoing: () => boolean = () => true): Promise<BatchOutcome> {
+  async executeBatch(all: readonly IrCron[], workerSignal: AbortSignal, keepGoing: () => boolean = () => true): Promise<BatchOutcome> {
+    // A suspect runs alone, after its start marker is committed; the crons after it wait.
+    const { now: crons, later } = splitSuspects(all);
+    if (crons[0]?.suspect && !(await withTransientRetry(this.backend, this.options, () => this.crashes.markStarted(crons[0], this.workerId)))) {
+      return { results: [this.lostBeforeStart(crons[0])], deferred: later };
+    }
     let outcome: { results: RunResult[]; deferred: IrCron[]; failed: Array<{ cron: IrCron; start: Date; error: string }> };
     try {
       outcome = await withTransientRetry(this.backend, this.options,
@@ -132,16 +150,23 @@ export class Executor {
         this.options.logger.warn("batch failed as a whole; running its crons one per transaction", { crons: crons.length, error: String(error) });
         const results: RunResult[] = [];
         for (const cron of crons) results.push(await this.execute(cron, workerSignal).catch((e: unknown) => this.unrecordable(cron, e)));
-        return { results, deferred: [] };
+        return { results, deferred: [...later] };
       }
-      return { results: await Promise.all(crons.map((cron) => this.batchFailed(cron, error))), deferred: [] };
+      return { results: await Promise.all(crons.map((cron) => this.batchFailed(cron, error))), deferred: [...later] };
     }
     for (const failure of outcome.failed) {
       await this.runOnFailure(failure.cron, failure.start, failure.error).catch((error: unknown) =>
         this.options.logger.error("onFailure callback failed", { cronId: failure.cron.id, jobId: failure.cron.hrpCronJobId, error: String(error) }),
       );
     }
-    return { results: outcome.results, deferred: outcome.deferred };
+    return { results: outcome.results, deferred: [...outcome.deferred, ...later] };
+  }
+
+  /** A claim this worker lost before the run started (it was presumed dead, e.g. frozen): not run, not recorded. */
+  private lostBeforeStart(cron: IrCron): RunResult {
+    const lost = new ClaimLostError(cron.id, this.workerId);
+    this.options.logger.warn("claim lost before its run started (this worker was presumed dead); not started", { cronId: cron.id, jobId: cron.hrpCronJobId });
+    return { ...resultBase(cron), outcome: "skipped", calls: 0, error: lost.message };
   }
 
   /** A single-cron batch that could not commit: the claim was lost, the database stayed busy, or the commit failed. */
@@ -196,6 +221,8 @@ export class Executor {
 
     const outcomes: JobOutcome[] = [];
     let deferred: IrCron[] = [];
+    const fresh = new StaleClaimCheck(crons, (this.options.workerTimeoutMs - this.options.heartbeatIntervalMs) / 2,
+      (ids) => stillHeld(this.backend, manager, this.workerId, ids));
     for (const [i, cron] of crons.entries()) {
       // A job known to be slow starts a batch of its own, so it does not hold back the commit of quick ones.
       const expectedEnd = Date.now() - began + (this.methodMs.get(methodKey(cron)) ?? 0);
@@ -203,8 +230,12 @@ export class Executor {
         deferred = crons.slice(i);
         break;
       }
+      if (!(await fresh.held(i))) {
+        outcomes.push({ kind: "recorded", result: this.lostBeforeStart(cron) });
+        continue;
+      }
       const name = `hrp_job_${i + 1}`;
-      const scope = new JobScope(manager.queryRunner!, name, this.backend.savepointSql(name, cron.timeoutMs));
+      const scope = () => new JobScope(manager.queryRunner!, name, this.backend.savepointSql(name, cron.timeoutMs));
       const jobBegan = Date.now();
       outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccessOf(cron), workerSignal));
       this.observe(cron, Date.now() - jobBegan);
@@ -233,9 +264,15 @@ export class Executor {
     return { results, deferred, failed };
   }
 
-  /** One job of a batch, in its savepoint scope. Rethrows only what must end the whole batch (transient errors). */
+  /**
+   * One job of a batch, in a savepoint scope (`newScope`: a fresh one per
+   * attempt). A transient error thrown by the job's own work (its savepoint
+   * rolled back cleanly) is retried at once, at most `jobTransientRetries`
+   * times, then recorded as the job's failure. Rethrows only what must end
+   * the whole batch: errors that left the transaction unusable.
+   */
   private async runJob(
-    manager: EntityManager, scope: JobScope, cron: IrCron, userOf: (uid: number) => Promise<JobUser>,
+    manager: EntityManager, newScope: () => JobScope, cron: IrCron, userOf: (uid: number) => Promise<JobUser>,
     onSuccess: string | null, workerSignal: AbortSignal,
   ): Promise<JobOutcome> {
     const start = this.options.now();
@@ -247,13 +284,21 @@ export class Executor {
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
-      const success = await this.callMethod(manager, scope, cron, start, await userOf(cron.userId), onSuccess, run.signal);
-      await scope.release();
-      return { kind: "success", success };
-    } catch (thrown) {
-      await scope.rollback();
-      if (this.backend.isTransientError(thrown) && !run.signal.aborted) throw thrown;
-      return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
+      for (let attempt = 1; ; attempt++) {
+        const scope = newScope();
+        try {
+          const success = await this.callMethod(manager, scope, cron, start, await userOf(cron.userId), onSuccess, run.signal);
+          await scope.release();
+          return { kind: "success", success };
+        } catch (thrown) {
+          await scope.rollback(); // throws (ending the batch) when the transaction itself is gone
+          if (attempt > this.options.jobTransientRetries || run.signal.aborted || !this.backend.isTransientError(thrown)) {
+            return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
+          }
+          this.options.logger.debug("transient error thrown by a job; retrying it at once", { cronId: cron.id, attempt, error: String(thrown) });
+          await new Promise((resolve) => setTimeout(resolve, this.options.transientRetryBaseMs * attempt));
+        }
+      }
     } finally {
       clearTimeout(timer);
       workerSignal.removeEventListener("abort", relay);
@@ -268,13 +313,15 @@ export class Executor {
   ): Promise<Success> {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
-    const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), cron.nextcall, start, cron.nextcallWall);
+    // After a trigger, the schedule goes on from the call the trigger displaced.
+    const anchor = cron.plannedNextcall ?? cron.nextcall;
+    const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), anchor, start, cron.nextcallWall);
     const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp?.missed ?? 1, maxCalls: this.options.maxCatchUpCalls });
     // A cron whose next run cannot be computed (after 9999-12-31, corrupt row) does not run: it fails
     // like any job, and its failure deactivates it. A last call (one-shot job) needs no next run.
     if (scheduleError && plan.active) throw scheduleError;
     const call = (fn: (env: JobEnv) => unknown, n: number, of: number) =>
-      untilAborted(scope.run(() => runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)))), signal);
+      untilAborted(scope.run(() => runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)), cron.id)), signal);
     let result: unknown;
     for (let n = 1; n <= plan.calls; n++) result = await call((env) => method(env, ...args), n, plan.calls);
     if (onSuccessName) {
@@ -283,7 +330,7 @@ export class Executor {
     }
     return {
       cron, start, end: this.options.now(), calls: plan.calls,
-      nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : cron.nextcall, numbercall: plan.numbercallLeft, active: plan.active,
+      nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : anchor, numbercall: plan.numbercallLeft, active: plan.active,
       nextcallWall: catchUp && catchUp.missed > 0 ? catchUp.planned ?? null : cron.nextcallWall,
     };
   }
@@ -345,6 +392,11 @@ export class Executor {
     return this.registry.resolve(name.slice(0, dot), name.slice(dot + 1));
   }
 
+  /** The `onFailure` of a job that recovery failed (its runs killed their worker `maxCrashes` times). */
+  async failedByRecovery(cron: IrCron, start: Date, error: string): Promise<void> {
+    await this.runOnFailure(cron, start, error);
+  }
+
   /** After a job has finally failed (no retry left): its `onFailure`, as its user, in a transaction of its own. */
   private async runOnFailure(cron: IrCron, start: Date, error: string): Promise<void> {
     const jobId = cron.hrpCronJobId;
@@ -377,44 +429,4 @@ function methodKey(cron: IrCron): string {
 
 function resultBase(cron: IrCron) {
   return { cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function, userId: cron.userId };
-}
-
-/** Stored args are a JSON array; anything else is a data error that fails the run. */
-function parseArgs(text: string): unknown[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ValidationError("args", `stored args are not valid JSON: ${text.slice(0, 80)}`);
-  }
-  if (!Array.isArray(parsed)) throw new ValidationError("args", `stored args must be a JSON array, got ${text.slice(0, 80)}`);
-  return parsed;
-}
-
-/** Resolves or rejects with `work`, or rejects with the signal's reason as soon as it aborts (leaving `work` behind). */
-function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    Promise.resolve(work).then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-/** A method's return value as JSON data (undefined and unserialisable values become null). */
-function toJsonSafe(value: unknown): unknown {
-  try {
-    return value === undefined ? null : JSON.parse(JSON.stringify(value));
-  } catch {
-    return null;
-  }
 }

@@ -92,6 +92,16 @@ export interface DispatcherOptions extends SharedOptions {
    * at once) and `stop()` resolves; the abandoned run can never commit. @defaultValue 5000
    */
   readonly abandonAfterAbortMs?: number;
+  /**
+   * A "transient" database error (deadlock, lock not available,
+   * serialization failure, SQLite busy) thrown by a job's own work — its
+   * savepoint rolled back cleanly, so the batch's transaction is fine — is
+   * retried at once this many times (short backoff from
+   * `transientRetryBaseMs`), then counts against the job like any error
+   * (`maxRetries`, backoff, recorded failure). Only the engine's own
+   * statements get the long transient budget. @defaultValue 2
+   */
+  readonly jobTransientRetries?: number;
   /** Upper bound on calls one catch-up run makes (doall with a long outage). @defaultValue 1000 */
   readonly maxCatchUpCalls?: number;
   /** A recurring cron failing this many times in a row ... @defaultValue 5 */
@@ -176,6 +186,7 @@ export const DEFAULTS = {
   recoveryIntervalMs: 5_000,
   gracefulStopMs: 30_000,
   abandonAfterAbortMs: 5_000,
+  jobTransientRetries: 2,
   maxCatchUpCalls: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
@@ -230,6 +241,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
     recoveryIntervalMs: options.recoveryIntervalMs ?? DEFAULTS.recoveryIntervalMs,
     gracefulStopMs: options.gracefulStopMs ?? DEFAULTS.gracefulStopMs,
     abandonAfterAbortMs: options.abandonAfterAbortMs ?? DEFAULTS.abandonAfterAbortMs,
+    jobTransientRetries: options.jobTransientRetries ?? DEFAULTS.jobTransientRetries,
     maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
     deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
@@ -243,6 +255,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
   checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);
   checkInt("gracefulStopMs", resolved.gracefulStopMs, 0);
   checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0);
+  checkInt("jobTransientRetries", resolved.jobTransientRetries, 0, 100);
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
   checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0);

@@ -2,7 +2,7 @@ import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../entities/IrCron";
 import type { Backend, JsonColumns } from "./backend";
 import { scheduleOf } from "./cronSchedule";
-import { ClaimLostError, RetryableJobError } from "./errors";
+import { ClaimLostError, InvalidStateError, RetryableJobError } from "./errors";
 import type { ResolvedDispatcherOptions } from "./options";
 import { tryCatchUp } from "./schedule";
 
@@ -22,7 +22,10 @@ export interface Success {
 
 const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_wall: "text", numbercall: "int", active: "bool" };
 const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
-const CRON_FAILED: JsonColumns = { id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_wall: "text", active: "bool" };
+const CRON_FAILED: JsonColumns = {
+  id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_wall: "text", active: "bool", numbercall: "int",
+  crash_count: "int",
+};
 const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
 const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
 const RUN_LOG: JsonColumns = {
@@ -39,6 +42,8 @@ export interface Failure {
   readonly excInfo: string;
   /** What the method threw (a RetryableJobError may set the retry delay). */
   readonly thrown: unknown;
+  /** No retry, whatever `maxRetries` says (the job killed its worker `maxCrashes` times). */
+  readonly final?: boolean;
 }
 
 /** A job's retry settings, as read for its failure. */
@@ -49,13 +54,18 @@ interface JobRetryRow {
   readonly retry_backoff_ms: string | null;
 }
 
-/** When a failed job should run again, or null when it has no retries left (or the job row is gone). */
-function retryTime(job: JobRetryRow | undefined, end: Date, thrown: unknown): Date | null {
-  if (!job || Number(job.attempts) > Number(job.max_retries)) return null;
+/**
+ * When a failed job should run again, or null when it has no retries left (or
+ * the job row is gone). `failures` counts this run's failure too (the job's
+ * cron's `failure_count + 1`): runs interrupted by a worker stop or killed
+ * with their worker count in `attempts` but are not failures.
+ */
+function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, thrown: unknown): Date | null {
+  if (!job || failures > Number(job.max_retries)) return null;
   const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
   const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
     ? thrown.delayMs
-    : backoff[Math.min(Number(job.attempts) - 1, backoff.length - 1)] ?? 0;
+    : backoff[Math.min(failures - 1, backoff.length - 1)] ?? 0;
   return new Date(end.getTime() + delay);
 }
 
@@ -98,16 +108,22 @@ export class RunRecords {
     const rows = successes.map((s) => ({
       id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_wall: s.nextcallWall, numbercall: s.numbercall, active: s.active,
     }));
-    await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, nextcall_wall = v.nextcall_wall, numbercall = v.numbercall, active = v.active,
-       failure_count = 0, first_failure_date = NULL`, CRON_DONE, rows);
+    // A cron that re-triggered itself during the run (`retrigger`) is due again at once; the
+    // schedule's next call waits in planned_nextcall (see migration 0008).
+    await this.releaseHeld(manager, `lastcall = v.lastcall,
+       nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.lastcall ELSE v.nextcall END,
+       planned_nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.nextcall ELSE NULL END, retrigger = FALSE, nextcall_wall = v.nextcall_wall,
+       numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
-      await b.execute(
+      // Only a running job can end done: an operator's cancellation is never overwritten.
+      const n = await b.execute(
         manager,
-        `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL
-           ${b.updateFrom("hrp_cron_job", "v", JOB_DONE)}`,
+        `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, attempts = attempts + 1
+           ${b.updateFrom("hrp_cron_job", "v", JOB_DONE)} AND hrp_cron_job.state = 'running'`,
         b.updateFromParams(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end }))),
       );
+      if (n !== jobs.length) await this.refuseNotRunning(manager, jobs.map((s) => s.cron.hrpCronJobId!));
     }
     return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));
   }
@@ -151,14 +167,15 @@ export class RunRecords {
     const crons: Record<string, unknown>[] = [];
     const retried: Record<string, unknown>[] = [];
     const failed: Record<string, unknown>[] = [];
-    for (const { current, start, end, excInfo, thrown } of held) {
+    for (const { current, start, end, excInfo, thrown, final } of held) {
       let failureCount = current.failureCount + 1;
       let firstFailure: Date | null = current.firstFailureDate ?? start;
       let nextcall = current.nextcall;
       let nextcallWall: string | null = null;
       let active = current.active;
+      let numbercall = current.numbercall;
       const jobId = current.hrpCronJobId;
-      const retryAt = jobId === null ? null : retryTime(jobOf.get(jobId), end, thrown);
+      const retryAt = jobId === null || final ? null : retryTime(jobOf.get(jobId), failureCount, end, thrown);
       if (jobId !== null && retryAt) {
         // Retries left: back to pending, due after the backoff, as the same user.
         nextcall = retryAt;
@@ -168,7 +185,11 @@ export class RunRecords {
         active = false;
         failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
       } else {
-        ({ nextcall, nextcallWall, active } = await this.nextAfterFailure(manager, current, start));
+        // A triggered run resumes the schedule it displaced (planned_nextcall).
+        ({ nextcall, nextcallWall, active } = await this.nextAfterFailure(manager, { ...current, nextcall: current.plannedNextcall ?? current.nextcall }, start));
+        // As in Odoo, a failed run still uses up a call: numbercall = 1 leaves it inactive, as a success does.
+        if (numbercall > 0) numbercall--;
+        if (numbercall === 0) active = false;
         if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
           active = false;
           this.options.logger.error("cron deactivated after repeated failures", { cronId: current.id, name: current.name, failureCount });
@@ -176,19 +197,26 @@ export class RunRecords {
           firstFailure = null;
         }
       }
-      crons.push({ id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_wall: nextcallWall, active });
+      // A crash failure starts the next occurrence with a clean count; other failures keep it.
+      crons.push({
+        id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_wall: nextcallWall, active, numbercall,
+        crash_count: final ? 0 : current.crashCount,
+      });
     }
     await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
-       nextcall_wall = v.nextcall_wall, active = v.active`, CRON_FAILED, crons);
+       nextcall_wall = v.nextcall_wall, active = v.active, numbercall = v.numbercall, crash_count = v.crash_count, planned_nextcall = NULL,
+       retrigger = FALSE, suspect = FALSE`, CRON_FAILED, crons);
+    // The run started, so it counts in attempts; a job an operator took out of `running` keeps its state.
     if (retried.length > 0) {
-      await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)}`,
+      await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info, attempts = attempts + 1
+         ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)} AND hrp_cron_job.state = 'running'`,
         b.updateFromParams(JOB_RETRY, retried));
     }
     if (failed.length > 0) {
       await b.execute(
         manager,
-        `UPDATE hrp_cron_job SET state = 'failed', date_started = v.started, date_done = v.done, exc_info = v.exc_info
-           ${b.updateFrom("hrp_cron_job", "v", JOB_FAILED)}`,
+        `UPDATE hrp_cron_job SET state = 'failed', date_started = v.started, date_done = v.done, exc_info = v.exc_info, attempts = attempts + 1
+           ${b.updateFrom("hrp_cron_job", "v", JOB_FAILED)} AND hrp_cron_job.state = 'running'`,
         b.updateFromParams(JOB_FAILED, failed),
       );
     }
@@ -203,12 +231,13 @@ export class RunRecords {
     const end = this.options.now();
     const n = await this.backend.execute(
       manager,
-      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL WHERE id = ? AND running_worker = ?`,
+      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL, suspect_started = FALSE
+        WHERE id = ? AND running_worker = ?`,
       [cron.id, this.workerId],
     );
     if (n === 0) throw new ClaimLostError(cron.id, this.workerId);
     if (cron.hrpCronJobId !== null) {
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ? WHERE id = ?`, [
+      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'`, [
         this.backend.toDbDate(end), message, cron.hrpCronJobId,
       ]);
     }
@@ -222,6 +251,8 @@ export class RunRecords {
    */
   async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | undefined> {
     if (!(await release())) return undefined;
+    // It started, so it counts in attempts (not as a failure).
+    if (cron.hrpCronJobId !== null) await this.backend.execute(manager, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [cron.hrpCronJobId]);
     return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
   }
 
@@ -240,6 +271,21 @@ export class RunRecords {
   async jobState(manager: EntityManager, jobId: number): Promise<string | undefined> {
     const [job] = await this.backend.query<{ state: string }>(manager, `SELECT state FROM hrp_cron_job WHERE id = ?`, [jobId]);
     return job?.state;
+  }
+
+  /**
+   * Refuses to record jobs as done when one of them is no longer `running`
+   * (changed behind the engine's back): the caller's transaction must roll back.
+   * @throws InvalidStateError
+   */
+  private async refuseNotRunning(manager: EntityManager, jobIds: readonly number[]): Promise<never> {
+    const rows = await this.backend.query<{ id: unknown; state: string }>(
+      manager, `SELECT id, state FROM hrp_cron_job WHERE ${this.backend.idIn("id")} AND state <> 'running'`, [this.backend.idList(jobIds)],
+    );
+    const job = rows[0] ?? { id: jobIds[0], state: "gone" };
+    throw new InvalidStateError(`Job ${Number(job.id)} is ${job.state}, not running: its run cannot be recorded as done, and its writes were rolled back`, {
+      jobId: Number(job.id), state: job.state,
+    });
   }
 
   /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
@@ -281,7 +327,8 @@ export class RunRecords {
 
   /**
    * Bulk update of crons this worker holds that also releases their claims:
-   * `set` (columns of `v`, the JSON rows) plus `running_worker = NULL`, as
+   * `set` (columns of `v`, the JSON rows) plus `running_worker = NULL` (and
+   * the lone-run marker `suspect_started` cleared), as
    * a compare-and-set on `running_worker = me`.
    * @throws ClaimLostError when this worker no longer holds one of them
    */
@@ -290,7 +337,7 @@ export class RunRecords {
     // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the rows.
     const written = await b.query<{ id: unknown }>(
       manager,
-      `UPDATE ir_cron SET ${set}, running_worker = NULL, running_since = NULL
+      `UPDATE ir_cron SET ${set}, running_worker = NULL, running_since = NULL, suspect_started = FALSE
          ${b.updateFrom("ir_cron", "v", columns)} AND COALESCE(ir_cron.running_worker, '') = ?
        RETURNING ir_cron.id`,
       [...b.updateFromParams(columns, rows), this.workerId],

@@ -1,9 +1,11 @@
 import { Between, LessThan, MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import { HrpCronJob, type HrpCronJobState } from "../entities/HrpCronJob";
 import { HrpCronRunLog } from "../entities/HrpCronRunLog";
 import { IrCron } from "../entities/IrCron";
 import { backendFor, type Backend } from "./backend";
-import { currentJobManager, currentUserId } from "./context";
+import { requireRunnable } from "./claimGuards";
+import { currentJobCronId, currentJobManager, currentUserId } from "./context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError } from "./errors";
 import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
 import type { ModelRegistry } from "./registry";
@@ -177,22 +179,37 @@ export class HrpCronJobService {
   }
 
   /**
-   * Makes a cron due now (Odoo's "Run Manually" via a trigger): its nextcall
-   * becomes now and a dispatcher picks it up at once. To execute it in this
-   * process and wait for the outcome, use `Dispatcher.runNow(id)`.
+   * Runs a cron once, now (Odoo's trigger): it becomes due at once and a
+   * dispatcher picks it up, without moving its schedule — its planned next
+   * call is kept in `plannedNextcall`, and the schedule resumes from it after
+   * the triggered run (a daily 22:00 cron triggered at 12:00 still runs at
+   * 22:00). To execute it in this process and wait for the outcome, use
+   * `Dispatcher.runNow(id)`.
    *
-   * @throws CurrentlyRunningError when a worker is executing it
+   * Called by the cron's own run (`trigger(env.cronId)`: "more work
+   * remains", Odoo's pattern), it makes the cron due again as soon as this
+   * run is recorded; if the run fails the request is rolled back with it.
+   *
+   * @throws CurrentlyRunningError when another run of it is executing
+   * @throws InvalidStateError when it is the cron of a job that is not pending
+   *   (done, failed, cancelled, stopped: use `retryJob`), or a job re-triggering itself
    */
   async trigger(cronId: number): Promise<IrCron> {
+    checkId("cronId", cronId);
+    if (currentJobCronId() === cronId) return this.retriggerSelf(cronId);
     const now = this.options.now();
-    const cron = await this.editIdle(cronId, { nextcall: now, active: true });
+    const cron = await this.editIdle(cronId, { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" }, true);
     wakeup.notify(now);
     return cron;
   }
 
-  /** Activates or deactivates a cron. @throws CurrentlyRunningError when a worker is executing it */
+  /**
+   * Activates or deactivates a cron.
+   * @throws CurrentlyRunningError when a worker is executing it
+   * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`)
+   */
   async setActive(cronId: number, active: boolean): Promise<IrCron> {
-    const cron = await this.editIdle(cronId, { active });
+    const cron = await this.editIdle(cronId, { active }, active);
     if (active) wakeup.notify(cron.nextcall);
     return cron;
   }
@@ -208,7 +225,8 @@ export class HrpCronJobService {
 
   /**
    * Puts a failed or cancelled job back in the queue, due now (or at
-   * `at`), with its failure counters reset. It runs as its stored user.
+   * `at`), with its failure counters, `attempts` and crash count reset, so it
+   * gets its full retries again. It runs as its stored user.
    *
    * @throws InvalidStateError when the job is pending, running or done
    */
@@ -218,8 +236,9 @@ export class HrpCronJobService {
     const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
       await this.editCronIdle(manager, cron.id, {
         active: true, numbercall: 1, nextcall: when, failureCount: 0, firstFailureDate: null,
+        crashCount: 0, suspect: false, suspectStarted: false, plannedNextcall: null, retrigger: false,
       });
-      await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when });
+      await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 });
     });
     wakeup.notify(when);
     return job;
@@ -302,16 +321,18 @@ export class HrpCronJobService {
     return withTransientRetry(this.backend, this.options, () => this.backend.inTransaction(manager, work));
   }
 
-  private async editIdle(cronId: number, values: Partial<IrCron>): Promise<IrCron> {
+  /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
+  private async editIdle(cronId: number, values: QueryDeepPartialEntity<IrCron>, runs = false): Promise<IrCron> {
     checkId("cronId", cronId);
     return this.write(undefined, async (manager) => {
+      if (runs) await requireRunnable(this.backend, manager, cronId);
       await this.editCronIdle(manager, cronId, values);
       return (await manager.findOneBy(IrCron, { id: cronId }))!;
     });
   }
 
   /** Updates a cron only if no worker holds it; never waits for a running one. */
-  private async editCronIdle(manager: EntityManager, cronId: number, values: Partial<IrCron>): Promise<void> {
+  private async editCronIdle(manager: EntityManager, cronId: number, values: QueryDeepPartialEntity<IrCron>): Promise<void> {
     const result = await manager
       .createQueryBuilder()
       .update(IrCron)
@@ -320,6 +341,17 @@ export class HrpCronJobService {
       .execute();
     if (!result.affected) await this.explainIdleMiss(manager, cronId);
     if (values.active === true || values.nextcall) await this.backend.announceWork(manager);
+  }
+
+  /** A cron's own run asks to run again once it is recorded (in the run's transaction). */
+  private async retriggerSelf(cronId: number): Promise<IrCron> {
+    return this.write(undefined, async (manager) => {
+      const n = await this.backend.execute(manager, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [cronId]);
+      if (n === 0) {
+        throw new InvalidStateError(`Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`, { cronId });
+      }
+      return (await manager.findOneBy(IrCron, { id: cronId }))!;
+    });
   }
 
   private async explainIdleMiss(manager: EntityManager, cronId: number): Promise<never> {

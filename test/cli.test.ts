@@ -110,6 +110,14 @@ describe("hrp-cron CLI", () => {
     expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).out).toBe("job 3 is cancelled");
     expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).code).toBe(1);
 
+    // A finished job is final: run-now refuses its cron (exit 1) and writes no second run.
+    const doneCron = await withDb(async (ds) => (await ds.query(`SELECT id FROM ir_cron WHERE hrp_cron_job_id = 1`))[0].id as number);
+    const runsBefore = (await run("runs", "--job", "1", "--config", EXAMPLE_CONFIG)).out;
+    const refused = await run("run-now", String(doneCron), "--config", EXAMPLE_CONFIG);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/InvalidStateError: Cron \d+ belongs to job 1, which is done/);
+    expect((await run("runs", "--job", "1", "--config", EXAMPLE_CONFIG)).out).toBe(runsBefore);
+
     // The recurring cron (id 4) runs on demand.
     const now = await run("run-now", "4", "--config", EXAMPLE_CONFIG);
     expect(now.code).toBe(0);

@@ -100,6 +100,31 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
     expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(1);
   });
 
+  (kind === "postgres" ? it : it.skip)("a frozen worker that resumes does not start the claims it buffered meanwhile: others ran them", async () => {
+    await enqueue(db, ["f1", "f2", "f3"], 1000);
+    // Two slots and a round ahead: it claims all three, runs two, buffers the third.
+    const frozen = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000", HRP_TEST_CONCURRENCY: "2" });
+    workers.push(frozen);
+    await frozen.waitFor(/started f1/);
+    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(3);
+    frozen.child.kill("SIGSTOP");
+    let before: string;
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // output written before the stop arrives
+      before = frozen.output();
+      const rescuer = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
+      workers.push(rescuer);
+      await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 3, 60_000, () => summary(db, workers));
+    } finally {
+      frozen.child.kill("SIGCONT");
+    }
+    // Its running methods finish but cannot commit; the buffered claim is re-checked and not started.
+    await frozen.waitFor(/no longer holds cron/, 30_000);
+    await frozen.waitFor(/started f3|not started/, 30_000);
+    expect(frozen.output().slice(before.length)).not.toMatch(/started f\d/);
+    await expectExactlyOnce(db, 3);
+  });
+
   it("per-queue and per-key concurrency limits hold across worker processes; other work is not blocked", async () => {
     const workersConfig = { limited: { maxConcurrency: 2, backgroundWorkers: 4 } };
     const queueRegistry = new ModelRegistry().register("test.model", { timed() {} });

@@ -13,6 +13,15 @@ export interface QueueConfig {
   readonly maxRetries: number;
   /** Delays (ms) before retry 1, 2, ...; the last one repeats. @defaultValue [10000, 60000, 300000] */
   readonly retryBackoffMs: readonly number[];
+  /**
+   * A job whose run kills its worker process (crash, OOM kill, `process.exit`)
+   * this many times is failed ("the worker died N times while running this
+   * job") instead of being recovered and run again; a recurring cron counts
+   * it as one failed run. Only deaths attributed to the job count: after an
+   * unattributed death its claims run alone (see README, "Poison jobs").
+   * Crashes do not use up `maxRetries`. @defaultValue 3
+   */
+  readonly maxCrashes: number;
 }
 
 export type QueueSettings = Partial<QueueConfig>;
@@ -20,7 +29,11 @@ export type QueueSettings = Partial<QueueConfig>;
 /** Frappe's three queues with their timeouts (short 300 s, default 300 s, long 1500 s). */
 export const BUILTIN_QUEUES = ["short", "default", "long"] as const;
 
-const BASE: Omit<QueueConfig, "timeoutMs"> = { backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000] };
+/** Worker deaths attributed to a job before it is failed, unless its queue says otherwise. */
+export const DEFAULT_MAX_CRASHES = 3;
+const BASE: Omit<QueueConfig, "timeoutMs"> = {
+  backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000], maxCrashes: DEFAULT_MAX_CRASHES,
+};
 const BUILTIN_TIMEOUTS_MS: Record<(typeof BUILTIN_QUEUES)[number], number> = { short: 300_000, default: 300_000, long: 1_500_000 };
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -70,6 +83,7 @@ function checkQueueConfig(name: string, q: QueueConfig): void {
   checkInt(field("backgroundWorkers"), q.backgroundWorkers, 1, 1000);
   if (q.maxConcurrency !== null) checkInt(field("maxConcurrency"), q.maxConcurrency, 1, 1_000_000);
   checkInt(field("maxRetries"), q.maxRetries, 0, 1000);
+  checkInt(field("maxCrashes"), q.maxCrashes, 1, 1000);
   checkBackoff(field("retryBackoffMs"), q.retryBackoffMs);
 }
 

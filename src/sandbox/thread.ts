@@ -9,6 +9,7 @@ import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendFor } from "../backend";
 import { ClaimStore } from "../claims";
+import { CrashRecords } from "../crashes";
 import { openDataSource, openRegistry, loadConfig } from "../cli/config";
 import { Executor } from "../executor";
 import { consoleLogger } from "../logger";
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const registry = await openRegistry(config);
   const backend = backendFor(dataSource);
   const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions);
-  const executor = new Executor(backend, new ClaimStore(backend, options.logger), registry, options, workerId);
+  const executor = new Executor(backend, new ClaimStore(backend, options.logger, new CrashRecords(backend, options)), registry, options, workerId);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
     if (message.type === "run") {
