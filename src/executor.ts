@@ -284,10 +284,19 @@ export class Executor {
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
+      // The user lookup is the engine's statement, not the job's work: a transient error there ends
+      // the batch (the engine's retry), any other (missing, inactive user) fails the job.
+      let user: JobUser;
+      try {
+        user = await userOf(cron.userId);
+      } catch (thrown) {
+        if (this.backend.isTransientError(thrown)) throw thrown;
+        return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
+      }
       for (let attempt = 1; ; attempt++) {
         const scope = newScope();
         try {
-          const success = await this.callMethod(manager, scope, cron, start, await userOf(cron.userId), onSuccess, run.signal);
+          const success = await this.callMethod(manager, scope, cron, start, user, onSuccess, run.signal);
           await scope.release();
           return { kind: "success", success };
         } catch (thrown) {

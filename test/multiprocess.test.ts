@@ -105,7 +105,8 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
     // Two slots and a round ahead: it claims all three, runs two, buffers the third.
     const frozen = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000", HRP_TEST_CONCURRENCY: "2" });
     workers.push(frozen);
-    await frozen.waitFor(/started f1/);
+    // Both slots' methods must have started before the stop: a start racing the SIGSTOP would print after SIGCONT.
+    await frozen.waitFor(/started f1[\s\S]*started f2|started f2[\s\S]*started f1/);
     expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(3);
     frozen.child.kill("SIGSTOP");
     let before: string;
