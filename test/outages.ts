@@ -66,7 +66,15 @@ export async function openOutageDb(kind: OutageKind, server?: OwnPgServer): Prom
   const down = async (mode: "fast" | "immediate" = "fast") => {
     if (server) return server.stop(mode);
     holder = new Database(location.sqliteFile!, { timeout: 0 });
-    holder.exec("BEGIN IMMEDIATE");
+    // Asynchronously: a writer in this process must get to finish its transaction first.
+    for (;;) {
+      try {
+        return void holder.exec("BEGIN IMMEDIATE");
+      } catch (error) {
+        if ((error as { code?: string }).code !== "SQLITE_BUSY") throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
   };
   const up = async () => {
     if (server) return server.start();
