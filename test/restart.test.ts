@@ -80,7 +80,7 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
       `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM ir_cron WHERE running_worker IS NOT NULL`))}`;
     await eventually(
       async () => (await db.count("hrp_cron_job", "state = 'done'")) === total && (await db.count("ir_cron", "running_worker IS NOT NULL")) === 0,
-      90_000,
+      60_000,
       describe,
     );
 
@@ -101,5 +101,5 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
       `[restart test, ${kind}] ${total} jobs done once; ${released.length} stuck claim(s) released (${own} by their own worker's re-check), ` +
         `at most ${delays.length ? Math.max(...delays) : 0} ms after the database was back`,
     );
-  });
+  }, 180_000);
 });
