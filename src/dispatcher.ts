@@ -70,7 +70,7 @@ export class Dispatcher {
   private readonly manual = new Set<IrCron>();
   /** The re-check of claims the database gives this worker that it does not hold (see OwnClaims). */
   private readonly own: OwnClaims;
-  /** Set by `stop()`: retries give up at once instead of waiting out their budget. */
+  /** Set while `stop()` runs: retries (`retry`) give up at once instead of waiting out their budget. */
   private stopping = false;
   private readonly retry: RetryPolicy;
   private abandoned = false;
@@ -194,6 +194,7 @@ export class Dispatcher {
       if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
       await this.sandbox?.close();
+      this.stopping = false; // stopped: a later runDue() retries as usual
       this.options.logger.info("worker stopped", { workerId: this.workerId });
     }
   }
@@ -236,7 +237,6 @@ export class Dispatcher {
     const ms = next.getTime() - this.options.now().getTime();
     return ms > 0 ? ms : Math.min(this.options.pollIntervalMs, BLOCKED_RETRY_MS);
   }
-
 
   /** What the next claim may take from each queue, in order of preference. */
   private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
