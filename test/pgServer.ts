@@ -43,8 +43,13 @@ export function ownPgServerAvailable(): boolean {
   }
 }
 
+/** The command line running a server binary (as the postgres user when we are root). */
+function command(binary: string, args: string[]): [string, string[]] {
+  return asRoot ? ["runuser", ["-u", "postgres", "--", join(PG_BIN, binary), ...args]] : [join(PG_BIN, binary), args];
+}
+
 function run(binary: string, args: string[]): Promise<string> {
-  const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", join(PG_BIN, binary), ...args]] : [join(PG_BIN, binary), args];
+  const [file, argv] = command(binary, args);
   return new Promise((resolve, reject) =>
     execFile(file, argv, { timeout: 60_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`${binary} ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
@@ -75,6 +80,16 @@ export async function startOwnPgServer(): Promise<OwnPgServer> {
   const settings = [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-c unix_socket_directories=${dir}`, "-c fsync=off", "-c full_page_writes=off", "-c max_connections=100"];
   const start = () => run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings.join(" "), "start"]).then(() => undefined);
   const stop = (mode: "fast" | "immediate") => run("pg_ctl", ["-D", data, "-w", "-t", "60", "-m", mode, "stop"]).then(() => undefined);
+  // A test process that dies (or a hook that times out) must not leave the server running.
+  const onExit = () => {
+    try {
+      execFileSync(...command("pg_ctl", ["-D", data, "-m", "immediate", "stop"]), { stdio: "ignore" });
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("exit", onExit);
   await start();
   return {
     port,
@@ -87,6 +102,7 @@ export async function startOwnPgServer(): Promise<OwnPgServer> {
       await start();
     },
     async destroy() {
+      process.removeListener("exit", onExit);
       await stop("immediate").catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
