@@ -38,8 +38,12 @@ export class ClaimStore {
     });
   }
 
-  /** Refreshes `last_seen_at`; re-registers a worker that was presumed dead and removed. */
-  async heartbeat(workerId: string, recovery?: { workerTimeoutMs: number; auditNow: Date }): Promise<void> {
+  /**
+   * Refreshes `last_seen_at`; re-registers a worker that was presumed dead
+   * and removed. With `recovery`, also releases dead workers' claims, and
+   * returns every claim it listed (for the worker's re-check of its own).
+   */
+  async heartbeat(workerId: string, recovery?: { workerTimeoutMs: number; auditNow: Date }): Promise<ClaimHolder[]> {
     const now = this.backend.toDbDate(new Date());
     // One transaction for both, so an idle worker costs as few round trips as possible.
     const { n, claims } = await this.backend.transaction(async (m) => ({
@@ -48,6 +52,7 @@ export class ClaimStore {
     }));
     if (n === 0 && liveLocalWorkers.has(workerId)) await this.registerWorker(workerId);
     if (recovery) await this.releaseDead(claims, recovery.workerTimeoutMs, recovery.auditNow);
+    return claims;
   }
 
   async unregisterWorker(workerId: string): Promise<void> {
@@ -286,17 +291,17 @@ export class ClaimStore {
   }
 
   /** Every claim with its worker's registration (null columns: not registered). */
-  private claimHolders(m: EntityManager): Promise<StaleRow[]> {
-    return this.backend.query<StaleRow>(
+  claimHolders(m: EntityManager): Promise<ClaimHolder[]> {
+    return this.backend.query<ClaimHolder>(
       m,
-      `SELECT c.id, c.running_worker, w.hostname, w.pid, w.last_seen_at
+      `SELECT c.id, c.running_worker, c.running_since, w.hostname, w.pid, w.last_seen_at
          FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker
         WHERE c.running_worker IS NOT NULL`,
     );
   }
 
   /** Releases the claims among `rows` whose worker is dead, logging each as `interrupted`. */
-  private async releaseDead(rows: readonly StaleRow[], workerTimeoutMs: number, auditNow: Date): Promise<number> {
+  private async releaseDead(rows: readonly ClaimHolder[], workerTimeoutMs: number, auditNow: Date): Promise<number> {
     let recovered = 0;
     for (const row of rows) {
       const reason = this.deadReason(row, workerTimeoutMs);
@@ -315,7 +320,7 @@ export class ClaimStore {
     return recovered;
   }
 
-  private deadReason(row: StaleRow, workerTimeoutMs: number): string | null {
+  private deadReason(row: ClaimHolder, workerTimeoutMs: number): string | null {
     if (row.hostname === null || row.hostname === undefined) return "is not registered";
     if (row.hostname === HOST) {
       const pid = Number(row.pid);
@@ -402,9 +407,12 @@ interface DueBand {
   readonly priority: number;
 }
 
-interface StaleRow {
+/** A claim and its worker's registration, as {@link ClaimStore.claimHolders} lists them. */
+export interface ClaimHolder {
   id: number;
   running_worker: string;
+  /** When it was claimed (the claimer's wall clock). */
+  running_since: unknown;
   hostname: string | null;
   pid: number | null;
   last_seen_at: unknown;
@@ -415,7 +423,7 @@ interface StaleRow {
  * process is known (registered) and no other dispatcher of it held claims,
  * whose runs might have killed it.
  */
-function attributable(row: StaleRow, all: readonly StaleRow[]): boolean {
+function attributable(row: ClaimHolder, all: readonly ClaimHolder[]): boolean {
   if (row.hostname === null || row.hostname === undefined) return false;
   return !all.some((r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid));
 }

@@ -9,7 +9,9 @@ import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
-import { withTransientRetry } from "./retry";
+import { withTransientRetry, type RetryPolicy } from "./retry";
+import { OwnClaims } from "./ownClaims";
+import { Liveness } from "./liveness";
 import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
 import { WakeableSleep } from "./wakeableSleep";
@@ -53,7 +55,6 @@ export class Dispatcher {
   private readonly executor: Executor;
   private readonly sandbox: SandboxPool | null;
   private running = false;
-  private registered = false;
   private loop: Promise<void> | null = null;
   private readonly alarm = new WakeableSleep();
   /** Claimed, not started yet: claimed ahead, or deferred by a batch. */
@@ -64,14 +65,21 @@ export class Dispatcher {
   private prefetchError: unknown = null;
   /** The last claim got all it asked for: more is probably due. */
   private backlog = false;
-  /** Batches in progress, with their queue. */
-  private readonly inflight = new Map<Promise<unknown>, string>();
+  /** Batches in progress, with their queue and crons. */
+  private readonly inflight = new Map<Promise<unknown>, { readonly queue: string; readonly crons: readonly IrCron[] }>();
   /** The batch of a suspect cron, which runs alone in this worker, or null. */
   private lone: Promise<unknown> | null = null;
+  /** Claimed by `runNow` / `runDue` and not finished yet. */
+  private readonly manual = new Set<IrCron>();
+  /** The re-check of claims the database gives this worker that it does not hold (see OwnClaims). */
+  private readonly own: OwnClaims;
+  /** Set while `stop()` runs: retries (`retry`) give up at once instead of waiting out their budget. */
+  private stopping = false;
+  private readonly retry: RetryPolicy;
   private abandoned = false;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Registration, heartbeat, recovery (of dead workers' claims and of its own), stop requests. */
+  private readonly liveness: Liveness;
   private unlisten: (() => Promise<void>) | null = null;
-  private lastRecovery = 0;
   private abort = workerAbort();
   /** Set by a claim that found nothing to take: when the next ready row is due. */
   private idleUntil: Date | "never" | null = null;
@@ -83,6 +91,9 @@ export class Dispatcher {
     const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
     this.claims = new ClaimStore(this.backend, this.options.logger, crashes);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
+    this.own = new OwnClaims(this.backend, this.claims, this.workerId, this.options.logger, () => this.heldIds());
+    this.retry = { ...this.options, stopping: () => this.stopping };
+    this.liveness = new Liveness(this.backend, this.claims, this.own, this.workerId, this.options, this.retry);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
 
@@ -98,12 +109,12 @@ export class Dispatcher {
    * database stayed busy), so it always returns.
    */
   async runDue(): Promise<RunResult[]> {
-    const temporary = !this.registered;
-    if (temporary) await this.register();
+    const temporary = !this.liveness.registered;
+    if (temporary) await this.liveness.register();
     try {
       return await this.drain();
     } finally {
-      if (temporary && !this.running) await this.unregister();
+      if (temporary && !this.running) await this.liveness.unregister();
     }
   }
 
@@ -113,14 +124,19 @@ export class Dispatcher {
    * @throws CurrentlyRunningError when another worker is executing it
    */
   async runNow(cronId: number): Promise<RunResult> {
-    const temporary = !this.registered;
-    if (temporary) await this.register();
+    const temporary = !this.liveness.registered;
+    if (temporary) await this.liveness.register();
     try {
       const now = this.options.now();
-      const cron = await withTransientRetry(this.backend, this.options, () => this.claims.claimOne(this.workerId, cronId, now));
-      return await this.executeSafely(cron);
+      const claim = () => withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
+      const cron = await this.own.claiming(claim, (claimed) => this.manual.add(claimed));
+      try {
+        return await this.executeSafely(cron);
+      } finally {
+        this.manual.delete(cron);
+      }
     } finally {
-      if (temporary && !this.running) await this.unregister();
+      if (temporary && !this.running) await this.liveness.unregister();
     }
   }
 
@@ -128,18 +144,12 @@ export class Dispatcher {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.stopping = false;
     this.abort = workerAbort();
-    await this.register();
-    await this.recover();
-    // Liveness off the claim path: heartbeat, recovery of dead workers' claims, stop requests.
-    this.heartbeatTimer = setInterval(() => {
-      const recover = Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs;
-      if (recover) this.lastRecovery = Date.now();
-      this.claims.heartbeat(this.workerId, recover ? { workerTimeoutMs: this.options.workerTimeoutMs, auditNow: this.options.now() } : undefined)
-        .catch((e) => this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }));
-      this.checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
-    }, this.options.heartbeatIntervalMs);
-    this.heartbeatTimer.unref();
+    await this.liveness.register();
+    await this.liveness.recover();
+    // Liveness off the claim path: heartbeat, recovery of dead workers' claims and of its own, stop requests.
+    this.liveness.start(() => this.checkStopRequests());
     // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
     this.unlisten = await this.backend.listen(() => this.requestWake(), this.options.logger);
     this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
@@ -157,6 +167,7 @@ export class Dispatcher {
       return;
     }
     this.running = false;
+    this.stopping = true;
     this.requestWake();
     let abandon: NodeJS.Timeout | undefined;
     const abandoned = new Promise<"abandoned">((resolve) => {
@@ -176,16 +187,18 @@ export class Dispatcher {
       }
     } finally {
       clearTimeout(abandon);
-      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-      this.heartbeatTimer = null;
+      this.liveness.stop();
       await this.unlisten?.().catch(() => undefined);
       this.unlisten = null;
       this.loop = null;
+      // Whatever this worker still holds without running it (a release that failed during an outage).
+      if (!this.abandoned) await this.own.releaseAll(this.options.now()).catch((e) => this.options.logger.warn("could not release claims at stop; others will recover them", { error: String(e) }));
       // An abandoned run may still hold SQLite's write lock: do not wait for it forever.
-      const unregistered = this.unregister();
+      const unregistered = this.liveness.unregister();
       if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
       await this.sandbox?.close();
+      this.stopping = false; // stopped: a later runDue() retries as usual
       this.options.logger.info("worker stopped", { workerId: this.workerId });
     }
   }
@@ -229,12 +242,6 @@ export class Dispatcher {
     return ms > 0 ? ms : Math.min(this.options.pollIntervalMs, BLOCKED_RETRY_MS);
   }
 
-  /** Releases claims of dead workers now (at start and before `runDue`; later on the heartbeat tick). */
-  private async recover(): Promise<void> {
-    this.lastRecovery = Date.now();
-    await withTransientRetry(this.backend, this.options, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
-  }
-
   /** What the next claim may take from each queue, in order of preference. */
   private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
     return this.options.queues.map((queue) => ({
@@ -245,18 +252,24 @@ export class Dispatcher {
   /** `runDue`: claims of `batchSize`, run as batches one after another, until nothing is due. */
   private async drain(): Promise<RunResult[]> {
     const results: RunResult[] = [];
-    await this.recover();
+    await this.liveness.recover();
     for (;;) {
-      let pending = (await withTransientRetry(this.backend, this.options, () =>
+      const claim = () => withTransientRetry(this.backend, this.retry, () =>
         this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
-      )).crons;
+      );
+      let pending = (await this.own.claiming(claim, (claimed) => claimed.crons.forEach((c) => this.manual.add(c)))).crons;
       if (pending.length === 0) break;
       let progressed = false;
-      while (pending.length > 0) {
-        const outcome = await this.runBatch(pending, () => true);
-        results.push(...outcome.results);
-        if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
-        pending = outcome.deferred;
+      try {
+        while (pending.length > 0) {
+          const outcome = await this.runBatch(pending, () => true);
+          results.push(...outcome.results);
+          if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
+          for (const cron of pending) if (!outcome.deferred.includes(cron)) this.manual.delete(cron);
+          pending = outcome.deferred;
+        }
+      } finally {
+        for (const cron of pending) this.manual.delete(cron);
       }
       if (!progressed) break;
     }
@@ -284,8 +297,7 @@ export class Dispatcher {
       if (free <= 0) return this.prefetchIfLow();
       if (this.buffered.length === 0) {
         if (this.prefetching) return; // its end wakes the loop
-        const claim = await this.claimRound(free);
-        this.buffered.push(...claim.crons);
+        const claim = await this.claimRound(free); // into the buffer
         if (this.buffered.length === 0) {
           this.idleUntil = claim.nextDue ?? "never";
           return;
@@ -317,14 +329,14 @@ export class Dispatcher {
           if (this.lone === run) this.lone = null;
           this.requestWake(); // a slot is free
         });
-      this.inflight.set(run, queue);
+      this.inflight.set(run, { queue, crons: batch });
       if (first.suspect) this.lone = run;
     }
   }
 
   /** Slots a batch of `queue` may still take: free slots, within the queue's cap in this worker. */
   private room(queue: string): number {
-    const runningIn = [...this.inflight.values()].filter((q) => q === queue).length;
+    const runningIn = [...this.inflight.values()].filter((b) => b.queue === queue).length;
     const cap = this.options.queueCaps.get(queue) ?? this.options.concurrency;
     return Math.min(this.options.concurrency - this.inflight.size, cap - runningIn);
   }
@@ -342,7 +354,8 @@ export class Dispatcher {
     const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
     const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
     if (want === 0) return { crons: [], nextDue: null };
-    const claim = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+    const claimDue = () => withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+    const claim = await this.own.claiming(claimDue, (claimed) => this.buffered.push(...claimed.crons));
     this.backlog = claim.crons.length >= want;
     return claim;
   }
@@ -356,8 +369,8 @@ export class Dispatcher {
     if (this.prefetching || !this.backlog || !this.running || this.options.concurrency <= 1) return;
     if (this.buffered.length >= this.options.concurrency * this.sizing.perSlot()) return;
     const free = Math.max(0, this.options.concurrency - this.inflight.size);
-    this.prefetching = this.claimRound(free)
-      .then((claim) => void this.buffered.push(...claim.crons))
+    this.prefetching = this.claimRound(free) // into the buffer
+      .then(() => undefined)
       .catch((error: unknown) => {
         this.backlog = false;
         this.prefetchError = error;
@@ -410,23 +423,16 @@ export class Dispatcher {
     }
   }
 
+  /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
+  private *heldIds(): Iterable<number> {
+    for (const cron of this.buffered) yield cron.id;
+    for (const batch of this.inflight.values()) for (const cron of batch.crons) yield cron.id;
+    for (const cron of this.manual) yield cron.id;
+    yield* this.executor.runningCronIds();
+  }
+
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */
   private requestWake(): void {
     this.alarm.wake();
-  }
-
-  private async register(): Promise<void> {
-    await withTransientRetry(this.backend, this.options, () => this.claims.registerWorker(this.workerId));
-    this.registered = true;
-  }
-
-  private async unregister(): Promise<void> {
-    if (!this.registered) return;
-    this.registered = false;
-    try {
-      await withTransientRetry(this.backend, this.options, () => this.claims.unregisterWorker(this.workerId));
-    } catch (error) {
-      this.options.logger.warn("could not unregister worker; others will clean it up", { error: String(error) });
-    }
   }
 }

@@ -244,3 +244,57 @@ export class PreparedStatementLostError extends HrpCronError {
     return "PreparedStatementLostError";
   }
 }
+
+/** What a call that gave up had written: `"nothing"` (safe to call again) or `"unknown"` (look before calling again). */
+export type WrittenState = "nothing" | "unknown";
+
+/** What a write was doing, for {@link DatabaseUnavailableError} and {@link CommitOutcomeUnknownError}: `{ operation: "enqueue", method, queue }`. */
+export type WriteDescription = { readonly operation: string } & Readonly<Record<string, unknown>>;
+
+/**
+ * The database stayed unreachable or busy (connection refused, server
+ * starting up or shutting down, dropped connections, SQLite busy) for the
+ * whole retry budget (`transientRetryBudgetMs`), or the worker was
+ * stopping. `written` says whether anything was written: `"nothing"` when
+ * no attempt reached its commit, so the call can simply be made again.
+ */
+export class DatabaseUnavailableError extends HrpCronError {
+  constructor(readonly what: WriteDescription, readonly written: WrittenState, attempts: number, elapsedMs: number, cause: unknown, stopping = false) {
+    const reason = coerceError(cause).message;
+    super(
+      "DATABASE_UNAVAILABLE",
+      `The database was unavailable for ${what.operation} (${reason}); ${stopping ? "gave up because the worker is stopping" : `gave up after ${attempts} attempt(s) over ${(elapsedMs / 1000).toFixed(1)} s`}. ` +
+        (written === "nothing"
+          ? "Nothing was written: call again once the database is back (or raise transientRetryBudgetMs to wait longer)"
+          : "An earlier attempt may have committed: check before calling again"),
+      { ...what, written, attempts, elapsedMs, reason },
+      { cause },
+    );
+  }
+  override get name(): string {
+    return "DatabaseUnavailableError";
+  }
+}
+
+/**
+ * The connection failed while COMMIT was on its way, and whether the
+ * server committed could not be learned within the retry budget (the
+ * database stayed unreachable, or no longer knows the transaction). The
+ * write happened exactly once or not at all — never twice: it was not
+ * retried. Look (e.g. for the job's `jobId` or name) before calling again.
+ */
+export class CommitOutcomeUnknownError extends HrpCronError {
+  readonly written: WrittenState = "unknown";
+  constructor(readonly what: WriteDescription, readonly transactionId: string | null, cause: unknown) {
+    super(
+      "COMMIT_UNKNOWN",
+      `The connection was lost while committing ${what.operation}${transactionId ? ` (transaction ${transactionId})` : ""} and the database could not say whether it committed (${coerceError(cause).message}); ` +
+        "it was written once or not at all, never twice. Check before calling again",
+      { ...what, transactionId, written: "unknown" },
+      { cause },
+    );
+  }
+  override get name(): string {
+    return "CommitOutcomeUnknownError";
+  }
+}

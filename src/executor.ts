@@ -11,7 +11,8 @@ import { JobScope } from "./jobScope";
 import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
 import type { ResolvedDispatcherOptions } from "./options";
 import type { ModelRegistry } from "./registry";
-import { withTransientRetry } from "./retry";
+import { isOutage, withTransientRetry } from "./retry";
+import { commitOnce } from "./commitOnce";
 import { RunRecords, type Failure, type Success } from "./runRecords";
 import { planCalls, tryCatchUp } from "./schedule";
 import { StaleClaimCheck } from "./staleClaims";
@@ -141,12 +142,14 @@ export class Executor {
     }
     let outcome: { results: RunResult[]; deferred: IrCron[]; failed: Array<{ cron: IrCron; start: Date; error: string }> };
     try {
-      outcome = await withTransientRetry(this.backend, this.options,
-        () => this.backend.transaction((manager) => this.runBatch(manager, crons, workerSignal, keepGoing)),
+      // A lost COMMIT reply is settled by asking the database, never by running the batch again;
+      // a stopping worker does not wait out the retry budget.
+      outcome = await commitOnce(this.backend, { ...this.options, stopping: () => !keepGoing() }, { operation: "a batch", crons: crons.map((c) => c.id) },
+        (manager) => this.runBatch(manager, crons, workerSignal, keepGoing),
         (error, attempt) => this.options.logger.debug("transient database error, retrying batch", { crons: crons.length, attempt, error: String(error) }),
       );
     } catch (error) {
-      if (crons.length > 1 && !this.backend.isTransientError(error)) {
+      if (crons.length > 1 && !isOutage(this.backend, error)) {
         this.options.logger.warn("batch failed as a whole; running its crons one per transaction", { crons: crons.length, error: String(error) });
         const results: RunResult[] = [];
         for (const cron of crons) results.push(await this.execute(cron, workerSignal).catch((e: unknown) => this.unrecordable(cron, e)));
@@ -176,7 +179,7 @@ export class Executor {
       this.options.logger.warn(thrown.message, { cronId: cron.id });
       return { ...base, outcome: "skipped", calls: 0, error: thrown.message };
     }
-    if (this.backend.isTransientError(thrown)) {
+    if (isOutage(this.backend, thrown)) {
       this.options.logger.warn("database stayed busy; cron released to run later", { cronId: cron.id, error: String(thrown) });
       await this.safely(() => this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)));
       return { ...base, outcome: "skipped", calls: 0, error: coerceError(thrown).message };

@@ -16,10 +16,24 @@ export interface SharedOptions {
   readonly defaultUserId?: number;
   /** @defaultValue console, `warn` and above */
   readonly logger?: Logger;
-  /** Transient database errors (busy, serialization, dropped connection) are retried this many times. @defaultValue 5 */
+  /**
+   * No longer bounds hrp-cron's own retries: those run for
+   * `transientRetryBudgetMs`. Kept (and validated) for compatibility. @defaultValue 5
+   */
   readonly transientRetries?: number;
-  /** First backoff delay for those retries; doubles each attempt. @defaultValue 25 */
+  /** First backoff delay of transient retries; doubles each attempt (with jitter) up to `transientRetryMaxDelayMs`. @defaultValue 25 */
   readonly transientRetryBaseMs?: number;
+  /**
+   * How long hrp-cron keeps retrying after a transient database failure
+   * (connection refused or dropped, server starting up or shutting down,
+   * serialization failure, deadlock, SQLite busy) before a call gives up
+   * with `DatabaseUnavailableError` (which says whether anything was
+   * written). Covers a PostgreSQL restart or fail-over. A stopping
+   * dispatcher does not wait for it. @defaultValue 30000
+   */
+  readonly transientRetryBudgetMs?: number;
+  /** Longest single backoff delay within `transientRetryBudgetMs`. @defaultValue 1000 */
+  readonly transientRetryMaxDelayMs?: number;
 }
 
 /** Options of `HrpCronJobService`. */
@@ -176,6 +190,8 @@ export const DEFAULTS = {
   defaultUserId: ADMIN_USER_ID,
   transientRetries: 5,
   transientRetryBaseMs: 25,
+  transientRetryBudgetMs: 30_000,
+  transientRetryMaxDelayMs: 1_000,
   pollIntervalMs: 5_000,
   batchSize: 50,
   /** The default batch where transactions run one at a time (SQLite): no subtransaction cache to overflow, and each commit syncs the file. */
@@ -212,10 +228,14 @@ export function resolveShared(options: SharedOptions = {}): ResolvedShared {
     logger: options.logger ?? consoleLogger("warn"),
     transientRetries: options.transientRetries ?? DEFAULTS.transientRetries,
     transientRetryBaseMs: options.transientRetryBaseMs ?? DEFAULTS.transientRetryBaseMs,
+    transientRetryBudgetMs: options.transientRetryBudgetMs ?? DEFAULTS.transientRetryBudgetMs,
+    transientRetryMaxDelayMs: options.transientRetryMaxDelayMs ?? DEFAULTS.transientRetryMaxDelayMs,
   };
   checkInt("defaultUserId", resolved.defaultUserId, 1);
   checkInt("transientRetries", resolved.transientRetries, 0);
   checkInt("transientRetryBaseMs", resolved.transientRetryBaseMs, 0);
+  checkInt("transientRetryBudgetMs", resolved.transientRetryBudgetMs, 0);
+  checkInt("transientRetryMaxDelayMs", resolved.transientRetryMaxDelayMs, 1);
   return resolved;
 }
 

@@ -6,10 +6,10 @@ import { IrCron } from "../entities/IrCron";
 import { backendFor, type Backend } from "./backend";
 import { requireRunnable } from "./claimGuards";
 import { currentJobCronId, currentJobManager, currentUserId } from "./context";
-import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError } from "./errors";
+import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "./errors";
 import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
 import type { ModelRegistry } from "./registry";
-import { withTransientRetry } from "./retry";
+import { commitOnce } from "./commitOnce";
 import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
 import { wakeup } from "./wakeup";
@@ -121,7 +121,7 @@ export class HrpCronJobService {
     const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
     const creator = currentUserId() ?? uid;
 
-    const job = await this.write(options.manager, async (manager) => {
+    const job = await this.write({ operation: "runByCron", name, model, function: fn }, options.manager, async (manager) => {
       await this.checkUser(manager, uid);
       const saved = await insertJob(this.backend, manager, {
         name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt, state: "pending",
@@ -154,7 +154,7 @@ export class HrpCronJobService {
     const now = this.options.now();
     const nextcallGiven = spec.nextcall === undefined ? undefined : checkDate("nextcall", spec.nextcall);
 
-    const cron = await this.write(options.manager, async (manager) => {
+    const cron = await this.write({ operation: "createCron", name: spec.name, model: spec.model, function: spec.function }, options.manager, async (manager) => {
       const user = await this.checkUser(manager, uid);
       const timeZone = spec.timeZone ?? user.tz ?? "UTC";
       const schedule = spec.cronExpression
@@ -217,7 +217,7 @@ export class HrpCronJobService {
   /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
   async deleteCron(cronId: number): Promise<void> {
     checkId("cronId", cronId);
-    await this.write(undefined, async (manager) => {
+    await this.write({ operation: "deleteCron", cronId }, undefined, async (manager) => {
       const n = await this.backend.execute(manager, `DELETE FROM ir_cron WHERE id = ? AND running_worker IS NULL`, [cronId]);
       if (n === 0) await this.explainIdleMiss(manager, cronId);
     });
@@ -313,18 +313,22 @@ export class HrpCronJobService {
     return requireActiveUser(this.options.userResolver, manager, uid);
   }
 
-  /** One transaction (the caller's when given), retried on transient errors when it is our own. */
-  private write<T>(given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+  /**
+   * One transaction: the caller's when given (it commits it), else our own,
+   * committed exactly once (`commitOnce`: retried while the database is
+   * unavailable, never blindly after a lost COMMIT reply).
+   */
+  private write<T>(what: WriteDescription, given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
     // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
     const manager = given ?? currentJobManager();
     if (manager?.queryRunner?.isTransactionActive) return work(manager);
-    return withTransientRetry(this.backend, this.options, () => this.backend.inTransaction(manager, work));
+    return commitOnce(this.backend, this.options, what, work);
   }
 
   /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
   private async editIdle(cronId: number, values: QueryDeepPartialEntity<IrCron>, runs = false): Promise<IrCron> {
     checkId("cronId", cronId);
-    return this.write(undefined, async (manager) => {
+    return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
       if (runs) await requireRunnable(this.backend, manager, cronId);
       await this.editCronIdle(manager, cronId, values);
       return (await manager.findOneBy(IrCron, { id: cronId }))!;
@@ -345,7 +349,7 @@ export class HrpCronJobService {
 
   /** A cron's own run asks to run again once it is recorded (in the run's transaction). */
   private async retriggerSelf(cronId: number): Promise<IrCron> {
-    return this.write(undefined, async (manager) => {
+    return this.write({ operation: "trigger", cronId }, undefined, async (manager) => {
       const n = await this.backend.execute(manager, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [cronId]);
       if (n === 0) {
         throw new InvalidStateError(`Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`, { cronId });
@@ -366,7 +370,7 @@ export class HrpCronJobService {
     verb: string,
     change: (manager: EntityManager, cron: IrCron) => Promise<void>,
   ): Promise<HrpCronJob> {
-    return this.write(undefined, async (manager) => {
+    return this.write({ operation: verb === "retried" ? "retryJob" : "cancelJob", jobId }, undefined, async (manager) => {
       const job = await manager.findOneBy(HrpCronJob, { id: jobId });
       if (!job) throw new NotFoundError("hrp_cron_job", jobId);
       const cron = await manager.findOneBy(IrCron, { hrpCronJobId: jobId });

@@ -25,6 +25,30 @@ export type JsonColumns = Readonly<Record<string, JsonColumnType>>;
 /** What the engine runs on top of a backend's transaction. */
 export type TransactionWork<T> = (manager: EntityManager) => Promise<T>;
 
+/** Names a transaction, so its outcome can be asked for after the reply to its COMMIT was lost. */
+export interface CommitTicket {
+  /** The server's id of the transaction (PostgreSQL `txid_current()`), as text. */
+  readonly transactionId: string;
+  /** The server process that ran it (PostgreSQL `pg_backend_pid()`), or null. */
+  readonly serverPid: number | null;
+}
+
+/** What the database says about an interrupted commit; `"unknown"`: it cannot tell (too old, or not asked). */
+export type CommitStatus = "committed" | "aborted" | "in progress" | "unknown";
+
+/**
+ * Thrown by {@link Backend.trackedTransaction} when the connection failed
+ * while the COMMIT was on its way: the server may or may not have
+ * committed. Carries what `work` returned and the ticket to ask
+ * {@link Backend.commitStatus} with. Internal: `commitOnce` turns it into
+ * a result, a retry or a `CommitOutcomeUnknownError`.
+ */
+export class CommitInterrupted extends Error {
+  constructor(readonly ticket: CommitTicket, readonly value: unknown, cause: unknown) {
+    super(`the connection failed during COMMIT of transaction ${ticket.transactionId}`, { cause });
+  }
+}
+
 /**
  * The seam between the engine and a database. Every difference between
  * SQLite and PostgreSQL lives in an implementation of this interface; the
@@ -53,6 +77,32 @@ export interface Backend {
    * because TypeORM shares a single connection there.
    */
   transaction<T>(work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * Like {@link transaction}, for writes that must happen exactly once
+   * (`commitOnce`): when the connection fails while the COMMIT is on its
+   * way, so that the server may have committed, it rejects with
+   * {@link CommitInterrupted} (carrying `work`'s value) instead of the
+   * driver's error. PostgreSQL learns the transaction id in the round trip
+   * that begins the transaction (`START TRANSACTION; SELECT
+   * txid_current()`), so this costs no extra round trip (one when the
+   * DataSource sets an `isolationLevel`). SQLite never rejects with it: its
+   * COMMIT is a call into the library in this process, not a message to a
+   * server, and returns only once the commit is durable or has failed (and
+   * then nothing was written) — there is no reply to lose.
+   */
+  trackedTransaction<T>(work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * Whether the transaction of `ticket` committed, asked on another
+   * connection after its COMMIT's reply was lost. PostgreSQL:
+   * `txid_status()`. A transaction still `"in progress"` belongs to a server
+   * process that has not yet noticed its client is gone; that process is
+   * ended (`pg_terminate_backend`, only while it still runs that
+   * transaction; a COMMIT it already received completes first) so the next
+   * question gets a final answer. SQLite: `"unknown"` (never asked).
+   */
+  commitStatus(ticket: CommitTicket): Promise<CommitStatus>;
 
   /**
    * Like {@link transaction} but joins `manager`'s transaction when one is

@@ -5,7 +5,8 @@ import type { Backend } from "./backend";
 import { PostgresBackend } from "./postgres";
 import { SqliteBackend } from "./sqlite";
 
-export type { Backend, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
+export type { Backend, CommitStatus, CommitTicket, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
+export { CommitInterrupted } from "./backend";
 export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres";
 
 /** A DataSource's backend and the options it was created with. */

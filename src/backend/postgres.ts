@@ -3,7 +3,7 @@ import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner
 import { PreparedStatementLostError } from "../errors";
 import { JobScope } from "../jobScope";
 import type { ResolvedPostgresOptions } from "../options";
-import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
+import { CommitInterrupted, type Backend, type CommitStatus, type CommitTicket, type JsonColumns, type JsonColumnType, type TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
 import { PgListener, WAKEUP_CHANNEL } from "./pgListener";
@@ -113,6 +113,82 @@ export class PostgresBackend implements Backend {
   async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
     if (manager?.queryRunner?.isTransactionActive) return work(manager);
     return this.transaction(work);
+  }
+
+  async trackedTransaction<T>(work: TransactionWork<T>): Promise<T> {
+    // TypeORM's own start/commit, so its transaction events (in-process wake-ups) still fire.
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const ticket = await this.beginTracked(runner);
+      let value: T;
+      try {
+        value = await work(runner.manager);
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+      try {
+        await runner.commitTransaction();
+      } catch (error) {
+        await runner.rollbackTransaction().catch(() => undefined);
+        // A server that answered refused the commit (nothing written); no answer leaves it open.
+        if (this.isTransientError(error)) throw new CommitInterrupted(ticket, value, error);
+        throw error;
+      }
+      return value;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Starts `runner`'s transaction and learns its id and server process in
+   * the same round trip: TypeORM's `START TRANSACTION` is sent as `START
+   * TRANSACTION; SELECT txid_current(), pg_backend_pid()` (one simple-query
+   * message). Assigning the id up front costs nothing for a transaction
+   * that writes anyway. With an `isolationLevel`, TypeORM's `SET
+   * TRANSACTION` must come first, so the id is asked separately.
+   */
+  private async beginTracked(runner: QueryRunner): Promise<CommitTicket> {
+    const client = (await runner.connect()) as PgTextClient;
+    if ((this.dataSource.options as { isolationLevel?: string }).isolationLevel) {
+      await runner.startTransaction();
+      return ticketOf((await runner.query(TICKET_SQL))[0]);
+    }
+    let ticket: CommitTicket | null = null;
+    const inherited = runner.query;
+    const own = runner as { query: (sql: string, ...rest: unknown[]) => Promise<unknown> };
+    own.query = async (sql: string, ...rest: unknown[]) => {
+      if (sql !== "START TRANSACTION") return (inherited as (...a: unknown[]) => Promise<unknown>).call(runner, sql, ...rest);
+      try {
+        const results = await client.query(`START TRANSACTION; ${TICKET_SQL}`);
+        ticket = ticketOf((Array.isArray(results) ? results[1] : results).rows[0]);
+      } catch (error) {
+        throw new QueryFailedError(sql, [], error as Error);
+      }
+      return undefined;
+    };
+    try {
+      await runner.startTransaction();
+    } finally {
+      delete (own as Partial<typeof own>).query;
+    }
+    return ticket!;
+  }
+
+  async commitStatus(ticket: CommitTicket): Promise<CommitStatus> {
+    const [row] = await this.dataSource.query(`SELECT txid_status($1::bigint) AS status`, [ticket.transactionId]);
+    const status = (row as { status?: string | null } | undefined)?.status ?? null;
+    if (status === "committed" || status === "aborted") return status;
+    if (status !== "in progress") return "unknown";
+    if (ticket.serverPid !== null) {
+      // Only while that process still runs this very transaction (its 32-bit xid), so a reused pid is never hit.
+      await this.dataSource.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND backend_xid::text = ($2::bigint % 4294967296)::text`,
+        [ticket.serverPid, ticket.transactionId],
+      );
+    }
+    return "in progress";
   }
 
   async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
@@ -239,6 +315,18 @@ const PG_TYPES: Record<JsonColumnType, string> = { int: "integer", text: "text",
 /** The part of a `pg` client used for prepared statements. */
 interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** The id and server process of the current transaction (see `beginTracked`). */
+const TICKET_SQL = "SELECT txid_current()::text AS txid, pg_backend_pid() AS pid";
+
+function ticketOf(row: { txid?: unknown; pid?: unknown } | undefined): CommitTicket {
+  return { transactionId: String(row?.txid), serverPid: row?.pid === undefined || row.pid === null ? null : Number(row.pid) };
+}
+
+/** The part of a `pg` client used for a multi-statement simple query. */
+interface PgTextClient {
+  query(text: string): Promise<{ rows: Array<Record<string, unknown>> } | Array<{ rows: Array<Record<string, unknown>> }>>;
 }
 
 /** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */

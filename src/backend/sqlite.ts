@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
-import type { Backend, JsonColumns, TransactionWork } from "./backend";
+import type { Backend, CommitStatus, JsonColumns, TransactionWork } from "./backend";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
 import { Mutex } from "./mutex";
 
@@ -137,6 +137,22 @@ export class SqliteBackend implements Backend {
         done();
       }
     });
+  }
+
+  /**
+   * {@link transaction}: SQLite's COMMIT cannot lose a reply. It is a call
+   * into the library in this process, not a message to a server; it returns
+   * once the commit is durable (WAL appended) or fails, and a failed COMMIT
+   * (busy, I/O error, full disk) leaves nothing committed — the journal
+   * rolls it back. So a transient error here always means "not written".
+   */
+  trackedTransaction<T>(work: TransactionWork<T>): Promise<T> {
+    return this.transaction(work);
+  }
+
+  /** Never asked (see {@link trackedTransaction}). */
+  async commitStatus(): Promise<CommitStatus> {
+    return "unknown";
   }
 
   async announceWork(): Promise<void> {

@@ -11,6 +11,7 @@ import { configPathOf, openDataSource, openRegistry } from "./config";
 import { renderTable } from "./table";
 import { withDatabase, type Command, type CommandContext } from "./database";
 import { schedulerFor, SCHEDULER_COMMANDS } from "./schedulerCommands";
+import { openWhenReachable } from "./waitForDatabase";
 
 function runsTable(results: readonly RunResult[]): string {
   return renderTable(
@@ -47,6 +48,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
     flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
     async run({ args, config, io }) {
+      // A worker started before its database waits for it (one line per attempt) instead of exiting.
       return withDatabase(config, async (dataSource) => {
         const registry = await openRegistry(config);
         const queueSet = new QueueSet(config.workers);
@@ -80,7 +82,7 @@ export const COMMANDS: Record<string, Command> = {
         await scheduler?.stop();
         await dispatcher.stop();
         return 0;
-      });
+      }, (c) => openWhenReachable(c, io));
     },
   },
 

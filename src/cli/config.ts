@@ -86,12 +86,17 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
 
 /** Resolves the configured DataSource, initialized, with its backend options (`postgres`) applied. */
 export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
-  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
-  const dataSource = given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
+  const dataSource = await configuredDataSource(config);
   if (!dataSource.isInitialized) await dataSource.initialize();
   const postgres = { ...defaultPostgresOptions(process.env), ...config.postgres };
   if (Object.keys(postgres).length > 0) backendFor(dataSource, postgres);
   return dataSource;
+}
+
+/** The configured DataSource, as given (it may not be initialized yet). */
+export async function configuredDataSource(config: HrpCronConfig): Promise<DataSource> {
+  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
+  return given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
 }
 
 export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry> {

@@ -25,9 +25,16 @@ export type Command = {
 };
 
 
-/** Opens the database, migrates it and runs the config's setup, then `work`; always closes. */
-export async function withDatabase<T>(config: HrpCronConfig, work: (ds: DataSource, service: HrpCronJobService) => Promise<T>): Promise<T> {
-  const dataSource = await openDataSource(config);
+/**
+ * Opens the database (with `open`: the worker waits for an unreachable one),
+ * migrates it and runs the config's setup, then `work`; always closes.
+ */
+export async function withDatabase<T>(
+  config: HrpCronConfig,
+  work: (ds: DataSource, service: HrpCronJobService) => Promise<T>,
+  open: (config: HrpCronConfig) => Promise<DataSource> = openDataSource,
+): Promise<T> {
+  const dataSource = await open(config);
   try {
     await migrate(dataSource);
     const registry = await openRegistry(config);

@@ -6,6 +6,7 @@ import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError }
 import { stopLocalRun } from "../executor";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import type { ModelRegistry } from "../registry";
+import { commitOnce } from "../commitOnce";
 import { withTransientRetry } from "../retry";
 import type { JobEnv } from "../types";
 import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
@@ -179,7 +180,7 @@ export class JobQueue {
     };
     const saved = joined?.queryRunner?.isTransactionActive
       ? await work(joined)
-      : await withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+      : await commitOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, work);
     if (saved.length > 0) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, this.options.now());
     return saved;
   }
@@ -237,7 +238,8 @@ export class JobQueue {
       await this.backend.announceWork(manager);
       return job;
     };
-    const own = () => withTransientRetry(this.backend, this.options, () => this.backend.transaction(work));
+    // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
+    const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: `${model}.${fn}`, queue: values.queue, jobId: jobKey }, work);
     let job: HrpCronJob | null;
     if (joined?.queryRunner?.isTransactionActive) job = await work(joined);
     else {

@@ -9,6 +9,7 @@ import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
 import type { ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
+import { commitOnce } from "../commitOnce";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
 import { checkId, checkInt } from "../validate";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
@@ -78,6 +79,8 @@ export class Scheduler {
   private readonly maxCatchUp: number;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<unknown> | null = null;
+  /** Set by `stop()`: a tick in a transient retry gives up instead of waiting out its budget. */
+  private stopping = false;
 
   constructor(private readonly dataSource: DataSource, private readonly config: SchedulerOptions) {
     this.backend = backendFor(dataSource);
@@ -131,16 +134,15 @@ export class Scheduler {
     const queue = spec.queue ?? queueOfFrequency(spec.frequency);
     this.jobs.queues.get(queue);
     const userId = checkId("userId", spec.userId ?? 1);
-    return withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction(async (m) => {
-        await requireActiveUser(this.options.userResolver, m, userId);
-        if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
-        return m.save(m.create(ScheduledJobType, {
-          method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
-          stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
-        }));
-      }),
-    );
+    // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
+    return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
+      await requireActiveUser(this.options.userResolver, m, userId);
+      if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
+      return m.save(m.create(ScheduledJobType, {
+        method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
+        stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
+      }));
+    });
   }
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
@@ -177,7 +179,7 @@ export class Scheduler {
 
   /** One scheduling pass: updates finished runs' logs, then (as leader) enqueues every due type. */
   async tick(): Promise<TickResult> {
-    return withTransientRetry(this.backend, this.options, () => this.backend.transaction((m) => this.tickIn(m)));
+    return withTransientRetry(this.backend, { ...this.options, stopping: () => this.stopping }, () => this.backend.transaction((m) => this.tickIn(m)));
   }
 
   private async tickIn(m: EntityManager): Promise<TickResult> {
@@ -257,6 +259,7 @@ export class Scheduler {
   /** Ticks every `tickIntervalMs` until `stop()`. */
   async start(): Promise<void> {
     if (this.timer) return;
+    this.stopping = false;
     const loop = async () => {
       this.ticking = this.tick().catch((error: unknown) => this.options.logger.error("scheduler tick failed", { error: String(error) }));
       await this.ticking;
@@ -270,6 +273,7 @@ export class Scheduler {
     if (!this.timer) return;
     clearTimeout(this.timer);
     this.timer = null;
+    this.stopping = true;
     await this.ticking;
     await this.backend.transaction((m) => this.backend.execute(m, `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`, [this.id]))
       .catch(() => undefined);
