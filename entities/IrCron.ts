@@ -101,4 +101,11 @@ export class IrCron extends QueueColumns {
   /** Set by `stopJob`: the worker running it aborts the run. */
   @Column({ name: "stop_requested", type: "boolean", default: false })
   stopRequested!: boolean;
+
+  /**
+   * When a worker first handed this cron back because no live worker serves
+   * its method (rolling deploys); null while one does. See `unknownMethodGraceMs`.
+   */
+  @Column(dateColumn("unserved_since"))
+  unservedSince!: Date | null;
 }

@@ -13,6 +13,7 @@ import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
 import { WakeableSleep } from "./wakeableSleep";
 import { ClaimSizing } from "./claimSizing";
+import { MethodGate } from "./methodGate";
 
 /** The worker-stop controller: every running job listens to it, so it may have many listeners. */
 function workerAbort(): AbortController {
@@ -49,6 +50,8 @@ export class Dispatcher {
   private readonly backend: Backend;
   private readonly options: ResolvedDispatcherOptions;
   private readonly claims: ClaimStore;
+  /** Leaves jobs of methods this worker lacks to workers that serve them (rolling deploys). */
+  private readonly gate: MethodGate;
   private readonly executor: Executor;
   private readonly sandbox: SandboxPool | null;
   private running = false;
@@ -78,6 +81,7 @@ export class Dispatcher {
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     this.claims = new ClaimStore(this.backend, this.options.logger);
+    this.gate = new MethodGate(this.backend, registry, this.options);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
@@ -244,9 +248,9 @@ export class Dispatcher {
     const results: RunResult[] = [];
     await this.recover();
     for (;;) {
-      let pending = (await withTransientRetry(this.backend, this.options, () =>
-        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
-      )).crons;
+      let pending = (await this.gate.claim(() => withTransientRetry(this.backend, this.options, () =>
+        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize, this.gate),
+      ))).crons;
       if (pending.length === 0) break;
       let progressed = false;
       while (pending.length > 0) {
@@ -335,7 +339,8 @@ export class Dispatcher {
     const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
     const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
     if (want === 0) return { crons: [], nextDue: null };
-    const claim = await withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+    const claim = await this.gate.claim(() =>
+      withTransientRetry(this.backend, this.options, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want, this.gate)));
     this.backlog = claim.crons.length >= want;
     return claim;
   }
@@ -409,7 +414,7 @@ export class Dispatcher {
   }
 
   private async register(): Promise<void> {
-    await withTransientRetry(this.backend, this.options, () => this.claims.registerWorker(this.workerId));
+    await withTransientRetry(this.backend, this.options, () => this.claims.registerWorker(this.workerId, this.gate.methods()));
     this.registered = true;
   }
 

@@ -95,7 +95,7 @@ export class RunRecords {
     const b = this.backend;
     const rows = successes.map((s) => ({ id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, numbercall: s.numbercall, active: s.active }));
     await this.releaseHeld(manager, `lastcall = v.lastcall, nextcall = v.nextcall, numbercall = v.numbercall, active = v.active,
-       failure_count = 0, first_failure_date = NULL`, CRON_DONE, rows);
+       failure_count = 0, first_failure_date = NULL, unserved_since = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
       await b.execute(
