@@ -1,4 +1,6 @@
-import type { DataSource } from "typeorm";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { DataSource, DataSourceOptions } from "typeorm";
 import { ConfigError } from "../errors";
 import type { Backend } from "./backend";
 import { PostgresBackend } from "./postgres";
@@ -30,3 +32,13 @@ export function backendFor(dataSource: DataSource): Backend {
   return backend;
 }
 export { hydrate } from "./common";
+
+/**
+ * The path of the embedded SQLite file `options` name when that file does
+ * not exist (initializing such a DataSource would create it); null for an
+ * existing file, `:memory:` and other databases.
+ */
+export function missingDatabaseFile(options: DataSourceOptions): string | null {
+  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:") return null;
+  return existsSync(options.database) ? null : resolve(options.database);
+}

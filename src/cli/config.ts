@@ -78,10 +78,15 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
 
 /** Resolves the configured DataSource, initialized. */
 export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
-  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
-  const dataSource = given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
+  const dataSource = await dataSourceOf(config);
   if (!dataSource.isInitialized) await dataSource.initialize();
   return dataSource;
+}
+
+/** The configured DataSource as given: not initialized unless the config initialized it. */
+export async function dataSourceOf(config: HrpCronConfig): Promise<DataSource> {
+  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
+  return given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
 }
 
 export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry> {
