@@ -35,7 +35,7 @@ export interface HrpCronConfig {
    * @defaultValue `defaultDataSourceOptions()` from `ormconfig.ts` (`./hrp-cron.sqlite` or `HRP_CRON_DB`)
    */
   readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
-  /** The models and methods jobs may call. @defaultValue an empty registry (the worker then fails every run with "does not exist") */
+  /** The models and methods jobs may call. @defaultValue an empty registry (`hrp-cron worker` then refuses to start) */
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
   /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
   readonly workers?: Readonly<Record<string, QueueSettings>>;
@@ -45,7 +45,10 @@ export interface HrpCronConfig {
   readonly schedulerIntervalMinutes?: number;
   /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
   readonly dispatcher?: DispatcherOptions;
-  /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */
+  /**
+   * Runs after `migrate()` and before a command that writes (creating the app's tables, seeding
+   * examples); the read-only commands (`jobs`, `crons`, `runs`, `queues`, `doctor`, ...) never run it.
+   */
   readonly setup?: (context: SetupContext) => Promise<void>;
 }
 
