@@ -81,6 +81,25 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     expect(await count(db, "hrp_cron_run_log", "state <> 'done'")).toBe(0);
   });
 
+  it("an old worker running its loop next to a new one leaves it the new method's jobs", async () => {
+    const clock = fixedClock("2026-11-23T08:00:00Z");
+    const jobs = new JobQueue(db.dataSource, { registry: newRegistry, now: clock.now });
+    const newClock = fixedClock("2026-11-23T07:00:00Z");
+    const newWorker = dispatcher(newRegistry, { now: newClock.now, pollIntervalMs: 20 });
+    await newWorker.start();
+    const oldWorker = dispatcher(oldRegistry, { now: clock.now, pollIntervalMs: 20, concurrency: 2, unknownMethodGraceMs: 0 });
+    await oldWorker.start();
+    for (let i = 0; i < 6; i++) await jobs.enqueue(i % 2 === 0 ? "app.work.fresh" : "app.work.note", { args: [`k${i}`] });
+    await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 3);
+    await sleep(300); // the old worker keeps looking meanwhile
+    expect((await jobRows()).filter((r) => r.fn === "fresh")).toEqual(Array(3).fill({ fn: "fresh", state: "pending", attempts: 0, worker_id: null }));
+
+    newClock.set("2026-11-23T08:00:00Z");
+    await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 6);
+    expect((await jobRows()).filter((r) => r.fn === "fresh").map((r) => [r.attempts, r.worker_id])).toEqual(Array(3).fill([1, newWorker.workerId]));
+    expect(await count(db, "hrp_cron_run_log", "state <> 'done'")).toBe(0);
+  });
+
   it("a job whose method no live worker serves waits for the grace period, listed by doctor, then fails as before", async () => {
     await new JobQueue(db.dataSource, { registry: newRegistry }).enqueue("app.work.fresh", { args: ["f"] });
     const scheduler = new Scheduler(db.dataSource, { registry: oldRegistry });
