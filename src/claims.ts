@@ -387,7 +387,6 @@ export interface Claim {
 /** An `ir_cron` row as a claim statement returned it (`RETURNING *`). */
 export type ClaimedRow = Record<string, unknown>;
 
-
 /** The callbacks of each claimed cron's job, read when the claim marked it running. */
 const claimedCallbacks = new WeakMap<IrCron, { readonly onSuccess: string | null; readonly onFailure: string | null }>();
 
