@@ -23,4 +23,8 @@ export class HrpCronWorker {
 
   @Column(dateColumn("last_seen_at", { nullable: false }))
   lastSeenAt!: Date;
+
+  /** JSON array of the `model.method` names this worker serves (its registry at registration); null: not said. */
+  @Column({ type: "text", nullable: true })
+  methods!: string | null;
 }

@@ -130,4 +130,11 @@ export class IrCron extends QueueColumns {
   /** Set by the cron's own run (`trigger(env.cronId)`): due again as soon as this run is recorded. */
   @Column({ type: "boolean", default: false })
   retrigger!: boolean;
+
+  /**
+   * When a worker first handed this cron back because no live worker serves
+   * its method (rolling deploys); null while one does. See `unknownMethodGraceMs`.
+   */
+  @Column(dateColumn("unserved_since"))
+  unservedSince!: Date | null;
 }

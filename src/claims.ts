@@ -5,6 +5,7 @@ import { hydrate, type Backend } from "./backend";
 import type { CrashRecords, Recovered } from "./crashes";
 import { releaseFinished, requireRunnable } from "./claimGuards";
 import { CurrentlyRunningError, NotFoundError } from "./errors";
+import { methodNotIn, type ClaimFilter } from "./methodGate";
 import type { Logger } from "./types";
 
 /** Dispatchers alive in this process (a claim by a stopped one is stale even though the pid lives). */
@@ -19,6 +20,9 @@ const HOST = hostname();
  * not the injected schedule clock.
  */
 export class ClaimStore {
+  /** The methods this store's worker registered with, kept for a re-registration. */
+  private methods: readonly string[] | null = null;
+
   /** `crashes` does the bookkeeping of recovered claims (suspects, crash counts). */
   constructor(private readonly backend: Backend, private readonly logger: Logger, private readonly crashes: CrashRecords) {}
 
@@ -27,13 +31,15 @@ export class ClaimStore {
     return `${HOST}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   }
 
-  async registerWorker(workerId: string): Promise<void> {
+  /** Registers (or re-registers) `workerId`, with the `model.method` names it serves (null: not said). */
+  async registerWorker(workerId: string, methods: readonly string[] | null = this.methods): Promise<void> {
     liveLocalWorkers.add(workerId);
+    this.methods = methods;
     const now = this.backend.toDbDate(new Date());
     await this.backend.transaction(async (m) => {
       await this.backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]);
-      await this.backend.execute(m, `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`, [
-        workerId, HOST, process.pid, now, now,
+      await this.backend.execute(m, `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at, methods) VALUES (?, ?, ?, ?, ?, ?)`, [
+        workerId, HOST, process.pid, now, now, methods === null ? null : JSON.stringify(methods),
       ]);
     });
   }
@@ -74,8 +80,13 @@ export class ClaimStore {
    * priorities), then each band is claimed with a range scan of its due
    * rows that stops at the limit — future-dated and low-priority rows are
    * never walked.
+   *
+   * With a `filter` (rolling deploys, see `MethodGate`), rows of its
+   * `skipMethods` are not claimed, and the rows it does not `keep` are handed
+   * back in the same transaction, before their jobs are marked running.
    */
-  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number): Promise<Claim> {
+  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number, filter?: ClaimFilter): Promise<Claim> {
+    const skip = filter?.skipMethods() ?? [];
     return this.backend.transaction(async (m) => {
       const claimed: ClaimedRow[] = [];
       let locked = false;
@@ -90,7 +101,7 @@ export class ClaimStore {
         if (plan.maxConcurrency === null) {
           for (const band of queueBands) {
             if (room() <= 0) break;
-            const rows = await this.claimBand(m, workerId, now, plan.queue, band.priority, room());
+            const rows = await this.claimBand(m, workerId, now, plan.queue, band.priority, room(), skip);
             claimed.push(...rows);
             taken += rows.length;
           }
@@ -98,20 +109,22 @@ export class ClaimStore {
         // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
         if (room() <= 0 || (!keyed && plan.maxConcurrency === null)) continue;
         const keyedOnly = plan.maxConcurrency === null;
-        if ((await this.candidates(m, now, plan.queue, 1, keyedOnly)).length === 0) continue;
+        if ((await this.candidates(m, now, plan.queue, 1, keyedOnly, skip)).length === 0) continue;
         if (!locked) {
           await this.backend.lockForLimits(m);
           locked = true;
         }
-        const rows = await this.claimLimited(m, workerId, now, plan, room(), keyedOnly);
+        const rows = await this.claimLimited(m, workerId, now, plan, room(), keyedOnly, skip);
         claimed.push(...rows);
         taken += rows.length;
       }
-      if (claimed.length === 0) return { crons: [], nextDue };
+      const kept = filter && claimed.length > 0 ? await filter.keep(m, claimed) : claimed;
+      const leftOut = claimed.length - kept.length;
+      if (kept.length === 0) return { crons: [], nextDue, leftOut };
       const preference = new Map(plans.map((p, i) => [p.queue, i]));
-      const crons = await this.loadClaimed(m, workerId, claimed, now);
+      const crons = await this.loadClaimed(m, workerId, kept, now);
       // Queue preference first, then run order within the queue.
-      return { crons: crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0)), nextDue };
+      return { crons: crons.sort((a, b) => (preference.get(a.queue) ?? 0) - (preference.get(b.queue) ?? 0)), nextDue, leftOut };
     });
   }
 
@@ -157,7 +170,7 @@ export class ClaimStore {
   }
 
   /** Claims up to `limit` due rows without a key from one band, in run order, skipping rows others are claiming. */
-  private async claimBand(m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number): Promise<ClaimedRow[]> {
+  private async claimBand(m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number, skip: readonly string[]): Promise<ClaimedRow[]> {
     // A range scan of the band's due rows (ir_cron_queue_due_idx) that stops at the limit.
     // The CTE is evaluated once, so the LIMIT holds.
     return this.backend.query<ClaimedRow>(
@@ -165,38 +178,40 @@ export class ClaimStore {
       `WITH due AS (
           SELECT id FROM ir_cron
            WHERE queue = ? AND priority = ? AND active = TRUE AND numbercall <> 0 AND running_worker IS NULL
-             AND nextcall <= ? AND concurrency_key IS NULL
+             AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}
            ORDER BY nextcall, id LIMIT ? ${this.backend.claimLockClause})
        UPDATE ir_cron SET running_worker = ?, running_since = ?
          FROM due WHERE ir_cron.id = due.id AND ir_cron.running_worker IS NULL -- RETURNING * adds due.id (the same id) on PostgreSQL
        RETURNING *`,
-      [queue, priority, this.backend.toDbDate(now), limit, workerId, this.backend.toDbDate(new Date())],
+      [queue, priority, this.backend.toDbDate(now), ...skip, limit, workerId, this.backend.toDbDate(new Date())],
     );
   }
 
   /** Ready rows of `queue` whose key (if any) is below its limit, in run order. */
-  private candidates(m: EntityManager, now: Date, queue: string, limit: number, keyedOnly: boolean) {
+  private candidates(m: EntityManager, now: Date, queue: string, limit: number, keyedOnly: boolean, skip: readonly string[]) {
     return this.backend.query<{ id: number; concurrency_key: string | null; concurrency_limit: number | null }>(
       m,
       `SELECT c.id, c.concurrency_key, c.concurrency_limit FROM ir_cron c
         WHERE c.queue = ? AND c.active = TRUE AND c.numbercall <> 0 AND c.nextcall <= ? AND c.running_worker IS NULL
-          ${keyedOnly ? "AND c.concurrency_key IS NOT NULL" : ""}
+          ${keyedOnly ? "AND c.concurrency_key IS NOT NULL" : ""}${methodNotIn("c.", skip)}
           AND (c.concurrency_key IS NULL OR c.concurrency_limit IS NULL OR c.concurrency_limit >
                (SELECT COUNT(*) FROM ir_cron r WHERE r.concurrency_key = c.concurrency_key AND r.running_worker IS NOT NULL))
         ORDER BY c.priority, c.nextcall, c.id LIMIT ? ${this.backend.claimLockClause}`,
-      [queue, this.backend.toDbDate(now), limit],
+      [queue, this.backend.toDbDate(now), ...skip, limit],
     );
   }
 
   /** Under the limits lock: counts what runs now and claims only what the limits allow. */
-  private async claimLimited(m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean): Promise<ClaimedRow[]> {
+  private async claimLimited(
+    m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean, skip: readonly string[],
+  ): Promise<ClaimedRow[]> {
     let allowed = room;
     if (plan.maxConcurrency !== null) {
       const [row] = await this.backend.query<{ n: unknown }>(m, `SELECT COUNT(*) AS n FROM ir_cron WHERE queue = ? AND running_worker IS NOT NULL`, [plan.queue]);
       allowed = Math.min(allowed, plan.maxConcurrency - Number(row.n));
     }
     if (allowed <= 0) return [];
-    const rows = await this.candidates(m, now, plan.queue, allowed * 4, keyedOnly);
+    const rows = await this.candidates(m, now, plan.queue, allowed * 4, keyedOnly, skip);
     const keys = [...new Set(rows.map((r) => r.concurrency_key).filter((k): k is string => k !== null))];
     const running = new Map<string, number>();
     if (keys.length > 0) {
@@ -379,10 +394,12 @@ const READY = "active = TRUE AND numbercall <> 0 AND running_worker IS NULL";
 export interface Claim {
   readonly crons: IrCron[];
   readonly nextDue: Date | null;
+  /** Rows claimed and handed back at once by the claim's {@link ClaimFilter}. */
+  readonly leftOut?: number;
 }
 
 /** An `ir_cron` row as a claim statement returned it (`RETURNING *`). */
-type ClaimedRow = Record<string, unknown>;
+export type ClaimedRow = Record<string, unknown>;
 
 /** The callbacks of each claimed cron's job, read when the claim marked it running. */
 const claimedCallbacks = new WeakMap<IrCron, { readonly onSuccess: string | null; readonly onFailure: string | null }>();

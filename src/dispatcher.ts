@@ -16,6 +16,7 @@ import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
 import { WakeableSleep } from "./wakeableSleep";
 import { ClaimSizing } from "./claimSizing";
+import { MethodGate } from "./methodGate";
 
 /** The worker-stop controller: every running job listens to it, so it may have many listeners. */
 function workerAbort(): AbortController {
@@ -52,6 +53,8 @@ export class Dispatcher {
   private readonly backend: Backend;
   private readonly options: ResolvedDispatcherOptions;
   private readonly claims: ClaimStore;
+  /** Leaves jobs of methods this worker lacks to workers that serve them (rolling deploys). */
+  private readonly gate: MethodGate;
   private readonly executor: Executor;
   private readonly sandbox: SandboxPool | null;
   private running = false;
@@ -90,10 +93,11 @@ export class Dispatcher {
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
     this.claims = new ClaimStore(this.backend, this.options.logger, crashes);
+    this.gate = new MethodGate(this.backend, registry, this.options);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
     this.own = new OwnClaims(this.backend, this.claims, this.workerId, this.options.logger, () => this.heldIds());
     this.retry = { ...this.options, stopping: () => this.stopping };
-    this.liveness = new Liveness(this.backend, this.claims, this.own, this.workerId, this.options, this.retry);
+    this.liveness = new Liveness(this.backend, this.claims, this.own, this.workerId, this.options, this.retry, this.gate.methods());
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
   }
 
@@ -254,9 +258,9 @@ export class Dispatcher {
     const results: RunResult[] = [];
     await this.liveness.recover();
     for (;;) {
-      const claim = () => withTransientRetry(this.backend, this.retry, () =>
-        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize),
-      );
+      const claim = () => this.gate.claim(() => withTransientRetry(this.backend, this.retry, () =>
+        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize, this.gate),
+      ));
       let pending = (await this.own.claiming(claim, (claimed) => claimed.crons.forEach((c) => this.manual.add(c)))).crons;
       if (pending.length === 0) break;
       let progressed = false;
@@ -354,7 +358,8 @@ export class Dispatcher {
     const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
     const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
     if (want === 0) return { crons: [], nextDue: null };
-    const claimDue = () => withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want));
+    const claimDue = () => this.gate.claim(() =>
+      withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want, this.gate)));
     const claim = await this.own.claiming(claimDue, (claimed) => this.buffered.push(...claimed.crons));
     this.backlog = claim.crons.length >= want;
     return claim;

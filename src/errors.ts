@@ -298,3 +298,26 @@ export class CommitOutcomeUnknownError extends HrpCronError {
     return "CommitOutcomeUnknownError";
   }
 }
+
+/**
+ * SQLite's write lock stayed taken for the whole busy timeout (the DataSource's
+ * `timeout`, which hrp-cron waits out asynchronously, without blocking the
+ * event loop). The transaction never started; nothing was written. Another
+ * connection — another process, or another DataSource on the same file in
+ * this process — holds a write transaction open: keep those short, or share
+ * one DataSource per file in a process.
+ */
+export class DatabaseBusyError extends HrpCronError {
+  constructor(readonly database: string, readonly waitedMs: number, cause: unknown) {
+    super(
+      "DATABASE_BUSY",
+      `SQLite database ${database} stayed locked by another connection for ${waitedMs} ms (its busy timeout); the transaction did not start and nothing was written. ` +
+        "Keep write transactions short, share one DataSource per file in a process, or raise the DataSource's timeout",
+      { database, waitedMs },
+      { cause },
+    );
+  }
+  override get name(): string {
+    return "DatabaseBusyError";
+  }
+}

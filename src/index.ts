@@ -6,7 +6,7 @@ export type { CronSpec, JobFilter, TransactionOption } from "./service";
 export { ModelRegistry, jobMethod, jobModel } from "./registry";
 export type { JobMethod, ModelMethods } from "./registry";
 export { runAsUser, currentUserId } from "./context";
-export { migrate, MIGRATIONS_TABLE } from "./migrate";
+export { migrate, MIGRATIONS_TABLE, pendingMigrations } from "./migrate";
 export { backendFor, MIGRATION_ADVISORY_LOCK_KEY } from "./backend";
 export type { Backend } from "./backend";
 export { ResUsersResolver, ADMIN_USER_ID } from "./users";

@@ -23,6 +23,8 @@ export class Liveness {
     private readonly workerId: string,
     private readonly options: ResolvedDispatcherOptions,
     private readonly retry: RetryPolicy,
+    /** The `model.method`s this worker serves, registered with it (rolling deploys: see MethodGate). */
+    private readonly methods: readonly string[],
   ) {}
 
   get registered(): boolean {
@@ -30,7 +32,7 @@ export class Liveness {
   }
 
   async register(): Promise<void> {
-    await withTransientRetry(this.backend, this.retry, () => this.claims.registerWorker(this.workerId));
+    await withTransientRetry(this.backend, this.retry, () => this.claims.registerWorker(this.workerId, this.methods));
     this.isRegistered = true;
   }
 

@@ -56,3 +56,19 @@ export async function migrate(dataSource: DataSource, migrations: readonly HrpCr
   }
   return applied;
 }
+
+/**
+ * Names of the hrp-cron migrations not yet applied to `dataSource` (all of
+ * them when it has no hrp-cron tables), in order. Only reads.
+ */
+export async function pendingMigrations(dataSource: DataSource, migrations: readonly HrpCronMigration[] = MIGRATIONS): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    if (!(await runner.hasTable(MIGRATIONS_TABLE))) return migrations.map((m) => m.name);
+  } finally {
+    await runner.release();
+  }
+  const backend = backendFor(dataSource);
+  const applied = new Set((await backend.query<{ name: string }>(dataSource.manager, `SELECT name FROM ${MIGRATIONS_TABLE}`)).map((r) => r.name));
+  return migrations.map((m) => m.name).filter((name) => !applied.has(name));
+}

@@ -122,6 +122,15 @@ export interface DispatcherOptions extends SharedOptions {
   readonly deactivateAfterFailures?: number;
   /** ... over more than this long is deactivated (Odoo 18's rule). @defaultValue 7 days */
   readonly deactivateAfterMs?: number;
+  /**
+   * Rolling deploys: a worker hands jobs whose method its registry lacks
+   * back to workers that serve it (workers register the methods they serve).
+   * When no live worker serves the method, the job waits this long (since a
+   * worker first found it so), then fails with "Method `model.fn` does not
+   * exist"; `hrp-cron doctor` lists such methods meanwhile. `0` fails it at
+   * once unless a live worker serves it. @defaultValue 300000 (5 minutes)
+   */
+  readonly unknownMethodGraceMs?: number;
 }
 
 /**
@@ -208,6 +217,7 @@ export const DEFAULTS = {
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
   poolMode: "session",
   listenUrl: null,
+  unknownMethodGraceMs: 300_000,
 } as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> & { serialBatchSize: number } & Required<Omit<PostgresOptions, "logger">>;
 
 export type ResolvedShared = Required<SharedOptions>;
@@ -265,6 +275,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
     maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
     deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
+    unknownMethodGraceMs: options.unknownMethodGraceMs ?? DEFAULTS.unknownMethodGraceMs,
   };
   checkInt("pollIntervalMs", resolved.pollIntervalMs, 1);
   checkInt("concurrency", resolved.concurrency, 1, 1000);
@@ -279,6 +290,7 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
   checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0);
+  checkInt("unknownMethodGraceMs", resolved.unknownMethodGraceMs, 0);
   if (resolved.heartbeatIntervalMs >= resolved.workerTimeoutMs) {
     throw new ValidationError("heartbeatIntervalMs", `must be below workerTimeoutMs (${resolved.workerTimeoutMs}), got ${resolved.heartbeatIntervalMs}`);
   }

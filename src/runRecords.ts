@@ -113,7 +113,8 @@ export class RunRecords {
     await this.releaseHeld(manager, `lastcall = v.lastcall,
        nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.lastcall ELSE v.nextcall END,
        planned_nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.nextcall ELSE NULL END, retrigger = FALSE, nextcall_wall = v.nextcall_wall,
-       numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE`, CRON_DONE, rows);
+       numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE,
+       unserved_since = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
     if (jobs.length > 0) {
       // Only a running job can end done: an operator's cancellation is never overwritten.

@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource } from "typeorm";
 import { main, type CliIo } from "../src/cli";
-import { ENTITIES, JobQueue } from "../src";
+import { ConfigError, ENTITIES, JobQueue, MIGRATIONS, defaultDataSourceOptions, migrate } from "../src";
+import { BACKENDS } from "./helpers";
 import { registry as queueRegistry } from "./fixtures/queue.config";
 import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
 
@@ -65,6 +66,34 @@ describe("hrp-cron CLI", () => {
     expect((await run("jobs", "--limit", "0")).err).toMatch(/--limit must be from 1/);
     expect((await run("crons", "--burst")).err).toMatch(/unknown option --burst/);
     expect((await run("worker", "--config", join(dir, "missing.js"))).code).toBe(1);
+  });
+
+  it("a worker with an empty registry refuses to start, before opening the database", async () => {
+    const burst = await run("worker", "--burst");
+    expect(burst.code).toBe(1);
+    expect(burst.err).toMatch(/ConfigError: no job methods are registered \(config .*hrp-cron\.config\.js: not found\), so this worker would fail every job/);
+    expect(existsSync(dbFile)).toBe(false);
+  });
+
+  it("refuses a database URL it cannot use instead of creating a file named after it", async () => {
+    expect(() => defaultDataSourceOptions({ DATABASE_URL: "mysql://app:secret@db.example:3306/app" })).toThrow(ConfigError);
+    expect(() => defaultDataSourceOptions({ HRP_CRON_DB: "sqlite:///var/db/x.sqlite" })).toThrow(/HRP_CRON_DB is a "sqlite:" URL/);
+    expect(defaultDataSourceOptions({ DATABASE_URL: "postgresql://h/db" }).type).toBe("postgres");
+    expect(defaultDataSourceOptions({ HRP_CRON_DB: "", DATABASE_URL: "./x.sqlite" })).toMatchObject({ type: "better-sqlite3", database: "./x.sqlite" });
+    // The real CLI, in an empty directory: nothing may appear there.
+    const cwd = join(dir, "cwd");
+    mkdirSync(cwd);
+    for (const [variable, url, command] of [["DATABASE_URL", "mysql://app:secret@db.example:3306/app", "jobs"], ["HRP_CRON_DB", "http://example.com/db", "migrate"]]) {
+      const env: NodeJS.ProcessEnv = { ...process.env, [variable]: url };
+      if (variable === "DATABASE_URL") delete env.HRP_CRON_DB;
+      const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), command], { cwd, env });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      expect([code, stderr]).toEqual([1, expect.stringMatching(new RegExp(`ConfigError: ${variable} is a "${url.split(":")[0]}:" URL, which hrp-cron cannot use`))]);
+      expect(stderr).not.toMatch(/secret/);
+      expect(readdirSync(cwd)).toEqual([]);
+    }
   });
 
   it("migrates an empty database idempotently", async () => {
@@ -200,3 +229,103 @@ describe("hrp-cron CLI", () => {
     });
   });
 });
+
+/** The commands that only read: they must not migrate, run the config's setup, or create a database. */
+const READ_ONLY = [["jobs"], ["crons"], ["runs"], ["queues"], ["doctor"], ["job-types"], ["scheduler", "status"]];
+
+describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
+  const QUEUE_CONFIG = join(ROOT, "test", "fixtures", "queue.config.ts");
+  const savedDb = process.env.HRP_CRON_DB;
+  let dir: string;
+  let location: { file?: string; schema?: string };
+  let admin: DataSource | null = null;
+
+  /** A DataSource on the database the CLI sees (not initialized). */
+  const dataSource = () =>
+    new DataSource(location.file
+      ? { type: "better-sqlite3", database: location.file, entities: ENTITIES }
+      : { type: "postgres", url: process.env.HRP_CRON_PG_URL, schema: location.schema, entities: ENTITIES, extra: { options: `-c search_path=${location.schema}` } });
+  const run = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await main(argv, io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+  const tables = async (): Promise<string[]> => {
+    if (location.file) {
+      if (!existsSync(location.file)) return [];
+      const ds = dataSource();
+      await ds.initialize();
+      try {
+        return (await ds.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)).map((r: { name: string }) => r.name);
+      } finally {
+        await ds.destroy();
+      }
+    }
+    return (await admin!.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [location.schema])).map((r: { name: string }) => r.name);
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-cli-ro-"));
+    if (kind === "sqlite") {
+      location = { file: join(dir, "never-created.sqlite") };
+      process.env.HRP_CRON_DB = location.file;
+    } else {
+      location = { schema: `cli_ro_${process.pid}_${Date.now().toString(36)}` };
+      admin = new DataSource({ type: "postgres", url: process.env.HRP_CRON_PG_URL });
+      await admin.initialize();
+      await admin.query(`CREATE SCHEMA ${location.schema}`);
+      process.env.HRP_CRON_DB = `${process.env.HRP_CRON_PG_URL}?options=${encodeURIComponent(`-c search_path=${location.schema}`)}`;
+    }
+  });
+  afterEach(async () => {
+    process.env.HRP_CRON_DB = savedDb;
+    if (savedDb === undefined) delete process.env.HRP_CRON_DB;
+    if (admin) {
+      await admin.query(`DROP SCHEMA ${location.schema} CASCADE`);
+      await admin.destroy();
+      admin = null;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuse a database that does not exist or is not migrated, and create or migrate nothing", async () => {
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv);
+      expect([argv, result.code]).toEqual([argv, 1]);
+      expect(result.err).toMatch(kind === "sqlite"
+        ? /ConfigError: database file .*never-created\.sqlite does not exist \(nothing was created\)/
+        : new RegExp(`ConfigError: the database schema is not up to date \\(${MIGRATIONS.length} hrp-cron migration\\(s\\) not applied: 0001-initial-schema`));
+    }
+    expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
+    expect(await tables()).toEqual([]);
+
+    // Half migrated (an older hrp-cron): refused, and left as it is.
+    const ds = dataSource();
+    await ds.initialize();
+    await migrate(ds, MIGRATIONS.slice(0, 2));
+    await ds.destroy();
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv);
+      expect([argv, result.code, result.err]).toEqual([argv, 1, expect.stringMatching(/not up to date .* run "hrp-cron migrate" first/)]);
+    }
+    const ds2 = dataSource();
+    await ds2.initialize();
+    expect(Number((await ds2.query(`SELECT COUNT(*) AS n FROM hrp_cron_migrations`))[0].n)).toBe(2);
+    await ds2.destroy();
+  });
+
+  it("on a migrated database, run without the config's setup", async () => {
+    const ds = dataSource();
+    await ds.initialize();
+    await migrate(ds);
+    await ds.destroy();
+    const before = await tables();
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv, "--config", QUEUE_CONFIG);
+      expect([argv, result.code, result.err]).toEqual([argv, 0, ""]);
+    }
+    expect(await tables()).toEqual(before); // setup would have created hrp_cron_run_note
+    expect(before).not.toContain("hrp_cron_run_note");
+  });
+});
+

@@ -1,4 +1,6 @@
-import type { DataSource } from "typeorm";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { DataSource, DataSourceOptions } from "typeorm";
 import { ConfigError } from "../errors";
 import { resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from "../options";
 import type { Backend } from "./backend";
@@ -65,3 +67,13 @@ function createBackend(dataSource: DataSource, options: ResolvedPostgresOptions)
   );
 }
 export { hydrate } from "./common";
+
+/**
+ * The path of the embedded SQLite file `options` name when that file does
+ * not exist (initializing such a DataSource would create it); null for an
+ * existing file, `:memory:` and other databases.
+ */
+export function missingDatabaseFile(options: DataSourceOptions): string | null {
+  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:") return null;
+  return existsSync(options.database) ? null : resolve(options.database);
+}

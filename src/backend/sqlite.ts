@@ -3,11 +3,17 @@ import type { DataSource, EntityManager, QueryRunner } from "typeorm";
 import type { Backend, CommitStatus, JsonColumns, TransactionWork } from "./backend";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
 import { Mutex } from "./mutex";
+import { beginImmediate, type NativeSqlite } from "./sqliteBegin";
+import { DatabaseBusyError } from "../errors";
 
 const TRANSIENT_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
 
 /** Internal TypeORM query-runner fields we keep in step when we open the transaction ourselves. */
-type RunnerState = QueryRunner & { isTransactionActive: boolean; transactionDepth: number };
+type RunnerState = QueryRunner & {
+  isTransactionActive: boolean;
+  transactionDepth: number;
+  readonly driver: { readonly databaseConnection: NativeSqlite; readonly dataSource: DataSource };
+};
 
 /** Installed once per shared runner: the promise of hrp-cron's open transaction, if any. */
 interface RunScope {
@@ -74,11 +80,30 @@ function guardRunner(runner: RunnerState) {
     // Application transactions take the write lock up front too: a deferred transaction
     // that reads and then writes while another process commits fails with SQLITE_BUSY at
     // once (the busy timeout cannot help a lock upgrade), and that must not reach users.
-    if (args[0] === "BEGIN TRANSACTION") return query("BEGIN IMMEDIATE", ...args.slice(1));
+    // Both hrp-cron's and the application's wait for the lock without blocking the event loop.
+    if (args[0] === "BEGIN TRANSACTION" || args[0] === "BEGIN IMMEDIATE") return begin(runner, args[0] === "BEGIN TRANSACTION");
     return query(...args);
   };
   guards.set(runner, created);
   return created;
+}
+
+/**
+ * `BEGIN IMMEDIATE` on the shared connection, waiting for the write lock
+ * asynchronously ({@link beginImmediate}). For an application transaction
+ * (TypeORM's `startTransaction` has already marked the runner active) a BEGIN
+ * that never happened un-marks it, so the runner is not left "in a
+ * transaction" that does not exist.
+ */
+async function begin(runner: RunnerState, forApplication: boolean): Promise<undefined> {
+  runner.driver.dataSource.logger.logQuery("BEGIN IMMEDIATE", [], runner);
+  try {
+    await beginImmediate(runner.driver.databaseConnection);
+    return undefined;
+  } catch (error) {
+    if (forApplication) runner.isTransactionActive = false;
+    throw error;
+  }
 }
 
 /**
@@ -89,7 +114,10 @@ function guardRunner(runner: RunnerState) {
  * DataSource) and waits for a transaction the application itself has open on
  * that connection. Across processes SQLite's file lock serialises writers;
  * transactions start with `BEGIN IMMEDIATE` so a writer never has to upgrade
- * a read lock (which fails at once with `SQLITE_BUSY` instead of waiting).
+ * a read lock (which fails at once with `SQLITE_BUSY` instead of waiting),
+ * and they wait for that lock with timers, not inside SQLite's busy handler,
+ * so a second DataSource on the same file in this process (or another
+ * process) holding the lock never freezes the event loop.
  * Claims are plain columns written inside such a transaction, so two
  * processes on one file never claim the same cron.
  */
@@ -235,6 +263,7 @@ export class SqliteBackend implements Backend {
   }
 
   isTransientError(error: unknown): boolean {
+    if (error instanceof DatabaseBusyError) return true;
     const code = driverError(error).code;
     return typeof code === "string" && TRANSIENT_SQLITE_CODES.has(code);
   }

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../../entities/HrpCronJob";
 import { Dispatcher } from "../dispatcher";
 import { consoleLogger } from "../logger";
@@ -10,6 +11,8 @@ import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } f
 import { configPathOf, openDataSource, openRegistry } from "./config";
 import { renderTable } from "./table";
 import { withDatabase, type Command, type CommandContext } from "./database";
+import { withExistingDatabase } from "./readOnly";
+import { ConfigError } from "../errors";
 import { schedulerFor, SCHEDULER_COMMANDS } from "./schedulerCommands";
 import { openWhenReachable } from "./waitForDatabase";
 
@@ -48,9 +51,17 @@ export const COMMANDS: Record<string, Command> = {
     summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
     flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
     async run({ args, config, io }) {
+      const registry = await openRegistry(config);
+      if (registry.list().length === 0) {
+        const path = configPathOf(stringFlag(args, "config"));
+        throw new ConfigError(
+          `no job methods are registered (config ${path}${existsSync(path) ? "" : ": not found"}), so this worker would fail every job it takes; ` +
+            "give your registry in the config (registry: () => myRegistry) and pass --config PATH or set HRP_CRON_CONFIG",
+          { path },
+        );
+      }
       // A worker started before its database waits for it (one line per attempt) instead of exiting.
       return withDatabase(config, async (dataSource) => {
-        const registry = await openRegistry(config);
         const queueSet = new QueueSet(config.workers);
         const queueFlag = stringFlag(args, "queue");
         const queues = queueFlag === undefined ? queueSet.names() : queueFlag.split(",").map((q) => q.trim()).filter(Boolean);
@@ -109,7 +120,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "list ir_cron rows in run order",
     flags: ["config"],
     async run({ config, io }) {
-      return withDatabase(config, async (_ds, service) => {
+      return withExistingDatabase(config, async (_ds, service) => {
         const crons = await service.listCrons();
         io.out(
           renderTable(
@@ -143,7 +154,7 @@ export const COMMANDS: Record<string, Command> = {
         userId: intFlag(args, "user", 1, 2_147_483_647),
         limit: intFlag(args, "limit", 1, 100_000),
       };
-      return withDatabase(config, async (_ds, service) => {
+      return withExistingDatabase(config, async (_ds, service) => {
         io.out(jobsTable(await service.listJobs(filter)));
         return 0;
       });
@@ -159,7 +170,7 @@ export const COMMANDS: Record<string, Command> = {
         jobId: intFlag(args, "job", 1, 2_147_483_647),
         limit: intFlag(args, "limit", 1, 100_000),
       };
-      return withDatabase(config, async (_ds, service) => {
+      return withExistingDatabase(config, async (_ds, service) => {
         const runs = await service.listRuns(filter);
         io.out(
           renderTable(
@@ -229,7 +240,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "running / waiting / scheduled counts per queue and concurrency key, across all workers",
     flags: ["config"],
     async run({ config, io }) {
-      return withDatabase(config, async (dataSource) => {
+      return withExistingDatabase(config, async (dataSource) => {
         const stats = await new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers }).stats();
         io.out(renderTable(["queue", "key", "running", "waiting", "scheduled"], stats.map((s) => [s.queue, s.concurrencyKey, s.running, s.waiting, s.scheduled])));
         return 0;

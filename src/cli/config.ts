@@ -36,7 +36,7 @@ export interface HrpCronConfig {
    * @defaultValue `defaultDataSourceOptions()` from `ormconfig.ts` (`./hrp-cron.sqlite` or `HRP_CRON_DB`)
    */
   readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
-  /** The models and methods jobs may call. @defaultValue an empty registry (the worker then fails every run with "does not exist") */
+  /** The models and methods jobs may call. @defaultValue an empty registry (`hrp-cron worker` then refuses to start) */
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
   /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
   readonly workers?: Readonly<Record<string, QueueSettings>>;
@@ -53,7 +53,10 @@ export interface HrpCronConfig {
   readonly postgres?: PostgresOptions;
   /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
   readonly dispatcher?: DispatcherOptions;
-  /** Runs after `migrate()` and before the command (creating the app's tables, seeding examples). */
+  /**
+   * Runs after `migrate()` and before a command that writes (creating the app's tables, seeding
+   * examples); the read-only commands (`jobs`, `crons`, `runs`, `queues`, `doctor`, ...) never run it.
+   */
   readonly setup?: (context: SetupContext) => Promise<void>;
 }
 
@@ -93,7 +96,7 @@ export async function openDataSource(config: HrpCronConfig): Promise<DataSource>
   return dataSource;
 }
 
-/** The configured DataSource, as given (it may not be initialized yet). */
+/** The configured DataSource as given: not initialized unless the config initialized it. */
 export async function configuredDataSource(config: HrpCronConfig): Promise<DataSource> {
   const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
   return given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));

@@ -1,13 +1,16 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
+import { liveWorkerMethods } from "../methodGate";
+import { DEFAULTS } from "../options";
 import type { Scheduler } from "../scheduler/scheduler";
 import { renderTable } from "./table";
 
 /**
  * `hrp-cron doctor`: one screen answering "is background work healthy?" —
  * scheduler state and leader, workers and their heartbeats, what waits per
- * queue and method, runs held longer than their timeout or by silent
- * workers, and crons that keep failing.
+ * queue and method, methods no live worker serves (their jobs wait, then
+ * fail after `unknownMethodGraceMs`), runs held longer than their timeout or
+ * by silent workers, and crons that keep failing.
  */
 export async function doctorReport(dataSource: DataSource, scheduler: Scheduler, now = new Date()): Promise<string> {
   const backend = backendFor(dataSource);
@@ -20,6 +23,12 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
     `SELECT queue, model || '.' || function AS method, COUNT(*) AS n, MIN(date_created) AS oldest
        FROM hrp_cron_job WHERE state = 'pending' GROUP BY queue, model, function ORDER BY queue, method`,
   );
+  const waiting = await q<{ method: string; n: unknown; next_due: unknown; since: unknown }>(
+    `SELECT model || '.' || function AS method, COUNT(*) AS n, MIN(nextcall) AS next_due, MIN(unserved_since) AS since
+       FROM ir_cron WHERE active = TRUE AND numbercall <> 0 AND running_worker IS NULL GROUP BY model, function ORDER BY method`,
+  );
+  const served = await backend.transaction((m) => liveWorkerMethods(backend, m, DEFAULTS.workerTimeoutMs));
+  const unserved = waiting.filter((w) => !served.has(w.method));
   const running = await q<{ id: number; name: string; queue: string; running_worker: string; running_since: unknown; timeout_ms: number | null; last_seen_at: unknown }>(
     `SELECT c.id, c.name, c.queue, c.running_worker, c.running_since, c.timeout_ms, w.last_seen_at
        FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker WHERE c.running_worker IS NOT NULL ORDER BY c.running_since`,
@@ -49,6 +58,9 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
     "",
     "Pending jobs per queue and method:",
     renderTable(["queue", "method", "pending", "oldest due"], pending.map((p) => [p.queue, p.method, Number(p.n), date(p.oldest)])),
+    "",
+    `Methods no live worker serves (their jobs wait, then fail after unknownMethodGraceMs): ${unserved.length}`,
+    renderTable(["method", "crons/jobs", "next due", "unserved since"], unserved.map((u) => [u.method, Number(u.n), date(u.next_due), date(u.since)])),
     "",
     `Running: ${running.length}; stuck (past timeout or worker gone): ${stuck.length}`,
     renderTable(["cron", "name", "queue", "worker", "running (s)"], stuck.map((r) => [r.id, r.name, r.queue, r.running_worker, ageS(r.running_since)])),

@@ -5,6 +5,7 @@ import type { Frequency } from "../scheduler/frequencies";
 import { Scheduler } from "../scheduler/scheduler";
 import { intFlag, stringFlag, UsageError } from "./args";
 import { withDatabase, type Command } from "./database";
+import { withExistingDatabase } from "./readOnly";
 import { openRegistry, type HrpCronConfig } from "./config";
 import { doctorReport } from "./doctor";
 import { renderTable } from "./table";
@@ -27,7 +28,8 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
         pause: { paused: true }, resume: { paused: false }, enable: { enabled: true }, disable: { enabled: false },
       };
       if (action !== undefined && action !== "status" && !controls[action]) throw new UsageError(`unknown scheduler action "${action}"; use pause, resume, enable, disable or status`);
-      return withDatabase(config, async (dataSource) => {
+      // `status` only reads; the other actions write, and running the scheduler needs an up-to-date schema.
+      return (action === "status" ? withExistingDatabase : withDatabase)(config, async (dataSource) => {
         const scheduler = schedulerFor(dataSource, config, await openRegistry(config), consoleLogger("info"));
         if (action && controls[action]) await scheduler.setControl(controls[action]);
         if (action) {
@@ -51,7 +53,8 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
     async run({ args, config, io }) {
       const stopId = intFlag(args, "stop", 1, 2_147_483_647);
       const startId = intFlag(args, "start", 1, 2_147_483_647);
-      return withDatabase(config, async (dataSource) => {
+      const open = stopId === undefined && startId === undefined ? withExistingDatabase : withDatabase; // a plain listing only reads
+      return open(config, async (dataSource) => {
         const scheduler = schedulerFor(dataSource, config, await openRegistry(config));
         if (stopId !== undefined) await scheduler.setStopped(stopId, true);
         if (startId !== undefined) await scheduler.setStopped(startId, false);
@@ -88,7 +91,7 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
     summary: "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
     flags: ["config"],
     async run({ config, io }) {
-      return withDatabase(config, async (dataSource) => {
+      return withExistingDatabase(config, async (dataSource) => {
         io.out(await doctorReport(dataSource, schedulerFor(dataSource, config, await openRegistry(config))));
         return 0;
       });
