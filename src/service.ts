@@ -236,7 +236,7 @@ export class HrpCronJobService {
     const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
       await this.editCronIdle(manager, cron.id, {
         active: true, numbercall: 1, nextcall: when, failureCount: 0, firstFailureDate: null,
-        crashCount: 0, suspect: false, suspectStarted: false, plannedNextcall: null, retrigger: false,
+        crashCount: 0, suspect: false, suspectStarted: false, plannedNextcall: null, retrigger: false, unservedSince: null, nextcallWall: null,
       });
       await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 });
     });

@@ -1,4 +1,4 @@
-import { Dispatcher, HrpCronWorker, JobQueue, ModelRegistry, Scheduler, type DispatcherOptions, type JobEnv } from "../src";
+import { Dispatcher, HrpCronJobService, HrpCronWorker, JobQueue, ModelRegistry, Scheduler, type DispatcherOptions, type JobEnv } from "../src";
 import { doctorReport } from "../src/cli/doctor";
 import { TestEffect } from "./fixtures/TestEffect";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
@@ -118,6 +118,21 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     expect(failed).toMatchObject({ function: "fresh", outcome: "failed", error: expect.stringMatching(/^Method `app\.work\.fresh` does not exist/) });
     expect(await jobRows()).toEqual([{ fn: "fresh", state: "failed", attempts: 1, worker_id: brief.workerId }]);
     expect(await doctorReport(db.dataSource, scheduler)).toMatch(/Methods no live worker serves .*: 0\n/);
+  });
+
+  it("retryJob gives a job that failed for an unserved method a new grace period", async () => {
+    const job = await new JobQueue(db.dataSource, { registry: newRegistry }).enqueue("app.work.fresh", { args: ["f"] });
+    const brief = dispatcher(oldRegistry, { unknownMethodGraceMs: 300 });
+    expect(await brief.runDue()).toEqual([]); // first found unserved
+    await sleep(350);
+    expect((await brief.runDue()).map((r) => r.outcome)).toEqual(["failed"]);
+
+    await new HrpCronJobService(db.dataSource).retryJob((job as { id: number }).id);
+    expect(await count(db, "ir_cron", "unserved_since IS NOT NULL")).toBe(0);
+    // Still nobody serves it: it waits again instead of failing at once.
+    expect(await brief.runDue()).toEqual([]);
+    expect((await jobRows()).map((r) => [r.state, r.attempts])).toEqual([["pending", 0]]);
+    expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(1);
   });
 
   it("a worker that knows every method it claims runs them as before", async () => {
