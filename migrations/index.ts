@@ -5,6 +5,7 @@ import { scheduler } from "./0004-scheduler";
 import { keyedDueIndex } from "./0005-keyed-due-index";
 import { dropCrossQueueDueIndex } from "./0006-drop-cross-queue-due-index";
 import { leanAuditIndexes } from "./0007-lean-audit-indexes";
+import { userKey } from "./0009-user-key";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -13,4 +14,4 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler, keyedDueIndex, dropCrossQueueDueIndex, leanAuditIndexes];
+export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler, keyedDueIndex, dropCrossQueueDueIndex, leanAuditIndexes, userKey];

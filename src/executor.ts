@@ -12,7 +12,7 @@ import { withTransientRetry } from "./retry";
 import { RunRecords, type Failure, type Success } from "./runRecords";
 import { computeCatchUp, planCalls } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
-import { requireActiveUser, type JobUser } from "./users";
+import { checkUserKey, requireActiveUser, type JobUser } from "./users";
 
 /** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
 const localRuns = new Map<number, () => boolean>();
@@ -237,7 +237,7 @@ export class Executor {
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
-      const success = await this.callMethod(manager, scope, cron, start, await userOf(cron.userId), onSuccess, run.signal);
+      const success = await this.callMethod(manager, scope, cron, start, checkUserKey(await userOf(cron.userId), cron.userKey), onSuccess, run.signal);
       await scope.release();
       return { kind: "success", success };
     } catch (thrown) {
@@ -342,7 +342,7 @@ export class Executor {
       if (!name) return;
       const onFailure = this.resolveCallback(name);
       // Like the job itself, the callback never runs as a missing or inactive user (the error is logged).
-      const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
+      const user = checkUserKey(await requireActiveUser(this.options.userResolver, manager, cron.userId), cron.userKey);
       const env = this.envFor(cron, user, manager, start, new AbortController().signal, 1, 1);
       await runInJob(user.id, manager, () => onFailure(env, { jobId, error }));
     });

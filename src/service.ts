@@ -12,7 +12,7 @@ import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule"
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
 import { wakeup } from "./wakeup";
 import { insertJob } from "./jobRows";
-import { requireActiveUser } from "./users";
+import { requireActiveUser, userKeyOf } from "./users";
 
 /** Lets a call join the caller's transaction. */
 export interface TransactionOption {
@@ -120,9 +120,9 @@ export class HrpCronJobService {
     const creator = currentUserId() ?? uid;
 
     const job = await this.write(options.manager, async (manager) => {
-      await this.checkUser(manager, uid);
+      const user = await this.checkUser(manager, uid);
       const saved = await insertJob(this.backend, manager, {
-        name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt, state: "pending",
+        name, model, function: fn, args: argsJson, priority, userId: uid, userKey: userKeyOf(user), dateCreated: startAt, state: "pending",
         dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now, kind: "cron", jobKey: null,
         maxRetries: 0, attempts: 0, retryBackoffMs: null, workerId: null, onSuccess: null, onFailure: null,
         queue: "default", timeoutMs: null, concurrencyKey: null, concurrencyLimit: null,
@@ -163,7 +163,7 @@ export class HrpCronJobService {
       if (spec.active ?? true) await this.backend.announceWork(manager);
       return manager.save(
         manager.create(IrCron, {
-          name: spec.name, active: spec.active ?? true, userId: uid, priority, intervalNumber, intervalType,
+          name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
           cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
           doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
           failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,

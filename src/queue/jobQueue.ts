@@ -12,7 +12,7 @@ import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../v
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
 import { insertJob, insertJobs, type NewJob } from "../jobRows";
-import { requireActiveUser } from "../users";
+import { requireActiveUser, userKeyOf } from "../users";
 
 /** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
 export interface EnqueueOptions {
@@ -172,8 +172,10 @@ export class JobQueue {
     });
     const joined = options.manager ?? currentJobManager();
     const work = async (manager: EntityManager) => {
-      for (const uid of new Set(prepared.map((p) => p.job.userId))) await this.checkUser(manager, uid);
-      const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
+      const keys = new Map<number, string>();
+      for (const uid of new Set(prepared.map((p) => p.job.userId))) keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
+      const rows = prepared.map((p) => ({ ...p.job, userKey: keys.get(p.job.userId)! }));
+      const saved = await insertJobs(this.backend, manager, rows, prepared.map((p) => p.schedule));
       if (saved.length > 0) await this.backend.announceWork(manager);
       return saved;
     };
@@ -204,7 +206,7 @@ export class JobQueue {
     const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
     const now = this.options.now();
     const job: NewJob = {
-      name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
+      name, model, function: fn, args: argsJson, priority, userId: uid, userKey: null, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
       dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
       createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
       retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
@@ -225,7 +227,7 @@ export class JobQueue {
 
     const now = values.dateCreated;
     const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
-      await this.checkUser(manager, uid);
+      const user = await this.checkUser(manager, uid);
       if (jobKey !== null) {
         const live = await this.backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
         if (live.length > 0) {
@@ -233,7 +235,7 @@ export class JobQueue {
           throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
         }
       }
-      const job = await insertJob(this.backend, manager, values, schedule);
+      const job = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
       await this.backend.announceWork(manager);
       return job;
     };

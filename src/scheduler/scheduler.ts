@@ -3,7 +3,7 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../claims";
-import { NotFoundError, UnknownMethodError, ValidationError } from "../errors";
+import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
 import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
@@ -12,7 +12,8 @@ import { withTransientRetry } from "../retry";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
 import { checkId, checkInt } from "../validate";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
-import { requireActiveUser } from "../users";
+import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
+import { failingTypes, recordTypeFailure, type FailingType } from "./typeFailures";
 
 /** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
 export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
@@ -105,7 +106,8 @@ export class Scheduler {
         for (const d of declared) {
           const row = existing.find((e) => e.method === d.method);
           if (!row) {
-            await m.insert(ScheduledJobType, { ...d, userId: 1, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
+            const admin = await this.options.userResolver.findUser(m, ADMIN_USER_ID);
+            await m.insert(ScheduledJobType, { ...d, userId: ADMIN_USER_ID, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
             inserted++;
           } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
             await m.update(ScheduledJobType, { id: row.id }, d);
@@ -133,10 +135,10 @@ export class Scheduler {
     const userId = checkId("userId", spec.userId ?? 1);
     return withTransientRetry(this.backend, this.options, () =>
       this.backend.transaction(async (m) => {
-        await requireActiveUser(this.options.userResolver, m, userId);
+        const user = await requireActiveUser(this.options.userResolver, m, userId);
         if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
         return m.save(m.create(ScheduledJobType, {
-          method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
+          method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, userKey: userKeyOf(user), tz,
           stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
         }));
       }),
@@ -158,6 +160,11 @@ export class Scheduler {
   nextRunAt(type: ScheduledJobType): Date {
     const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, type.tz ?? "UTC");
     return nextCronOccurrence(expression, type.lastExecution ?? type.createDate, type.tz ?? "UTC");
+  }
+
+  /** Types whose latest log row is `Failed` (could not be enqueued, or their run failed), for `hrp-cron doctor`. */
+  async failingTypes(): Promise<FailingType[]> {
+    return this.backend.transaction((m) => failingTypes(this.backend, m));
   }
 
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
@@ -194,49 +201,78 @@ export class Scheduler {
     const enqueued: string[] = [];
     const skipped: Array<{ method: string; reason: string }> = [];
     for (const type of await m.find(ScheduledJobType, { where: { stopped: false }, order: { id: "ASC" } })) {
-      let expression: string;
+      let due: Date;
       try {
-        expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, type.tz ?? "UTC");
+        due = this.nextRunAt(type);
       } catch (error) {
-        skipped.push({ method: type.method, reason: (error as Error).message });
+        // No occurrence can be computed (a stored schedule or zone that is no longer valid): say so once.
+        const reason = coerceError(error).message;
+        skipped.push({ method: type.method, reason });
+        if (await recordTypeFailure(this.backend, m, type, now, null, reason)) {
+          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", { method: type.method, error: reason });
+        }
         continue;
       }
-      const tz = type.tz ?? "UTC";
-      const due = nextCronOccurrence(expression, type.lastExecution ?? type.createDate, tz);
       if (due > now) continue;
-      const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
-      if (previous && (previous.state === "pending" || previous.state === "running")) {
-        const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
-        const since = previous.dateStarted ?? previous.dateCreated;
-        const stuck = previous.state === "running" && since.getTime() + timeoutMs < now.getTime();
-        if (!stuck) {
-          const reason = `previous run (job ${previous.id}) is still ${previous.state}`;
-          skipped.push({ method: type.method, reason });
-          this.options.logger.info("scheduler: skipping a due type", { method: type.method, reason });
-          continue;
-        }
-        // Frappe would skip this forever; report it and schedule anew.
-        const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
-        this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
-        await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+      try {
+        // Each due type in a savepoint of its own: one that cannot be enqueued fails alone.
+        const reason = await m.transaction((inner) => this.enqueueType(inner, type, due, now));
+        if (reason === null) enqueued.push(type.method);
+        else skipped.push({ method: type.method, reason });
+      } catch (error) {
+        if (this.backend.isTransientError(error)) throw error; // the whole tick is retried
+        const reason = coerceError(error).message;
+        skipped.push({ method: type.method, reason });
+        this.options.logger.error("scheduler: a due scheduled job type failed", { method: type.method, error: reason });
+        // One Failed row for this occurrence; the type is due again at its next occurrence.
+        await recordTypeFailure(this.backend, m, type, now, due, reason);
+        await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now });
       }
-      let runs = 1;
-      if (this.config.catchUp) {
-        runs = 0;
-        for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
-      }
-      let lastJob: HrpCronJob | null = null;
-      for (let i = 0; i < runs; i++) {
-        lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
-        await m.insert(ScheduledJobLog, {
-          scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
-        });
-      }
-      // Missed periods collapse: the next run is the first occurrence after now.
-      await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
-      enqueued.push(type.method);
     }
     return { leader: true, enqueued, skipped };
+  }
+
+  /**
+   * Enqueues one due type (in its own savepoint); resolves with null when it
+   * was enqueued, or with the reason it was skipped (previous run still
+   * live). Throws when it cannot be enqueued (user missing, inactive or
+   * replaced, method no longer registered, queue no longer configured).
+   */
+  private async enqueueType(m: EntityManager, type: ScheduledJobType, due: Date, now: Date): Promise<string | null> {
+    const d = (x: Date) => this.backend.toDbDate(x);
+    const tz = type.tz ?? "UTC";
+    const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, tz);
+    if (type.userKey !== null) checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
+    const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
+    if (previous && (previous.state === "pending" || previous.state === "running")) {
+      const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
+      const since = previous.dateStarted ?? previous.dateCreated;
+      const stuck = previous.state === "running" && since.getTime() + timeoutMs < now.getTime();
+      if (!stuck) {
+        const reason = `previous run (job ${previous.id}) is still ${previous.state}`;
+        this.options.logger.info("scheduler: skipping a due type", { method: type.method, reason });
+        return reason;
+      }
+      // Frappe would skip this forever; report it and schedule anew.
+      const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
+      this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
+      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+    }
+    let runs = 1;
+    if (this.config.catchUp) {
+      runs = 0;
+      for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
+    }
+    let lastJob: HrpCronJob | null = null;
+    for (let i = 0; i < runs; i++) {
+      lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
+      await m.insert(ScheduledJobLog, {
+        scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
+      });
+    }
+    // Missed periods collapse: the next run is the first occurrence after now.
+    await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
+    return null;
   }
 
   /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
