@@ -7,7 +7,8 @@ import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
-import type { ModelRegistry } from "./registry";
+import { checkRegistry, type ModelRegistry } from "./registry";
+import { checkId } from "./validate";
 import { withTransientRetry } from "./retry";
 import type { RunResult } from "./types";
 import { wakeup } from "./wakeup";
@@ -75,6 +76,7 @@ export class Dispatcher {
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
+    checkRegistry(registry);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     this.claims = new ClaimStore(this.backend, this.options.logger);
@@ -109,6 +111,7 @@ export class Dispatcher {
    * @throws CurrentlyRunningError when another worker is executing it
    */
   async runNow(cronId: number): Promise<RunResult> {
+    checkId("cronId", cronId);
     const temporary = !this.registered;
     if (temporary) await this.register();
     try {

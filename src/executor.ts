@@ -12,6 +12,7 @@ import { withTransientRetry } from "./retry";
 import { RunRecords, type Failure, type Success } from "./runRecords";
 import { computeCatchUp, planCalls } from "./schedule";
 import type { JobEnv, RunResult } from "./types";
+import { timerDelayMs } from "./validate";
 import { checkUserKey, requireActiveUser, type JobUser } from "./users";
 
 /** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
@@ -233,7 +234,7 @@ export class Executor {
     const relay = () => run.abort(workerSignal.reason ?? new Error("worker stopping"));
     if (workerSignal.aborted) relay();
     else workerSignal.addEventListener("abort", relay, { once: true });
-    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), cron.timeoutMs) : undefined;
+    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs)) : undefined;
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {

@@ -6,10 +6,11 @@ import { backendFor, type Backend } from "./backend";
 import { currentJobManager, currentUserId } from "./context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError } from "./errors";
 import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
-import type { ModelRegistry } from "./registry";
+import { checkRegistry, type ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
-import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
+import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkTransactionOption } from "./validate";
+import { checkCronSpec, checkJobFilter, checkRunFilter } from "./serviceInput";
 import { wakeup } from "./wakeup";
 import { insertJob } from "./jobRows";
 import { requireActiveUser, userKeyOf } from "./users";
@@ -86,7 +87,7 @@ export class HrpCronJobService {
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
     this.options = resolveShared(options);
-    this.registry = options.registry;
+    this.registry = checkRegistry(options?.registry, true);
   }
 
   /**
@@ -110,6 +111,7 @@ export class HrpCronJobService {
     dateCreated?: Date,
     options: TransactionOption = {},
   ): Promise<HrpCronJob> {
+    options = checkTransactionOption(options, this.dataSource);
     checkName("name", name);
     this.checkMethod(model, fn);
     const argsJson = serializeArgs(args);
@@ -141,6 +143,8 @@ export class HrpCronJobService {
    * @throws ValidationError for a bad schedule, name, args, priority, numbercall or date
    */
   async createCron(spec: CronSpec, options: TransactionOption = {}): Promise<IrCron> {
+    options = checkTransactionOption(options, this.dataSource);
+    spec = checkCronSpec(spec);
     checkName("name", spec.name);
     this.checkMethod(spec.model, spec.function);
     const argsJson = serializeArgs(spec.args ?? []);
@@ -191,6 +195,7 @@ export class HrpCronJobService {
 
   /** Activates or deactivates a cron. @throws CurrentlyRunningError when a worker is executing it */
   async setActive(cronId: number, active: boolean): Promise<IrCron> {
+    checkBool("active", active);
     const cron = await this.editIdle(cronId, { active });
     if (active) wakeup.notify(cron.nextcall);
     return cron;
@@ -259,6 +264,7 @@ export class HrpCronJobService {
 
   /** Jobs, newest first. */
   async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    filter = checkJobFilter(filter);
     const where: Record<string, unknown> = {};
     if (filter.state) where.state = filter.state;
     if (filter.queue) where.queue = filter.queue;
@@ -275,6 +281,7 @@ export class HrpCronJobService {
 
   /** Run-log rows, newest first. */
   async listRuns(filter: { cronId?: number; jobId?: number; limit?: number } = {}): Promise<HrpCronRunLog[]> {
+    filter = checkRunFilter(filter);
     const where: Record<string, unknown> = {};
     if (filter.cronId) where.cronId = filter.cronId;
     if (filter.jobId) where.hrpCronJobId = filter.jobId;

@@ -15,6 +15,9 @@ const backends = new WeakMap<DataSource, Backend>();
  * This is the only place that looks at the driver type.
  */
 export function backendFor(dataSource: DataSource): Backend {
+  if (typeof dataSource !== "object" || dataSource === null || typeof dataSource.options !== "object" || dataSource.options === null) {
+    throw new ConfigError("expected a TypeORM DataSource (new DataSource({ type: \"better-sqlite3\" | \"postgres\", ... }))", {});
+  }
   let backend = backends.get(dataSource);
   if (!backend) {
     const type = dataSource.options.type;

@@ -1,5 +1,6 @@
 import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
 import { JobScope } from "../jobScope";
+import { timerDelayMs } from "../validate";
 import type { Backend, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
@@ -76,7 +77,7 @@ export class PostgresBackend implements Backend {
 
   savepointSql(name: string, timeoutMs: number | null): string {
     // One simple-protocol round trip; DEFAULT undoes an earlier job's limit for a job without one.
-    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? Math.max(1, Math.floor(timeoutMs)) : "DEFAULT"}`;
+    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? timerDelayMs(timeoutMs) : "DEFAULT"}`;
   }
 
   async lockForLimits(manager: EntityManager): Promise<void> {

@@ -5,10 +5,11 @@ import { currentJobManager, currentUserId, runInJob } from "../context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { stopLocalRun } from "../executor";
 import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
-import type { ModelRegistry } from "../registry";
+import { checkRegistry, type ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
 import type { JobEnv } from "../types";
-import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
+import { checkDate, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../validate";
+import { checkBulkJobs, checkEnqueueOptions } from "./enqueueInput";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
 import { insertJob, insertJobs, type NewJob } from "../jobRows";
@@ -108,7 +109,7 @@ export class JobQueue {
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
     this.options = resolveShared(options);
-    this.registry = options.registry;
+    this.registry = checkRegistry(options?.registry)!;
     this.queues = new QueueSet(options.workers);
   }
 
@@ -118,6 +119,7 @@ export class JobQueue {
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
   async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
     const [model, fn] = this.resolveMethod(method);
     const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
     if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
@@ -129,6 +131,7 @@ export class JobQueue {
    * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
    */
   async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
     checkName("model", model, 128);
     checkName("method", method, 128);
     if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
@@ -160,6 +163,8 @@ export class JobQueue {
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
   async enqueueBulk(jobs: readonly BulkJob[], options: { readonly manager?: EntityManager } = {}): Promise<HrpCronJob[]> {
+    options = checkTransactionOption(options, this.dataSource);
+    jobs = checkBulkJobs(jobs, this.dataSource);
     if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
     const prepared = jobs.map((job, i) => {
       const o = job?.options ?? {};
@@ -285,6 +290,7 @@ export class JobQueue {
    * key, across all workers — what the concurrency manager is doing.
    */
   async stats(now = this.options.now()): Promise<QueueStats[]> {
+    now = checkDate("now", now);
     const rows = await this.backend.transaction((m) =>
       this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
         m,
@@ -309,6 +315,7 @@ export class JobQueue {
    * how many jobs were deleted.
    */
   async purge(options: { finishedOlderThanMs?: number; failedOlderThanMs?: number } = {}): Promise<number> {
+    options = checkOptions("options", options, ["finishedOlderThanMs", "failedOlderThanMs"]);
     const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? 7 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
     const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? 30 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
     const now = this.options.now().getTime();

@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { isUsableTimeZone } from "../timeZone";
 import { ValidationError } from "../errors";
 
 /** Odoo's `interval_type` values, plus `work_days` (calendar days skipping Saturday and Sunday). */
@@ -12,9 +13,13 @@ export function isIntervalType(value: unknown): value is IntervalType {
 /** Largest `interval_number` accepted: about 100 years of minutes; anything above is a typo. */
 export const MAX_INTERVAL_NUMBER = 60 * 24 * 366 * 100;
 
-/** Throws ValidationError unless `timeZone` is an IANA zone luxon knows (e.g. `Asia/Shanghai`, `UTC`). */
+/**
+ * Throws ValidationError unless `timeZone` is an IANA zone (e.g.
+ * `Asia/Shanghai`, `UTC`) or a fixed offset `UTC+H[:MM]` within a real
+ * zone's range (UTC-12 to UTC+14; see {@link isUsableTimeZone}).
+ */
 export function checkTimeZone(timeZone: string): string {
-  if (typeof timeZone !== "string" || !DateTime.now().setZone(timeZone).isValid) {
+  if (!isUsableTimeZone(timeZone)) {
     throw new ValidationError("tz", `unknown time zone "${String(timeZone)}"; use an IANA name such as "Asia/Shanghai" or "UTC"`, timeZone);
   }
   return timeZone;

@@ -10,7 +10,8 @@ import type { QueueSettings } from "../queue/queues";
 import type { ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
-import { checkId, checkInt } from "../validate";
+import { checkBool, checkId, checkInt, checkOptions, optionalBool } from "../validate";
+import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
 import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
 import { failingTypes, recordTypeFailure, type FailingType } from "./typeFailures";
@@ -88,6 +89,7 @@ export class Scheduler {
     this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
     this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
     this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? 24, 1, 10_000);
+    optionalBool("catchUp", config.catchUp, false);
   }
 
   /**
@@ -127,6 +129,7 @@ export class Scheduler {
 
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
   async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
+    spec = checkJobTypeSpec(spec);
     const method = this.checkMethod(spec.method);
     const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
     expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
@@ -147,6 +150,7 @@ export class Scheduler {
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
   async setStopped(typeId: number, stopped: boolean): Promise<void> {
+    checkBool("stopped", stopped);
     const result = await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
     if (!result.affected) throw new NotFoundError("scheduled_job_type", typeId);
   }
@@ -169,6 +173,9 @@ export class Scheduler {
 
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
   async setControl(change: { paused?: boolean; enabled?: boolean }): Promise<void> {
+    change = checkOptions("change", change, ["paused", "enabled"]);
+    optionalBool("paused", change.paused, false);
+    optionalBool("enabled", change.enabled, true);
     await this.backend.transaction((m) => this.backend.execute(m,
       `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
       [change.paused ?? null, change.enabled ?? null]));
@@ -312,7 +319,7 @@ export class Scheduler {
   }
 
   private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {
-    const events = this.config.schedulerEvents ?? {};
+    const events = checkSchedulerEvents(this.config.schedulerEvents);
     const out: Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> = [];
     const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
       this.checkMethod(method);
