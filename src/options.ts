@@ -1,5 +1,5 @@
 import { ValidationError } from "./errors";
-import { checkArray, guarded, isPlainObject, MAX_TIMER_MS } from "./validate";
+import { checkArray, checkOptions, describe, guarded, isPlainObject, MAX_TIMER_MS } from "./validate";
 import { consoleLogger } from "./logger";
 import { QueueSet, type QueueSettings } from "./queue/queues";
 import type { SandboxOptions } from "./sandbox/pool";
@@ -22,6 +22,9 @@ export interface SharedOptions {
   /** First backoff delay for those retries; doubles each attempt. @defaultValue 25 */
   readonly transientRetryBaseMs?: number;
 }
+
+/** Every key of {@link SharedOptions}; classes refuse keys they do not know, so a new shared option must be listed here. */
+export const SHARED_OPTION_KEYS = ["now", "userResolver", "defaultUserId", "logger", "transientRetries", "transientRetryBaseMs"] as const;
 
 /** Options of `HrpCronJobService`. */
 export interface ServiceOptions extends SharedOptions {
@@ -150,11 +153,13 @@ export function resolveShared(options: SharedOptions = {}): ResolvedShared {
 
 /** `serialTransactions`: the backend runs this process's transactions one at a time (see `Backend`). */
 export function resolveDispatcherOptions(options: DispatcherOptions = {}, serialTransactions = false): ResolvedDispatcherOptions {
+  options = checkOptions("options", options, DISPATCHER_OPTION_KEYS, ["sandbox"]);
   const shared = resolveShared(options);
   const queueSet = new QueueSet(options.workers);
   const queues = options.queues === undefined ? queueSet.names() : checkQueueNames(options.queues);
   if (queues.length === 0) throw new ValidationError("queues", "list at least one queue", queues);
-  if (options.sandbox !== undefined && options.sandbox !== null && (typeof options.sandbox !== "object" || typeof options.sandbox.configPath !== "string")) {
+  const sandbox = options.sandbox;
+  if (sandbox !== undefined && sandbox !== null && !guarded("sandbox", () => typeof sandbox === "object" && typeof sandbox.configPath === "string")) {
     throw new ValidationError("sandbox", "expected { configPath: \"path/to/hrp-cron.config.js\" }", options.sandbox);
   }
   for (const q of queues) queueSet.get(q); // UnknownQueueError for a typo
@@ -199,15 +204,29 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
 
 function checkInt(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${String(value)}`, value);
+    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${describe(value)}`, value);
   }
 }
+
+/**
+ * Every key `DispatcherOptions` knows: those with a default in
+ * {@link DEFAULTS}, plus these without one. A misspelt option (`pollInterval`)
+ * is refused instead of silently keeping its default; a new option without
+ * a default must be added here.
+ */
+const DISPATCHER_OPTION_KEYS = [
+  ...Object.keys(DEFAULTS).filter((key) => key !== "serialBatchSize"),
+  ...SHARED_OPTION_KEYS, "queues", "workers", "sandbox",
+];
 
 /** The options object and its non-numeric members: a clock function, a resolver, a logger. */
 function checkSharedShape(options: SharedOptions): void {
   guarded("options", () => {
     if (!isPlainObject(options) && (typeof options !== "object" || options === null || Array.isArray(options))) {
       throw new ValidationError("options", "expected an options object", options);
+    }
+    for (const key of SHARED_OPTION_KEYS) {
+      if ((options as Record<string, unknown>)[key] === null) throw new ValidationError(key, "null is not a value for this option; leave it out to get its default", null);
     }
     if (options.now !== undefined && typeof options.now !== "function") throw new ValidationError("now", "expected a function returning a Date", options.now);
     if (options.userResolver !== undefined && typeof options.userResolver?.findUser !== "function") {

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { UnknownMethodError, ValidationError } from "./errors";
+import { describe, guarded } from "./validate";
 import type { JobEnv } from "./types";
 
 /** A job method: gets the job's {@link JobEnv} and the stored JSON arguments. */
@@ -35,13 +36,13 @@ export class ModelRegistry {
    */
   register(model: string, methods: ModelMethods | object): this {
     if (typeof model !== "string" || !NAME_RE.test(model)) {
-      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${JSON.stringify(model)}`, model);
+      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${describe(model)}`, model);
     }
     if (typeof methods !== "object" || methods === null) {
       throw new ValidationError("methods", `expected an object of functions ({ name(env, ...args) { ... } }), got ${methods === null ? "null" : typeof methods}`, undefined);
     }
     const table = this.models.get(model) ?? new Map<string, JobMethod>();
-    for (const [name, fn] of methodsOf(methods)) {
+    for (const [name, fn] of guarded("methods", () => methodsOf(methods))) {
       if (!NAME_RE.test(name)) throw new ValidationError("method", `invalid method name ${JSON.stringify(name)}`, name);
       const bound = fn.bind(methods) as JobMethod;
       table.set(name, bound);
@@ -98,8 +99,8 @@ export class ModelRegistry {
  */
 export function checkRegistry(registry: unknown, optional = false): ModelRegistry | undefined {
   if (registry === undefined && optional) return undefined;
-  if (!(registry instanceof ModelRegistry)) throw new ValidationError("registry", "expected a ModelRegistry (new ModelRegistry().register(...))", undefined);
-  return registry;
+  if (!guarded("registry", () => registry instanceof ModelRegistry)) throw new ValidationError("registry", "expected a ModelRegistry (new ModelRegistry().register(...))", undefined);
+  return registry as ModelRegistry;
 }
 
 const MODEL_KEY = Symbol("hrp-cron:model");

@@ -5,11 +5,11 @@ import { IrCron } from "../entities/IrCron";
 import { backendFor, type Backend } from "./backend";
 import { currentJobManager, currentUserId } from "./context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError } from "./errors";
-import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type ServiceOptions } from "./options";
 import { checkRegistry, type ModelRegistry } from "./registry";
 import { withTransientRetry } from "./retry";
 import { nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
-import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkTransactionOption } from "./validate";
+import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "./validate";
 import { checkCronSpec, checkJobFilter, checkRunFilter } from "./serviceInput";
 import { wakeup } from "./wakeup";
 import { insertJob } from "./jobRows";
@@ -86,8 +86,9 @@ export class HrpCronJobService {
 
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry"]);
     this.options = resolveShared(options);
-    this.registry = checkRegistry(options?.registry, true);
+    this.registry = checkRegistry(options.registry, true);
   }
 
   /**
@@ -112,6 +113,7 @@ export class HrpCronJobService {
     options: TransactionOption = {},
   ): Promise<HrpCronJob> {
     options = checkTransactionOption(options, this.dataSource);
+    checkOptionalDate("dateCreated", dateCreated);
     checkName("name", name);
     this.checkMethod(model, fn);
     const argsJson = serializeArgs(args);
@@ -217,6 +219,7 @@ export class HrpCronJobService {
    * @throws InvalidStateError when the job is pending, running or done
    */
   async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    checkOptionalDate("at", at);
     checkId("jobId", jobId);
     const when = at === undefined ? this.options.now() : checkDate("at", at);
     const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {

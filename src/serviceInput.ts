@@ -2,7 +2,7 @@ import { HRP_CRON_JOB_STATES } from "../entities/HrpCronJob";
 import { ValidationError } from "./errors";
 import { checkInterval, checkTimeZone, validateCronExpression } from "./schedule";
 import type { CronSpec, JobFilter } from "./service";
-import { checkId, checkInt, checkName, checkOptions, optionalBool } from "./validate";
+import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optionalBool } from "./validate";
 
 /**
  * Up-front checks of the structured arguments of `HrpCronJobService`
@@ -27,6 +27,7 @@ const CRON_SPEC_KEYS = [
 export function checkCronSpec(spec: CronSpec): CronSpec {
   if (spec === undefined) throw new ValidationError("spec", "expected { name, model, function, ... }", spec);
   const s = checkOptions("spec", spec, CRON_SPEC_KEYS);
+  checkOptionalDate("nextcall", s.nextcall);
   optionalBool("doall", s.doall, false);
   optionalBool("active", s.active, true);
   const timeZone = s.timeZone === undefined ? "UTC" : checkTimeZone(s.timeZone);
@@ -54,6 +55,8 @@ export function checkJobFilter(filter: JobFilter): JobFilter {
   if (f.function !== undefined) checkName("function", f.function);
   if (f.userId !== undefined) checkId("userId", f.userId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
+  checkOptionalDate("since", f.since);
+  checkOptionalDate("until", f.until);
   return f;
 }
 

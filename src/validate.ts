@@ -50,10 +50,11 @@ export function optionalBool(field: string, value: unknown, fallback: boolean): 
 
 /**
  * An options object: undefined gives `{}`; anything but a plain object, or
- * a key not in `allowed` (a typo such as `dedupe`; `null`: any string key), is refused. Returns a
+ * a key not in `allowed` (a typo such as `dedupe`; `null`: any string key), is refused,
+ * and so is a `null` value (leave the option out for its default) unless the key is in `nullable`. Returns a
  * plain copy, so later reads cannot run a getter or a proxy trap again.
  */
-export function checkOptions<T extends object>(field: string, value: T | undefined, allowed: readonly string[] | null): T {
+export function checkOptions<T extends object>(field: string, value: T | undefined, allowed: readonly string[] | null, nullable: readonly string[] = []): T {
   if (value === undefined) return {} as T;
   const copy: Record<string, unknown> = {};
   guarded(field, () => {
@@ -63,6 +64,9 @@ export function checkOptions<T extends object>(field: string, value: T | undefin
         throw new ValidationError(field, `unknown option ${String(key)}; allowed: ${allowed?.join(", ") ?? "string keys"}`, String(key));
       }
       copy[key] = (value as Record<string, unknown>)[key];
+      if (copy[key] === null && !nullable.includes(key)) {
+        throw new ValidationError(key, "null is not a value for this option; leave it out to get its default", null);
+      }
     }
   });
   return copy as T;
@@ -110,6 +114,11 @@ export function checkManager(manager: unknown, dataSource: DataSource): EntityMa
     );
   }
   return m as EntityManager;
+}
+
+/** Runs {@link checkDate} on an optional value up front, safely (a proxy or getter that throws gives a ValidationError). */
+export function checkOptionalDate(field: string, value: unknown): void {
+  if (value !== undefined) guarded(field, () => checkDate(field, value));
 }
 
 /** `{ manager }` of a write call: a plain object whose `manager`, if any, passes {@link checkManager}. */
@@ -214,10 +223,16 @@ function checkJson(value: unknown, path: string, seen: Set<object>, depth: numbe
   seen.delete(value);
 }
 
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (value instanceof Date) return `Invalid Date`;
-  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
-  return String(value);
+/** A short description of any value for an error message; never throws (bigints, cycles, symbols, revoked proxies). */
+export function describe(value: unknown): string {
+  try {
+    if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+    if (typeof value === "bigint") return `${value}n`;
+    if (typeof value === "function") return "a function";
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : `a Date (${value.toISOString()})`;
+    if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
+    return String(value);
+  } catch {
+    return "an unreadable value";
+  }
 }

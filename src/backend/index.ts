@@ -15,7 +15,7 @@ const backends = new WeakMap<DataSource, Backend>();
  * This is the only place that looks at the driver type.
  */
 export function backendFor(dataSource: DataSource): Backend {
-  if (typeof dataSource !== "object" || dataSource === null || typeof dataSource.options !== "object" || dataSource.options === null) {
+  if (!isDataSourceLike(dataSource)) {
     throw new ConfigError("expected a TypeORM DataSource (new DataSource({ type: \"better-sqlite3\" | \"postgres\", ... }))", {});
   }
   let backend = backends.get(dataSource);
@@ -33,3 +33,12 @@ export function backendFor(dataSource: DataSource): Backend {
   return backend;
 }
 export { hydrate } from "./common";
+
+function isDataSourceLike(value: unknown): value is DataSource {
+  try {
+    const options = (value as { options?: unknown } | null)?.options;
+    return typeof value === "object" && value !== null && typeof options === "object" && options !== null;
+  } catch {
+    return false; // a proxy that throws, say
+  }
+}

@@ -4,11 +4,11 @@ import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { stopLocalRun } from "../executor";
-import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
 import { checkRegistry, type ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
 import type { JobEnv } from "../types";
-import { checkDate, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../validate";
+import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../validate";
 import { checkBulkJobs, checkEnqueueOptions } from "./enqueueInput";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
@@ -108,8 +108,9 @@ export class JobQueue {
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry", "workers"]);
     this.options = resolveShared(options);
-    this.registry = checkRegistry(options?.registry)!;
+    this.registry = checkRegistry(options.registry)!;
     this.queues = new QueueSet(options.workers);
   }
 
@@ -132,6 +133,7 @@ export class JobQueue {
    */
   async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
+    if (options.args !== undefined) throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
     checkName("model", model, 128);
     checkName("method", method, 128);
     if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
@@ -144,7 +146,7 @@ export class JobQueue {
     if (typeof method === "function" && !name) {
       throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
     }
-    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${JSON.stringify(name)}`, name);
+    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
     const dot = name.lastIndexOf(".");
     const model = name.slice(0, dot);
     const fn = name.slice(dot + 1);
@@ -290,7 +292,7 @@ export class JobQueue {
    * key, across all workers — what the concurrency manager is doing.
    */
   async stats(now = this.options.now()): Promise<QueueStats[]> {
-    now = checkDate("now", now);
+    now = guarded("now", () => checkDate("now", now));
     const rows = await this.backend.transaction((m) =>
       this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
         m,

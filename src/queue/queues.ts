@@ -1,5 +1,5 @@
 import { UnknownQueueError, ValidationError } from "../errors";
-import { checkInt, checkOptions } from "../validate";
+import { checkInt, checkOptions, guarded } from "../validate";
 
 /** Settings of one queue (Frappe: `workers` in common_site_config, `timeout` in seconds there). */
 export interface QueueConfig {
@@ -44,7 +44,7 @@ export class QueueSet {
     for (const [name, given] of Object.entries(checkOptions("workers", custom, null))) {
       if (!QUEUE_NAME.test(name)) throw new ValidationError("queue", `queue names are 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`, name);
       // Unknown keys are refused: Frappe's `timeout` (in seconds) would otherwise be ignored silently.
-      const settings = checkOptions(`workers.${name}`, given, SETTING_KEYS);
+      const settings = checkOptions(`workers.${name}`, given, SETTING_KEYS, ["maxConcurrency"]);
       const merged = { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS.default, ...this.queues.get(name), ...settings };
       checkQueueConfig(name, merged);
       this.queues.set(name, merged);
@@ -78,9 +78,10 @@ function checkQueueConfig(name: string, q: QueueConfig): void {
 }
 
 export function checkBackoff(field: string, value: unknown): readonly number[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
-  for (const delay of value) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
-  return value as number[];
+  const delays = guarded(field, () => (Array.isArray(value) ? [...value] : null));
+  if (delays === null || delays.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
+  for (const delay of delays) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
+  return delays as number[];
 }
 
 export { MAX_TIMEOUT_MS };

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { isUsableTimeZone } from "../timeZone";
+import { describe } from "../validate";
 import { ValidationError } from "../errors";
 
 /** Odoo's `interval_type` values, plus `work_days` (calendar days skipping Saturday and Sunday). */
@@ -20,7 +21,7 @@ export const MAX_INTERVAL_NUMBER = 60 * 24 * 366 * 100;
  */
 export function checkTimeZone(timeZone: string): string {
   if (!isUsableTimeZone(timeZone)) {
-    throw new ValidationError("tz", `unknown time zone "${String(timeZone)}"; use an IANA name such as "Asia/Shanghai" or "UTC"`, timeZone);
+    throw new ValidationError("tz", `unknown time zone ${describe(timeZone)}; use an IANA name such as "Asia/Shanghai" or "UTC" (or an offset from UTC-12 to UTC+14)`, timeZone);
   }
   return timeZone;
 }

@@ -4,13 +4,17 @@ import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobTy
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../claims";
 import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
-import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
+
+const SCHEDULER_OPTION_KEYS = [
+  ...SHARED_OPTION_KEYS, "registry", "workers", "schedulerEvents", "schedulerIntervalMinutes", "tickIntervalMs", "leaseMs", "catchUp", "maxCatchUp",
+];
 import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
 import type { ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
-import { checkBool, checkId, checkInt, checkOptions, optionalBool } from "../validate";
+import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../validate";
 import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
 import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
@@ -81,10 +85,15 @@ export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<unknown> | null = null;
 
-  constructor(private readonly dataSource: DataSource, private readonly config: SchedulerOptions) {
+  private readonly config: SchedulerOptions;
+
+  constructor(private readonly dataSource: DataSource, config: SchedulerOptions) {
     this.backend = backendFor(dataSource);
+    config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
+    this.config = config;
     this.options = resolveShared(config);
-    this.jobs = new JobQueue(dataSource, { ...config });
+    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } = config;
+    this.jobs = new JobQueue(dataSource, queueOptions);
     this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? 4, 1, 59);
     this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
     this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
@@ -344,7 +353,7 @@ export class Scheduler {
 
   private checkMethod(method: string): string {
     const dot = typeof method === "string" ? method.lastIndexOf(".") : -1;
-    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${JSON.stringify(method)}`, method);
+    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
     if (!this.config.registry.has(method.slice(0, dot), method.slice(dot + 1))) throw new UnknownMethodError(method.slice(0, dot), method.slice(dot + 1));
     return method;
   }

@@ -1,5 +1,5 @@
 import { ValidationError } from "../errors";
-import { checkArray, checkOptions, isPlainObject, optionalBool } from "../validate";
+import { checkArray, checkOptions, describe, isPlainObject, optionalBool } from "../validate";
 import type { JobTypeSpec, SchedulerEvents } from "./scheduler";
 
 /** Up-front checks of what the {@link Scheduler} receives: job type specs and declared events. Each returns a plain copy. */
@@ -15,7 +15,7 @@ export function checkJobTypeSpec(spec: JobTypeSpec): JobTypeSpec {
   const s = checkOptions("spec", spec, ["method", "frequency", "cronFormat", "queue", "userId", "timeZone", "stopped"]);
   optionalBool("stopped", s.stopped, false);
   if (s.cronFormat !== undefined && s.frequency !== "Cron") {
-    throw new ValidationError("cronFormat", `is only used with frequency "Cron" (got frequency ${JSON.stringify(s.frequency)}); pass one or the other`, s.cronFormat);
+    throw new ValidationError("cronFormat", `is only used with frequency "Cron" (got frequency ${describe(s.frequency)}); pass one or the other`, s.cronFormat);
   }
   if (s.queue !== undefined && typeof s.queue !== "string") throw new ValidationError("queue", "expected a queue name", s.queue);
   return s;
