@@ -181,8 +181,8 @@ export class JobQueue {
     const work = async (manager: EntityManager) => {
       const keys = new Map<number, string>();
       for (const uid of new Set(prepared.map((p) => p.job.userId))) keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
-      const rows = prepared.map((p) => ({ ...p.job, userKey: keys.get(p.job.userId)! }));
-      const saved = await insertJobs(this.backend, manager, rows, prepared.map((p) => p.schedule));
+      for (const p of prepared) p.job.userKey = keys.get(p.job.userId)!; // our own rows: no copy per job
+      const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
       if (saved.length > 0) await this.backend.announceWork(manager);
       return saved;
     };
