@@ -1,7 +1,7 @@
 import {
   Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, Scheduler, UnknownQueueError, ValidationError, backendFor, type JobEnv,
 } from "../src";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HrpCronJob } from "../entities";
@@ -199,6 +199,30 @@ describe.each(BACKENDS)("bad input is refused and writes nothing, on %s", (kind)
       });
       expect(code).toBe(2);
       expect(err.join("\n")).toMatch(/--cron EXPRESSION or --frequency NAME, not both/);
+      expect(existsSync(join(dir, "never.sqlite"))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.HRP_CRON_DB;
+      else process.env.HRP_CRON_DB = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [`module.exports = { schedulerEvent: { daily: [] } };`, /unknown key "schedulerEvent"/],
+    [`module.exports = { workers: { reports: { timeout: 300 } } };`, /unknown option timeout/],
+    [`module.exports = { dispatcher: { pollInterval: 100 } };`, /unknown option pollInterval/],
+    [`module.exports = { schedulerIntervalMinutes: "4" };`, /"schedulerIntervalMinutes" must be number/],
+  ])("a config file with a misspelt key or a wrong kind of value is refused (%s)", async (source, message) => {
+    const dir = mkdtempSync(join(tmpdir(), "hrp-cron-config-"));
+    const saved = process.env.HRP_CRON_DB;
+    process.env.HRP_CRON_DB = join(dir, "never.sqlite");
+    try {
+      writeFileSync(join(dir, "hrp-cron.config.js"), source);
+      const err: string[] = [];
+      const code = await main(["worker", "--burst", "--config", join(dir, "hrp-cron.config.js")], {
+        out: () => undefined, err: (t) => err.push(t), stopRequested: new Promise(() => undefined),
+      });
+      expect([code, err.join("\n")]).toEqual([1, expect.stringMatching(message)]);
       expect(existsSync(join(dir, "never.sqlite"))).toBe(false);
     } finally {
       if (saved === undefined) delete process.env.HRP_CRON_DB;

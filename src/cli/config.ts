@@ -4,6 +4,7 @@ import { DataSource, type DataSourceOptions } from "typeorm";
 import { defaultDataSourceOptions } from "../dataSourceOptions";
 import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
+import { checkConfig } from "./configCheck";
 import type { DispatcherOptions } from "../options";
 import type { QueueSettings } from "../queue/queues";
 import type { SchedulerEvents } from "../scheduler/scheduler";
@@ -73,6 +74,7 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
   if (typeof config !== "object" || config === null) {
     throw new ConfigError(`config file ${path} must export an object (use defineConfig)`, { path });
   }
+  checkConfig(config, path);
   return config;
 }
 
