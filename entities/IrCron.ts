@@ -27,6 +27,14 @@ export class IrCron extends QueueColumns {
   @Column(intColumn("user_id"))
   userId!: number;
 
+  /**
+   * Who the user was when this was created: the login (or the user
+   * resolver's stable key). A run refuses to start when `user_id` now
+   * resolves to someone else; null (rows from before migration 0009) is not checked.
+   */
+  @Column({ name: "user_key", type: "varchar", length: 256, nullable: true })
+  userKey!: string | null;
+
   /** Lower runs first. */
   @Column(intColumn("priority", { default: 5 }))
   priority!: number;

@@ -29,6 +29,14 @@ export class ScheduledJobType {
   @Column(intColumn("user_id", { default: 1 }))
   userId!: number;
 
+  /**
+   * Who the user was when this was created: the login (or the user
+   * resolver's stable key). A run refuses to start when `user_id` now
+   * resolves to someone else; null (rows from before migration 0009) is not checked.
+   */
+  @Column({ name: "user_key", type: "varchar", length: 256, nullable: true })
+  userKey!: string | null;
+
   /** IANA zone the schedule is read in; null = UTC. */
   @Column({ type: "varchar", length: 64, nullable: true })
   tz!: string | null;

@@ -8,7 +8,8 @@ import { SandboxPool } from "./sandbox/pool";
 import { ClaimLostError } from "./errors";
 import { Executor, type BatchOutcome } from "./executor";
 import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "./options";
-import type { ModelRegistry } from "./registry";
+import { checkRegistry, type ModelRegistry } from "./registry";
+import { checkId } from "./validate";
 import { withTransientRetry, type RetryPolicy } from "./retry";
 import { OwnClaims } from "./ownClaims";
 import { Liveness } from "./liveness";
@@ -89,6 +90,7 @@ export class Dispatcher {
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
+    checkRegistry(registry);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
@@ -128,6 +130,7 @@ export class Dispatcher {
    * @throws CurrentlyRunningError when another worker is executing it
    */
   async runNow(cronId: number): Promise<RunResult> {
+    checkId("cronId", cronId);
     const temporary = !this.liveness.registered;
     if (temporary) await this.liveness.register();
     try {

@@ -46,15 +46,23 @@ export class UnknownMethodError extends HrpCronError {
   }
 }
 
-/** The user a job must run as is missing or inactive; the job does not run as anyone else. */
+/**
+ * The user a job must run as is missing or inactive, or its id now belongs
+ * to another login than the one the job was created for (`replaced`: the
+ * user was deleted and the id reused); the job does not run as anyone else.
+ */
 export class InvalidUserError extends HrpCronError {
-  constructor(readonly userId: number, reason: "missing" | "inactive") {
+  constructor(readonly userId: number, reason: "missing" | "inactive" | "replaced", keys: { readonly expected?: string; readonly actual?: string } = {}) {
     super(
       "INVALID_USER",
       reason === "missing"
         ? `User ${userId} does not exist: create it in res_users (or in your user resolver) or set another user on the job`
-        : `User ${userId} is inactive: reactivate the user or set another user on the job`,
-      { userId, reason },
+        : reason === "inactive"
+          ? `User ${userId} is inactive: reactivate the user or set another user on the job`
+          : `User ${userId} now belongs to another login (${JSON.stringify(keys.actual)}, not ${JSON.stringify(keys.expected)} for whom the job was created), ` +
+            `so it was not run as someone else: create the job again for the intended user (or, if that login was only renamed, ` +
+            `set user_key to ${JSON.stringify(keys.actual)} on its ir_cron row)`,
+      { userId, reason, ...keys },
     );
   }
   override get name(): string {

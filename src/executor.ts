@@ -17,7 +17,8 @@ import { RunRecords, type Failure, type Success } from "./runRecords";
 import { planCalls, tryCatchUp } from "./schedule";
 import { StaleClaimCheck } from "./staleClaims";
 import type { JobEnv, RunResult } from "./types";
-import { requireActiveUser, type JobUser } from "./users";
+import { timerDelayMs } from "./validate";
+import { checkUserKey, requireActiveUser, type JobUser } from "./users";
 
 /** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
 const localRuns = new Map<number, () => boolean>();
@@ -283,7 +284,7 @@ export class Executor {
     const relay = () => run.abort(workerSignal.reason ?? new Error("worker stopping"));
     if (workerSignal.aborted) relay();
     else workerSignal.addEventListener("abort", relay, { once: true });
-    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), cron.timeoutMs) : undefined;
+    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs)) : undefined;
     this.runs.set(cron.id, run);
     if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
@@ -291,7 +292,7 @@ export class Executor {
       // the batch (the engine's retry), any other (missing, inactive user) fails the job.
       let user: JobUser;
       try {
-        user = await userOf(cron.userId);
+        user = checkUserKey(await userOf(cron.userId), cron.userKey);
       } catch (thrown) {
         if (this.backend.isTransientError(thrown)) throw thrown;
         return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
@@ -420,7 +421,7 @@ export class Executor {
       if (!name) return;
       const onFailure = this.resolveCallback(name);
       // Like the job itself, the callback never runs as a missing or inactive user (the error is logged).
-      const user = await requireActiveUser(this.options.userResolver, manager, cron.userId);
+      const user = checkUserKey(await requireActiveUser(this.options.userResolver, manager, cron.userId), cron.userKey);
       const env = this.envFor(cron, user, manager, start, new AbortController().signal, 1, 1);
       await runInJob(user.id, manager, () => onFailure(env, { jobId, error }));
     });

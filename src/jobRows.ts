@@ -24,6 +24,7 @@ const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]
   ["on_success", "on_success", "text", "onSuccess"], ["on_failure", "on_failure", "text", "onFailure"],
   ["queue", "queue", "text", "queue"], ["timeout_ms", "timeout_ms", "int", "timeoutMs"],
   ["concurrency_key", "concurrency_key", "text", "concurrencyKey"], ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
+  ["user_key", "user_key", "text", "userKey"],
 ];
 const JOB_JSON: JsonColumns = Object.fromEntries(JOB.map(([, key, type]) => [key, type]));
 
@@ -53,10 +54,10 @@ export async function insertJobs(backend: Backend, manager: EntityManager, jobs:
     manager,
     `INSERT INTO ir_cron (name, active, user_id, priority, interval_number, interval_type, cron_expression, tz, nextcall, lastcall,
                           numbercall, doall, model, function, args, hrp_cron_job_id, failure_count, first_failure_date, running_worker,
-                          running_since, create_uid, create_date, write_date, stop_requested, queue, timeout_ms, concurrency_key, concurrency_limit)
+                          running_since, create_uid, create_date, write_date, stop_requested, queue, timeout_ms, concurrency_key, concurrency_limit, user_key)
      SELECT v.name, TRUE, v.user_id, v.priority, 1, 'minutes', NULL, NULL, v.nextcall, NULL,
             1, v.doall, v.model, v.fn, v.args, v.job_id, 0, NULL, NULL,
-            NULL, v.create_uid, v.create_date, v.create_date, FALSE, v.queue, v.timeout_ms, v.concurrency_key, v.concurrency_limit
+            NULL, v.create_uid, v.create_date, v.create_date, FALSE, v.queue, v.timeout_ms, v.concurrency_key, v.concurrency_limit, v.user_key
        FROM ${backend.jsonTable("v", CRON_JSON)}`,
     [backend.jsonRows(CRON_JSON, rows.map((row, i) => ({ ...row, job_id: ids[i], nextcall: schedules[i].nextcall, doall: schedules[i].doall })))],
   );

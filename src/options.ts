@@ -1,4 +1,5 @@
 import { ValidationError } from "./errors";
+import { checkArray, checkOptions, describe, guarded, isPlainObject, MAX_TIMER_MS } from "./validate";
 import { consoleLogger } from "./logger";
 import { QueueSet, type QueueSettings } from "./queue/queues";
 import type { SandboxOptions } from "./sandbox/pool";
@@ -35,6 +36,14 @@ export interface SharedOptions {
   /** Longest single backoff delay within `transientRetryBudgetMs`. @defaultValue 1000 */
   readonly transientRetryMaxDelayMs?: number;
 }
+
+/** Every key of {@link SharedOptions}; classes refuse keys they do not know, so a new shared option must be listed here. */
+/** Every key of {@link SharedOptions} (the compiler checks the list is complete). */
+const SHARED_KEYS: Readonly<Record<keyof SharedOptions, true>> = {
+  now: true, userResolver: true, defaultUserId: true, logger: true, transientRetries: true, transientRetryBaseMs: true,
+  transientRetryBudgetMs: true, transientRetryMaxDelayMs: true,
+};
+export const SHARED_OPTION_KEYS = Object.keys(SHARED_KEYS) as ReadonlyArray<keyof SharedOptions>;
 
 /** Options of `HrpCronJobService`. */
 export interface ServiceOptions extends SharedOptions {
@@ -231,6 +240,7 @@ export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues
 
 /** Fills defaults and checks numeric ranges; throws ValidationError on nonsense. */
 export function resolveShared(options: SharedOptions = {}): ResolvedShared {
+  checkSharedShape(options);
   const resolved: ResolvedShared = {
     now: options.now ?? (() => new Date()),
     userResolver: options.userResolver ?? new ResUsersResolver(),
@@ -251,10 +261,15 @@ export function resolveShared(options: SharedOptions = {}): ResolvedShared {
 
 /** `serialTransactions`: the backend runs this process's transactions one at a time (see `Backend`). */
 export function resolveDispatcherOptions(options: DispatcherOptions = {}, serialTransactions = false): ResolvedDispatcherOptions {
+  options = checkOptions("options", options, DISPATCHER_OPTION_KEYS, ["sandbox"]);
   const shared = resolveShared(options);
   const queueSet = new QueueSet(options.workers);
-  const queues = options.queues ?? queueSet.names();
+  const queues = options.queues === undefined ? queueSet.names() : checkQueueNames(options.queues);
   if (queues.length === 0) throw new ValidationError("queues", "list at least one queue", queues);
+  const sandbox = options.sandbox;
+  if (sandbox !== undefined && sandbox !== null && !guarded("sandbox", () => typeof sandbox === "object" && typeof sandbox.configPath === "string")) {
+    throw new ValidationError("sandbox", "expected { configPath: \"path/to/hrp-cron.config.js\" }", options.sandbox);
+  }
   for (const q of queues) queueSet.get(q); // UnknownQueueError for a typo
   const resolved: ResolvedDispatcherOptions = {
     ...shared,
@@ -277,15 +292,16 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
     unknownMethodGraceMs: options.unknownMethodGraceMs ?? DEFAULTS.unknownMethodGraceMs,
   };
-  checkInt("pollIntervalMs", resolved.pollIntervalMs, 1);
+  // Durations used as timers stay within Node's timer limit (a longer one fires after 1 ms).
+  checkInt("pollIntervalMs", resolved.pollIntervalMs, 1, MAX_TIMER_MS);
   checkInt("concurrency", resolved.concurrency, 1, 1000);
   checkInt("batchSize", resolved.batchSize, 1, 1000);
   checkInt("batchMaxMs", resolved.batchMaxMs, 0);
-  checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1);
+  checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1, MAX_TIMER_MS);
   checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);
   checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);
-  checkInt("gracefulStopMs", resolved.gracefulStopMs, 0);
-  checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0);
+  checkInt("gracefulStopMs", resolved.gracefulStopMs, 0, MAX_TIMER_MS);
+  checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0, MAX_TIMER_MS);
   checkInt("jobTransientRetries", resolved.jobTransientRetries, 0, 100);
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
@@ -300,6 +316,46 @@ export function resolveDispatcherOptions(options: DispatcherOptions = {}, serial
 
 function checkInt(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${String(value)}`, value);
+    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${describe(value)}`, value);
   }
+}
+
+/**
+ * Every key `DispatcherOptions` knows: those with a default in
+ * {@link DEFAULTS}, plus these without one. A misspelt option (`pollInterval`)
+ * is refused instead of silently keeping its default; a new option without
+ * a default must be added here.
+ */
+const DISPATCHER_OPTION_KEYS = [
+  ...Object.keys(DEFAULTS).filter((key) => key !== "serialBatchSize"),
+  ...SHARED_OPTION_KEYS, "queues", "workers", "sandbox",
+];
+
+/** The options object and its non-numeric members: a clock function, a resolver, a logger. */
+function checkSharedShape(options: SharedOptions): void {
+  guarded("options", () => {
+    if (!isPlainObject(options) && (typeof options !== "object" || options === null || Array.isArray(options))) {
+      throw new ValidationError("options", "expected an options object", options);
+    }
+    for (const key of SHARED_OPTION_KEYS) {
+      if ((options as Record<string, unknown>)[key] === null) throw new ValidationError(key, "null is not a value for this option; leave it out to get its default", null);
+    }
+    if (options.now !== undefined && typeof options.now !== "function") throw new ValidationError("now", "expected a function returning a Date", options.now);
+    if (options.userResolver !== undefined && typeof options.userResolver?.findUser !== "function") {
+      throw new ValidationError("userResolver", "expected an object with findUser(manager, userId)", undefined);
+    }
+    const logger = options.logger as unknown as Record<string, unknown> | undefined;
+    if (logger !== undefined && (typeof logger !== "object" || logger === null || !LOG_LEVELS.every((level) => typeof logger[level] === "function"))) {
+      throw new ValidationError("logger", `expected an object with ${LOG_LEVELS.join(", ")} functions`, undefined);
+    }
+  });
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** `queues`: an array of queue names (a string such as "short,default" is refused, not read letter by letter). */
+function checkQueueNames(queues: unknown): string[] {
+  const list = checkArray("queues", queues);
+  for (const q of list) if (typeof q !== "string") throw new ValidationError("queues", `expected queue names, got ${typeof q}`, q);
+  return list as string[];
 }

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { UnknownMethodError, ValidationError } from "./errors";
+import { describe, guarded } from "./validate";
 import type { JobEnv } from "./types";
 
 /** A job method: gets the job's {@link JobEnv} and the stored JSON arguments. */
@@ -35,10 +36,13 @@ export class ModelRegistry {
    */
   register(model: string, methods: ModelMethods | object): this {
     if (typeof model !== "string" || !NAME_RE.test(model)) {
-      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${JSON.stringify(model)}`, model);
+      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${describe(model)}`, model);
+    }
+    if (typeof methods !== "object" || methods === null) {
+      throw new ValidationError("methods", `expected an object of functions ({ name(env, ...args) { ... } }), got ${methods === null ? "null" : typeof methods}`, undefined);
     }
     const table = this.models.get(model) ?? new Map<string, JobMethod>();
-    for (const [name, fn] of methodsOf(methods)) {
+    for (const [name, fn] of guarded("methods", () => methodsOf(methods))) {
       if (!NAME_RE.test(name)) throw new ValidationError("method", `invalid method name ${JSON.stringify(name)}`, name);
       const bound = fn.bind(methods) as JobMethod;
       table.set(name, bound);
@@ -54,6 +58,7 @@ export class ModelRegistry {
    * under the model name given by {@link jobModel} (or `model`).
    */
   registerInstance(instance: object, model?: string): this {
+    if (typeof instance !== "object" || instance === null) throw new ValidationError("instance", "expected an instance of a @jobModel class", undefined);
     const ctor = instance.constructor;
     const name = model ?? (Reflect.getMetadata(MODEL_KEY, ctor) as string | undefined);
     if (!name) throw new ValidationError("model", `${ctor.name} has no @jobModel("...") decorator; pass the model name`, ctor.name);
@@ -86,6 +91,16 @@ export class ModelRegistry {
     for (const [model, methods] of this.models) for (const name of methods.keys()) out.push(`${model}.${name}`);
     return out.sort();
   }
+}
+
+/**
+ * `registry` if it is a {@link ModelRegistry}; `optional` allows undefined.
+ * @throws ValidationError
+ */
+export function checkRegistry(registry: unknown, optional = false): ModelRegistry | undefined {
+  if (registry === undefined && optional) return undefined;
+  if (!guarded("registry", () => registry instanceof ModelRegistry)) throw new ValidationError("registry", "expected a ModelRegistry (new ModelRegistry().register(...))", undefined);
+  return registry as ModelRegistry;
 }
 
 const MODEL_KEY = Symbol("hrp-cron:model");

@@ -7,14 +7,15 @@ import { backendFor, type Backend } from "./backend";
 import { requireRunnable } from "./claimGuards";
 import { currentJobCronId, currentJobManager, currentUserId } from "./context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "./errors";
-import { resolveShared, type ResolvedShared, type ServiceOptions } from "./options";
-import type { ModelRegistry } from "./registry";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type ServiceOptions } from "./options";
+import { checkRegistry, type ModelRegistry } from "./registry";
 import { commitOnce } from "./commitOnce";
 import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "./schedule";
-import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs } from "./validate";
+import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "./validate";
+import { checkCronSpec, checkJobFilter, checkRunFilter } from "./serviceInput";
 import { wakeup } from "./wakeup";
 import { insertJob } from "./jobRows";
-import { requireActiveUser } from "./users";
+import { requireActiveUser, userKeyOf } from "./users";
 
 /** Lets a call join the caller's transaction. */
 export interface TransactionOption {
@@ -87,8 +88,9 @@ export class HrpCronJobService {
 
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry"]);
     this.options = resolveShared(options);
-    this.registry = options.registry;
+    this.registry = checkRegistry(options.registry, true);
   }
 
   /**
@@ -112,6 +114,8 @@ export class HrpCronJobService {
     dateCreated?: Date,
     options: TransactionOption = {},
   ): Promise<HrpCronJob> {
+    options = checkTransactionOption(options, this.dataSource);
+    checkOptionalDate("dateCreated", dateCreated);
     checkName("name", name);
     this.checkMethod(model, fn);
     const argsJson = serializeArgs(args);
@@ -122,9 +126,9 @@ export class HrpCronJobService {
     const creator = currentUserId() ?? uid;
 
     const job = await this.write({ operation: "runByCron", name, model, function: fn }, options.manager, async (manager) => {
-      await this.checkUser(manager, uid);
+      const user = await this.checkUser(manager, uid);
       const saved = await insertJob(this.backend, manager, {
-        name, model, function: fn, args: argsJson, priority, userId: uid, dateCreated: startAt, state: "pending",
+        name, model, function: fn, args: argsJson, priority, userId: uid, userKey: userKeyOf(user), dateCreated: startAt, state: "pending",
         dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now, kind: "cron", jobKey: null,
         maxRetries: 0, attempts: 0, retryBackoffMs: null, workerId: null, onSuccess: null, onFailure: null,
         queue: "default", timeoutMs: null, concurrencyKey: null, concurrencyLimit: null,
@@ -143,6 +147,8 @@ export class HrpCronJobService {
    * @throws ValidationError for a bad schedule, name, args, priority, numbercall or date
    */
   async createCron(spec: CronSpec, options: TransactionOption = {}): Promise<IrCron> {
+    options = checkTransactionOption(options, this.dataSource);
+    spec = checkCronSpec(spec);
     checkName("name", spec.name);
     this.checkMethod(spec.model, spec.function);
     const argsJson = serializeArgs(spec.args ?? []);
@@ -166,7 +172,7 @@ export class HrpCronJobService {
       if (spec.active ?? true) await this.backend.announceWork(manager);
       return manager.save(
         manager.create(IrCron, {
-          name: spec.name, active: spec.active ?? true, userId: uid, priority, intervalNumber, intervalType,
+          name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
           cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
           doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
           failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
@@ -209,6 +215,7 @@ export class HrpCronJobService {
    * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`)
    */
   async setActive(cronId: number, active: boolean): Promise<IrCron> {
+    checkBool("active", active);
     const cron = await this.editIdle(cronId, { active }, active);
     if (active) wakeup.notify(cron.nextcall);
     return cron;
@@ -231,6 +238,7 @@ export class HrpCronJobService {
    * @throws InvalidStateError when the job is pending, running or done
    */
   async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    checkOptionalDate("at", at);
     checkId("jobId", jobId);
     const when = at === undefined ? this.options.now() : checkDate("at", at);
     const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
@@ -279,6 +287,7 @@ export class HrpCronJobService {
 
   /** Jobs, newest first. */
   async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    filter = checkJobFilter(filter);
     const where: Record<string, unknown> = {};
     if (filter.state) where.state = filter.state;
     if (filter.queue) where.queue = filter.queue;
@@ -295,6 +304,7 @@ export class HrpCronJobService {
 
   /** Run-log rows, newest first. */
   async listRuns(filter: { cronId?: number; jobId?: number; limit?: number } = {}): Promise<HrpCronRunLog[]> {
+    filter = checkRunFilter(filter);
     const where: Record<string, unknown> = {};
     if (filter.cronId) where.cronId = filter.cronId;
     if (filter.jobId) where.hrpCronJobId = filter.jobId;

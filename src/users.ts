@@ -10,6 +10,12 @@ export interface JobUser {
   readonly active: boolean;
   /** IANA time zone, or null for UTC. */
   readonly tz: string | null;
+  /**
+   * A stable identity that never passes to another person (e.g. a UUID).
+   * Jobs store it (`user_key`) when they are created and refuse to run when
+   * the user id later resolves to a different one. @defaultValue `login`
+   */
+  readonly key?: string;
 }
 
 /**
@@ -47,4 +53,20 @@ export async function requireActiveUser(resolver: UserResolver, manager: EntityM
   if (!user) throw new InvalidUserError(uid, "missing");
   if (!user.active) throw new InvalidUserError(uid, "inactive");
   return user;
+}
+
+/** The identity stored with a job (`user_key`): the resolver's `key`, else the login. */
+export function userKeyOf(user: JobUser): string {
+  return user.key ?? user.login;
+}
+
+/**
+ * `user` if it is still the person a job was created for: its key equals
+ * `expected` (the job's stored `user_key`). Rows stored without a key
+ * (`null`, created before migration 0009) are not checked.
+ * @throws InvalidUserError (`replaced`) when the id now belongs to another login
+ */
+export function checkUserKey(user: JobUser, expected: string | null): JobUser {
+  if (expected === null || expected === userKeyOf(user)) return user;
+  throw new InvalidUserError(user.id, "replaced", { expected, actual: userKeyOf(user) });
 }

@@ -39,6 +39,9 @@ const backends = new WeakMap<DataSource, Entry>();
  * @throws ValidationError for bad options; ConfigError for another driver, or options differing from the backend's
  */
 export function backendFor(dataSource: DataSource, options?: PostgresOptions): Backend {
+  if (!isDataSourceLike(dataSource)) {
+    throw new ConfigError("expected a TypeORM DataSource (new DataSource({ type: \"better-sqlite3\" | \"postgres\", ... }))", {});
+  }
   const resolved = options === undefined ? undefined : resolvePostgresOptions(options);
   const existing = backends.get(dataSource);
   if (existing) {
@@ -76,4 +79,13 @@ export { hydrate } from "./common";
 export function missingDatabaseFile(options: DataSourceOptions): string | null {
   if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:") return null;
   return existsSync(options.database) ? null : resolve(options.database);
+}
+
+function isDataSourceLike(value: unknown): value is DataSource {
+  try {
+    const options = (value as { options?: unknown } | null)?.options;
+    return typeof value === "object" && value !== null && typeof options === "object" && options !== null;
+  } catch {
+    return false; // a proxy that throws, say
+  }
 }

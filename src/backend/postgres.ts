@@ -3,6 +3,7 @@ import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner
 import { PreparedStatementLostError } from "../errors";
 import { JobScope } from "../jobScope";
 import type { ResolvedPostgresOptions } from "../options";
+import { timerDelayMs } from "../validate";
 import { CommitInterrupted, type Backend, type CommitStatus, type CommitTicket, type JsonColumns, type JsonColumnType, type TransactionWork } from "./backend";
 import type { Logger } from "../types";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "./common";
@@ -91,7 +92,7 @@ export class PostgresBackend implements Backend {
 
   savepointSql(name: string, timeoutMs: number | null): string {
     // One simple-protocol round trip; DEFAULT undoes an earlier job's limit for a job without one.
-    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? Math.max(1, Math.floor(timeoutMs)) : "DEFAULT"}`;
+    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? timerDelayMs(timeoutMs) : "DEFAULT"}`;
   }
 
   async lockForLimits(manager: EntityManager): Promise<void> {

@@ -5,6 +5,7 @@ import { backendFor } from "../backend";
 import { defaultDataSourceOptions, defaultPostgresOptions } from "../dataSourceOptions";
 import { ENTITIES } from "../../entities";
 import { ConfigError } from "../errors";
+import { checkConfig } from "./configCheck";
 import type { DispatcherOptions, PostgresOptions } from "../options";
 import type { QueueSettings } from "../queue/queues";
 import type { SchedulerEvents } from "../scheduler/scheduler";
@@ -84,6 +85,7 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
   if (typeof config !== "object" || config === null) {
     throw new ConfigError(`config file ${path} must export an object (use defineConfig)`, { path });
   }
+  checkConfig(config, path);
   return config;
 }
 

@@ -47,6 +47,7 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
     return overTimeout || r.last_seen_at === null;
   });
   const types = await scheduler.listTypes();
+  const failingTypes = await scheduler.failingTypes();
   return [
     `Scheduler: ${status.enabled ? "enabled" : "DISABLED"}, ${status.paused ? "PAUSED" : "active"}; leader ${status.leaderId ?? "none"}` +
       `${status.leaderUntil ? ` (lease until ${status.leaderUntil.toISOString()})` : ""}; last tick ${status.lastTick?.toISOString() ?? "never"}`,
@@ -67,5 +68,8 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
     "",
     `Failing crons: ${failing.length}`,
     renderTable(["cron", "name", "failures", "since", "active"], failing.map((f) => [f.id, f.name, f.failure_count, date(f.first_failure_date), backend.fromDbBool(f.active) ? "yes" : "no"])),
+    "",
+    `Failing scheduled job types: ${failingTypes.length}`,
+    renderTable(["type", "method", "failed at", "error"], failingTypes.map((t) => [t.id, t.method, t.failedAt, t.error])),
   ].join("\n");
 }

@@ -74,6 +74,7 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
     async run({ args, config, io }) {
       if (args.positionals.length !== 1) throw new UsageError(`"add-job-type" takes exactly one METHOD (model.method)`);
       const cron = stringFlag(args, "cron");
+      if (cron !== undefined && args.flags.has("frequency")) throw new UsageError("pass --cron EXPRESSION or --frequency NAME, not both");
       const frequency = (cron !== undefined ? "Cron" : stringFlag(args, "frequency")) as Frequency | undefined;
       if (!frequency) throw new UsageError("pass --cron EXPRESSION or --frequency (All, Hourly, Daily, Weekly, Monthly, Yearly, ... Long)");
       return withDatabase(config, async (dataSource) => {

@@ -4,16 +4,17 @@ import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
 import { stopLocalRun } from "../executor";
-import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
-import type { ModelRegistry } from "../registry";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
+import { checkRegistry, type ModelRegistry } from "../registry";
 import { commitOnce } from "../commitOnce";
 import { withTransientRetry } from "../retry";
 import type { JobEnv } from "../types";
-import { checkId, checkInt, checkName, checkPriority, serializeArgs } from "../validate";
+import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../validate";
+import { checkBulkJobs, checkEnqueueOptions } from "./enqueueInput";
 import { wakeup } from "../wakeup";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "./queues";
 import { insertJob, insertJobs, type NewJob } from "../jobRows";
-import { requireActiveUser } from "../users";
+import { requireActiveUser, userKeyOf } from "../users";
 
 /** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
 export interface EnqueueOptions {
@@ -108,8 +109,9 @@ export class JobQueue {
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry", "workers"]);
     this.options = resolveShared(options);
-    this.registry = options.registry;
+    this.registry = checkRegistry(options.registry)!;
     this.queues = new QueueSet(options.workers);
   }
 
@@ -119,6 +121,7 @@ export class JobQueue {
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
   async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
     const [model, fn] = this.resolveMethod(method);
     const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
     if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
@@ -130,6 +133,8 @@ export class JobQueue {
    * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
    */
   async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
+    if (options.args !== undefined) throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
     checkName("model", model, 128);
     checkName("method", method, 128);
     if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
@@ -142,7 +147,7 @@ export class JobQueue {
     if (typeof method === "function" && !name) {
       throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
     }
-    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${JSON.stringify(name)}`, name);
+    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
     const dot = name.lastIndexOf(".");
     const model = name.slice(0, dot);
     const fn = name.slice(dot + 1);
@@ -161,6 +166,8 @@ export class JobQueue {
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
   async enqueueBulk(jobs: readonly BulkJob[], options: { readonly manager?: EntityManager } = {}): Promise<HrpCronJob[]> {
+    options = checkTransactionOption(options, this.dataSource);
+    jobs = checkBulkJobs(jobs, this.dataSource);
     if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
     const prepared = jobs.map((job, i) => {
       const o = job?.options ?? {};
@@ -173,7 +180,9 @@ export class JobQueue {
     });
     const joined = options.manager ?? currentJobManager();
     const work = async (manager: EntityManager) => {
-      for (const uid of new Set(prepared.map((p) => p.job.userId))) await this.checkUser(manager, uid);
+      const keys = new Map<number, string>();
+      for (const uid of new Set(prepared.map((p) => p.job.userId))) keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
+      for (const p of prepared) p.job.userKey = keys.get(p.job.userId)!; // our own rows: no copy per job
       const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
       if (saved.length > 0) await this.backend.announceWork(manager);
       return saved;
@@ -205,7 +214,7 @@ export class JobQueue {
     const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
     const now = this.options.now();
     const job: NewJob = {
-      name, model, function: fn, args: argsJson, priority, userId: uid, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
+      name, model, function: fn, args: argsJson, priority, userId: uid, userKey: null, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
       dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
       createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
       retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
@@ -226,7 +235,7 @@ export class JobQueue {
 
     const now = values.dateCreated;
     const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
-      await this.checkUser(manager, uid);
+      const user = await this.checkUser(manager, uid);
       if (jobKey !== null) {
         const live = await this.backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
         if (live.length > 0) {
@@ -234,7 +243,7 @@ export class JobQueue {
           throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
         }
       }
-      const job = await insertJob(this.backend, manager, values, schedule);
+      const job = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
       await this.backend.announceWork(manager);
       return job;
     };
@@ -285,6 +294,7 @@ export class JobQueue {
    * key, across all workers — what the concurrency manager is doing.
    */
   async stats(now = this.options.now()): Promise<QueueStats[]> {
+    now = guarded("now", () => checkDate("now", now));
     const rows = await this.backend.transaction((m) =>
       this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
         m,
@@ -309,6 +319,7 @@ export class JobQueue {
    * how many jobs were deleted.
    */
   async purge(options: { finishedOlderThanMs?: number; failedOlderThanMs?: number } = {}): Promise<number> {
+    options = checkOptions("options", options, ["finishedOlderThanMs", "failedOlderThanMs"]);
     const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? 7 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
     const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? 30 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
     const now = this.options.now().getTime();

@@ -1,5 +1,5 @@
 import { UnknownQueueError, ValidationError } from "../errors";
-import { checkInt } from "../validate";
+import { checkInt, checkOptions, guarded } from "../validate";
 
 /** Settings of one queue (Frappe: `workers` in common_site_config, `timeout` in seconds there). */
 export interface QueueConfig {
@@ -35,7 +35,12 @@ const BASE: Omit<QueueConfig, "timeoutMs"> = {
   backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000], maxCrashes: DEFAULT_MAX_CRASHES,
 };
 const BUILTIN_TIMEOUTS_MS: Record<(typeof BUILTIN_QUEUES)[number], number> = { short: 300_000, default: 300_000, long: 1_500_000 };
+/** Longest run timeout (7 days), well within Node's timer limit (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+/** Every key of {@link QueueConfig} (the compiler checks the list is complete). */
+const SETTING_KEYS = Object.keys({
+  timeoutMs: true, backgroundWorkers: true, maxConcurrency: true, maxRetries: true, retryBackoffMs: true, maxCrashes: true,
+} satisfies Record<keyof QueueConfig, true>) as ReadonlyArray<keyof QueueConfig>;
 const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
@@ -52,8 +57,10 @@ export class QueueSet {
 
   constructor(custom: Readonly<Record<string, QueueSettings>> = {}) {
     for (const name of BUILTIN_QUEUES) this.queues.set(name, { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS[name] });
-    for (const [name, settings] of Object.entries(custom)) {
+    for (const [name, given] of Object.entries(checkOptions("workers", custom, null))) {
       if (!QUEUE_NAME.test(name)) throw new ValidationError("queue", `queue names are 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`, name);
+      // Unknown keys are refused: Frappe's `timeout` (in seconds) would otherwise be ignored silently.
+      const settings = checkOptions(`workers.${name}`, given, SETTING_KEYS, ["maxConcurrency"]);
       const merged = { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS.default, ...this.queues.get(name), ...settings };
       checkQueueConfig(name, merged);
       this.queues.set(name, merged);
@@ -88,9 +95,10 @@ function checkQueueConfig(name: string, q: QueueConfig): void {
 }
 
 export function checkBackoff(field: string, value: unknown): readonly number[] {
-  if (!Array.isArray(value) || value.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
-  for (const delay of value) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
-  return value as number[];
+  const delays = guarded(field, () => (Array.isArray(value) ? [...value] : null));
+  if (delays === null || delays.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
+  for (const delay of delays) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
+  return delays as number[];
 }
 
 export { MAX_TIMEOUT_MS };

@@ -5,6 +5,7 @@ import type { IrCron } from "../../entities/IrCron";
 import { ClaimLostError, ConfigError, JobTimeoutError } from "../errors";
 import type { Executor } from "../executor";
 import type { Logger, RunResult } from "../types";
+import { timerDelayMs } from "../validate";
 
 /** Options of sandboxed execution (`DispatcherOptions.sandbox`). */
 export interface SandboxOptions {
@@ -58,7 +59,7 @@ export class SandboxPool {
             this.kill(slot)
               .then(() => parent.recordKilled(cron, start, new JobTimeoutError(cron.timeoutMs!)))
               .then(resolve, reject);
-          }, cron.timeoutMs + graceMs)
+          }, timerDelayMs(cron.timeoutMs + graceMs))
         : undefined;
       const onMessage = (message: { type: string; result?: RunResult; error?: string; claimLost?: boolean }) => {
         if (message.type !== "result" && message.type !== "error") return;

@@ -1,4 +1,6 @@
 import { DateTime } from "luxon";
+import { isUsableTimeZone } from "../timeZone";
+import { describe } from "../validate";
 import { ValidationError } from "../errors";
 import { inDateRange } from "./dateRange";
 import { ZoneClock } from "./zoneClock";
@@ -26,10 +28,14 @@ const FIRST_MONDAY = 4;
 /** Month lengths repeat every 400 years (4800 months). */
 const MONTH_CYCLE = 4800;
 
-/** Throws ValidationError unless `timeZone` is an IANA zone luxon knows (e.g. `Asia/Shanghai`, `UTC`). */
+/**
+ * Throws ValidationError unless `timeZone` is an IANA zone (e.g.
+ * `Asia/Shanghai`, `UTC`) or a fixed offset `UTC+H[:MM]` within a real
+ * zone's range (UTC-12 to UTC+14; see {@link isUsableTimeZone}).
+ */
 export function checkTimeZone(timeZone: string): string {
-  if (typeof timeZone !== "string" || !DateTime.now().setZone(timeZone).isValid) {
-    throw new ValidationError("tz", `unknown time zone "${String(timeZone)}"; use an IANA name such as "Asia/Shanghai" or "UTC"`, timeZone);
+  if (!isUsableTimeZone(timeZone)) {
+    throw new ValidationError("tz", `unknown time zone ${describe(timeZone)}; use an IANA name such as "Asia/Shanghai" or "UTC" (or an offset from UTC-12 to UTC+14)`, timeZone);
   }
   return timeZone;
 }

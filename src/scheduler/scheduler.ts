@@ -3,17 +3,23 @@ import { HrpCronJob } from "../../entities/HrpCronJob";
 import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../claims";
-import { NotFoundError, UnknownMethodError, ValidationError } from "../errors";
-import { resolveShared, type ResolvedShared, type SharedOptions } from "../options";
+import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
+
+const SCHEDULER_OPTION_KEYS = [
+  ...SHARED_OPTION_KEYS, "registry", "workers", "schedulerEvents", "schedulerIntervalMinutes", "tickIntervalMs", "leaseMs", "catchUp", "maxCatchUp",
+];
 import { JobQueue } from "../queue/jobQueue";
 import type { QueueSettings } from "../queue/queues";
 import type { ModelRegistry } from "../registry";
 import { withTransientRetry } from "../retry";
 import { commitOnce } from "../commitOnce";
 import { checkTimeZone, nextCronOccurrence } from "../schedule";
-import { checkId, checkInt } from "../validate";
+import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../validate";
+import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
-import { requireActiveUser } from "../users";
+import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
+import { failingTypes, recordTypeFailure, type FailingType } from "./typeFailures";
 
 /** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
 export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
@@ -82,14 +88,20 @@ export class Scheduler {
   /** Set by `stop()`: a tick in a transient retry gives up instead of waiting out its budget. */
   private stopping = false;
 
-  constructor(private readonly dataSource: DataSource, private readonly config: SchedulerOptions) {
+  private readonly config: SchedulerOptions;
+
+  constructor(private readonly dataSource: DataSource, config: SchedulerOptions) {
     this.backend = backendFor(dataSource);
+    config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
+    this.config = config;
     this.options = resolveShared(config);
-    this.jobs = new JobQueue(dataSource, { ...config });
+    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } = config;
+    this.jobs = new JobQueue(dataSource, queueOptions);
     this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? 4, 1, 59);
     this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
     this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
     this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? 24, 1, 10_000);
+    optionalBool("catchUp", config.catchUp, false);
   }
 
   /**
@@ -108,7 +120,8 @@ export class Scheduler {
         for (const d of declared) {
           const row = existing.find((e) => e.method === d.method);
           if (!row) {
-            await m.insert(ScheduledJobType, { ...d, userId: 1, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
+            const admin = await this.options.userResolver.findUser(m, ADMIN_USER_ID);
+            await m.insert(ScheduledJobType, { ...d, userId: ADMIN_USER_ID, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
             inserted++;
           } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
             await m.update(ScheduledJobType, { id: row.id }, d);
@@ -128,6 +141,7 @@ export class Scheduler {
 
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
   async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
+    spec = checkJobTypeSpec(spec);
     const method = this.checkMethod(spec.method);
     const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
     expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
@@ -136,10 +150,10 @@ export class Scheduler {
     const userId = checkId("userId", spec.userId ?? 1);
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
-      await requireActiveUser(this.options.userResolver, m, userId);
+      const user = await requireActiveUser(this.options.userResolver, m, userId);
       if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
       return m.save(m.create(ScheduledJobType, {
-        method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, tz,
+        method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, userKey: userKeyOf(user), tz,
         stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
       }));
     });
@@ -147,6 +161,7 @@ export class Scheduler {
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
   async setStopped(typeId: number, stopped: boolean): Promise<void> {
+    checkBool("stopped", stopped);
     const result = await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
     if (!result.affected) throw new NotFoundError("scheduled_job_type", typeId);
   }
@@ -162,8 +177,16 @@ export class Scheduler {
     return nextCronOccurrence(expression, type.lastExecution ?? type.createDate, type.tz ?? "UTC");
   }
 
+  /** Types whose latest log row is `Failed` (could not be enqueued, or their run failed), for `hrp-cron doctor`. */
+  async failingTypes(): Promise<FailingType[]> {
+    return this.backend.transaction((m) => failingTypes(this.backend, m));
+  }
+
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
   async setControl(change: { paused?: boolean; enabled?: boolean }): Promise<void> {
+    change = checkOptions("change", change, ["paused", "enabled"]);
+    optionalBool("paused", change.paused, false);
+    optionalBool("enabled", change.enabled, true);
     await this.backend.transaction((m) => this.backend.execute(m,
       `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
       [change.paused ?? null, change.enabled ?? null]));
@@ -196,49 +219,78 @@ export class Scheduler {
     const enqueued: string[] = [];
     const skipped: Array<{ method: string; reason: string }> = [];
     for (const type of await m.find(ScheduledJobType, { where: { stopped: false }, order: { id: "ASC" } })) {
-      let expression: string;
+      let due: Date;
       try {
-        expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, type.tz ?? "UTC");
+        due = this.nextRunAt(type);
       } catch (error) {
-        skipped.push({ method: type.method, reason: (error as Error).message });
+        // No occurrence can be computed (a stored schedule or zone that is no longer valid): say so once.
+        const reason = coerceError(error).message;
+        skipped.push({ method: type.method, reason });
+        if (await recordTypeFailure(this.backend, m, type, now, null, reason)) {
+          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", { method: type.method, error: reason });
+        }
         continue;
       }
-      const tz = type.tz ?? "UTC";
-      const due = nextCronOccurrence(expression, type.lastExecution ?? type.createDate, tz);
       if (due > now) continue;
-      const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
-      if (previous && (previous.state === "pending" || previous.state === "running")) {
-        const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
-        const since = previous.dateStarted ?? previous.dateCreated;
-        const stuck = previous.state === "running" && since.getTime() + timeoutMs < now.getTime();
-        if (!stuck) {
-          const reason = `previous run (job ${previous.id}) is still ${previous.state}`;
-          skipped.push({ method: type.method, reason });
-          this.options.logger.info("scheduler: skipping a due type", { method: type.method, reason });
-          continue;
-        }
-        // Frappe would skip this forever; report it and schedule anew.
-        const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
-        this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
-        await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+      try {
+        // Each due type in a savepoint of its own: one that cannot be enqueued fails alone.
+        const reason = await m.transaction((inner) => this.enqueueType(inner, type, due, now));
+        if (reason === null) enqueued.push(type.method);
+        else skipped.push({ method: type.method, reason });
+      } catch (error) {
+        if (this.backend.isTransientError(error)) throw error; // the whole tick is retried
+        const reason = coerceError(error).message;
+        skipped.push({ method: type.method, reason });
+        this.options.logger.error("scheduler: a due scheduled job type failed", { method: type.method, error: reason });
+        // One Failed row for this occurrence; the type is due again at its next occurrence.
+        await recordTypeFailure(this.backend, m, type, now, due, reason);
+        await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now });
       }
-      let runs = 1;
-      if (this.config.catchUp) {
-        runs = 0;
-        for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
-      }
-      let lastJob: HrpCronJob | null = null;
-      for (let i = 0; i < runs; i++) {
-        lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
-        await m.insert(ScheduledJobLog, {
-          scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
-        });
-      }
-      // Missed periods collapse: the next run is the first occurrence after now.
-      await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
-      enqueued.push(type.method);
     }
     return { leader: true, enqueued, skipped };
+  }
+
+  /**
+   * Enqueues one due type (in its own savepoint); resolves with null when it
+   * was enqueued, or with the reason it was skipped (previous run still
+   * live). Throws when it cannot be enqueued (user missing, inactive or
+   * replaced, method no longer registered, queue no longer configured).
+   */
+  private async enqueueType(m: EntityManager, type: ScheduledJobType, due: Date, now: Date): Promise<string | null> {
+    const d = (x: Date) => this.backend.toDbDate(x);
+    const tz = type.tz ?? "UTC";
+    const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, tz);
+    if (type.userKey !== null) checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
+    const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
+    if (previous && (previous.state === "pending" || previous.state === "running")) {
+      const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
+      const since = previous.dateStarted ?? previous.dateCreated;
+      const stuck = previous.state === "running" && since.getTime() + timeoutMs < now.getTime();
+      if (!stuck) {
+        const reason = `previous run (job ${previous.id}) is still ${previous.state}`;
+        this.options.logger.info("scheduler: skipping a due type", { method: type.method, reason });
+        return reason;
+      }
+      // Frappe would skip this forever; report it and schedule anew.
+      const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
+      this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
+      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+    }
+    let runs = 1;
+    if (this.config.catchUp) {
+      runs = 0;
+      for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
+    }
+    let lastJob: HrpCronJob | null = null;
+    for (let i = 0; i < runs; i++) {
+      lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
+      await m.insert(ScheduledJobLog, {
+        scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
+      });
+    }
+    // Missed periods collapse: the next run is the first occurrence after now.
+    await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
+    return null;
   }
 
   /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
@@ -280,7 +332,7 @@ export class Scheduler {
   }
 
   private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {
-    const events = this.config.schedulerEvents ?? {};
+    const events = checkSchedulerEvents(this.config.schedulerEvents);
     const out: Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> = [];
     const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
       this.checkMethod(method);
@@ -305,7 +357,7 @@ export class Scheduler {
 
   private checkMethod(method: string): string {
     const dot = typeof method === "string" ? method.lastIndexOf(".") : -1;
-    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${JSON.stringify(method)}`, method);
+    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
     if (!this.config.registry.has(method.slice(0, dot), method.slice(dot + 1))) throw new UnknownMethodError(method.slice(0, dot), method.slice(dot + 1));
     return method;
   }
