@@ -68,7 +68,7 @@ describe.each(BACKENDS)("bad input is refused and writes nothing, on %s", (kind)
   });
 
   it("an empty cron expression is refused, not turned into a daily interval; so is a cron expression with an interval", async () => {
-    await refuses(() => service.createCron({ ...cronSpec, cronExpression: "" }), ValidationError, /cron_expression: must be a non-empty cron expression/);
+    await refuses(() => service.createCron({ ...cronSpec, cronExpression: "" }), ValidationError, /cron_expression: .*must be a non-empty cron expression/);
     await refuses(() => service.createCron({ ...cronSpec, cronExpression: "0 2 * * *", intervalType: "hours" }), ValidationError, /either cronExpression or intervalNumber/);
     await refuses(() => scheduler.createType({ method: "app.work.noop", frequency: "Daily", cronFormat: "0 2 * * *" }), ValidationError, /only used with frequency "Cron"/);
   });
