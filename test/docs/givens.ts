@@ -35,10 +35,8 @@ export class Application {
 /** A fresh migrated database (SQLite file or PostgreSQL schema) with the `application` table. */
 export async function openDocsDb(kind: BackendName): Promise<TestDb> {
   const db = await openTestDb(kind, [Application]);
-  const backend = hrpCron.backendFor(db.dataSource);
-  await backend.transaction((m) =>
-    backend.execute(m, `CREATE TABLE application (id ${backend.ddl.serialPrimaryKey}, name varchar(64) NOT NULL, state varchar(16) NOT NULL)`),
-  );
+  const id = kind === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "SERIAL PRIMARY KEY";
+  await db.dataSource.query(`CREATE TABLE application (id ${id}, name varchar(64) NOT NULL, state varchar(16) NOT NULL)`);
   return db;
 }
 
