@@ -20,7 +20,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
 
   const enqueue = async (method: string, key: string, extra: Record<string, unknown> = {}) =>
     (await jobs.enqueue(`batch.${method}`, { kwargs: { key }, ...extra })) as HrpCronJob;
-  const state = async (job: HrpCronJob) => (await db.dataSource.manager.findOneByOrFail((await import("../entities")).HrpCronJob, { id: job.id })).state;
+  const state = async (job: HrpCronJob) => (await db.dataSource.manager.findOneByOrFail((await import("../src/schema/entities")).HrpCronJob, { id: job.id })).state;
   const effect = (key: string) => count(db, "test_effect", "effect_key = ?", [key]);
 
   beforeEach(async () => {

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { DataSource } from "typeorm";
-import { HrpCronJob } from "../entities/HrpCronJob";
+import { HrpCronJob } from "../src/schema/entities/HrpCronJob";
 import { CommitOutcomeUnknownError, Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, type JobEnv } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 import { BACKENDS, count, dataSourceOptions, memoryLogger, openTestDb, type TestDb } from "./helpers";

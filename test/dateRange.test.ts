@@ -1,5 +1,5 @@
 import { Dispatcher, HrpCronJobService, ModelRegistry, ValidationError, backendFor, type JobEnv } from "../src";
-import { HrpCronJob, HrpCronRunLog, IrCron } from "../entities";
+import { HrpCronJob, HrpCronRunLog, IrCron } from "../src/schema/entities";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 const YEAR_10000 = new Date("+010000-01-01T00:00:00Z");

@@ -1,5 +1,5 @@
 import { Dispatcher, HrpCronJobService, ModelRegistry, type JobEnv } from "../src";
-import { IrCron } from "../entities";
+import { IrCron } from "../src/schema/entities";
 import { BACKENDS, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 /**

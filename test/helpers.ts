@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
-import { ENTITIES } from "../entities";
+import { ENTITIES } from "../src/schema/entities";
 import { backendFor, migrate, type Logger } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 

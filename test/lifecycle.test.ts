@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { Dispatcher, HrpCronJobService, InvalidStateError, JobQueue, ModelRegistry, type JobEnv } from "../src";
-import { HrpCronJob, type IrCron } from "../entities";
+import { HrpCronJob, type IrCron } from "../src/schema/entities";
 import { backendFor } from "../src/backend";
 import { TestEffect } from "./fixtures/TestEffect";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";

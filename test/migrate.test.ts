@@ -1,6 +1,6 @@
 import { DataSource } from "typeorm";
 import { MIGRATIONS, migrate } from "../src";
-import { ResUsers } from "../entities";
+import { ResUsers } from "../src/schema/entities";
 import { BACKENDS, count, openTestDb } from "./helpers";
 
 describe.each(BACKENDS)("migrate on %s", (kind) => {

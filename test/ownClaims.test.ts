@@ -1,4 +1,4 @@
-import { HrpCronJob } from "../entities/HrpCronJob";
+import { HrpCronJob } from "../src/schema/entities/HrpCronJob";
 import { backendFor, Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, type JobEnv } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "./helpers";

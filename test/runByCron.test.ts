@@ -1,5 +1,5 @@
 import { HrpCronJobService, InvalidUserError, ModelRegistry, UnknownMethodError, ValidationError, runAsUser } from "../src";
-import { HrpCronJob, IrCron, ResUsers } from "../entities";
+import { HrpCronJob, IrCron, ResUsers } from "../src/schema/entities";
 import { BACKENDS, count, fixedClock, openTestDb, type TestDb } from "./helpers";
 
 describe.each(BACKENDS)("runByCron on %s", (kind) => {

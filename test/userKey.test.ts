@@ -3,7 +3,7 @@ import {
   Dispatcher, HrpCronJobService, InvalidUserError, JobQueue, ModelRegistry, ResUsers, ResUsersResolver, ScheduledJobLog, Scheduler,
   backendFor, type JobEnv, type JobUser, type UserResolver,
 } from "../src";
-import { HrpCronJob, HrpCronRunLog, IrCron } from "../entities";
+import { HrpCronJob, HrpCronRunLog, IrCron } from "../src/schema/entities";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 /** Issue 12, item 10: a job never runs as another login that took over its user id. */

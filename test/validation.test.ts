@@ -4,7 +4,7 @@ import {
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HrpCronJob } from "../entities";
+import { HrpCronJob } from "../src/schema/entities";
 import { main } from "../src/cli";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 import { snapshotTables } from "./tableSnapshot";

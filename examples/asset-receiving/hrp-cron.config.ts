@@ -1,4 +1,4 @@
-import { defaultDataSourceOptions } from "../../src/dataSourceOptions";
+import { defaultDataSourceOptions } from "../../src/schema/dataSourceOptions";
 import { ENTITIES, ResUsers } from "../../src";
 import { defineConfig } from "../../src/cli";
 import { approveApplications } from "./app";

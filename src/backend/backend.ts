@@ -1,5 +1,5 @@
 import type { EntityManager } from "typeorm";
-import type { Logger } from "../types";
+import type { Logger } from "../core/types";
 
 /** SQL vocabulary for the DDL that differs between databases. */
 export interface DdlVocabulary {

@@ -1,15 +1,15 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DataSource, DataSourceOptions } from "typeorm";
-import { ConfigError } from "../errors";
-import { resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from "../options";
+import { ConfigError } from "../core/errors";
+import { resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from "../core/options";
 import type { Backend } from "./backend";
-import { PostgresBackend } from "./postgres";
-import { SqliteBackend } from "./sqlite";
+import { PostgresBackend } from "./postgres/backend";
+import { SqliteBackend } from "./sqlite/backend";
 
 export type { Backend, CommitStatus, CommitTicket, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
 export { CommitInterrupted } from "./backend";
-export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres";
+export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres/backend";
 
 /** A DataSource's backend and the options it was created with. */
 interface Entry {

@@ -1,4 +1,4 @@
-import { HrpCronError } from "../errors";
+import { HrpCronError } from "../core/errors";
 
 /** Bad command-line usage: the CLI prints the message and the usage, and exits with code 2. */
 export class UsageError extends HrpCronError {

@@ -1,18 +1,18 @@
 import { existsSync } from "node:fs";
-import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../../entities/HrpCronJob";
-import { Dispatcher } from "../dispatcher";
-import { consoleLogger } from "../logger";
-import { migrate } from "../migrate";
-import { JobQueue } from "../queue/jobQueue";
-import { QueueSet } from "../queue/queues";
-import { HrpCronJobService } from "../service";
-import type { RunResult } from "../types";
+import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
+import { Dispatcher } from "../worker/dispatcher";
+import { consoleLogger } from "../core/logger";
+import { migrate } from "../schema/migrate";
+import { JobQueue } from "../api/jobQueue";
+import { QueueSet } from "../core/queues";
+import { HrpCronJobService } from "../api/automatedTasks";
+import type { RunResult } from "../core/types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
 import { configPathOf, openDataSource, openRegistry } from "./config";
 import { renderTable } from "./table";
 import { withDatabase, type Command, type CommandContext } from "./database";
 import { withExistingDatabase } from "./readOnly";
-import { ConfigError } from "../errors";
+import { ConfigError } from "../core/errors";
 import { schedulerFor, SCHEDULER_COMMANDS } from "./schedulerCommands";
 import { openWhenReachable } from "./waitForDatabase";
 

@@ -2,15 +2,15 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import { backendFor } from "../backend";
-import { defaultDataSourceOptions, defaultPostgresOptions } from "../dataSourceOptions";
-import { ENTITIES } from "../../entities";
-import { ConfigError } from "../errors";
+import { defaultDataSourceOptions, defaultPostgresOptions } from "../schema/dataSourceOptions";
+import { ENTITIES } from "../schema/entities";
+import { ConfigError } from "../core/errors";
 import { checkConfig } from "./configCheck";
-import type { DispatcherOptions, PostgresOptions } from "../options";
-import type { QueueSettings } from "../queue/queues";
+import type { DispatcherOptions, PostgresOptions } from "../core/options";
+import type { QueueSettings } from "../core/queues";
 import type { SchedulerEvents } from "../scheduler/scheduler";
-import { ModelRegistry } from "../registry";
-import type { HrpCronJobService } from "../service";
+import { ModelRegistry } from "../core/registry";
+import type { HrpCronJobService } from "../api/automatedTasks";
 
 /** What `setup` receives: the migrated data source and a service bound to the registry. */
 export interface SetupContext {

@@ -1,8 +1,8 @@
-import { ConfigError } from "../errors";
-import { resolveDispatcherOptions } from "../options";
-import { QueueSet } from "../queue/queues";
+import { ConfigError } from "../core/errors";
+import { resolveDispatcherOptions } from "../core/options";
+import { QueueSet } from "../core/queues";
 import { checkSchedulerEvents } from "../scheduler/schedulerInput";
-import { checkInt } from "../validate";
+import { checkInt } from "../core/validate";
 import type { HrpCronConfig } from "./config";
 
 /**

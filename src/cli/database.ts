@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
-import { migrate } from "../migrate";
-import { HrpCronJobService } from "../service";
+import { migrate } from "../schema/migrate";
+import { HrpCronJobService } from "../api/automatedTasks";
 import type { ParsedArgs } from "./args";
 import { openDataSource, openRegistry, type HrpCronConfig } from "./config";
 

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
-import { liveWorkerMethods } from "../methodGate";
-import { DEFAULTS } from "../options";
+import { liveWorkerMethods } from "../worker/methodGate";
+import { DEFAULTS } from "../core/options";
 import type { Scheduler } from "../scheduler/scheduler";
 import { renderTable } from "./table";
 

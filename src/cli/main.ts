@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { HrpCronError } from "../errors";
+import { HrpCronError } from "../core/errors";
 import { parseArgs, UsageError } from "./args";
 import { checkFlags, COMMANDS, usage } from "./commands";
 import type { CliIo } from "./database";

@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
 import { missingDatabaseFile } from "../backend";
-import { ConfigError } from "../errors";
-import { pendingMigrations } from "../migrate";
-import { HrpCronJobService } from "../service";
+import { ConfigError } from "../core/errors";
+import { pendingMigrations } from "../schema/migrate";
+import { HrpCronJobService } from "../api/automatedTasks";
 import { configuredDataSource, openRegistry, type HrpCronConfig } from "./config";
 
 /**

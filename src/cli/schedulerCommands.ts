@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
-import { consoleLogger } from "../logger";
-import type { ModelRegistry } from "../registry";
-import type { Frequency } from "../scheduler/frequencies";
+import { consoleLogger } from "../core/logger";
+import type { ModelRegistry } from "../core/registry";
+import type { Frequency } from "../scheduling/frequencies";
 import { Scheduler } from "../scheduler/scheduler";
 import { intFlag, stringFlag, UsageError } from "./args";
 import { withDatabase, type Command } from "./database";

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
-import { coerceError, DatabaseUnavailableError } from "../errors";
+import { coerceError, DatabaseUnavailableError } from "../core/errors";
 import { configuredDataSource, type HrpCronConfig } from "./config";
 import type { CliIo } from "./database";
 

@@ -1,25 +1,25 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { HrpCronJob } from "../../entities/HrpCronJob";
-import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
+import { HrpCronJob } from "../schema/entities/HrpCronJob";
+import { ScheduledJobLog, ScheduledJobType } from "../schema/entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
-import { ClaimStore } from "../claims";
-import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
-import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
+import { ClaimStore } from "../store/claims";
+import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../core/options";
 
 const SCHEDULER_OPTION_KEYS = [
   ...SHARED_OPTION_KEYS, "registry", "workers", "schedulerEvents", "schedulerIntervalMinutes", "tickIntervalMs", "leaseMs", "catchUp", "maxCatchUp",
 ];
-import { JobQueue } from "../queue/jobQueue";
-import type { QueueSettings } from "../queue/queues";
-import type { ModelRegistry } from "../registry";
-import { withTransientRetry } from "../retry";
-import { commitOnce } from "../commitOnce";
-import { checkTimeZone, nextCronOccurrence } from "../schedule";
-import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../validate";
+import { JobQueue } from "../api/jobQueue";
+import type { QueueSettings } from "../core/queues";
+import type { ModelRegistry } from "../core/registry";
+import { withTransientRetry } from "../backend/retry";
+import { commitOnce } from "../backend/commitOnce";
+import { checkTimeZone, nextCronOccurrence } from "../scheduling";
+import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../core/validate";
 import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
-import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
-import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
-import { failingTypes, recordTypeFailure, type FailingType } from "./typeFailures";
+import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
+import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
+import { failingTypes, recordTypeFailure, type FailingType } from "../store/scheduler";
 
 /** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
 export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {

@@ -1,5 +1,5 @@
-import { ValidationError } from "../errors";
-import { checkArray, checkOptions, describe, isPlainObject, optionalBool } from "../validate";
+import { ValidationError } from "../core/errors";
+import { checkArray, checkOptions, describe, isPlainObject, optionalBool } from "../core/validate";
 import type { JobTypeSpec, SchedulerEvents } from "./scheduler";
 
 /** Up-front checks of what the {@link Scheduler} receives: job type specs and declared events. Each returns a plain copy. */

@@ -1,0 +1,395 @@
+import { Between, LessThan, MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
+import { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import { IrCron } from "../schema/entities/IrCron";
+import { backendFor, type Backend } from "../backend";
+import { requireRunnable } from "../store/jobState";
+import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
+import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "../core/errors";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type ServiceOptions } from "../core/options";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { commitOnce } from "../backend/commitOnce";
+import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "../scheduling";
+import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "../core/validate";
+import { checkCronSpec, checkJobFilter, checkRunFilter } from "./serviceInput";
+import { wakeup } from "../backend/wakeups";
+import { insertJob } from "../store/jobs";
+import { requireActiveUser, userKeyOf } from "../core/users";
+
+/** Lets a call join the caller's transaction. */
+export interface TransactionOption {
+  /** EntityManager of the caller's open transaction: the rows are written in it and exist only if it commits. */
+  readonly manager?: EntityManager;
+}
+
+/** A recurring (or limited) cron to create with {@link HrpCronJobService.createCron}. */
+export interface CronSpec {
+  readonly name: string;
+  readonly model: string;
+  readonly function: string;
+  /** Positional JSON arguments. @defaultValue [] */
+  readonly args?: unknown[];
+  /** Lower runs first. @defaultValue 5 */
+  readonly priority?: number;
+  /** @defaultValue the ambient user, else the configured default user */
+  readonly userId?: number;
+  /** @defaultValue 1 */
+  readonly intervalNumber?: number;
+  /** @defaultValue "days" */
+  readonly intervalType?: IntervalType;
+  /** A cron expression (5 or 6 fields); replaces the interval when given. */
+  readonly cronExpression?: string;
+  /** IANA zone for the schedule. @defaultValue the user's tz, else UTC */
+  readonly timeZone?: string;
+  /** First run. @defaultValue now for intervals; the next occurrence for cron expressions */
+  readonly nextcall?: Date;
+  /** Runs left; -1 = unlimited. @defaultValue -1 */
+  readonly numbercall?: number;
+  /** Replay missed runs after downtime. @defaultValue false */
+  readonly doall?: boolean;
+  /** @defaultValue true */
+  readonly active?: boolean;
+}
+
+/** Filters for {@link HrpCronJobService.listJobs}. */
+export interface JobFilter {
+  readonly state?: HrpCronJobState;
+  readonly queue?: string;
+  readonly model?: string;
+  /** Method name (`function` column). */
+  readonly function?: string;
+  readonly userId?: number;
+  /** Jobs due (`date_created`) at or after this date. */
+  readonly since?: Date;
+  /** Jobs due before this date. */
+  readonly until?: Date;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/**
+ * The write side of automated tasks: `runByCron` (Odoo's
+ * `hrp.cron.job.run_by_cron`), recurring crons, and the operator actions
+ * (run now, activate, retry, cancel). Every call validates its input first
+ * and writes nothing when it throws.
+ *
+ * ```ts
+ * const service = new HrpCronJobService(dataSource, { registry });
+ * await runAsUser(approverId, () =>
+ *   service.runByCron("Create Asset Receiving Account Move", "hrp.asset.receiving.application",
+ *     "createAssetAcceptanceAccountMove", [[12, 13]], 10, undefined, new Date(Date.now() + 30_000)));
+ * ```
+ */
+export class HrpCronJobService {
+  private readonly backend: Backend;
+  private readonly options: ResolvedShared;
+  private readonly registry?: ModelRegistry;
+
+  constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
+    this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry"]);
+    this.options = resolveShared(options);
+    this.registry = checkRegistry(options.registry, true);
+  }
+
+  /**
+   * Schedules one call of `model.fn(...args)` at `dateCreated` (default: now)
+   * as `userId` (default: the ambient user of {@link runAsUser}, else the
+   * configured default). Writes the `hrp_cron_job` row and its one-shot
+   * `ir_cron` row in one transaction — the caller's, when `options.manager`
+   * is given. Returns the saved job.
+   *
+   * @throws ValidationError for an empty name, non-JSON args, a bad priority or date
+   * @throws UnknownMethodError when a registry was given and `model.fn` is not in it
+   * @throws InvalidUserError when the user is missing or inactive
+   */
+  async runByCron(
+    name: string,
+    model: string,
+    fn: string,
+    args: unknown[] = [],
+    priority = 10,
+    userId?: number,
+    dateCreated?: Date,
+    options: TransactionOption = {},
+  ): Promise<HrpCronJob> {
+    options = checkTransactionOption(options, this.dataSource);
+    checkOptionalDate("dateCreated", dateCreated);
+    checkName("name", name);
+    this.checkMethod(model, fn);
+    const argsJson = serializeArgs(args);
+    checkPriority(priority);
+    const uid = checkId("userId", userId ?? currentUserId() ?? this.options.defaultUserId);
+    const now = this.options.now();
+    const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
+    const creator = currentUserId() ?? uid;
+
+    const job = await this.write({ operation: "runByCron", name, model, function: fn }, options.manager, async (manager) => {
+      const user = await this.checkUser(manager, uid);
+      const saved = await insertJob(this.backend, manager, {
+        name, model, function: fn, args: argsJson, priority, userId: uid, userKey: userKeyOf(user), dateCreated: startAt, state: "pending",
+        dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now, kind: "cron", jobKey: null,
+        maxRetries: 0, attempts: 0, retryBackoffMs: null, workerId: null, onSuccess: null, onFailure: null,
+        queue: "default", timeoutMs: null, concurrencyKey: null, concurrencyLimit: null,
+      }, { nextcall: startAt, doall: true });
+      await this.backend.announceWork(manager);
+      return saved;
+    });
+    wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, startAt);
+    return job;
+  }
+
+  /**
+   * Creates a recurring cron: every `intervalNumber` x `intervalType`, or on
+   * a `cronExpression`, in `timeZone`.
+   *
+   * @throws ValidationError for a bad schedule, name, args, priority, numbercall or date
+   */
+  async createCron(spec: CronSpec, options: TransactionOption = {}): Promise<IrCron> {
+    options = checkTransactionOption(options, this.dataSource);
+    spec = checkCronSpec(spec);
+    checkName("name", spec.name);
+    this.checkMethod(spec.model, spec.function);
+    const argsJson = serializeArgs(spec.args ?? []);
+    const priority = checkPriority(spec.priority ?? 5);
+    const uid = checkId("userId", spec.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const numbercall = checkInt("numbercall", spec.numbercall ?? -1, -1, 2_147_483_647);
+    const intervalType = spec.intervalType ?? "days";
+    const intervalNumber = spec.intervalNumber ?? 1;
+    const now = this.options.now();
+    const nextcallGiven = spec.nextcall === undefined ? undefined : checkDate("nextcall", spec.nextcall);
+
+    const cron = await this.write({ operation: "createCron", name: spec.name, model: spec.model, function: spec.function }, options.manager, async (manager) => {
+      const user = await this.checkUser(manager, uid);
+      const timeZone = spec.timeZone ?? user.tz ?? "UTC";
+      const schedule = spec.cronExpression
+        ? ({ kind: "cron", expression: spec.cronExpression, timeZone } as const)
+        : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
+      validateSchedule(schedule);
+      const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+      checkSchedulable(schedule, nextcall);
+      if (spec.active ?? true) await this.backend.announceWork(manager);
+      return manager.save(
+        manager.create(IrCron, {
+          name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
+          cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
+          doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
+          failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
+          createUid: currentUserId() ?? uid, createDate: now, writeDate: now,
+        }),
+      );
+    });
+    if (cron.active) wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
+    return cron;
+  }
+
+  /**
+   * Runs a cron once, now (Odoo's trigger): it becomes due at once and a
+   * dispatcher picks it up, without moving its schedule — its planned next
+   * call is kept in `plannedNextcall`, and the schedule resumes from it after
+   * the triggered run (a daily 22:00 cron triggered at 12:00 still runs at
+   * 22:00). To execute it in this process and wait for the outcome, use
+   * `Dispatcher.runNow(id)`.
+   *
+   * Called by the cron's own run (`trigger(env.cronId)`: "more work
+   * remains", Odoo's pattern), it makes the cron due again as soon as this
+   * run is recorded; if the run fails the request is rolled back with it.
+   *
+   * @throws CurrentlyRunningError when another run of it is executing
+   * @throws InvalidStateError when it is the cron of a job that is not pending
+   *   (done, failed, cancelled, stopped: use `retryJob`), or a job re-triggering itself
+   */
+  async trigger(cronId: number): Promise<IrCron> {
+    checkId("cronId", cronId);
+    if (currentJobCronId() === cronId) return this.retriggerSelf(cronId);
+    const now = this.options.now();
+    const cron = await this.editIdle(cronId, { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" }, true);
+    wakeup.notify(now);
+    return cron;
+  }
+
+  /**
+   * Activates or deactivates a cron.
+   * @throws CurrentlyRunningError when a worker is executing it
+   * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`)
+   */
+  async setActive(cronId: number, active: boolean): Promise<IrCron> {
+    checkBool("active", active);
+    const cron = await this.editIdle(cronId, { active }, active);
+    if (active) wakeup.notify(cron.nextcall);
+    return cron;
+  }
+
+  /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
+  async deleteCron(cronId: number): Promise<void> {
+    checkId("cronId", cronId);
+    await this.write({ operation: "deleteCron", cronId }, undefined, async (manager) => {
+      const n = await this.backend.execute(manager, `DELETE FROM ir_cron WHERE id = ? AND running_worker IS NULL`, [cronId]);
+      if (n === 0) await this.explainIdleMiss(manager, cronId);
+    });
+  }
+
+  /**
+   * Puts a failed or cancelled job back in the queue, due now (or at
+   * `at`), with its failure counters, `attempts` and crash count reset, so it
+   * gets its full retries again. It runs as its stored user.
+   *
+   * @throws InvalidStateError when the job is pending, running or done
+   */
+  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    checkOptionalDate("at", at);
+    checkId("jobId", jobId);
+    const when = at === undefined ? this.options.now() : checkDate("at", at);
+    const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
+      await this.editCronIdle(manager, cron.id, {
+        active: true, numbercall: 1, nextcall: when, failureCount: 0, firstFailureDate: null,
+        crashCount: 0, suspect: false, suspectStarted: false, plannedNextcall: null, retrigger: false, unservedSince: null, nextcallWall: null,
+      });
+      await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 });
+    });
+    wakeup.notify(when);
+    return job;
+  }
+
+  /** Cancels a pending (or failed) job: it will not run. @throws InvalidStateError when it is running or done */
+  async cancelJob(jobId: number): Promise<HrpCronJob> {
+    checkId("jobId", jobId);
+    return this.changeJob(jobId, ["pending", "failed"], "cancelled", async (manager, cron) => {
+      await this.editCronIdle(manager, cron.id, { active: false });
+      await manager.update(HrpCronJob, { id: jobId }, { state: "cancelled", dateDone: this.options.now() });
+    });
+  }
+
+  async getCron(cronId: number): Promise<IrCron> {
+    const cron = await this.dataSource.manager.findOneBy(IrCron, { id: checkId("cronId", cronId) });
+    if (!cron) throw new NotFoundError("ir_cron", cronId);
+    return cron;
+  }
+
+  async getJob(jobId: number): Promise<HrpCronJob> {
+    const job = await this.dataSource.manager.findOneBy(HrpCronJob, { id: checkId("jobId", jobId) });
+    if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+    return job;
+  }
+
+  /** The one-shot cron of a job. */
+  async getJobCron(jobId: number): Promise<IrCron> {
+    const cron = await this.dataSource.manager.findOneBy(IrCron, { hrpCronJobId: checkId("jobId", jobId) });
+    if (!cron) throw new NotFoundError("ir_cron for hrp_cron_job", jobId);
+    return cron;
+  }
+
+  /** All crons, in run order. */
+  async listCrons(): Promise<IrCron[]> {
+    return this.dataSource.manager.find(IrCron, { order: { priority: "ASC", nextcall: "ASC", id: "ASC" } });
+  }
+
+  /** Jobs, newest first. */
+  async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    filter = checkJobFilter(filter);
+    const where: Record<string, unknown> = {};
+    if (filter.state) where.state = filter.state;
+    if (filter.queue) where.queue = filter.queue;
+    if (filter.model) where.model = filter.model;
+    if (filter.function) where.function = filter.function;
+    if (filter.userId) where.userId = filter.userId;
+    const since = filter.since === undefined ? undefined : checkDate("since", filter.since);
+    const until = filter.until === undefined ? undefined : checkDate("until", filter.until);
+    if (since && until) where.dateCreated = Between(since, new Date(until.getTime() - 1));
+    else if (since) where.dateCreated = MoreThanOrEqual(since);
+    else if (until) where.dateCreated = LessThan(until);
+    return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+  }
+
+  /** Run-log rows, newest first. */
+  async listRuns(filter: { cronId?: number; jobId?: number; limit?: number } = {}): Promise<HrpCronRunLog[]> {
+    filter = checkRunFilter(filter);
+    const where: Record<string, unknown> = {};
+    if (filter.cronId) where.cronId = filter.cronId;
+    if (filter.jobId) where.hrpCronJobId = filter.jobId;
+    return this.dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private checkMethod(model: string, fn: string): void {
+    checkName("model", model, 128);
+    checkName("function", fn, 128);
+    if (this.registry && !this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
+  }
+
+  private async checkUser(manager: EntityManager, uid: number) {
+    return requireActiveUser(this.options.userResolver, manager, uid);
+  }
+
+  /**
+   * One transaction: the caller's when given (it commits it), else our own,
+   * committed exactly once (`commitOnce`: retried while the database is
+   * unavailable, never blindly after a lost COMMIT reply).
+   */
+  private write<T>(what: WriteDescription, given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
+    const manager = given ?? currentJobManager();
+    if (manager?.queryRunner?.isTransactionActive) return work(manager);
+    return commitOnce(this.backend, this.options, what, work);
+  }
+
+  /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
+  private async editIdle(cronId: number, values: QueryDeepPartialEntity<IrCron>, runs = false): Promise<IrCron> {
+    checkId("cronId", cronId);
+    return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
+      if (runs) await requireRunnable(this.backend, manager, cronId);
+      await this.editCronIdle(manager, cronId, values);
+      return (await manager.findOneBy(IrCron, { id: cronId }))!;
+    });
+  }
+
+  /** Updates a cron only if no worker holds it; never waits for a running one. */
+  private async editCronIdle(manager: EntityManager, cronId: number, values: QueryDeepPartialEntity<IrCron>): Promise<void> {
+    const result = await manager
+      .createQueryBuilder()
+      .update(IrCron)
+      .set({ ...values, writeDate: this.options.now() })
+      .where("id = :id AND running_worker IS NULL", { id: cronId })
+      .execute();
+    if (!result.affected) await this.explainIdleMiss(manager, cronId);
+    if (values.active === true || values.nextcall) await this.backend.announceWork(manager);
+  }
+
+  /** A cron's own run asks to run again once it is recorded (in the run's transaction). */
+  private async retriggerSelf(cronId: number): Promise<IrCron> {
+    return this.write({ operation: "trigger", cronId }, undefined, async (manager) => {
+      const n = await this.backend.execute(manager, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [cronId]);
+      if (n === 0) {
+        throw new InvalidStateError(`Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`, { cronId });
+      }
+      return (await manager.findOneBy(IrCron, { id: cronId }))!;
+    });
+  }
+
+  private async explainIdleMiss(manager: EntityManager, cronId: number): Promise<never> {
+    const cron = await manager.findOneBy(IrCron, { id: cronId });
+    if (!cron) throw new NotFoundError("ir_cron", cronId);
+    throw new CurrentlyRunningError(cronId, cron.runningWorker);
+  }
+
+  private async changeJob(
+    jobId: number,
+    allowed: HrpCronJobState[],
+    verb: string,
+    change: (manager: EntityManager, cron: IrCron) => Promise<void>,
+  ): Promise<HrpCronJob> {
+    return this.write({ operation: verb === "retried" ? "retryJob" : "cancelJob", jobId }, undefined, async (manager) => {
+      const job = await manager.findOneBy(HrpCronJob, { id: jobId });
+      if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+      const cron = await manager.findOneBy(IrCron, { hrpCronJobId: jobId });
+      if (cron?.runningWorker) throw new CurrentlyRunningError(cron.id, cron.runningWorker);
+      if (!allowed.includes(job.state) || !cron) {
+        throw new InvalidStateError(`Job ${jobId} is ${job.state}; only ${allowed.join(" or ")} jobs can be ${verb}`, { jobId, state: job.state });
+      }
+      await change(manager, cron);
+      return (await manager.findOneBy(HrpCronJob, { id: jobId }))!;
+    });
+  }
+}

@@ -1,0 +1,353 @@
+import type { DataSource, EntityManager } from "typeorm";
+import { HrpCronJob } from "../schema/entities/HrpCronJob";
+import { backendFor, type Backend } from "../backend";
+import { currentJobManager, currentUserId, runInJob } from "../core/context";
+import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
+import { stopLocalRun } from "../worker/executor";
+import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../core/options";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { commitOnce } from "../backend/commitOnce";
+import { withTransientRetry } from "../backend/retry";
+import type { JobEnv } from "../core/types";
+import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../core/validate";
+import { checkBulkJobs, checkEnqueueOptions } from "./enqueueInput";
+import { wakeup } from "../backend/wakeups";
+import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "../core/queues";
+import { insertJob, insertJobs, type NewJob } from "../store/jobs";
+import { requireActiveUser, userKeyOf } from "../core/users";
+
+/** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
+export interface EnqueueOptions {
+  /** @defaultValue "default" (`enqueueDoc`: "long") */
+  readonly queue?: string;
+  /** Run time limit. @defaultValue the queue's timeoutMs */
+  readonly timeoutMs?: number;
+  /** Run inline now, in this process, and return the method's value; no row is written. @defaultValue false */
+  readonly now?: boolean;
+  /** `false` is the same as `now: true` (Frappe's `is_async=False`). @defaultValue true */
+  readonly isAsync?: boolean;
+  /** Name shown in listings. @defaultValue the dotted method name */
+  readonly jobName?: string;
+  /** Frappe's `job_id`: a caller-chosen key. While a job with this key is pending or running, another enqueue with it is refused, or skipped with `deduplicate`. */
+  readonly jobId?: string;
+  /** With `jobId`: return null instead of enqueueing while a job with that id is pending or running. @defaultValue false */
+  readonly deduplicate?: boolean;
+  /** Put the job before everything already waiting with the same priority. @defaultValue false */
+  readonly atFront?: boolean;
+  /** The caller's transaction: the job exists only if it commits (Frappe's `enqueue_after_commit`). */
+  readonly manager?: EntityManager;
+  /** Frappe's `enqueue_after_commit`; requires `manager` (or a running job, whose transaction is joined). */
+  readonly enqueueAfterCommit?: boolean;
+  /** Registered method (name or function) called as `(env, { jobId, result })` in the job's transaction on success. */
+  readonly onSuccess?: MethodRef;
+  /** Registered method called as `(env, { jobId, error })`, in a transaction of its own, once the job has finally failed. */
+  readonly onFailure?: MethodRef;
+  /** Accepted for Frappe compatibility: every job is tracked. */
+  readonly trackJob?: boolean;
+  /** Lower runs first. @defaultValue 10 */
+  readonly priority?: number;
+  /** Keyword arguments: the method is called as `method(env, kwargs)`. */
+  readonly kwargs?: Record<string, unknown>;
+  /** Positional arguments instead of kwargs: `method(env, ...args)`. */
+  readonly args?: unknown[];
+  /** Retries after a failure. @defaultValue the queue's maxRetries */
+  readonly maxRetries?: number;
+  /** Delays before retry 1, 2, ... (ms); the last repeats. @defaultValue the queue's */
+  readonly retryBackoffMs?: readonly number[];
+  /** Limit concurrent runs sharing this key, across all workers ("one account move per company"). */
+  readonly concurrencyKey?: string;
+  /** Runs allowed at once for `concurrencyKey`. @defaultValue 1 */
+  readonly concurrencyLimit?: number;
+  /** Who the job runs as. @defaultValue the ambient user (`runAsUser`), else `defaultUserId` */
+  readonly userId?: number;
+}
+
+export interface JobQueueOptions extends SharedOptions {
+  /** The registry jobs are checked against at enqueue time (unknown methods are refused). */
+  readonly registry: ModelRegistry;
+  /** Custom queues and overrides of short/default/long: `{ reports: { timeoutMs: 5_000_000, backgroundWorkers: 4 } }`. */
+  readonly workers?: Readonly<Record<string, QueueSettings>>;
+}
+
+/** One line of {@link JobQueue.stats}. */
+export interface QueueStats {
+  readonly queue: string;
+  readonly concurrencyKey: string | null;
+  /** Claimed by a worker now. */
+  readonly running: number;
+  /** Due and waiting for a slot (or for its key's limit). */
+  readonly waiting: number;
+  /** Not due yet (delayed, or waiting for a retry backoff). */
+  readonly scheduled: number;
+}
+
+/** One job of {@link JobQueue.enqueueBulk}. */
+export interface BulkJob {
+  readonly method: MethodRef;
+  /** Like `enqueue`'s options, without jobId/deduplicate, now/isAsync, manager/enqueueAfterCommit. */
+  readonly options?: EnqueueOptions;
+}
+
+/** A registered method, by reference or by dotted name (`model.method`). */
+export type MethodRef = string | Function;
+
+/**
+ * Queue tasks, Frappe style: send a registered method to a named queue now.
+ * Jobs are `hrp_cron_job` rows (`kind = 'queue'`) run by the same dispatcher
+ * as automated tasks: as the enqueuing user, in one transaction, audited.
+ *
+ * ```ts
+ * const jobs = new JobQueue(dataSource, { registry, workers: { reports: { timeoutMs: 3_600_000 } } });
+ * await runAsUser(uid, () => jobs.enqueue("hrp.report.build", { queue: "reports", kwargs: { month: "2026-11" } }));
+ * ```
+ */
+export class JobQueue {
+  readonly queues: QueueSet;
+  private readonly backend: Backend;
+  private readonly options: ResolvedShared;
+  private readonly registry: ModelRegistry;
+
+  constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
+    this.backend = backendFor(dataSource);
+    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry", "workers"]);
+    this.options = resolveShared(options);
+    this.registry = checkRegistry(options.registry)!;
+    this.queues = new QueueSet(options.workers);
+  }
+
+  /**
+   * Enqueues `method`; resolves with the saved job, with null when
+   * deduplicated, or with the method's value when run inline (`now`).
+   * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
+   */
+  async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
+    const [model, fn] = this.resolveMethod(method);
+    const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
+    if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
+    return this.submit(model, fn, args, options, "default");
+  }
+
+  /**
+   * Runs `model.method(env, id, kwargs)` on one record in the background
+   * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
+   */
+  async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+    options = checkEnqueueOptions(options, this.dataSource);
+    if (options.args !== undefined) throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
+    checkName("model", model, 128);
+    checkName("method", method, 128);
+    if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
+    if (!(typeof id === "string" ? id.length > 0 : Number.isSafeInteger(id))) throw new ValidationError("id", "expected a record id (integer or non-empty string)", id);
+    return this.submit(model, method, [id, options.kwargs ?? {}], { ...options, jobName: options.jobName ?? `${model}.${method}(${id})` }, "long");
+  }
+
+  private resolveMethod(method: MethodRef): [string, string] {
+    const name = typeof method === "function" ? this.registry.nameOf(method) : method;
+    if (typeof method === "function" && !name) {
+      throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
+    }
+    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
+    const dot = name.lastIndexOf(".");
+    const model = name.slice(0, dot);
+    const fn = name.slice(dot + 1);
+    if (!this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
+    return [model, fn];
+  }
+
+  /**
+   * Enqueues many jobs at once (BullMQ's `addBulk`, graphile-worker's
+   * `addJobs`): every job is validated first — one bad job and nothing is
+   * written — then all are written with a few statements, in one
+   * transaction (`manager`'s when given, like `enqueue`). Resolves with the
+   * jobs in the order given. Options that need a per-job decision
+   * (`jobId`/`deduplicate`, inline `now`/`isAsync: false`) are refused here;
+   * use `enqueue` for those.
+   * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
+   */
+  async enqueueBulk(jobs: readonly BulkJob[], options: { readonly manager?: EntityManager } = {}): Promise<HrpCronJob[]> {
+    options = checkTransactionOption(options, this.dataSource);
+    jobs = checkBulkJobs(jobs, this.dataSource);
+    if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
+    const prepared = jobs.map((job, i) => {
+      const o = job?.options ?? {};
+      for (const key of ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const) {
+        if (o[key as keyof EnqueueOptions] !== undefined) throw new ValidationError(`jobs[${i}].options.${key}`, "is not supported by enqueueBulk; use enqueue for this job", o[key as keyof EnqueueOptions]);
+      }
+      const [model, fn] = this.resolveMethod(job?.method);
+      if (o.args !== undefined && o.kwargs !== undefined) throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
+      return this.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
+    });
+    const joined = options.manager ?? currentJobManager();
+    const work = async (manager: EntityManager) => {
+      const keys = new Map<number, string>();
+      for (const uid of new Set(prepared.map((p) => p.job.userId))) keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
+      for (const p of prepared) p.job.userKey = keys.get(p.job.userId)!; // our own rows: no copy per job
+      const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
+      if (saved.length > 0) await this.backend.announceWork(manager);
+      return saved;
+    };
+    const saved = joined?.queryRunner?.isTransactionActive
+      ? await work(joined)
+      : await commitOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, work);
+    if (saved.length > 0) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, this.options.now());
+    return saved;
+  }
+
+  /** Validates one enqueue and builds its rows; throws before anything is written. */
+  private prepare(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
+    const queueName = o.queue ?? defaultQueue;
+    const queue = this.queues.get(queueName);
+    const argsJson = serializeArgs(args);
+    const priority = checkPriority(o.priority ?? 10);
+    const timeoutMs = o.timeoutMs === undefined ? queue.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, MAX_TIMEOUT_MS);
+    const maxRetries = o.maxRetries === undefined ? queue.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 1000);
+    const backoff = checkBackoff("retryBackoffMs", o.retryBackoffMs ?? queue.retryBackoffMs);
+    const uid = checkId("userId", o.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const name = checkName("jobName", o.jobName ?? `${model}.${fn}`);
+    const jobKey = o.jobId === undefined ? null : checkName("jobId", o.jobId);
+    if (o.deduplicate && jobKey === null) throw new ValidationError("deduplicate", "needs a jobId to deduplicate on", true);
+    const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
+    const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? 1, 1, 1_000_000);
+    if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
+    const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
+    const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
+    const now = this.options.now();
+    const job: NewJob = {
+      name, model, function: fn, args: argsJson, priority, userId: uid, userKey: null, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
+      dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
+      createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
+      retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
+    };
+    // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
+    return { job, schedule: { nextcall: o.atFront ? new Date(0) : now, doall: false } };
+  }
+
+  private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
+    const { job: values, schedule } = this.prepare(model, fn, args, o, defaultQueue);
+    const { userId: uid, jobKey } = values;
+    const joined = o.manager ?? currentJobManager();
+    if (o.enqueueAfterCommit && !joined?.queryRunner?.isTransactionActive) {
+      throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
+    }
+
+    if (o.now || o.isAsync === false) return this.runInline(model, fn, args, uid);
+
+    const now = values.dateCreated;
+    const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
+      const user = await this.checkUser(manager, uid);
+      if (jobKey !== null) {
+        const live = await this.backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
+        if (live.length > 0) {
+          if (o.deduplicate) return null;
+          throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
+        }
+      }
+      const job = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
+      await this.backend.announceWork(manager);
+      return job;
+    };
+    // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
+    const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: `${model}.${fn}`, queue: values.queue, jobId: jobKey }, work);
+    let job: HrpCronJob | null;
+    if (joined?.queryRunner?.isTransactionActive) job = await work(joined);
+    else {
+      try {
+        job = await own();
+      } catch (error) {
+        // Two enqueues with the same jobId raced past the check: the loser sees the winner now.
+        if (jobKey === null || !this.backend.isUniqueViolation(error)) throw error;
+        job = await own();
+      }
+    }
+    if (job) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, now);
+    return job;
+  }
+
+  /**
+   * Stops a running job: the worker running it aborts the run at its next
+   * heartbeat (`heartbeatIntervalMs`; at once when it runs in this process),
+   * rolls its writes back and marks it `stopped` (not retried). On SQLite a
+   * job running in another process holds the write lock, so the request is
+   * written only after that job ends. To drop a job that has not started, use
+   * `HrpCronJobService.cancelJob`.
+   * @throws NotFoundError, InvalidStateError when the job is not running
+   */
+  async stopJob(jobId: number): Promise<void> {
+    checkId("jobId", jobId);
+    if (stopLocalRun(jobId)) return;
+    await withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (manager) => {
+        const n = await this.backend.execute(
+          manager, `UPDATE ir_cron SET stop_requested = TRUE WHERE hrp_cron_job_id = ? AND running_worker IS NOT NULL`, [jobId],
+        );
+        if (n > 0) return;
+        const job = await manager.findOneBy(HrpCronJob, { id: jobId });
+        if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+        throw new InvalidStateError(`Job ${jobId} is ${job.state}, not running; cancel a pending job instead of stopping it`, { jobId, state: job.state });
+      }),
+    );
+  }
+
+  /**
+   * Running and waiting (due, pending) counts per queue and per concurrency
+   * key, across all workers — what the concurrency manager is doing.
+   */
+  async stats(now = this.options.now()): Promise<QueueStats[]> {
+    now = guarded("now", () => checkDate("now", now));
+    const rows = await this.backend.transaction((m) =>
+      this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
+        m,
+        `SELECT queue, concurrency_key AS k,
+                SUM(CASE WHEN running_worker IS NOT NULL THEN 1 ELSE 0 END) AS running,
+                SUM(CASE WHEN running_worker IS NULL AND nextcall <= ? THEN 1 ELSE 0 END) AS waiting,
+                SUM(CASE WHEN running_worker IS NULL AND nextcall > ? THEN 1 ELSE 0 END) AS scheduled
+           FROM ir_cron WHERE active = TRUE AND numbercall <> 0
+          GROUP BY queue, concurrency_key ORDER BY queue, concurrency_key`,
+        [this.backend.toDbDate(now), this.backend.toDbDate(now)],
+      ),
+    );
+    return rows.map((r) => ({
+      queue: r.queue, concurrencyKey: r.k, running: Number(r.running), waiting: Number(r.waiting), scheduled: Number(r.scheduled),
+    }));
+  }
+
+  /**
+   * Retention: deletes finished (`done`, `cancelled`, `stopped`) jobs older
+   * than `finishedOlderThanMs` and failed ones older than
+   * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
+   * how many jobs were deleted.
+   */
+  async purge(options: { finishedOlderThanMs?: number; failedOlderThanMs?: number } = {}): Promise<number> {
+    options = checkOptions("options", options, ["finishedOlderThanMs", "failedOlderThanMs"]);
+    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? 7 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
+    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? 30 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
+    const now = this.options.now().getTime();
+    return withTransientRetry(this.backend, this.options, () =>
+      this.backend.transaction(async (m) => {
+        const where = `(state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)`;
+        const params = [this.backend.toDbDate(new Date(now - finishedMs)), this.backend.toDbDate(new Date(now - failedMs))];
+        await this.backend.execute(m, `DELETE FROM hrp_cron_run_log WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
+        await this.backend.execute(m, `DELETE FROM ir_cron WHERE running_worker IS NULL AND hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
+        return this.backend.execute(m, `DELETE FROM hrp_cron_job WHERE (${where}) AND id NOT IN (SELECT hrp_cron_job_id FROM ir_cron WHERE hrp_cron_job_id IS NOT NULL)`, params);
+      }),
+    );
+  }
+
+  /** `now: true`: run as the user, in a transaction of our own, and return the value. */
+  private async runInline(model: string, fn: string, args: unknown[], uid: number): Promise<unknown> {
+    const method = this.registry.resolve(model, fn);
+    return this.backend.transaction(async (manager) => {
+      const user = await this.checkUser(manager, uid);
+      const env: JobEnv = {
+        uid, user, manager, cronId: 0, jobId: null, lastcall: null, now: this.options.now(),
+        signal: new AbortController().signal, workerId: "inline", call: 1, calls: 1,
+      };
+      return runInJob(uid, manager, () => method(env, ...args));
+    });
+  }
+
+  private async checkUser(manager: EntityManager, uid: number) {
+    return requireActiveUser(this.options.userResolver, manager, uid);
+  }
+}
