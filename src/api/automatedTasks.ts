@@ -7,66 +7,17 @@ import { backendFor, type Backend } from "../backend";
 import { requireRunnable } from "../store/jobState";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "../core/errors";
-import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type ServiceOptions } from "../core/options";
+import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { commitOnce } from "../backend/commitOnce";
 import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "../scheduling";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "../core/validate";
-import { checkCronSpec, checkJobFilter, checkRunFilter } from "./serviceInput";
+import { checkCronSpec, checkJobFilter, checkRunFilter, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
 import { wakeup } from "../backend/wakeups";
 import { insertJob } from "../store/jobs";
 import { requireActiveUser, userKeyOf } from "../core/users";
-
-/** Lets a call join the caller's transaction. */
-export interface TransactionOption {
-  /** EntityManager of the caller's open transaction: the rows are written in it and exist only if it commits. */
-  readonly manager?: EntityManager;
-}
-
-/** A recurring (or limited) cron to create with {@link HrpCronJobService.createCron}. */
-export interface CronSpec {
-  readonly name: string;
-  readonly model: string;
-  readonly function: string;
-  /** Positional JSON arguments. @defaultValue [] */
-  readonly args?: unknown[];
-  /** Lower runs first. @defaultValue 5 */
-  readonly priority?: number;
-  /** @defaultValue the ambient user, else the configured default user */
-  readonly userId?: number;
-  /** @defaultValue 1 */
-  readonly intervalNumber?: number;
-  /** @defaultValue "days" */
-  readonly intervalType?: IntervalType;
-  /** A cron expression (5 or 6 fields); replaces the interval when given. */
-  readonly cronExpression?: string;
-  /** IANA zone for the schedule. @defaultValue the user's tz, else UTC */
-  readonly timeZone?: string;
-  /** First run. @defaultValue now for intervals; the next occurrence for cron expressions */
-  readonly nextcall?: Date;
-  /** Runs left; -1 = unlimited. @defaultValue -1 */
-  readonly numbercall?: number;
-  /** Replay missed runs after downtime. @defaultValue false */
-  readonly doall?: boolean;
-  /** @defaultValue true */
-  readonly active?: boolean;
-}
-
-/** Filters for {@link HrpCronJobService.listJobs}. */
-export interface JobFilter {
-  readonly state?: HrpCronJobState;
-  readonly queue?: string;
-  readonly model?: string;
-  /** Method name (`function` column). */
-  readonly function?: string;
-  readonly userId?: number;
-  /** Jobs due (`date_created`) at or after this date. */
-  readonly since?: Date;
-  /** Jobs due before this date. */
-  readonly until?: Date;
-  /** @defaultValue 100 */
-  readonly limit?: number;
-}
 
 /**
  * The write side of automated tasks: `runByCron` (Odoo's
@@ -88,8 +39,8 @@ export class HrpCronJobService {
 
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
-    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry"]);
-    this.options = resolveShared(options);
+    options = checkOptions("options", options, SERVICE_OPTION_KEYS);
+    this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry, true);
   }
 
@@ -109,7 +60,7 @@ export class HrpCronJobService {
     model: string,
     fn: string,
     args: unknown[] = [],
-    priority = 10,
+    priority: number = DEFAULTS.jobPriority,
     userId?: number,
     dateCreated?: Date,
     options: TransactionOption = {},
@@ -152,7 +103,7 @@ export class HrpCronJobService {
     checkName("name", spec.name);
     this.checkMethod(spec.model, spec.function);
     const argsJson = serializeArgs(spec.args ?? []);
-    const priority = checkPriority(spec.priority ?? 5);
+    const priority = checkPriority(spec.priority ?? DEFAULTS.cronPriority);
     const uid = checkId("userId", spec.userId ?? currentUserId() ?? this.options.defaultUserId);
     const numbercall = checkInt("numbercall", spec.numbercall ?? -1, -1, 2_147_483_647);
     const intervalType = spec.intervalType ?? "days";
@@ -299,16 +250,16 @@ export class HrpCronJobService {
     if (since && until) where.dateCreated = Between(since, new Date(until.getTime() - 1));
     else if (since) where.dateCreated = MoreThanOrEqual(since);
     else if (until) where.dateCreated = LessThan(until);
-    return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+    return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? DEFAULTS.listLimit });
   }
 
   /** Run-log rows, newest first. */
-  async listRuns(filter: { cronId?: number; jobId?: number; limit?: number } = {}): Promise<HrpCronRunLog[]> {
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
     filter = checkRunFilter(filter);
     const where: Record<string, unknown> = {};
     if (filter.cronId) where.cronId = filter.cronId;
     if (filter.jobId) where.hrpCronJobId = filter.jobId;
-    return this.dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit ?? 100 });
+    return this.dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit ?? DEFAULTS.listLimit });
   }
 
   // ---------------------------------------------------------------------------

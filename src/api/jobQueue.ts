@@ -4,63 +4,20 @@ import { backendFor, type Backend } from "../backend";
 import { currentJobManager, currentUserId, runInJob } from "../core/context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
 import { stopLocalRun } from "../worker/executor";
-import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../core/options";
+import { DEFAULTS, keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
+import { joinMethodName, splitMethodName } from "../core/methodName";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { commitOnce } from "../backend/commitOnce";
 import { withTransientRetry } from "../backend/retry";
 import type { JobEnv } from "../core/types";
 import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../core/validate";
-import { checkBulkJobs, checkEnqueueOptions } from "./enqueueInput";
+import { checkBulkJobs, checkEnqueueOptions, type BulkJob, type EnqueueOptions, type MethodRef } from "./enqueueInput";
 import { wakeup } from "../backend/wakeups";
-import { checkBackoff, MAX_TIMEOUT_MS, QueueSet, type QueueSettings } from "../core/queues";
+import { checkBackoff, MAX_TIMEOUT_MS, QueueSet } from "../core/queues";
 import { insertJob, insertJobs, type NewJob } from "../store/jobs";
 import { requireActiveUser, userKeyOf } from "../core/users";
-
-/** What `enqueue` accepts (Frappe's `frappe.enqueue` parameters, camel-cased; see the mapping in the README). */
-export interface EnqueueOptions {
-  /** @defaultValue "default" (`enqueueDoc`: "long") */
-  readonly queue?: string;
-  /** Run time limit. @defaultValue the queue's timeoutMs */
-  readonly timeoutMs?: number;
-  /** Run inline now, in this process, and return the method's value; no row is written. @defaultValue false */
-  readonly now?: boolean;
-  /** `false` is the same as `now: true` (Frappe's `is_async=False`). @defaultValue true */
-  readonly isAsync?: boolean;
-  /** Name shown in listings. @defaultValue the dotted method name */
-  readonly jobName?: string;
-  /** Frappe's `job_id`: a caller-chosen key. While a job with this key is pending or running, another enqueue with it is refused, or skipped with `deduplicate`. */
-  readonly jobId?: string;
-  /** With `jobId`: return null instead of enqueueing while a job with that id is pending or running. @defaultValue false */
-  readonly deduplicate?: boolean;
-  /** Put the job before everything already waiting with the same priority. @defaultValue false */
-  readonly atFront?: boolean;
-  /** The caller's transaction: the job exists only if it commits (Frappe's `enqueue_after_commit`). */
-  readonly manager?: EntityManager;
-  /** Frappe's `enqueue_after_commit`; requires `manager` (or a running job, whose transaction is joined). */
-  readonly enqueueAfterCommit?: boolean;
-  /** Registered method (name or function) called as `(env, { jobId, result })` in the job's transaction on success. */
-  readonly onSuccess?: MethodRef;
-  /** Registered method called as `(env, { jobId, error })`, in a transaction of its own, once the job has finally failed. */
-  readonly onFailure?: MethodRef;
-  /** Accepted for Frappe compatibility: every job is tracked. */
-  readonly trackJob?: boolean;
-  /** Lower runs first. @defaultValue 10 */
-  readonly priority?: number;
-  /** Keyword arguments: the method is called as `method(env, kwargs)`. */
-  readonly kwargs?: Record<string, unknown>;
-  /** Positional arguments instead of kwargs: `method(env, ...args)`. */
-  readonly args?: unknown[];
-  /** Retries after a failure. @defaultValue the queue's maxRetries */
-  readonly maxRetries?: number;
-  /** Delays before retry 1, 2, ... (ms); the last repeats. @defaultValue the queue's */
-  readonly retryBackoffMs?: readonly number[];
-  /** Limit concurrent runs sharing this key, across all workers ("one account move per company"). */
-  readonly concurrencyKey?: string;
-  /** Runs allowed at once for `concurrencyKey`. @defaultValue 1 */
-  readonly concurrencyLimit?: number;
-  /** Who the job runs as. @defaultValue the ambient user (`runAsUser`), else `defaultUserId` */
-  readonly userId?: number;
-}
 
 export interface JobQueueOptions extends SharedOptions {
   /** The registry jobs are checked against at enqueue time (unknown methods are refused). */
@@ -68,6 +25,19 @@ export interface JobQueueOptions extends SharedOptions {
   /** Custom queues and overrides of short/default/long: `{ reports: { timeoutMs: 5_000_000, backgroundWorkers: 4 } }`. */
   readonly workers?: Readonly<Record<string, QueueSettings>>;
 }
+
+/** What {@link JobQueue.purge} deletes. */
+export interface PurgeOptions {
+  /** Finished (done, cancelled, stopped) jobs older than this. @defaultValue 7 days */
+  readonly finishedOlderThanMs?: number;
+  /** Failed jobs older than this. @defaultValue 30 days */
+  readonly failedOlderThanMs?: number;
+}
+
+const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({ finishedOlderThanMs: true, failedOlderThanMs: true });
+
+/** Every key of {@link JobQueueOptions}. */
+const JOB_QUEUE_OPTION_KEYS = optionKeys<JobQueueOptions>({ ...keyRecord(SHARED_OPTION_KEYS), registry: true, workers: true });
 
 /** One line of {@link JobQueue.stats}. */
 export interface QueueStats {
@@ -80,16 +50,6 @@ export interface QueueStats {
   /** Not due yet (delayed, or waiting for a retry backoff). */
   readonly scheduled: number;
 }
-
-/** One job of {@link JobQueue.enqueueBulk}. */
-export interface BulkJob {
-  readonly method: MethodRef;
-  /** Like `enqueue`'s options, without jobId/deduplicate, now/isAsync, manager/enqueueAfterCommit. */
-  readonly options?: EnqueueOptions;
-}
-
-/** A registered method, by reference or by dotted name (`model.method`). */
-export type MethodRef = string | Function;
 
 /**
  * Queue tasks, Frappe style: send a registered method to a named queue now.
@@ -109,8 +69,8 @@ export class JobQueue {
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
-    options = checkOptions("options", options, [...SHARED_OPTION_KEYS, "registry", "workers"]);
-    this.options = resolveShared(options);
+    options = checkOptions("options", options, JOB_QUEUE_OPTION_KEYS);
+    this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry)!;
     this.queues = new QueueSet(options.workers);
   }
@@ -147,12 +107,10 @@ export class JobQueue {
     if (typeof method === "function" && !name) {
       throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
     }
-    if (typeof name !== "string" || !name.includes(".")) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
-    const dot = name.lastIndexOf(".");
-    const model = name.slice(0, dot);
-    const fn = name.slice(dot + 1);
-    if (!this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
-    return [model, fn];
+    const split = typeof name === "string" ? splitMethodName(name) : null;
+    if (split === null) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
+    if (!this.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
+    return [split.model, split.method];
   }
 
   /**
@@ -199,16 +157,16 @@ export class JobQueue {
     const queueName = o.queue ?? defaultQueue;
     const queue = this.queues.get(queueName);
     const argsJson = serializeArgs(args);
-    const priority = checkPriority(o.priority ?? 10);
+    const priority = checkPriority(o.priority ?? DEFAULTS.jobPriority);
     const timeoutMs = o.timeoutMs === undefined ? queue.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, MAX_TIMEOUT_MS);
     const maxRetries = o.maxRetries === undefined ? queue.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 1000);
     const backoff = checkBackoff("retryBackoffMs", o.retryBackoffMs ?? queue.retryBackoffMs);
     const uid = checkId("userId", o.userId ?? currentUserId() ?? this.options.defaultUserId);
-    const name = checkName("jobName", o.jobName ?? `${model}.${fn}`);
+    const name = checkName("jobName", o.jobName ?? joinMethodName(model, fn));
     const jobKey = o.jobId === undefined ? null : checkName("jobId", o.jobId);
     if (o.deduplicate && jobKey === null) throw new ValidationError("deduplicate", "needs a jobId to deduplicate on", true);
     const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
-    const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? 1, 1, 1_000_000);
+    const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? DEFAULTS.concurrencyLimit, 1, 1_000_000);
     if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
     const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
     const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
@@ -248,7 +206,7 @@ export class JobQueue {
       return job;
     };
     // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
-    const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: `${model}.${fn}`, queue: values.queue, jobId: jobKey }, work);
+    const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: joinMethodName(model, fn), queue: values.queue, jobId: jobKey }, work);
     let job: HrpCronJob | null;
     if (joined?.queryRunner?.isTransactionActive) job = await work(joined);
     else {
@@ -318,10 +276,10 @@ export class JobQueue {
    * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
    * how many jobs were deleted.
    */
-  async purge(options: { finishedOlderThanMs?: number; failedOlderThanMs?: number } = {}): Promise<number> {
-    options = checkOptions("options", options, ["finishedOlderThanMs", "failedOlderThanMs"]);
-    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? 7 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
-    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? 30 * 86_400_000, 0, Number.MAX_SAFE_INTEGER);
+  async purge(options: PurgeOptions = {}): Promise<number> {
+    options = checkOptions("options", options, PURGE_OPTION_KEYS);
+    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
+    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
     const now = this.options.now().getTime();
     return withTransientRetry(this.backend, this.options, () =>
       this.backend.transaction(async (m) => {

@@ -1,8 +1,71 @@
 import { HRP_CRON_JOB_STATES } from "../schema/entities/HrpCronJob";
 import { ValidationError } from "../core/errors";
+import { optionKeys } from "../core/options";
 import { checkInterval, checkTimeZone, validateCronExpression } from "../scheduling";
-import type { CronSpec, JobFilter } from "./automatedTasks";
 import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optionalBool } from "../core/validate";
+
+import type { EntityManager } from "typeorm";
+import type { HrpCronJobState } from "../schema/entities/HrpCronJob";
+import type { IntervalType } from "../scheduling";
+
+/** Lets a call join the caller's transaction. */
+export interface TransactionOption {
+  /** EntityManager of the caller's open transaction: the rows are written in it and exist only if it commits. */
+  readonly manager?: EntityManager;
+}
+
+/** A recurring (or limited) cron to create with {@link HrpCronJobService.createCron}. */
+export interface CronSpec {
+  readonly name: string;
+  readonly model: string;
+  readonly function: string;
+  /** Positional JSON arguments. @defaultValue [] */
+  readonly args?: unknown[];
+  /** Lower runs first. @defaultValue 5 */
+  readonly priority?: number;
+  /** @defaultValue the ambient user, else the configured default user */
+  readonly userId?: number;
+  /** @defaultValue 1 */
+  readonly intervalNumber?: number;
+  /** @defaultValue "days" */
+  readonly intervalType?: IntervalType;
+  /** A cron expression (5 or 6 fields); replaces the interval when given. */
+  readonly cronExpression?: string;
+  /** IANA zone for the schedule. @defaultValue the user's tz, else UTC */
+  readonly timeZone?: string;
+  /** First run. @defaultValue now for intervals; the next occurrence for cron expressions */
+  readonly nextcall?: Date;
+  /** Runs left; -1 = unlimited. @defaultValue -1 */
+  readonly numbercall?: number;
+  /** Replay missed runs after downtime. @defaultValue false */
+  readonly doall?: boolean;
+  /** @defaultValue true */
+  readonly active?: boolean;
+}
+
+/** Filters for {@link HrpCronJobService.listJobs}. */
+export interface JobFilter {
+  readonly state?: HrpCronJobState;
+  readonly queue?: string;
+  readonly model?: string;
+  /** Method name (`function` column). */
+  readonly function?: string;
+  readonly userId?: number;
+  /** Jobs due (`date_created`) at or after this date. */
+  readonly since?: Date;
+  /** Jobs due before this date. */
+  readonly until?: Date;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/** Filters for {@link HrpCronJobService.listRuns}. */
+export interface RunFilter {
+  readonly cronId?: number;
+  readonly jobId?: number;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
 
 /**
  * Up-front checks of the structured arguments of `HrpCronJobService`
@@ -13,10 +76,10 @@ import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optional
 /** Most rows one listing returns. */
 export const MAX_LIST_LIMIT = 100_000;
 
-const CRON_SPEC_KEYS = [
-  "name", "model", "function", "args", "priority", "userId", "intervalNumber", "intervalType", "cronExpression", "timeZone",
-  "nextcall", "numbercall", "doall", "active",
-] as const;
+const CRON_SPEC_KEYS = optionKeys<CronSpec>({
+  name: true, model: true, function: true, args: true, priority: true, userId: true, intervalNumber: true, intervalType: true, cronExpression: true,
+  timeZone: true, nextcall: true, numbercall: true, doall: true, active: true,
+});
 
 /**
  * A {@link CronSpec}: known keys only, booleans that are booleans, and one
@@ -42,7 +105,8 @@ export function checkCronSpec(spec: CronSpec): CronSpec {
   return s;
 }
 
-const JOB_FILTER_KEYS = ["state", "queue", "model", "function", "userId", "since", "until", "limit"] as const;
+const JOB_FILTER_KEYS = optionKeys<JobFilter>({ state: true, queue: true, model: true, function: true, userId: true, since: true, until: true, limit: true });
+const RUN_FILTER_KEYS = optionKeys<RunFilter>({ cronId: true, jobId: true, limit: true });
 
 /** A {@link JobFilter}: a known state, names that are strings, a user id, a limit from 1 to {@link MAX_LIST_LIMIT}. @throws ValidationError */
 export function checkJobFilter(filter: JobFilter): JobFilter {
@@ -61,8 +125,8 @@ export function checkJobFilter(filter: JobFilter): JobFilter {
 }
 
 /** The filter of `listRuns`. @throws ValidationError */
-export function checkRunFilter<F extends { cronId?: number; jobId?: number; limit?: number }>(filter: F): F {
-  const f = checkOptions("filter", filter, ["cronId", "jobId", "limit"]);
+export function checkRunFilter(filter: RunFilter): RunFilter {
+  const f = checkOptions("filter", filter, RUN_FILTER_KEYS);
   if (f.cronId !== undefined) checkId("cronId", f.cronId);
   if (f.jobId !== undefined) checkId("jobId", f.jobId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);

@@ -6,6 +6,7 @@ import { migrate } from "../schema/migrate";
 import { JobQueue } from "../api/jobQueue";
 import { QueueSet } from "../core/queues";
 import { HrpCronJobService } from "../api/automatedTasks";
+import { splitMethodName } from "../core/methodName";
 import type { RunResult } from "../core/types";
 import { allowFlags, idArg, intFlag, stringFlag, UsageError, type ParsedArgs } from "./args";
 import { configPathOf, openDataSource, openRegistry } from "./config";
@@ -25,9 +26,9 @@ function runsTable(results: readonly RunResult[]): string {
 
 function methodFilter(model: string | undefined, method: string | undefined): { model?: string; function?: string } {
   if (method === undefined) return { model };
-  const dot = method.lastIndexOf(".");
-  if (dot <= 0) throw new UsageError(`--method must be "model.method", got "${method}"`);
-  return { model: method.slice(0, dot), function: method.slice(dot + 1) };
+  const split = splitMethodName(method);
+  if (split === null || split.model === "") throw new UsageError(`--method must be "model.method", got "${method}"`);
+  return { model: split.model, function: split.method };
 }
 
 function dateFlag(args: ParsedArgs, name: string): Date | undefined {
@@ -253,11 +254,11 @@ export const COMMANDS: Record<string, Command> = {
     flags: ["config", "finished-days", "failed-days"],
     async run({ args, config, io }) {
       const day = 86_400_000;
-      const finished = intFlag(args, "finished-days", 0, 36_500) ?? 7;
-      const failed = intFlag(args, "failed-days", 0, 36_500) ?? 30;
+      const finished = intFlag(args, "finished-days", 0, 36_500);
+      const failed = intFlag(args, "failed-days", 0, 36_500);
       return withDatabase(config, async (dataSource) => {
         const queue = new JobQueue(dataSource, { registry: await openRegistry(config), workers: config.workers });
-        const n = await queue.purge({ finishedOlderThanMs: finished * day, failedOlderThanMs: failed * day });
+        const n = await queue.purge({ finishedOlderThanMs: finished === undefined ? undefined : finished * day, failedOlderThanMs: failed === undefined ? undefined : failed * day });
         io.out(`deleted ${n} job(s)`);
         return 0;
       });

@@ -6,9 +6,8 @@ import { defaultDataSourceOptions, defaultPostgresOptions } from "../schema/data
 import { ENTITIES } from "../schema/entities";
 import { ConfigError } from "../core/errors";
 import { checkConfig } from "./configCheck";
-import type { DispatcherOptions, PostgresOptions } from "../core/options";
-import type { QueueSettings } from "../core/queues";
-import type { SchedulerEvents } from "../scheduler/scheduler";
+import type { DispatcherOptions, PostgresOptions, QueueSettings } from "../core/options";
+import type { SchedulerEvents } from "../scheduler/schedulerInput";
 import { ModelRegistry } from "../core/registry";
 import type { HrpCronJobService } from "../api/automatedTasks";
 

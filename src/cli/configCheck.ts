@@ -1,5 +1,6 @@
 import { ConfigError } from "../core/errors";
-import { resolveDispatcherOptions } from "../core/options";
+import { resolveDispatcherOptions } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
 import { QueueSet } from "../core/queues";
 import { checkSchedulerEvents } from "../scheduler/schedulerInput";
 import { checkInt } from "../core/validate";
@@ -41,7 +42,7 @@ export function checkConfig(config: HrpCronConfig, path: string): HrpCronConfig 
   }
   if (config.workers !== undefined) new QueueSet(config.workers);
   if (config.dispatcher !== undefined) {
-    resolveDispatcherOptions({ ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } });
+    resolveDispatcherOptions({ ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } }, false, new ResUsersResolver());
   }
   if (config.schedulerEvents !== undefined) checkSchedulerEvents(config.schedulerEvents);
   if (config.schedulerIntervalMinutes !== undefined) checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes, 1, 59);

@@ -13,7 +13,8 @@ import { CrashRecords } from "../store/crashes";
 import { openDataSource, openRegistry, loadConfig } from "./config";
 import { Executor } from "../worker/executor";
 import { consoleLogger } from "../core/logger";
-import { resolveDispatcherOptions } from "../core/options";
+import { resolveDispatcherOptions } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
 import type { IrCron } from "../schema/entities/IrCron";
 
 interface Init {
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const dataSource = await openDataSource(config);
   const registry = await openRegistry(config);
   const backend = backendFor(dataSource);
-  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions);
+  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions, new ResUsersResolver());
   const executor = new Executor(backend, new ClaimStore(backend, options.logger, new CrashRecords(backend, options)), registry, options, workerId);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {

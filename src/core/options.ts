@@ -1,11 +1,28 @@
-import { ValidationError } from "./errors";
-import { checkArray, checkOptions, describe, guarded, isPlainObject, MAX_TIMER_MS } from "./validate";
-import { consoleLogger } from "./logger";
-import { QueueSet, type QueueSettings } from "./queues";
-import type { SandboxOptions } from "../worker/sandbox";
 import type { ModelRegistry } from "./registry";
 import type { Logger } from "./types";
-import { ADMIN_USER_ID, ResUsersResolver, type UserResolver } from "./users";
+import { ADMIN_USER_ID, type UserResolver } from "./users";
+
+/**
+ * Every option type of hrp-cron with its doc comment, and every default in
+ * {@link DEFAULTS}. Resolution (defaults filled, values checked) is in
+ * `resolveOptions.ts`; the allow-lists of keys that refuse a misspelt
+ * option are built with {@link optionKeys}, so the compiler checks each is
+ * complete.
+ */
+
+/**
+ * The keys of an options type, as the allow-list that `checkOptions` uses
+ * to refuse unknown keys. The argument must name every key of `T` and no
+ * other (the compiler checks both), so a new option can never be refused
+ * by a list that forgot it.
+ *
+ * ```ts
+ * const KEYS = optionKeys<{ a?: number; b?: string }>({ a: true, b: true }); // ["a", "b"]
+ * ```
+ */
+export function optionKeys<T>(keys: Readonly<Record<keyof T, true>>): ReadonlyArray<keyof T & string> {
+  return Object.freeze(Object.keys(keys)) as ReadonlyArray<keyof T & string>;
+}
 
 /** Options shared by the service and the dispatcher. */
 export interface SharedOptions {
@@ -37,13 +54,11 @@ export interface SharedOptions {
   readonly transientRetryMaxDelayMs?: number;
 }
 
-/** Every key of {@link SharedOptions}; classes refuse keys they do not know, so a new shared option must be listed here. */
 /** Every key of {@link SharedOptions} (the compiler checks the list is complete). */
-const SHARED_KEYS: Readonly<Record<keyof SharedOptions, true>> = {
+export const SHARED_OPTION_KEYS = optionKeys<SharedOptions>({
   now: true, userResolver: true, defaultUserId: true, logger: true, transientRetries: true, transientRetryBaseMs: true,
   transientRetryBudgetMs: true, transientRetryMaxDelayMs: true,
-};
-export const SHARED_OPTION_KEYS = Object.keys(SHARED_KEYS) as ReadonlyArray<keyof SharedOptions>;
+});
 
 /** Options of `HrpCronJobService`. */
 export interface ServiceOptions extends SharedOptions {
@@ -54,6 +69,9 @@ export interface ServiceOptions extends SharedOptions {
    */
   readonly registry?: ModelRegistry;
 }
+
+/** Every key of {@link ServiceOptions}. */
+export const SERVICE_OPTION_KEYS = optionKeys<ServiceOptions>({ ...keyRecord(SHARED_OPTION_KEYS), registry: true });
 
 /** Options of `Dispatcher`. */
 export interface DispatcherOptions extends SharedOptions {
@@ -142,6 +160,13 @@ export interface DispatcherOptions extends SharedOptions {
   readonly unknownMethodGraceMs?: number;
 }
 
+/** Every key of {@link DispatcherOptions}: a misspelt option (`pollInterval`) is refused instead of silently keeping its default. */
+export const DISPATCHER_OPTION_KEYS = optionKeys<DispatcherOptions>({
+  ...keyRecord(SHARED_OPTION_KEYS), queues: true, workers: true, sandbox: true, concurrency: true, pollIntervalMs: true, batchSize: true,
+  batchMaxMs: true, heartbeatIntervalMs: true, workerTimeoutMs: true, recoveryIntervalMs: true, gracefulStopMs: true, abandonAfterAbortMs: true,
+  jobTransientRetries: true, maxCatchUpCalls: true, deactivateAfterFailures: true, deactivateAfterMs: true, unknownMethodGraceMs: true,
+});
+
 /**
  * How hrp-cron uses PostgreSQL connections: options of a DataSource's
  * backend, given once per DataSource (`backendFor(dataSource, options)`
@@ -185,22 +210,38 @@ export interface PostgresOptions {
   readonly logger?: Logger;
 }
 
-export type ResolvedPostgresOptions = Required<PostgresOptions>;
-
-/** Fills defaults and checks values; throws ValidationError on nonsense. */
-export function resolvePostgresOptions(options: PostgresOptions = {}): ResolvedPostgresOptions {
-  if (typeof options !== "object" || options === null) throw new ValidationError("postgres options", "expected an object", options);
-  const poolMode: string = options.poolMode ?? DEFAULTS.poolMode;
-  if (poolMode === "statement") {
-    throw new ValidationError("poolMode", 'statement pooling is not supported: hrp-cron runs each claim, batch and enqueue in a multi-statement transaction, which a pooler in statement mode refuses. Use "transaction" (PgBouncer pool_mode = transaction) or "session"', poolMode);
-  }
-  if (poolMode !== "session" && poolMode !== "transaction") throw new ValidationError("poolMode", `expected "session" or "transaction", got ${JSON.stringify(poolMode)}`, poolMode);
-  const listenUrl = options.listenUrl ?? DEFAULTS.listenUrl;
-  if (listenUrl !== null && (typeof listenUrl !== "string" || !/^postgres(ql)?:\/\/./.test(listenUrl))) {
-    throw new ValidationError("listenUrl", "expected a postgres:// or postgresql:// URL of the server itself (not the pooler)", listenUrl);
-  }
-  return { poolMode, listenUrl, logger: options.logger ?? consoleLogger("warn") };
+/** Options of sandboxed execution (`DispatcherOptions.sandbox`). */
+export interface SandboxOptions {
+  /** The app's compiled hrp-cron config file (JavaScript); each thread loads it to get its registry and DataSource. */
+  readonly configPath: string;
+  /** After a run's timeout, how long the thread may take to unwind by itself before it is terminated. @defaultValue 2000 */
+  readonly hardKillGraceMs?: number;
 }
+
+/** Settings of one queue (Frappe: `workers` in common_site_config, `timeout` in seconds there). */
+export interface QueueConfig {
+  /** Run time limit for its jobs, unless a job sets its own. */
+  readonly timeoutMs: number;
+  /** Jobs of this queue one worker process runs at once. @defaultValue 1 */
+  readonly backgroundWorkers: number;
+  /** Jobs of this queue running at once across all workers and machines; null = no limit. @defaultValue null */
+  readonly maxConcurrency: number | null;
+  /** Retries after a failure, unless a job sets its own. @defaultValue 0 */
+  readonly maxRetries: number;
+  /** Delays (ms) before retry 1, 2, ...; the last one repeats. @defaultValue [10000, 60000, 300000] */
+  readonly retryBackoffMs: readonly number[];
+  /**
+   * A job whose run kills its worker process (crash, OOM kill, `process.exit`)
+   * this many times is failed ("the worker died N times while running this
+   * job") instead of being recovered and run again; a recurring cron counts
+   * it as one failed run. Only deaths attributed to the job count: after an
+   * unattributed death its claims run alone (see README, "Poison jobs").
+   * Crashes do not use up `maxRetries`. @defaultValue 3
+   */
+  readonly maxCrashes: number;
+}
+
+export type QueueSettings = Partial<QueueConfig>;
 
 /** All defaults, in one place. */
 export const DEFAULTS = {
@@ -227,135 +268,57 @@ export const DEFAULTS = {
   poolMode: "session",
   listenUrl: null,
   unknownMethodGraceMs: 300_000,
-} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> & { serialBatchSize: number } & Required<Omit<PostgresOptions, "logger">>;
-
-export type ResolvedShared = Required<SharedOptions>;
-export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox">> & {
-  readonly sandbox: SandboxOptions | null;
-  /** Per-queue slot caps: a queue's configured `backgroundWorkers`, else `concurrency`. */
-  readonly queueCaps: ReadonlyMap<string, number>;
-  readonly queues: readonly string[];
-  readonly queueSet: QueueSet;
-};
-
-/** Fills defaults and checks numeric ranges; throws ValidationError on nonsense. */
-export function resolveShared(options: SharedOptions = {}): ResolvedShared {
-  checkSharedShape(options);
-  const resolved: ResolvedShared = {
-    now: options.now ?? (() => new Date()),
-    userResolver: options.userResolver ?? new ResUsersResolver(),
-    defaultUserId: options.defaultUserId ?? DEFAULTS.defaultUserId,
-    logger: options.logger ?? consoleLogger("warn"),
-    transientRetries: options.transientRetries ?? DEFAULTS.transientRetries,
-    transientRetryBaseMs: options.transientRetryBaseMs ?? DEFAULTS.transientRetryBaseMs,
-    transientRetryBudgetMs: options.transientRetryBudgetMs ?? DEFAULTS.transientRetryBudgetMs,
-    transientRetryMaxDelayMs: options.transientRetryMaxDelayMs ?? DEFAULTS.transientRetryMaxDelayMs,
+  /** `SandboxOptions.hardKillGraceMs`. */
+  hardKillGraceMs: 2_000,
+  /** Priority of `runByCron` jobs and `enqueue`d jobs (lower runs first). */
+  jobPriority: 10,
+  /** Priority of crons made by `createCron`. */
+  cronPriority: 5,
+  /** `concurrencyLimit` of a job with a `concurrencyKey`. */
+  concurrencyLimit: 1,
+  /** Rows a listing (`listJobs`, `listRuns`) returns. */
+  listLimit: 100,
+  /** `purge`: finished (done, cancelled, stopped) jobs older than this are deleted. */
+  purgeFinishedOlderThanMs: 7 * 86_400_000,
+  /** `purge`: failed jobs older than this are deleted. */
+  purgeFailedOlderThanMs: 30 * 86_400_000,
+  /** Settings of every queue unless configured (`QueueConfig`); `timeoutMs` per queue in {@link queueTimeoutsMs}. */
+  queue: { backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000], maxCrashes: 3 },
+  /** Run time limit of Frappe's three queues (custom queues get `default`'s). */
+  queueTimeoutsMs: { short: 300_000, default: 300_000, long: 1_500_000 },
+  /** Scheduler (`SchedulerOptions`): period of the `all` event, in minutes (Frappe's `scheduler_interval`). */
+  schedulerIntervalMinutes: 4,
+  /** Scheduler: how often `start()` ticks. */
+  tickIntervalMs: 15_000,
+  /** Scheduler: the leader's lease. */
+  leaseMs: 20_000,
+  /** Scheduler: replay missed periods. */
+  catchUp: false,
+  /** Scheduler: most missed periods one tick replays with `catchUp`. */
+  maxCatchUp: 24,
+  /** Scheduler: the user of a Scheduled Job Type that names none (Administrator). */
+  jobTypeUserId: ADMIN_USER_ID,
+} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> &
+  Required<Omit<PostgresOptions, "logger">> &
+  Required<Omit<SandboxOptions, "configPath">> & {
+    serialBatchSize: number;
+    jobPriority: number;
+    cronPriority: number;
+    concurrencyLimit: number;
+    listLimit: number;
+    purgeFinishedOlderThanMs: number;
+    purgeFailedOlderThanMs: number;
+    queue: Omit<QueueConfig, "timeoutMs">;
+    queueTimeoutsMs: Readonly<Record<"short" | "default" | "long", number>>;
+    schedulerIntervalMinutes: number;
+    tickIntervalMs: number;
+    leaseMs: number;
+    catchUp: boolean;
+    maxCatchUp: number;
+    jobTypeUserId: number;
   };
-  checkInt("defaultUserId", resolved.defaultUserId, 1);
-  checkInt("transientRetries", resolved.transientRetries, 0);
-  checkInt("transientRetryBaseMs", resolved.transientRetryBaseMs, 0);
-  checkInt("transientRetryBudgetMs", resolved.transientRetryBudgetMs, 0);
-  checkInt("transientRetryMaxDelayMs", resolved.transientRetryMaxDelayMs, 1);
-  return resolved;
-}
 
-/** `serialTransactions`: the backend runs this process's transactions one at a time (see `Backend`). */
-export function resolveDispatcherOptions(options: DispatcherOptions = {}, serialTransactions = false): ResolvedDispatcherOptions {
-  options = checkOptions("options", options, DISPATCHER_OPTION_KEYS, ["sandbox"]);
-  const shared = resolveShared(options);
-  const queueSet = new QueueSet(options.workers);
-  const queues = options.queues === undefined ? queueSet.names() : checkQueueNames(options.queues);
-  if (queues.length === 0) throw new ValidationError("queues", "list at least one queue", queues);
-  const sandbox = options.sandbox;
-  if (sandbox !== undefined && sandbox !== null && !guarded("sandbox", () => typeof sandbox === "object" && typeof sandbox.configPath === "string")) {
-    throw new ValidationError("sandbox", "expected { configPath: \"path/to/hrp-cron.config.js\" }", options.sandbox);
-  }
-  for (const q of queues) queueSet.get(q); // UnknownQueueError for a typo
-  const resolved: ResolvedDispatcherOptions = {
-    ...shared,
-    queues: [...new Set(queues)],
-    sandbox: options.sandbox ?? null,
-    queueCaps: new Map(Object.entries(options.workers ?? {}).filter(([, w]) => w.backgroundWorkers !== undefined).map(([q, w]) => [q, w.backgroundWorkers!])),
-    queueSet,
-    concurrency: options.concurrency ?? DEFAULTS.concurrency,
-    pollIntervalMs: options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
-    batchSize: options.batchSize ?? (serialTransactions ? DEFAULTS.serialBatchSize : DEFAULTS.batchSize),
-    batchMaxMs: options.batchMaxMs ?? DEFAULTS.batchMaxMs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs,
-    workerTimeoutMs: options.workerTimeoutMs ?? DEFAULTS.workerTimeoutMs,
-    recoveryIntervalMs: options.recoveryIntervalMs ?? DEFAULTS.recoveryIntervalMs,
-    gracefulStopMs: options.gracefulStopMs ?? DEFAULTS.gracefulStopMs,
-    abandonAfterAbortMs: options.abandonAfterAbortMs ?? DEFAULTS.abandonAfterAbortMs,
-    jobTransientRetries: options.jobTransientRetries ?? DEFAULTS.jobTransientRetries,
-    maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
-    deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
-    deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
-    unknownMethodGraceMs: options.unknownMethodGraceMs ?? DEFAULTS.unknownMethodGraceMs,
-  };
-  // Durations used as timers stay within Node's timer limit (a longer one fires after 1 ms).
-  checkInt("pollIntervalMs", resolved.pollIntervalMs, 1, MAX_TIMER_MS);
-  checkInt("concurrency", resolved.concurrency, 1, 1000);
-  checkInt("batchSize", resolved.batchSize, 1, 1000);
-  checkInt("batchMaxMs", resolved.batchMaxMs, 0);
-  checkInt("heartbeatIntervalMs", resolved.heartbeatIntervalMs, 1, MAX_TIMER_MS);
-  checkInt("workerTimeoutMs", resolved.workerTimeoutMs, 1);
-  checkInt("recoveryIntervalMs", resolved.recoveryIntervalMs, 1);
-  checkInt("gracefulStopMs", resolved.gracefulStopMs, 0, MAX_TIMER_MS);
-  checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0, MAX_TIMER_MS);
-  checkInt("jobTransientRetries", resolved.jobTransientRetries, 0, 100);
-  checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1);
-  checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1);
-  checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0);
-  checkInt("unknownMethodGraceMs", resolved.unknownMethodGraceMs, 0);
-  if (resolved.heartbeatIntervalMs >= resolved.workerTimeoutMs) {
-    throw new ValidationError("heartbeatIntervalMs", `must be below workerTimeoutMs (${resolved.workerTimeoutMs}), got ${resolved.heartbeatIntervalMs}`);
-  }
-  return resolved;
-}
-
-
-function checkInt(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(field, `expected an integer from ${min} to ${max}, got ${describe(value)}`, value);
-  }
-}
-
-/**
- * Every key `DispatcherOptions` knows: those with a default in
- * {@link DEFAULTS}, plus these without one. A misspelt option (`pollInterval`)
- * is refused instead of silently keeping its default; a new option without
- * a default must be added here.
- */
-const DISPATCHER_OPTION_KEYS = [
-  ...Object.keys(DEFAULTS).filter((key) => key !== "serialBatchSize"),
-  ...SHARED_OPTION_KEYS, "queues", "workers", "sandbox",
-];
-
-/** The options object and its non-numeric members: a clock function, a resolver, a logger. */
-function checkSharedShape(options: SharedOptions): void {
-  guarded("options", () => {
-    if (!isPlainObject(options) && (typeof options !== "object" || options === null || Array.isArray(options))) {
-      throw new ValidationError("options", "expected an options object", options);
-    }
-    for (const key of SHARED_OPTION_KEYS) {
-      if ((options as Record<string, unknown>)[key] === null) throw new ValidationError(key, "null is not a value for this option; leave it out to get its default", null);
-    }
-    if (options.now !== undefined && typeof options.now !== "function") throw new ValidationError("now", "expected a function returning a Date", options.now);
-    if (options.userResolver !== undefined && typeof options.userResolver?.findUser !== "function") {
-      throw new ValidationError("userResolver", "expected an object with findUser(manager, userId)", undefined);
-    }
-    const logger = options.logger as unknown as Record<string, unknown> | undefined;
-    if (logger !== undefined && (typeof logger !== "object" || logger === null || !LOG_LEVELS.every((level) => typeof logger[level] === "function"))) {
-      throw new ValidationError("logger", `expected an object with ${LOG_LEVELS.join(", ")} functions`, undefined);
-    }
-  });
-}
-
-const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-
-/** `queues`: an array of queue names (a string such as "short,default" is refused, not read letter by letter). */
-function checkQueueNames(queues: unknown): string[] {
-  const list = checkArray("queues", queues);
-  for (const q of list) if (typeof q !== "string") throw new ValidationError("queues", `expected queue names, got ${typeof q}`, q);
-  return list as string[];
+/** `{ a: true, b: true }` for the keys `["a", "b"]`: extends a list made by {@link optionKeys}. */
+export function keyRecord<K extends string>(keys: readonly K[]): Record<K, true> {
+  return Object.fromEntries(keys.map((key) => [key, true])) as Record<K, true>;
 }

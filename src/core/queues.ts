@@ -1,46 +1,19 @@
 import { UnknownQueueError, ValidationError } from "./errors";
+import { DEFAULTS, optionKeys, type QueueConfig, type QueueSettings } from "./options";
 import { checkInt, checkOptions, guarded } from "./validate";
 
-/** Settings of one queue (Frappe: `workers` in common_site_config, `timeout` in seconds there). */
-export interface QueueConfig {
-  /** Run time limit for its jobs, unless a job sets its own. */
-  readonly timeoutMs: number;
-  /** Jobs of this queue one worker process runs at once. @defaultValue 1 */
-  readonly backgroundWorkers: number;
-  /** Jobs of this queue running at once across all workers and machines; null = no limit. @defaultValue null */
-  readonly maxConcurrency: number | null;
-  /** Retries after a failure, unless a job sets its own. @defaultValue 0 */
-  readonly maxRetries: number;
-  /** Delays (ms) before retry 1, 2, ...; the last one repeats. @defaultValue [10000, 60000, 300000] */
-  readonly retryBackoffMs: readonly number[];
-  /**
-   * A job whose run kills its worker process (crash, OOM kill, `process.exit`)
-   * this many times is failed ("the worker died N times while running this
-   * job") instead of being recovered and run again; a recurring cron counts
-   * it as one failed run. Only deaths attributed to the job count: after an
-   * unattributed death its claims run alone (see README, "Poison jobs").
-   * Crashes do not use up `maxRetries`. @defaultValue 3
-   */
-  readonly maxCrashes: number;
-}
-
-export type QueueSettings = Partial<QueueConfig>;
 
 /** Frappe's three queues with their timeouts (short 300 s, default 300 s, long 1500 s). */
 export const BUILTIN_QUEUES = ["short", "default", "long"] as const;
 
-/** Worker deaths attributed to a job before it is failed, unless its queue says otherwise. */
-export const DEFAULT_MAX_CRASHES = 3;
-const BASE: Omit<QueueConfig, "timeoutMs"> = {
-  backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000], maxCrashes: DEFAULT_MAX_CRASHES,
-};
-const BUILTIN_TIMEOUTS_MS: Record<(typeof BUILTIN_QUEUES)[number], number> = { short: 300_000, default: 300_000, long: 1_500_000 };
+const BASE: Omit<QueueConfig, "timeoutMs"> = DEFAULTS.queue;
+const BUILTIN_TIMEOUTS_MS: Readonly<Record<(typeof BUILTIN_QUEUES)[number], number>> = DEFAULTS.queueTimeoutsMs;
 /** Longest run timeout (7 days), well within Node's timer limit (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 /** Every key of {@link QueueConfig} (the compiler checks the list is complete). */
-const SETTING_KEYS = Object.keys({
+const SETTING_KEYS = optionKeys<QueueConfig>({
   timeoutMs: true, backgroundWorkers: true, maxConcurrency: true, maxRetries: true, retryBackoffMs: true, maxCrashes: true,
-} satisfies Record<keyof QueueConfig, true>) as ReadonlyArray<keyof QueueConfig>;
+});
 const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
@@ -102,3 +75,8 @@ export function checkBackoff(field: string, value: unknown): readonly number[] {
 }
 
 export { MAX_TIMEOUT_MS };
+
+/** Worker deaths attributed to a job of `queue` before it is failed: its `maxCrashes`, else the default. */
+export function maxCrashesOf(queues: QueueSet, queue: string): number {
+  return queues.has(queue) ? queues.get(queue).maxCrashes : DEFAULTS.queue.maxCrashes;
+}

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { UnknownMethodError, ValidationError } from "./errors";
+import { joinMethodName } from "./methodName";
 import { describe, guarded } from "./validate";
 import type { JobEnv } from "./types";
 
@@ -46,8 +47,8 @@ export class ModelRegistry {
       if (!NAME_RE.test(name)) throw new ValidationError("method", `invalid method name ${JSON.stringify(name)}`, name);
       const bound = fn.bind(methods) as JobMethod;
       table.set(name, bound);
-      this.names.set(fn, `${model}.${name}`);
-      this.names.set(bound, `${model}.${name}`);
+      this.names.set(fn, joinMethodName(model, name));
+      this.names.set(bound, joinMethodName(model, name));
     }
     this.models.set(model, table);
     return this;
@@ -88,7 +89,7 @@ export class ModelRegistry {
   /** `model.method` names of everything registered, sorted. */
   list(): string[] {
     const out: string[] = [];
-    for (const [model, methods] of this.models) for (const name of methods.keys()) out.push(`${model}.${name}`);
+    for (const [model, methods] of this.models) for (const name of methods.keys()) out.push(joinMethodName(model, name));
     return out.sort();
   }
 }

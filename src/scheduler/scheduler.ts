@@ -4,61 +4,27 @@ import { ScheduledJobLog, ScheduledJobType } from "../schema/entities/ScheduledJ
 import { backendFor, type Backend } from "../backend";
 import { ClaimStore } from "../store/claims";
 import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
-import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../core/options";
-
-const SCHEDULER_OPTION_KEYS = [
-  ...SHARED_OPTION_KEYS, "registry", "workers", "schedulerEvents", "schedulerIntervalMinutes", "tickIntervalMs", "leaseMs", "catchUp", "maxCatchUp",
-];
+import { DEFAULTS } from "../core/options";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
 import { JobQueue } from "../api/jobQueue";
-import type { QueueSettings } from "../core/queues";
+import { splitMethodName } from "../core/methodName";
 import type { ModelRegistry } from "../core/registry";
 import { withTransientRetry } from "../backend/retry";
 import { commitOnce } from "../backend/commitOnce";
 import { checkTimeZone, nextCronOccurrence } from "../scheduling";
 import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../core/validate";
-import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
+import { checkJobTypeSpec, checkSchedulerControl, checkSchedulerEvents, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions } from "./schedulerInput";
 import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
-import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
+import { checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
 import { failingTypes, recordTypeFailure, type FailingType } from "../store/scheduler";
 
-/** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
-export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
-  readonly cron?: Readonly<Record<string, readonly string[]>>;
-  readonly cron_long?: Readonly<Record<string, readonly string[]>>;
-};
-
-export interface SchedulerOptions extends SharedOptions {
-  readonly registry: ModelRegistry;
-  readonly workers?: Readonly<Record<string, QueueSettings>>;
-  readonly schedulerEvents?: SchedulerEvents;
-  /** Period of the `all` event, in minutes (Frappe's `scheduler_interval`). @defaultValue 4 */
-  readonly schedulerIntervalMinutes?: number;
-  /** How often `start()` ticks. @defaultValue 15000 */
-  readonly tickIntervalMs?: number;
-  /** The leader's lease; a dead leader is replaced within this long. @defaultValue 20000 */
-  readonly leaseMs?: number;
-  /** Replay missed periods (bounded by `maxCatchUp`) instead of one run for all of them. @defaultValue false */
-  readonly catchUp?: boolean;
-  /** @defaultValue 24 */
-  readonly maxCatchUp?: number;
-}
 
 /** What one tick did. */
 export interface TickResult {
   readonly leader: boolean;
   readonly enqueued: string[];
   readonly skipped: Array<{ method: string; reason: string }>;
-}
-
-export interface JobTypeSpec {
-  readonly method: string;
-  readonly frequency: Frequency;
-  readonly cronFormat?: string;
-  readonly queue?: string;
-  /** @defaultValue 1 (Administrator) */
-  readonly userId?: number;
-  readonly timeZone?: string;
-  readonly stopped?: boolean;
 }
 
 /**
@@ -83,6 +49,7 @@ export class Scheduler {
   private readonly tickMs: number;
   private readonly leaseMs: number;
   private readonly maxCatchUp: number;
+  private readonly catchUp: boolean;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<unknown> | null = null;
   /** Set by `stop()`: a tick in a transient retry gives up instead of waiting out its budget. */
@@ -94,14 +61,14 @@ export class Scheduler {
     this.backend = backendFor(dataSource);
     config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
     this.config = config;
-    this.options = resolveShared(config);
+    this.options = resolveShared(config, new ResUsersResolver());
     const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } = config;
     this.jobs = new JobQueue(dataSource, queueOptions);
-    this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? 4, 1, 59);
-    this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
-    this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
-    this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? 24, 1, 10_000);
-    optionalBool("catchUp", config.catchUp, false);
+    this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? DEFAULTS.schedulerIntervalMinutes, 1, 59);
+    this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? DEFAULTS.tickIntervalMs, 10, 3_600_000);
+    this.leaseMs = checkInt("leaseMs", config.leaseMs ?? DEFAULTS.leaseMs, 100, 3_600_000);
+    this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? DEFAULTS.maxCatchUp, 1, 10_000);
+    this.catchUp = optionalBool("catchUp", config.catchUp, DEFAULTS.catchUp);
   }
 
   /**
@@ -120,8 +87,8 @@ export class Scheduler {
         for (const d of declared) {
           const row = existing.find((e) => e.method === d.method);
           if (!row) {
-            const admin = await this.options.userResolver.findUser(m, ADMIN_USER_ID);
-            await m.insert(ScheduledJobType, { ...d, userId: ADMIN_USER_ID, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
+            const admin = await this.options.userResolver.findUser(m, DEFAULTS.jobTypeUserId);
+            await m.insert(ScheduledJobType, { ...d, userId: DEFAULTS.jobTypeUserId, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
             inserted++;
           } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
             await m.update(ScheduledJobType, { id: row.id }, d);
@@ -147,7 +114,7 @@ export class Scheduler {
     expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
     const queue = spec.queue ?? queueOfFrequency(spec.frequency);
     this.jobs.queues.get(queue);
-    const userId = checkId("userId", spec.userId ?? 1);
+    const userId = checkId("userId", spec.userId ?? DEFAULTS.jobTypeUserId);
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
       const user = await requireActiveUser(this.options.userResolver, m, userId);
@@ -183,10 +150,8 @@ export class Scheduler {
   }
 
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
-  async setControl(change: { paused?: boolean; enabled?: boolean }): Promise<void> {
-    change = checkOptions("change", change, ["paused", "enabled"]);
-    optionalBool("paused", change.paused, false);
-    optionalBool("enabled", change.enabled, true);
+  async setControl(change: SchedulerControl): Promise<void> {
+    change = checkSchedulerControl(change);
     await this.backend.transaction((m) => this.backend.execute(m,
       `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
       [change.paused ?? null, change.enabled ?? null]));
@@ -277,7 +242,7 @@ export class Scheduler {
       await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
     }
     let runs = 1;
-    if (this.config.catchUp) {
+    if (this.catchUp) {
       runs = 0;
       for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
     }
@@ -356,9 +321,9 @@ export class Scheduler {
   }
 
   private checkMethod(method: string): string {
-    const dot = typeof method === "string" ? method.lastIndexOf(".") : -1;
-    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
-    if (!this.config.registry.has(method.slice(0, dot), method.slice(dot + 1))) throw new UnknownMethodError(method.slice(0, dot), method.slice(dot + 1));
+    const split = typeof method === "string" ? splitMethodName(method) : null;
+    if (split === null || split.model === "") throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
+    if (!this.config.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
     return method;
   }
 }

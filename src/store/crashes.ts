@@ -2,8 +2,8 @@ import type { EntityManager } from "typeorm";
 import type { IrCron } from "../schema/entities/IrCron";
 import type { Backend } from "../backend";
 import { WorkerCrashedError } from "../core/errors";
-import type { ResolvedDispatcherOptions } from "../core/options";
-import { DEFAULT_MAX_CRASHES } from "../core/queues";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
+import { maxCrashesOf } from "../core/queues";
 import { insertRunLogs, RunRecords } from "./outcomes";
 
 /** What recovering one claim of a dead worker did. */
@@ -108,7 +108,7 @@ export class CrashRecords {
 
   /** Attributed worker deaths after which a cron of `queue` is failed (the queue's `maxCrashes`). */
   private maxCrashes(queue: string): number {
-    return this.options.queueSet.has(queue) ? this.options.queueSet.get(queue).maxCrashes : DEFAULT_MAX_CRASHES;
+    return maxCrashesOf(this.options.queueSet, queue);
   }
 }
 

@@ -3,7 +3,7 @@ import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
 import { scheduleOf } from "../scheduling/cronSchedule";
 import { ClaimLostError, InvalidStateError, RetryableJobError } from "../core/errors";
-import type { ResolvedDispatcherOptions } from "../core/options";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import { tryCatchUp } from "../scheduling";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */

@@ -7,7 +7,9 @@ import { CrashRecords } from "../store/crashes";
 import { SandboxPool } from "./sandbox";
 import { ClaimLostError } from "../core/errors";
 import { Executor, type BatchOutcome } from "./executor";
-import { resolveDispatcherOptions, type DispatcherOptions, type ResolvedDispatcherOptions } from "../core/options";
+import type { DispatcherOptions } from "../core/options";
+import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
+import { ResUsersResolver } from "../store/users";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { checkId } from "../core/validate";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
@@ -91,7 +93,7 @@ export class Dispatcher {
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
     checkRegistry(registry);
-    this.options = resolveDispatcherOptions(options, this.backend.serialTransactions);
+    this.options = resolveDispatcherOptions(options, this.backend.serialTransactions, new ResUsersResolver());
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
     this.claims = new ClaimStore(this.backend, this.options.logger, crashes);

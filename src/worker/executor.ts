@@ -9,7 +9,8 @@ import { CrashRecords, splitSuspects } from "../store/crashes";
 import { ClaimLostError, JobStoppedError, JobTimeoutError, coerceError, formatExcInfo } from "../core/errors";
 import { JobScope } from "../backend/jobScope";
 import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
-import type { ResolvedDispatcherOptions } from "../core/options";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
+import { joinMethodName, splitMethodName } from "../core/methodName";
 import type { ModelRegistry } from "../core/registry";
 import { isOutage, withTransientRetry } from "../backend/retry";
 import { commitOnce } from "../backend/commitOnce";
@@ -400,9 +401,10 @@ export class Executor {
     return { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call, calls };
   }
 
+  /** A stored `onSuccess` / `onFailure` name (written by `enqueue` from a registered method). */
   private resolveCallback(name: string) {
-    const dot = name.lastIndexOf(".");
-    return this.registry.resolve(name.slice(0, dot), name.slice(dot + 1));
+    const { model, method } = splitMethodName(name) ?? { model: "", method: name };
+    return this.registry.resolve(model, method);
   }
 
   /** The `onFailure` of a job that recovery failed (its runs killed their worker `maxCrashes` times). */
@@ -437,7 +439,7 @@ export class Executor {
 }
 
 function methodKey(cron: IrCron): string {
-  return `${cron.model}.${cron.function}`;
+  return joinMethodName(cron.model, cron.function);
 }
 
 function resultBase(cron: IrCron) {

@@ -1,6 +1,6 @@
 import type { Backend } from "../backend";
 import type { ClaimStore } from "../store/claims";
-import type { ResolvedDispatcherOptions } from "../core/options";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { OwnClaims } from "./ownClaims";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 

@@ -1,3 +1,4 @@
+import { joinMethodName } from "../core/methodName";
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
 import type { Claim, ClaimedRow } from "../store/claims";
@@ -144,7 +145,7 @@ export async function liveWorkerMethods(backend: Backend, m: EntityManager, work
 }
 
 function methodOf(row: ClaimedRow): string {
-  return `${String(row.model)}.${String(row.function)}`;
+  return joinMethodName(String(row.model), String(row.function));
 }
 
 function countBy(rows: readonly ClaimedRow[]): Map<string, number> {

@@ -4,16 +4,10 @@ import { Worker } from "node:worker_threads";
 import type { IrCron } from "../schema/entities/IrCron";
 import { ClaimLostError, ConfigError, JobTimeoutError } from "../core/errors";
 import type { Executor } from "./executor";
+import type { SandboxOptions } from "../core/options";
 import type { Logger, RunResult } from "../core/types";
 import { timerDelayMs } from "../core/validate";
 
-/** Options of sandboxed execution (`DispatcherOptions.sandbox`). */
-export interface SandboxOptions {
-  /** The app's compiled hrp-cron config file (JavaScript); each thread loads it to get its registry and DataSource. */
-  readonly configPath: string;
-  /** After a run's timeout, how long the thread may take to unwind by itself before it is terminated. @defaultValue 2000 */
-  readonly hardKillGraceMs?: number;
-}
 
 interface Slot {
   worker: Worker;
@@ -37,7 +31,7 @@ export class SandboxPool {
   private readonly slots: Slot[] = [];
   private readonly script = resolveThreadScript();
 
-  constructor(private readonly options: SandboxOptions, private readonly workerId: string, private readonly logger: Logger) {
+  constructor(private readonly options: Required<SandboxOptions>, private readonly workerId: string, private readonly logger: Logger) {
     if (!existsSync(options.configPath)) throw new ConfigError(`sandbox.configPath ${options.configPath} does not exist`, { path: options.configPath });
   }
 
@@ -47,7 +41,7 @@ export class SandboxPool {
     slot.busy = true;
     await slot.ready;
     const start = new Date();
-    const graceMs = this.options.hardKillGraceMs ?? 2000;
+    const graceMs = this.options.hardKillGraceMs;
     return new Promise<RunResult>((resolve, reject) => {
       const onAbort = () => slot.worker.postMessage({ type: "abort" });
       signal.addEventListener("abort", onAbort, { once: true });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
 import { PreparedStatementLostError } from "../../core/errors";
 import { JobScope } from "../jobScope";
-import type { ResolvedPostgresOptions } from "../../core/options";
+import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import { timerDelayMs } from "../../core/validate";
 import { CommitInterrupted, type Backend, type CommitStatus, type CommitTicket, type JsonColumns, type JsonColumnType, type TransactionWork } from "../backend";
 import type { Logger } from "../../core/types";

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { ResolvedPostgresOptions } from "../../core/options";
+import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import type { Logger } from "../../core/types";
 
 /** The NOTIFY channel hrp-cron uses; payloads are ignored (a notification only means "look now"). */
