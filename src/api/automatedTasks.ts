@@ -3,7 +3,8 @@ import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialE
 import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
 import { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
 import { IrCron } from "../schema/entities/IrCron";
-import { backendFor, type Backend } from "../backend";
+import { backendFor, localFor, type Backend } from "../backend";
+import type { ProcessLocal } from "../backend/processLocal";
 import { requireRunnable } from "../store/jobState";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "../core/errors";
@@ -15,7 +16,6 @@ import { commitOnce } from "../backend/commitOnce";
 import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "../scheduling";
 import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "../core/validate";
 import { checkCronSpec, checkJobFilter, checkRunFilter, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
-import { wakeup } from "../backend/wakeups";
 import { insertJob } from "../store/jobs";
 import { requireActiveUser, userKeyOf } from "../core/users";
 
@@ -34,11 +34,14 @@ import { requireActiveUser, userKeyOf } from "../core/users";
  */
 export class HrpCronJobService {
   private readonly backend: Backend;
+  /** In-process wake-ups (and, for the queue, runs in progress) of this DataSource. */
+  private readonly local: ProcessLocal;
   private readonly options: ResolvedShared;
   private readonly registry?: ModelRegistry;
 
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
     options = checkOptions("options", options, SERVICE_OPTION_KEYS);
     this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry, true);
@@ -87,7 +90,7 @@ export class HrpCronJobService {
       await this.backend.announceWork(manager);
       return saved;
     });
-    wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, startAt);
+    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, startAt);
     return job;
   }
 
@@ -131,7 +134,7 @@ export class HrpCronJobService {
         }),
       );
     });
-    if (cron.active) wakeup.notifyAfterCommit(this.dataSource, (options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
+    if (cron.active) this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
     return cron;
   }
 
@@ -156,7 +159,7 @@ export class HrpCronJobService {
     if (currentJobCronId() === cronId) return this.retriggerSelf(cronId);
     const now = this.options.now();
     const cron = await this.editIdle(cronId, { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" }, true);
-    wakeup.notify(now);
+    this.local.wakeups.notify(now);
     return cron;
   }
 
@@ -168,7 +171,7 @@ export class HrpCronJobService {
   async setActive(cronId: number, active: boolean): Promise<IrCron> {
     checkBool("active", active);
     const cron = await this.editIdle(cronId, { active }, active);
-    if (active) wakeup.notify(cron.nextcall);
+    if (active) this.local.wakeups.notify(cron.nextcall);
     return cron;
   }
 
@@ -199,7 +202,7 @@ export class HrpCronJobService {
       });
       await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 });
     });
-    wakeup.notify(when);
+    this.local.wakeups.notify(when);
     return job;
   }
 

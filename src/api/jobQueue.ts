@@ -1,9 +1,9 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { HrpCronJob } from "../schema/entities/HrpCronJob";
-import { backendFor, type Backend } from "../backend";
+import { backendFor, localFor, type Backend } from "../backend";
+import type { ProcessLocal } from "../backend/processLocal";
 import { currentJobManager, currentUserId, runInJob } from "../core/context";
 import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
-import { stopLocalRun } from "../worker/executor";
 import { DEFAULTS, keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { ResUsersResolver } from "../store/users";
@@ -14,7 +14,6 @@ import { withTransientRetry } from "../backend/retry";
 import type { JobEnv } from "../core/types";
 import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../core/validate";
 import { checkBulkJobs, checkEnqueueOptions, type BulkJob, type EnqueueOptions, type MethodRef } from "./enqueueInput";
-import { wakeup } from "../backend/wakeups";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet } from "../core/queues";
 import { insertJob, insertJobs, type NewJob } from "../store/jobs";
 import { requireActiveUser, userKeyOf } from "../core/users";
@@ -64,11 +63,14 @@ export interface QueueStats {
 export class JobQueue {
   readonly queues: QueueSet;
   private readonly backend: Backend;
+  /** In-process wake-ups (and, for the queue, runs in progress) of this DataSource. */
+  private readonly local: ProcessLocal;
   private readonly options: ResolvedShared;
   private readonly registry: ModelRegistry;
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
     options = checkOptions("options", options, JOB_QUEUE_OPTION_KEYS);
     this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry)!;
@@ -148,7 +150,7 @@ export class JobQueue {
     const saved = joined?.queryRunner?.isTransactionActive
       ? await work(joined)
       : await commitOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, work);
-    if (saved.length > 0) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, this.options.now());
+    if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now());
     return saved;
   }
 
@@ -218,7 +220,7 @@ export class JobQueue {
         job = await own();
       }
     }
-    if (job) wakeup.notifyAfterCommit(this.dataSource, joined?.queryRunner, now);
+    if (job) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, now);
     return job;
   }
 
@@ -233,7 +235,7 @@ export class JobQueue {
    */
   async stopJob(jobId: number): Promise<void> {
     checkId("jobId", jobId);
-    if (stopLocalRun(jobId)) return;
+    if (this.local.runs.stopJob(jobId)) return;
     await withTransientRetry(this.backend, this.options, () =>
       this.backend.transaction(async (manager) => {
         const n = await this.backend.execute(

@@ -1,4 +1,5 @@
-import type { EntityManager } from "typeorm";
+import type { EntityManager, QueryRunner } from "typeorm";
+import type { JobScope } from "./jobScope";
 import type { Logger } from "../core/types";
 
 /** SQL vocabulary for the DDL that differs between databases. */
@@ -109,6 +110,14 @@ export interface Backend {
    * given and active (the caller's business transaction).
    */
   inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * One job of a batch in its own savepoint `name` on `runner` (the batch
+   * transaction's), opened lazily by the job's first query; see `JobScope`.
+   * `timeoutMs` bounds each of the job's statements where the dialect can
+   * ({@link savepointSql}).
+   */
+  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null): JobScope;
 
   /** Runs raw SQL written with `?` placeholders; returns the rows. */
   query<R = Record<string, unknown>>(manager: EntityManager, sql: string, params?: unknown[]): Promise<R[]>;

@@ -1,4 +1,6 @@
-import { CommitInterrupted, type Backend, type CommitStatus, type TransactionWork } from ".";
+import type { EntityManager } from "typeorm";
+import { CommitInterrupted, type Backend, type CommitStatus, type TransactionWork } from "./backend";
+import { callerTransaction } from "./base";
 import { CommitOutcomeUnknownError, DatabaseUnavailableError, type WriteDescription } from "../core/errors";
 import { RetryBudget, type RetryPolicy } from "./retry";
 
@@ -72,4 +74,15 @@ async function settle(backend: Backend, budget: RetryBudget, interrupted: Commit
     if (!(await budget.next())) break;
   }
   throw new CommitOutcomeUnknownError(what, interrupted.ticket.transactionId, reason);
+}
+
+/**
+ * A public write's transaction: the caller's when one is open (`given`, or
+ * the running job's: see `callerTransaction`) — the rows then exist only if
+ * it commits, and the caller owns its retries — else our own, committed
+ * exactly once ({@link commitOnce}).
+ */
+export function writeOnce<T>(backend: Backend, policy: RetryPolicy, what: WriteDescription, given: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
+  const joined = callerTransaction(given);
+  return joined ? work(joined) : commitOnce(backend, policy, what, work);
 }

@@ -5,6 +5,7 @@ import { ConfigError } from "../core/errors";
 import type { PostgresOptions } from "../core/options";
 import { resolvePostgresOptions, type ResolvedPostgresOptions } from "../core/resolveOptions";
 import type { Backend } from "./backend";
+import { newProcessLocal, type ProcessLocal } from "./processLocal";
 import { PostgresBackend } from "./postgres/backend";
 import { SqliteBackend } from "./sqlite/backend";
 
@@ -12,12 +13,18 @@ export type { Backend, CommitStatus, CommitTicket, DdlVocabulary, JsonColumns, J
 export { CommitInterrupted } from "./backend";
 export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres/backend";
 
-/** A DataSource's backend and the options it was created with. */
+/** A DataSource's backend, the options it was created with, and what its hrp-cron objects share in this process. */
 interface Entry {
   readonly backend: Backend;
   readonly options: ResolvedPostgresOptions;
+  readonly local: ProcessLocal;
 }
 
+/**
+ * The per-DataSource cache: the only module-level state of hrp-cron (see
+ * docs/ARCHITECTURE.md, "Decisions"). Keyed weakly, so a DataSource that is
+ * dropped takes its backend with it.
+ */
 const backends = new WeakMap<DataSource, Entry>();
 
 /**
@@ -56,9 +63,19 @@ export function backendFor(dataSource: DataSource, options?: PostgresOptions): B
     return existing.backend;
   }
   const chosen = resolved ?? resolvePostgresOptions();
-  const entry = { backend: createBackend(dataSource, chosen), options: chosen };
+  const entry = { backend: createBackend(dataSource, chosen), options: chosen, local: newProcessLocal(dataSource) };
   backends.set(dataSource, entry);
   return entry.backend;
+}
+
+/**
+ * What the hrp-cron objects of `dataSource` share within this process
+ * (in-process wake-ups, runs in progress, live dispatchers): one set per
+ * DataSource, created with its backend.
+ */
+export function localFor(dataSource: DataSource): ProcessLocal {
+  backendFor(dataSource);
+  return backends.get(dataSource)!.local;
 }
 
 function createBackend(dataSource: DataSource, options: ResolvedPostgresOptions): Backend {

@@ -1,13 +1,9 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { QueryRunner } from "typeorm";
 import { JobScopeClosedError } from "../core/errors";
+import type { QueryCall, RunnerGuard, ScopeEntry } from "./runnerGuard";
 
 /** TypeORM's query-runner state we restore after rolling a job back. */
 type RunnerState = QueryRunner & { transactionDepth: number };
-type Query = (...args: unknown[]) => Promise<unknown>;
-
-const current = new AsyncLocalStorage<JobScope>();
-const installed = new WeakSet<QueryRunner>();
 
 /**
  * Savepoint isolation for one job of a batch.
@@ -24,8 +20,11 @@ const installed = new WeakSet<QueryRunner>();
  * {@link JobScopeClosedError}: they can never land in a later job's
  * savepoint or in the bookkeeping.
  *
+ * Made by the backend (`Backend.jobScope`), whose {@link RunnerGuard}
+ * routes the runner's queries through the scope.
+ *
  * ```ts
- * const scope = new JobScope(manager.queryRunner!, "hrp_job_1");
+ * const scope = backend.jobScope(manager.queryRunner!, "hrp_job_1", timeoutMs);
  * try {
  *   await scope.run(() => method(env, ...args));
  *   await scope.release();
@@ -34,19 +33,24 @@ const installed = new WeakSet<QueryRunner>();
  * }
  * ```
  */
-export class JobScope {
+export class JobScope implements ScopeEntry {
   private opening: Promise<unknown> | null = null;
   private depth = 0;
   private closed = false;
 
   /** `openSql` opens the savepoint `name` (and may set limits for the job; see `Backend.savepointSql`). */
-  constructor(private readonly runner: QueryRunner, readonly name: string, private readonly openSql = `SAVEPOINT ${name}`) {
-    install(runner);
+  constructor(
+    readonly runner: QueryRunner,
+    readonly name: string,
+    private readonly openSql: string,
+    private readonly guard: RunnerGuard,
+  ) {
+    guard.install(runner);
   }
 
   /** Runs `fn` as this job: its queries on the runner go through the savepoint. */
   run<T>(fn: () => T): T {
-    return current.run(this, fn);
+    return this.guard.runInScope(this, fn);
   }
 
   /** Ends the job keeping its writes (`RELEASE SAVEPOINT`). Fails if the job left the transaction unusable. */
@@ -73,8 +77,8 @@ export class JobScope {
     this.opening = null;
   }
 
-  /** Called before each query made inside the scope. */
-  private enter(query: Query): Promise<unknown> {
+  /** Called (by the runner guard) before each query made inside the scope. */
+  enter(query: QueryCall): Promise<unknown> {
     if (this.closed) return Promise.reject(new JobScopeClosedError(this.name));
     if (!this.opening) {
       this.depth = (this.runner as RunnerState).transactionDepth;
@@ -82,26 +86,4 @@ export class JobScope {
     }
     return this.opening;
   }
-
-  /** True while code inside a scope on `runner` is running (a job method's own statements). @internal */
-  static activeFor(runner: QueryRunner): boolean {
-    return current.getStore()?.runner === runner;
-  }
-
-  /** @internal */
-  static enterFor(runner: QueryRunner, query: Query): Promise<unknown> | null {
-    const scope = current.getStore();
-    return scope && scope.runner === runner ? scope.enter(query) : null;
-  }
-}
-
-/** Wraps `runner.query` once so that queries made inside a scope open its savepoint first. */
-function install(runner: QueryRunner): void {
-  if (installed.has(runner)) return;
-  installed.add(runner);
-  const original = runner.query.bind(runner) as Query;
-  (runner as { query: unknown }).query = (...args: unknown[]) => {
-    const entering = JobScope.enterFor(runner, original);
-    return entering ? entering.then(() => original(...args)) : original(...args);
-  };
 }

@@ -1,5 +1,5 @@
 import { QueryFailedError } from "typeorm";
-import type { Backend } from ".";
+import type { Backend, TransactionWork } from "./backend";
 import { CommitOutcomeUnknownError, DatabaseUnavailableError, type WriteDescription } from "../core/errors";
 
 /**
@@ -106,4 +106,9 @@ export function isOutage(backend: Backend, error: unknown): boolean {
 /** The statement that failed was the transaction's COMMIT (TypeORM reports the query). */
 function failedAtCommit(error: unknown): boolean {
   return error instanceof QueryFailedError && /^\s*COMMIT\b/i.test(String(error.query));
+}
+
+/** `work` in a transaction of its own, the whole transaction retried while it fails with a transient error ({@link withTransientRetry}). */
+export function retriedTransaction<T>(backend: Backend, policy: RetryPolicy, work: TransactionWork<T>): Promise<T> {
+  return withTransientRetry(backend, policy, () => backend.transaction(work));
 }

@@ -7,7 +7,7 @@
  */
 import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
-import { backendFor } from "../backend";
+import { backendFor, localFor } from "../backend";
 import { ClaimStore } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { openDataSource, openRegistry, loadConfig } from "./config";
@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const registry = await openRegistry(config);
   const backend = backendFor(dataSource);
   const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions, new ResUsersResolver());
-  const executor = new Executor(backend, new ClaimStore(backend, options.logger, new CrashRecords(backend, options)), registry, options, workerId);
+  const local = localFor(dataSource);
+  const claims = new ClaimStore(backend, options.logger, new CrashRecords(backend, options), local.workers);
+  const executor = new Executor(backend, claims, registry, options, workerId, local.runs);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
     if (message.type === "run") {

@@ -1,5 +1,5 @@
 import { ValidationError } from "../core/errors";
-import { validateCronExpression } from ".";
+import { validateCronExpression } from "./cronExpression";
 
 /** Frappe's scheduler event names (hooks.py `scheduler_events`). */
 export const EVENT_NAMES = ["all", "hourly", "daily", "weekly", "monthly", "yearly", "hourly_long", "daily_long", "weekly_long", "monthly_long", "yearly_long"] as const;

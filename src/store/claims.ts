@@ -2,14 +2,13 @@ import { hostname } from "node:os";
 import type { EntityManager } from "typeorm";
 import { IrCron } from "../schema/entities/IrCron";
 import { hydrate, type Backend } from "../backend";
+import type { LiveWorkers } from "../backend/processLocal";
 import type { CrashRecords, Recovered } from "./crashes";
 import { releaseFinished, requireRunnable } from "./jobState";
 import { CurrentlyRunningError, NotFoundError } from "../core/errors";
 import { methodNotIn, type ClaimFilter } from "../worker/methodGate";
 import type { Logger } from "../core/types";
 
-/** Dispatchers alive in this process (a claim by a stopped one is stale even though the pid lives). */
-const liveLocalWorkers = new Set<string>();
 const HOST = hostname();
 
 /**
@@ -24,7 +23,13 @@ export class ClaimStore {
   private methods: readonly string[] | null = null;
 
   /** `crashes` does the bookkeeping of recovered claims (suspects, crash counts). */
-  constructor(private readonly backend: Backend, private readonly logger: Logger, private readonly crashes: CrashRecords) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly logger: Logger,
+    private readonly crashes: CrashRecords,
+    /** The dispatchers of this DataSource alive in this process (a claim by a stopped one is stale even though the pid lives). */
+    private readonly liveWorkers: LiveWorkers,
+  ) {}
 
   /** A new, unique worker id: `host:pid:random`. */
   static newWorkerId(): string {
@@ -33,7 +38,7 @@ export class ClaimStore {
 
   /** Registers (or re-registers) `workerId`, with the `model.method` names it serves (null: not said). */
   async registerWorker(workerId: string, methods: readonly string[] | null = this.methods): Promise<void> {
-    liveLocalWorkers.add(workerId);
+    this.liveWorkers.add(workerId);
     this.methods = methods;
     const now = this.backend.toDbDate(new Date());
     await this.backend.transaction(async (m) => {
@@ -56,13 +61,13 @@ export class ClaimStore {
       n: await this.backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [now, workerId]),
       claims: recovery ? await this.claimHolders(m) : [],
     }));
-    if (n === 0 && liveLocalWorkers.has(workerId)) await this.registerWorker(workerId);
+    if (n === 0 && this.liveWorkers.has(workerId)) await this.registerWorker(workerId);
     if (recovery) await this.releaseDead(claims, recovery.workerTimeoutMs, recovery.auditNow);
     return claims;
   }
 
   async unregisterWorker(workerId: string): Promise<void> {
-    liveLocalWorkers.delete(workerId);
+    this.liveWorkers.delete(workerId);
     await this.backend.transaction((m) => this.backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]));
   }
 
@@ -339,8 +344,12 @@ export class ClaimStore {
     if (row.hostname === null || row.hostname === undefined) return "is not registered";
     if (row.hostname === HOST) {
       const pid = Number(row.pid);
-      if (pid === process.pid) return liveLocalWorkers.has(row.running_worker) ? null : "was stopped";
-      if (!pidAlive(pid)) return `(pid ${pid}) is gone`;
+      if (pid === process.pid) {
+        // A dispatcher of another DataSource of this process is judged by its heartbeat below.
+        const state = this.liveWorkers.state(row.running_worker);
+        if (state === "live") return null;
+        if (state === "stopped") return "was stopped";
+      } else if (!pidAlive(pid)) return `(pid ${pid}) is gone`;
     }
     const seen = this.backend.fromDbDate(row.last_seen_at);
     if (seen && Date.now() - seen.getTime() > workerTimeoutMs) return `stopped heartbeating ${Math.round((Date.now() - seen.getTime()) / 1000)} s ago`;

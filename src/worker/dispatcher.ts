@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import type { DataSource } from "typeorm";
-import { backendFor, type Backend } from "../backend";
+import { backendFor, localFor, type Backend } from "../backend";
+import type { ProcessLocal } from "../backend/processLocal";
 import type { IrCron } from "../schema/entities/IrCron";
 import { ClaimStore, type ClaimPlan, type Claim } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
@@ -16,7 +17,6 @@ import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 import { OwnClaims } from "./ownClaims";
 import { Liveness } from "./liveness";
 import type { RunResult } from "../core/types";
-import { wakeup } from "../backend/wakeups";
 import { WakeableSleep } from "./wakeableSleep";
 import { ClaimSizing } from "./claimSizing";
 import { MethodGate } from "./methodGate";
@@ -54,6 +54,8 @@ export class Dispatcher {
   /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
   readonly workerId = ClaimStore.newWorkerId();
   private readonly backend: Backend;
+  /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
+  private readonly local: ProcessLocal;
   private readonly options: ResolvedDispatcherOptions;
   private readonly claims: ClaimStore;
   /** Leaves jobs of methods this worker lacks to workers that serve them (rolling deploys). */
@@ -92,13 +94,14 @@ export class Dispatcher {
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
     checkRegistry(registry);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions, new ResUsersResolver());
     this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
     const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
-    this.claims = new ClaimStore(this.backend, this.options.logger, crashes);
+    this.claims = new ClaimStore(this.backend, this.options.logger, crashes, this.local.workers);
     this.gate = new MethodGate(this.backend, registry, this.options);
-    this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId);
+    this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
     this.own = new OwnClaims(this.backend, this.claims, this.workerId, this.options.logger, () => this.heldIds());
     this.retry = { ...this.options, stopping: () => this.stopping };
     this.liveness = new Liveness(this.backend, this.claims, this.own, this.workerId, this.options, this.retry, this.gate.methods());
@@ -213,7 +216,7 @@ export class Dispatcher {
   }
 
   private async runLoop(): Promise<void> {
-    const unsubscribe = wakeup.subscribe(() => this.requestWake());
+    const unsubscribe = this.local.wakeups.subscribe(() => this.requestWake());
     let errors = 0;
     try {
       while (this.running) {

@@ -1,13 +1,14 @@
 import type { EntityManager } from "typeorm";
 import type { IrCron } from "../schema/entities/IrCron";
 import type { Backend } from "../backend";
+import type { RunRegistry } from "../backend/processLocal";
 import { claimedCallback, claimedFailureCallback, type ClaimStore } from "../store/claims";
 import { runInJob } from "../core/context";
 import { scheduleOf } from "../scheduling/cronSchedule";
 import { stillHeld } from "../store/jobState";
 import { CrashRecords, splitSuspects } from "../store/crashes";
 import { ClaimLostError, JobStoppedError, JobTimeoutError, coerceError, formatExcInfo } from "../core/errors";
-import { JobScope } from "../backend/jobScope";
+import type { JobScope } from "../backend/jobScope";
 import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import { joinMethodName, splitMethodName } from "../core/methodName";
@@ -20,18 +21,6 @@ import { StaleClaimCheck } from "./staleClaims";
 import type { JobEnv, RunResult } from "../core/types";
 import { timerDelayMs } from "../core/validate";
 import { checkUserKey, requireActiveUser, type JobUser } from "../core/users";
-
-/** Jobs running in this process, by job id: a stop request for one needs no database round trip. */
-const localRuns = new Map<number, () => boolean>();
-
-/**
- * Stops job `jobId` if it runs in this process; returns whether it did.
- * (On SQLite a running job holds the write lock, so this is how a stop gets
- * through at once.) @internal
- */
-export function stopLocalRun(jobId: number): boolean {
-  return localRuns.get(jobId)?.() ?? false;
-}
 
 /** What a batch did: one result per cron it ran, and the claimed crons it left for the next batch. */
 export interface BatchOutcome {
@@ -93,6 +82,8 @@ export class Executor {
     private readonly registry: ModelRegistry,
     private readonly options: ResolvedDispatcherOptions,
     private readonly workerId: string,
+    /** This DataSource's runs in progress in this process, where `stopJob` finds a run to stop at once. */
+    private readonly localRuns: RunRegistry,
   ) {
     this.records = new RunRecords(backend, options, workerId);
     this.crashes = new CrashRecords(backend, options);
@@ -240,7 +231,7 @@ export class Executor {
         continue;
       }
       const name = `hrp_job_${i + 1}`;
-      const scope = () => new JobScope(manager.queryRunner!, name, this.backend.savepointSql(name, cron.timeoutMs));
+      const scope = () => this.backend.jobScope(manager.queryRunner!, name, cron.timeoutMs);
       const jobBegan = Date.now();
       outcomes.push(await this.runJob(manager, scope, cron, userOf, onSuccessOf(cron), workerSignal));
       this.observe(cron, Date.now() - jobBegan);
@@ -287,7 +278,7 @@ export class Executor {
     else workerSignal.addEventListener("abort", relay, { once: true });
     const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs)) : undefined;
     this.runs.set(cron.id, run);
-    if (cron.hrpCronJobId !== null) localRuns.set(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
+    const unregister = cron.hrpCronJobId === null ? null : this.localRuns.add(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
       // The user lookup is the engine's statement, not the job's work: a transient error there ends
       // the batch (the engine's retry), any other (missing, inactive user) fails the job.
@@ -317,7 +308,7 @@ export class Executor {
       clearTimeout(timer);
       workerSignal.removeEventListener("abort", relay);
       this.runs.delete(cron.id);
-      if (cron.hrpCronJobId !== null) localRuns.delete(cron.hrpCronJobId);
+      unregister?.();
     }
   }
 

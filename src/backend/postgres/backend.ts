@@ -1,17 +1,17 @@
 import { createHash } from "node:crypto";
 import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
 import { PreparedStatementLostError } from "../../core/errors";
-import { JobScope } from "../jobScope";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import { timerDelayMs } from "../../core/validate";
 import { CommitInterrupted, type Backend, type CommitStatus, type CommitTicket, type JsonColumns, type JsonColumnType, type TransactionWork } from "../backend";
 import type { Logger } from "../../core/types";
+import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
 import { PgListener, WAKEUP_CHANNEL } from "./listener";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
-const TRANSIENT_PG_CODES = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
-const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const TRANSIENT_NODE_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
 
 /**
  * Advisory-lock key guarding migrations, so that many workers starting at
@@ -25,7 +25,7 @@ export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
 const MAX_PREPARED_STATEMENTS = 200;
 
 /** SQLSTATEs of a prepared statement missing from (26000) or already on (42P05) the connection: a transaction pooler. */
-const LOST_STATEMENT_CODES = new Set(["26000", "42P05"]);
+const LOST_STATEMENT_CODES: ReadonlySet<string> = new Set(["26000", "42P05"]);
 
 /** Advisory-lock key serialising limit-aware claims ("HRPL"). */
 export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
@@ -36,7 +36,7 @@ export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
  * claimed with `FOR UPDATE SKIP LOCKED` so concurrent workers never wait on,
  * or take, each other's rows.
  */
-export class PostgresBackend implements Backend {
+export class PostgresBackend extends BaseBackend implements Backend {
   readonly dialect = "postgres" as const;
   readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz", provesPartialIndexes: true };
   readonly serialTransactions = false;
@@ -56,6 +56,7 @@ export class PostgresBackend implements Backend {
   private namedStatements: boolean;
 
   constructor(private readonly dataSource: DataSource, private readonly options: ResolvedPostgresOptions) {
+    super();
     this.listener = new PgListener(dataSource, options);
     this.namedStatements = options.poolMode === "session";
   }
@@ -109,11 +110,6 @@ export class PostgresBackend implements Backend {
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
     return this.dataSource.transaction(work);
-  }
-
-  async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
-    if (manager?.queryRunner?.isTransactionActive) return work(manager);
-    return this.transaction(work);
   }
 
   async trackedTransaction<T>(work: TransactionWork<T>): Promise<T> {
@@ -227,7 +223,7 @@ export class PostgresBackend implements Backend {
     if (!this.namedStatements) return null;
     const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
     const client = runner?.databaseConnection;
-    if (!runner?.isTransactionActive || !client || runner.isReleased || JobScope.activeFor(runner)) return null;
+    if (!runner?.isTransactionActive || !client || runner.isReleased || this.guard.inScope(runner)) return null;
     let name = this.statementNames.get(sql);
     if (!name) {
       // Texts with variable-length lists (listing filters, key lists) must not fill every connection with statements.

@@ -1,110 +1,13 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, EntityManager, QueryRunner } from "typeorm";
+import { DatabaseBusyError } from "../../core/errors";
 import type { Backend, CommitStatus, JsonColumns, TransactionWork } from "../backend";
+import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
 import { Mutex } from "../mutex";
-import { beginImmediate, type NativeSqlite } from "./begin";
-import { DatabaseBusyError } from "../../core/errors";
+import type { QueryCall } from "../runnerGuard";
+import { SharedRunner, type RunnerState, type RunScope } from "./sharedRunner";
 
-const TRANSIENT_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
-
-/** Internal TypeORM query-runner fields we keep in step when we open the transaction ourselves. */
-type RunnerState = QueryRunner & {
-  isTransactionActive: boolean;
-  transactionDepth: number;
-  readonly driver: { readonly databaseConnection: NativeSqlite; readonly dataSource: DataSource };
-};
-
-/** Installed once per shared runner: the promise of hrp-cron's open transaction, if any. */
-interface RunScope {
-  open: boolean;
-}
-interface Guard {
-  /** hrp-cron's open transaction, if any: application transactions wait for it. */
-  busy: Promise<void> | null;
-  inside: AsyncLocalStorage<RunScope>;
-  /** Resolves when the application's open transaction ends (hrp-cron's waits for it). */
-  appEnded(): Promise<void>;
-}
-const guards = new WeakMap<QueryRunner, Guard>();
-
-/**
- * TypeORM's better-sqlite3 driver hands every caller the same query runner.
- * Without a guard, an application transaction started while hrp-cron's is
- * open would silently become a SAVEPOINT inside it (and commit or roll back
- * with a job). The guard makes such a transaction wait until hrp-cron's has
- * finished; transactions a job method opens itself (inside hrp-cron's) still
- * nest as savepoints, as TypeORM intends.
- */
-function guardRunner(runner: RunnerState) {
-  let guard = guards.get(runner);
-  if (guard) return guard;
-  let ended: Array<() => void> = [];
-  const created: Guard = {
-    busy: null,
-    inside: new AsyncLocalStorage<RunScope>(),
-    // The timer is a backstop only: commit and rollback below wake the waiter at once.
-    appEnded: () =>
-      new Promise<void>((resolve) => {
-        ended.push(resolve);
-        setTimeout(resolve, 50).unref();
-      }),
-  };
-  const original = runner.startTransaction.bind(runner);
-  runner.startTransaction = async (isolation) => {
-    while (created.busy && !created.inside.getStore()?.open) await created.busy;
-    return original(isolation);
-  };
-  for (const end of ["commitTransaction", "rollbackTransaction"] as const) {
-    const finish = runner[end].bind(runner);
-    runner[end] = async () => {
-      try {
-        await finish();
-      } finally {
-        if (!runner.isTransactionActive) {
-          const waiters = ended;
-          ended = [];
-          for (const wake of waiters) wake();
-        }
-      }
-    };
-  }
-  // A job method abandoned at its timeout keeps running: its later queries would
-  // land outside any transaction (or in someone else's) on the shared connection.
-  const query = runner.query.bind(runner) as (...a: unknown[]) => Promise<unknown>;
-  (runner as { query: unknown }).query = (...args: unknown[]) => {
-    const scope = created.inside.getStore();
-    if (scope && !scope.open) {
-      return Promise.reject(new Error("this job's transaction has ended (timed out, stopped or the worker stopped); the query was refused"));
-    }
-    // Application transactions take the write lock up front too: a deferred transaction
-    // that reads and then writes while another process commits fails with SQLITE_BUSY at
-    // once (the busy timeout cannot help a lock upgrade), and that must not reach users.
-    // Both hrp-cron's and the application's wait for the lock without blocking the event loop.
-    if (args[0] === "BEGIN TRANSACTION" || args[0] === "BEGIN IMMEDIATE") return begin(runner, args[0] === "BEGIN TRANSACTION");
-    return query(...args);
-  };
-  guards.set(runner, created);
-  return created;
-}
-
-/**
- * `BEGIN IMMEDIATE` on the shared connection, waiting for the write lock
- * asynchronously ({@link beginImmediate}). For an application transaction
- * (TypeORM's `startTransaction` has already marked the runner active) a BEGIN
- * that never happened un-marks it, so the runner is not left "in a
- * transaction" that does not exist.
- */
-async function begin(runner: RunnerState, forApplication: boolean): Promise<undefined> {
-  runner.driver.dataSource.logger.logQuery("BEGIN IMMEDIATE", [], runner);
-  try {
-    await beginImmediate(runner.driver.databaseConnection);
-    return undefined;
-  } catch (error) {
-    if (forApplication) runner.isTransactionActive = false;
-    throw error;
-  }
-}
+const TRANSIENT_SQLITE_CODES: ReadonlySet<string> = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
 
 /**
  * SQLite (better-sqlite3) backend: the embedded default.
@@ -121,22 +24,41 @@ async function begin(runner: RunnerState, forApplication: boolean): Promise<unde
  * Claims are plain columns written inside such a transaction, so two
  * processes on one file never claim the same cron.
  */
-export class SqliteBackend implements Backend {
+export class SqliteBackend extends BaseBackend implements Backend {
   readonly dialect = "sqlite" as const;
   readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime", provesPartialIndexes: false };
   readonly serialTransactions = true;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
+  /** The guard of each shared runner this DataSource has had (a new one after it is re-initialized). */
+  private readonly shared = new WeakMap<QueryRunner, SharedRunner>();
 
   constructor(private readonly dataSource: DataSource) {
+    super();
     // Guard the shared runner from the start, so application transactions behave the same before our first one.
-    guardRunner(dataSource.createQueryRunner() as RunnerState);
+    this.sharedRunner(dataSource.createQueryRunner() as RunnerState);
+  }
+
+  /** The guard of `runner`, installed (with the runner guard) the first time. */
+  private sharedRunner(runner: RunnerState): SharedRunner {
+    let shared = this.shared.get(runner);
+    if (!shared) {
+      shared = new SharedRunner(runner);
+      this.shared.set(runner, shared);
+      this.guard.install(runner);
+    }
+    return shared;
+  }
+
+  protected override queryStep(runner: QueryRunner, args: unknown[], next: QueryCall): Promise<unknown> {
+    const shared = this.shared.get(runner);
+    return shared ? shared.query(args, next) : next(...args);
   }
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
     return this.mutex.run(async () => {
       const runner = this.dataSource.createQueryRunner() as RunnerState;
-      const guard = guardRunner(runner);
+      const guard = this.sharedRunner(runner);
       // The connection is shared with the application: let its transaction finish first.
       while (runner.isTransactionActive) await guard.appEnded();
       // Claim the runner synchronously (no await between the check and the claim).
@@ -203,11 +125,6 @@ export class SqliteBackend implements Backend {
 
   async listen(): Promise<() => Promise<void>> {
     return async () => undefined;
-  }
-
-  async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
-    if (manager?.queryRunner?.isTransactionActive) return work(manager);
-    return this.transaction(work);
   }
 
   async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
