@@ -9,20 +9,19 @@ import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendFor, localFor } from "../backend";
 import { ClaimStore } from "../store/claims";
-import { CrashRecords } from "../store/crashes";
 import { openDataSource, openRegistry, loadConfig } from "./config";
 import { Executor } from "../worker/executor";
 import { consoleLogger } from "../core/logger";
 import { resolveDispatcherOptions } from "../core/resolveOptions";
 import { ResUsersResolver } from "../store/users";
-import type { IrCron } from "../schema/entities/IrCron";
+import type { ClaimedRun } from "../store/claims";
 
 interface Init {
   readonly configPath: string;
   readonly workerId: string;
 }
 
-type Message = { type: "run"; cron: IrCron } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
+type Message = { type: "run"; run: ClaimedRun } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
 
 async function main(): Promise<void> {
   const { configPath, workerId } = workerData as Init;
@@ -32,12 +31,12 @@ async function main(): Promise<void> {
   const backend = backendFor(dataSource);
   const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions, new ResUsersResolver());
   const local = localFor(dataSource);
-  const claims = new ClaimStore(backend, options.logger, new CrashRecords(backend, options), local.workers);
+  const claims = new ClaimStore(backend, options.logger);
   const executor = new Executor(backend, claims, registry, options, workerId, local.runs);
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
     if (message.type === "run") {
-      executor.execute(message.cron, abort.signal).then(
+      executor.execute(message.run, abort.signal).then(
         (result) => parentPort!.postMessage({ type: "result", result }),
         (error: unknown) => parentPort!.postMessage({ type: "error", error: String(error), claimLost: (error as Error)?.name === "ClaimLostError" }),
       );

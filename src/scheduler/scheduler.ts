@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { HrpCronJob } from "../schema/entities/HrpCronJob";
 import { ScheduledJobLog, ScheduledJobType } from "../schema/entities/ScheduledJobType";
 import { backendFor, type Backend } from "../backend";
-import { ClaimStore } from "../store/claims";
+import { newWorkerId } from "../core/host";
 import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
 import { DEFAULTS } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -41,7 +41,7 @@ export interface TickResult {
  * ```
  */
 export class Scheduler {
-  readonly id = ClaimStore.newWorkerId();
+  readonly id = newWorkerId();
   private readonly backend: Backend;
   private readonly options: ResolvedShared;
   private readonly jobs: JobQueue;

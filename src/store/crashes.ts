@@ -1,16 +1,19 @@
 import type { EntityManager } from "typeorm";
-import type { IrCron } from "../schema/entities/IrCron";
+import { IrCron } from "../schema/entities/IrCron";
 import type { Backend } from "../backend";
 import { WorkerCrashedError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import { maxCrashesOf } from "../core/queues";
-import { insertRunLogs, RunRecords } from "./outcomes";
+import { jobCallbacks } from "./jobs";
+import { jobAttempted } from "./jobState";
+import { RunRecords } from "./outcomes";
+import { insertRunLogs } from "./runLog";
 
 /** What recovering one claim of a dead worker did. */
 export type Recovered =
   | { readonly kind: "released" }
   /** The cron reached its crash limit and was failed; `error` is what was recorded. */
-  | { readonly kind: "failed"; readonly cron: IrCron; readonly start: Date; readonly error: string }
+  | { readonly kind: "failed"; readonly cron: IrCron; readonly start: Date; readonly error: string; readonly onFailure: string | null }
   /** The claim had changed hands meanwhile: nothing was written. */
   | { readonly kind: "gone" };
 
@@ -32,22 +35,22 @@ export type Recovered =
  * once and complete normally; only suspects pay the extra round trip.
  */
 export class CrashRecords {
-  /**
-   * `onFailed` runs after a recovery that failed a cron has committed (the
-   * dispatcher runs the job's `onFailure` callback there).
-   */
-  constructor(
-    private readonly backend: Backend,
-    private readonly options: ResolvedDispatcherOptions,
-    private readonly onFailed: (failed: Extract<Recovered, { kind: "failed" }>) => Promise<void> = async () => undefined,
-  ) {}
+  constructor(private readonly backend: Backend, private readonly options: ResolvedDispatcherOptions) {}
 
-  /** After a recovery's transaction committed: the follow-up of a failed cron. Never throws. */
-  async afterRecovery(outcome: Recovered): Promise<void> {
-    if (outcome.kind !== "failed") return;
-    await this.onFailed(outcome).catch((error: unknown) =>
-      this.options.logger.error("onFailure callback failed", { cronId: outcome.cron.id, jobId: outcome.cron.hrpCronJobId, error: String(error) }),
-    );
+  /**
+   * Recovers cron `cronId`, claimed by the dead worker `deadWorker`, in a
+   * transaction of its own (see {@link recover}); `gone` when the claim
+   * changed hands meanwhile. `release` hands the claim back in `m`.
+   */
+  recoverClaim(
+    cronId: number, deadWorker: string, reason: string, auditNow: Date, processAlone: boolean,
+    release: (m: EntityManager, cron: IrCron) => Promise<boolean>,
+  ): Promise<Recovered> {
+    return this.backend.transaction(async (m): Promise<Recovered> => {
+      const cron = await m.findOneBy(IrCron, { id: cronId });
+      if (!cron || cron.runningWorker !== deadWorker) return { kind: "gone" };
+      return this.recover(m, cron, deadWorker, reason, auditNow, processAlone, () => release(m, cron));
+    });
   }
 
   /**
@@ -87,16 +90,16 @@ export class CrashRecords {
       const ids = await records.recordFailures(manager, [{ cron, start: auditNow, end: auditNow, excInfo, thrown: error, final: true }]);
       if (!ids.has(cron.id)) return { kind: "gone" };
       this.options.logger.error("job failed: its runs killed their worker too often", { cronId: cron.id, jobId: cron.hrpCronJobId, crashes, worker: deadWorker });
-      return { kind: "failed", cron, start: auditNow, error: error.message };
+      const jobId = cron.hrpCronJobId;
+      const onFailure = jobId === null ? null : ((await jobCallbacks(b, manager, [jobId], "on_failure")).get(jobId) ?? null);
+      return { kind: "failed", cron, start: auditNow, error: error.message, onFailure };
     }
     // Either the death is this cron's (it ran alone: one more crash, and the run counts as an
     // attempt), or it cannot be attributed: the cron runs alone next time.
     await b.execute(manager, `UPDATE ir_cron SET suspect = TRUE, crash_count = ? WHERE id = ? AND running_worker = ?`, [
       crashed ? crashes : cron.crashCount, cron.id, deadWorker,
     ]);
-    if (crashed && cron.hrpCronJobId !== null) {
-      await b.execute(manager, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [cron.hrpCronJobId]);
-    }
+    if (crashed && cron.hrpCronJobId !== null) await jobAttempted(b, manager, cron.hrpCronJobId);
     if (!(await release())) return { kind: "gone" };
     const error = crashed
       ? `Worker ${deadWorker} ${reason} while running this cron alone (crash ${crashes} of ${limit}); its run was rolled back and the cron was released to run again`
@@ -110,16 +113,4 @@ export class CrashRecords {
   private maxCrashes(queue: string): number {
     return maxCrashesOf(this.options.queueSet, queue);
   }
-}
-
-/**
- * Splits claimed crons so that a suspect runs alone: `now` is the suspect
- * alone when it comes first, else the crons before the first suspect;
- * `later` waits for the next batch.
- */
-export function splitSuspects(crons: readonly IrCron[]): { now: IrCron[]; later: IrCron[] } {
-  const i = crons.findIndex((c) => c.suspect);
-  if (i < 0) return { now: [...crons], later: [] };
-  const cut = i === 0 ? 1 : i;
-  return { now: crons.slice(0, cut), later: crons.slice(cut) };
 }

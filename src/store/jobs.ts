@@ -69,3 +69,14 @@ export async function insertJob(backend: Backend, manager: EntityManager, job: N
   const [saved] = await insertJobs(backend, manager, [job], [schedule]);
   return saved;
 }
+
+/** Registered `model.method` names of the jobs' `column` callbacks, by job id (jobs without one are absent). */
+export async function jobCallbacks(backend: Backend, manager: EntityManager, jobIds: readonly number[], column: "on_success" | "on_failure"): Promise<Map<number, string>> {
+  if (jobIds.length === 0) return new Map();
+  const rows = await backend.query<{ id: unknown; cb: string | null }>(
+    manager,
+    `SELECT id, ${column} AS cb FROM hrp_cron_job WHERE ${backend.idIn("id")} AND ${column} IS NOT NULL`,
+    [backend.idList(jobIds)],
+  );
+  return new Map(rows.filter((r) => r.cb).map((r) => [Number(r.id), r.cb!]));
+}

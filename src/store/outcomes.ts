@@ -2,9 +2,11 @@ import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
 import { scheduleOf } from "../scheduling/cronSchedule";
-import { ClaimLostError, InvalidStateError, RetryableJobError } from "../core/errors";
+import { ClaimLostError, RetryableJobError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import { tryCatchUp } from "../scheduling";
+import { jobAttempted, jobFailedUnrecordable, jobsDone, jobsFailed, jobsRetried, jobStopped } from "./jobState";
+import { insertRunLogs, type RunLogRow } from "./runLog";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -21,16 +23,9 @@ export interface Success {
 }
 
 const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_wall: "text", numbercall: "int", active: "bool" };
-const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
 const CRON_FAILED: JsonColumns = {
   id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_wall: "text", active: "bool", numbercall: "int",
   crash_count: "int",
-};
-const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
-const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
-const RUN_LOG: JsonColumns = {
-  cron_id: "int", job_id: "int", name: "text", model: "text", fn: "text", user_id: "int", scheduled_at: "timestamp",
-  date_start: "timestamp", date_end: "timestamp", duration_ms: "int", calls: "int", state: "text", error: "text",
 };
 
 /** A failed run, waiting for the batch's bulk bookkeeping. */
@@ -69,17 +64,6 @@ function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, th
   return new Date(end.getTime() + delay);
 }
 
-/** One `hrp_cron_run_log` row. */
-export interface RunLogRow {
-  readonly cron: IrCron;
-  readonly start: Date;
-  readonly end: Date;
-  readonly calls: number;
-  readonly state: string;
-  readonly error: string | null;
-  /** Default: end - start. */
-  readonly durationMs?: number | null;
-}
 
 /**
  * The bookkeeping SQL of runs: what a success, a failure, a stop or an
@@ -87,7 +71,15 @@ export interface RunLogRow {
  * always inside the run's transaction and always as a compare-and-set on
  * this worker's claim. Successes of a batch are written in bulk (three
  * statements whatever the batch size), and so are failures; stops and
- * interruptions row by row.
+ * interruptions row by row. The job side of each is in `jobState.ts`.
+ *
+ * A lost claim (recovery gave the cron to another worker meanwhile) is
+ * reported one way: a write for one cron returns `null`, a bulk write
+ * leaves the cron out of the map it returns — nothing was written for it.
+ * Only when part of the transaction was already written for a cron whose
+ * claim turns out lost (the bulk compare-and-set updated fewer rows than
+ * it was given) does it throw {@link ClaimLostError}: the caller must roll
+ * the whole transaction back.
  */
 export class RunRecords {
   constructor(
@@ -104,7 +96,6 @@ export class RunRecords {
    */
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
-    const b = this.backend;
     const rows = successes.map((s) => ({
       id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_wall: s.nextcallWall, numbercall: s.numbercall, active: s.active,
     }));
@@ -116,28 +107,18 @@ export class RunRecords {
        numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE,
        unserved_since = NULL`, CRON_DONE, rows);
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
-    if (jobs.length > 0) {
-      // Only a running job can end done: an operator's cancellation is never overwritten.
-      const n = await b.execute(
-        manager,
-        `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, attempts = attempts + 1
-           ${b.updateFrom("hrp_cron_job", "v", JOB_DONE)} AND hrp_cron_job.state = 'running'`,
-        b.updateFromParams(JOB_DONE, jobs.map((s) => ({ id: s.cron.hrpCronJobId, started: s.start, done: s.end }))),
-      );
-      if (n !== jobs.length) await this.refuseNotRunning(manager, jobs.map((s) => s.cron.hrpCronJobId!));
-    }
+    await jobsDone(this.backend, manager, jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })));
     return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));
   }
 
   /**
    * Records a failed run (its writes already rolled back); see
-   * {@link recordFailures}.
-   * @throws ClaimLostError when recovery gave the claim away meanwhile
+   * {@link recordFailures}. Returns the run-log id, or null when the claim
+   * was lost (nothing written).
    */
-  async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number> {
+  async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number | null> {
     const ids = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
-    if (!ids.has(cron.id)) throw new ClaimLostError(cron.id, this.workerId);
-    return ids.get(cron.id)!;
+    return ids.get(cron.id) ?? null;
   }
 
   /**
@@ -166,8 +147,8 @@ export class RunRecords {
     );
     const jobOf = new Map(jobs.map((j) => [Number(j.id), j]));
     const crons: Record<string, unknown>[] = [];
-    const retried: Record<string, unknown>[] = [];
-    const failed: Record<string, unknown>[] = [];
+    const retried: Array<{ id: number; exc_info: string }> = [];
+    const failed: Array<{ id: number; started: Date; done: Date; exc_info: string }> = [];
     for (const { current, start, end, excInfo, thrown, final } of held) {
       let failureCount = current.failureCount + 1;
       let firstFailure: Date | null = current.firstFailureDate ?? start;
@@ -207,28 +188,16 @@ export class RunRecords {
     await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
        nextcall_wall = v.nextcall_wall, active = v.active, numbercall = v.numbercall, crash_count = v.crash_count, planned_nextcall = NULL,
        retrigger = FALSE, suspect = FALSE`, CRON_FAILED, crons);
-    // The run started, so it counts in attempts; a job an operator took out of `running` keeps its state.
-    if (retried.length > 0) {
-      await b.execute(manager, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info, attempts = attempts + 1
-         ${b.updateFrom("hrp_cron_job", "v", JOB_RETRY)} AND hrp_cron_job.state = 'running'`,
-        b.updateFromParams(JOB_RETRY, retried));
-    }
-    if (failed.length > 0) {
-      await b.execute(
-        manager,
-        `UPDATE hrp_cron_job SET state = 'failed', date_started = v.started, date_done = v.done, exc_info = v.exc_info, attempts = attempts + 1
-           ${b.updateFrom("hrp_cron_job", "v", JOB_FAILED)} AND hrp_cron_job.state = 'running'`,
-        b.updateFromParams(JOB_FAILED, failed),
-      );
-    }
+    await jobsRetried(b, manager, retried);
+    await jobsFailed(b, manager, failed);
     return this.insertRunLogs(manager, held.map((f) => ({ cron: f.current, start: f.start, end: f.end, calls: 0, state: "failed", error: f.excInfo })));
   }
 
   /**
    * An operator stopped the run: job `stopped`, cron inactive, not retried.
-   * @throws ClaimLostError when recovery gave the claim away meanwhile
+   * Returns the run-log id, or null when the claim was lost (nothing written).
    */
-  async recordStopped(manager: EntityManager, cron: IrCron, start: Date, message: string): Promise<number> {
+  async recordStopped(manager: EntityManager, cron: IrCron, start: Date, message: string): Promise<number | null> {
     const end = this.options.now();
     const n = await this.backend.execute(
       manager,
@@ -236,58 +205,25 @@ export class RunRecords {
         WHERE id = ? AND running_worker = ?`,
       [cron.id, this.workerId],
     );
-    if (n === 0) throw new ClaimLostError(cron.id, this.workerId);
-    if (cron.hrpCronJobId !== null) {
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'`, [
-        this.backend.toDbDate(end), message, cron.hrpCronJobId,
-      ]);
-    }
+    if (n === 0) return null;
+    if (cron.hrpCronJobId !== null) await jobStopped(this.backend, manager, cron.hrpCronJobId, end, message);
     return this.insertRunLog(manager, cron, start, end, 0, "stopped", message);
   }
 
   /**
    * The worker stopped mid-run: the claim is released (the cron stays due,
    * its job pending) and the run logged as `interrupted` with `note`.
-   * Returns the run-log id, or undefined when the claim was already gone.
+   * Returns the run-log id, or null when the claim was lost (nothing written).
    */
-  async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | undefined> {
-    if (!(await release())) return undefined;
+  async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | null> {
+    if (!(await release())) return null;
     // It started, so it counts in attempts (not as a failure).
-    if (cron.hrpCronJobId !== null) await this.backend.execute(manager, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [cron.hrpCronJobId]);
+    if (cron.hrpCronJobId !== null) await jobAttempted(this.backend, manager, cron.hrpCronJobId);
     return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
   }
 
-  /** Registered `model.method` names of the jobs' `column` callbacks, by job id (jobs without one are absent). */
-  async callbacks(manager: EntityManager, jobIds: readonly number[], column: "on_success" | "on_failure"): Promise<Map<number, string>> {
-    if (jobIds.length === 0) return new Map();
-    const rows = await this.backend.query<{ id: unknown; cb: string | null }>(
-      manager,
-      `SELECT id, ${column} AS cb FROM hrp_cron_job WHERE ${this.backend.idIn("id")} AND ${column} IS NOT NULL`,
-      [this.backend.idList(jobIds)],
-    );
-    return new Map(rows.filter((r) => r.cb).map((r) => [Number(r.id), r.cb!]));
-  }
 
-  /** The job's state now (`failed` means no retry is coming). */
-  async jobState(manager: EntityManager, jobId: number): Promise<string | undefined> {
-    const [job] = await this.backend.query<{ state: string }>(manager, `SELECT state FROM hrp_cron_job WHERE id = ?`, [jobId]);
-    return job?.state;
-  }
 
-  /**
-   * Refuses to record jobs as done when one of them is no longer `running`
-   * (changed behind the engine's back): the caller's transaction must roll back.
-   * @throws InvalidStateError
-   */
-  private async refuseNotRunning(manager: EntityManager, jobIds: readonly number[]): Promise<never> {
-    const rows = await this.backend.query<{ id: unknown; state: string }>(
-      manager, `SELECT id, state FROM hrp_cron_job WHERE ${this.backend.idIn("id")} AND state <> 'running'`, [this.backend.idList(jobIds)],
-    );
-    const job = rows[0] ?? { id: jobIds[0], state: "gone" };
-    throw new InvalidStateError(`Job ${Number(job.id)} is ${job.state}, not running: its run cannot be recorded as done, and its writes were rolled back`, {
-      jobId: Number(job.id), state: job.state,
-    });
-  }
 
   /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
   private async nextAfterFailure(
@@ -307,9 +243,9 @@ export class RunRecords {
    * Last resort when a run's outcome could not be recorded normally: the
    * claim is released, the cron deactivated (no schedule maths involved),
    * its job failed, and the run logged with `excInfo`. Returns the run-log
-   * id, or undefined when this worker no longer held the claim.
+   * id, or null when the claim was lost (nothing written).
    */
-  async recordUnrecordable(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number | undefined> {
+  async recordUnrecordable(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number | null> {
     const end = this.options.now();
     const n = await this.backend.execute(
       manager,
@@ -317,12 +253,8 @@ export class RunRecords {
         WHERE id = ? AND running_worker = ?`,
       [cron.id, this.workerId],
     );
-    if (n === 0) return undefined;
-    if (cron.hrpCronJobId !== null) {
-      await this.backend.execute(manager, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
-        this.backend.toDbDate(end), excInfo, cron.hrpCronJobId,
-      ]);
-    }
+    if (n === 0) return null;
+    if (cron.hrpCronJobId !== null) await jobFailedUnrecordable(this.backend, manager, cron.hrpCronJobId, end, excInfo);
     return this.insertRunLog(manager, cron, start, end, 0, "failed", excInfo);
   }
 
@@ -359,24 +291,3 @@ export class RunRecords {
   }
 }
 
-/**
- * Inserts run-log rows of `workerId`'s runs in one statement; returns their
- * ids by cron id. `durationMs` defaults to end - start (null: unknown, e.g.
- * the run of a worker that died).
- */
-export async function insertRunLogs(backend: Backend, manager: EntityManager, workerId: string, rows: readonly RunLogRow[]): Promise<Map<number, number>> {
-  const inserted = await backend.query<{ id: unknown; cron_id: unknown }>(
-    manager,
-    `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)
-     SELECT v.cron_id, v.job_id, v.name, v.model, v.fn, v.user_id, ?, v.scheduled_at, v.date_start, v.date_end, v.duration_ms, v.calls, v.state, v.error
-       FROM ${backend.jsonTable("v", RUN_LOG)}
-     RETURNING id, cron_id`,
-    [workerId, backend.jsonRows(RUN_LOG, rows.map((r) => ({
-      cron_id: r.cron.id, job_id: r.cron.hrpCronJobId, name: r.cron.name, model: r.cron.model, fn: r.cron.function,
-      user_id: r.cron.userId, scheduled_at: r.cron.nextcall, date_start: r.start, date_end: r.end,
-      duration_ms: r.durationMs === undefined ? Math.max(0, r.end.getTime() - r.start.getTime()) : r.durationMs,
-      calls: r.calls, state: r.state, error: r.error,
-    })))],
-  );
-  return new Map(inserted.map((r) => [Number(r.cron_id), Number(r.id)]));
-}

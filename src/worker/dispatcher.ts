@@ -2,24 +2,27 @@ import { setMaxListeners } from "node:events";
 import type { DataSource } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal } from "../backend/processLocal";
-import type { IrCron } from "../schema/entities/IrCron";
-import { ClaimStore, type ClaimPlan, type Claim } from "../store/claims";
-import { CrashRecords } from "../store/crashes";
-import { SandboxPool } from "./sandbox";
-import { ClaimLostError } from "../core/errors";
-import { Executor, type BatchOutcome } from "./executor";
-import type { DispatcherOptions } from "../core/options";
-import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
-import { ResUsersResolver } from "../store/users";
-import { checkRegistry, type ModelRegistry } from "../core/registry";
-import { checkId } from "../core/validate";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
-import { OwnClaims } from "./ownClaims";
-import { Liveness } from "./liveness";
+import { ClaimLostError } from "../core/errors";
+import { newWorkerId } from "../core/host";
+import type { DispatcherOptions } from "../core/options";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
-import { WakeableSleep } from "./wakeableSleep";
-import { ClaimSizing } from "./claimSizing";
+import { checkId } from "../core/validate";
+import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan } from "../store/claims";
+import { CrashRecords } from "../store/crashes";
+import { ResUsersResolver } from "../store/users";
+import { stopRequests } from "../store/workers";
+import { Executor, type BatchOutcome } from "./executor";
+import { Liveness } from "./liveness";
+import { LocalQueue } from "./localQueue";
 import { MethodGate } from "./methodGate";
+import { OwnClaims } from "./ownClaims";
+import { Recovery } from "./recovery";
+import { skipped } from "./runResult";
+import { SandboxPool } from "./sandbox";
+import { WakeableSleep } from "./wakeableSleep";
 
 /** The worker-stop controller: every running job listens to it, so it may have many listeners. */
 function workerAbort(): AbortController {
@@ -30,6 +33,13 @@ function workerAbort(): AbortController {
 
 /** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
 const BLOCKED_RETRY_MS = 250;
+
+/**
+ * The worker's lifecycle: `stopped` (new, or after `stop()`), `running`
+ * (between `start()` and `stop()`), `stopping` (while `stop()` runs:
+ * retries give up at once instead of waiting out their budget).
+ */
+type Phase = "stopped" | "running" | "stopping";
 
 /**
  * The worker: claims due crons and runs them through the {@link Executor}.
@@ -52,7 +62,7 @@ const BLOCKED_RETRY_MS = 250;
  */
 export class Dispatcher {
   /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
-  readonly workerId = ClaimStore.newWorkerId();
+  readonly workerId = newWorkerId();
   private readonly backend: Backend;
   /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
   private readonly local: ProcessLocal;
@@ -62,31 +72,23 @@ export class Dispatcher {
   private readonly gate: MethodGate;
   private readonly executor: Executor;
   private readonly sandbox: SandboxPool | null;
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private readonly alarm = new WakeableSleep();
-  /** Claimed, not started yet: claimed ahead, or deferred by a batch. */
-  private readonly buffered: IrCron[] = [];
-  private readonly sizing: ClaimSizing;
-  /** A claim running in the background while batches run (see `prefetchIfLow`), or null. */
-  private prefetching: Promise<void> | null = null;
-  private prefetchError: unknown = null;
-  /** The last claim got all it asked for: more is probably due. */
-  private backlog = false;
-  /** Batches in progress, with their queue and crons. */
-  private readonly inflight = new Map<Promise<unknown>, { readonly queue: string; readonly crons: readonly IrCron[] }>();
-  /** The batch of a suspect cron, which runs alone in this worker, or null. */
-  private lone: Promise<unknown> | null = null;
-  /** Claimed by `runNow` / `runDue` and not finished yet. */
-  private readonly manual = new Set<IrCron>();
   /** The re-check of claims the database gives this worker that it does not hold (see OwnClaims). */
   private readonly own: OwnClaims;
-  /** Set while `stop()` runs: retries (`retry`) give up at once instead of waiting out their budget. */
-  private stopping = false;
-  private readonly retry: RetryPolicy;
-  private abandoned = false;
   /** Registration, heartbeat, recovery (of dead workers' claims and of its own), stop requests. */
   private readonly liveness: Liveness;
+  private readonly retry: RetryPolicy;
+  private readonly alarm = new WakeableSleep();
+  /** Claimed, not started yet (claimed ahead, or deferred by a batch), and the claims that fill it. */
+  private readonly queue: LocalQueue;
+  /** Batches in progress, with their queue and runs. */
+  private readonly inflight = new Map<Promise<unknown>, { readonly queue: string; readonly runs: readonly ClaimedRun[] }>();
+  /** Claimed by `runNow` / `runDue` and not finished yet. */
+  private readonly manual = new Set<ClaimedRun>();
+  private phase: Phase = "stopped";
+  private loop: Promise<void> | null = null;
+  /** The batch of a suspect cron, which runs alone in this worker, or null. */
+  private lone: Promise<unknown> | null = null;
+  private abandoned = false;
   private unlisten: (() => Promise<void>) | null = null;
   private abort = workerAbort();
   /** Set by a claim that found nothing to take: when the next ready row is due. */
@@ -97,20 +99,25 @@ export class Dispatcher {
     this.local = localFor(dataSource);
     checkRegistry(registry);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions, new ResUsersResolver());
-    this.sizing = new ClaimSizing(this.options.batchSize, this.options.batchMaxMs);
-    const crashes = new CrashRecords(this.backend, this.options, (f) => this.executor.failedByRecovery(f.cron, f.start, f.error)); // onFailure
-    this.claims = new ClaimStore(this.backend, this.options.logger, crashes, this.local.workers);
+    const { logger } = this.options;
+    this.claims = new ClaimStore(this.backend, logger);
     this.gate = new MethodGate(this.backend, registry, this.options);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
-    this.own = new OwnClaims(this.backend, this.claims, this.workerId, this.options.logger, () => this.heldIds());
-    this.retry = { ...this.options, stopping: () => this.stopping };
-    this.liveness = new Liveness(this.backend, this.claims, this.own, this.workerId, this.options, this.retry, this.gate.methods());
-    this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, this.options.logger) : null;
+    this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldIds());
+    this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
+    const recovery = new Recovery(this.backend, this.claims, new CrashRecords(this.backend, this.options), this.local.workers, logger, (failed) =>
+      this.executor.failedByRecovery(failed, failed.start, failed.error),
+    );
+    this.liveness = new Liveness(this.backend, recovery, this.own, this.local.workers, this.workerId, this.options, this.retry, this.gate.methods());
+    this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
+    this.queue = new LocalQueue(this.options.batchSize, this.options.batchMaxMs, this.options.concurrency, (perQueue, want, keep) =>
+      this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
+    );
   }
 
   /** True between `start()` and the end of `stop()`. */
   get isRunning(): boolean {
-    return this.running;
+    return this.phase === "running";
   }
 
   /**
@@ -120,13 +127,7 @@ export class Dispatcher {
    * database stayed busy), so it always returns.
    */
   async runDue(): Promise<RunResult[]> {
-    const temporary = !this.liveness.registered;
-    if (temporary) await this.liveness.register();
-    try {
-      return await this.drain();
-    } finally {
-      if (temporary && !this.running) await this.liveness.unregister();
-    }
+    return this.registered(() => this.drain());
   }
 
   /**
@@ -136,27 +137,22 @@ export class Dispatcher {
    */
   async runNow(cronId: number): Promise<RunResult> {
     checkId("cronId", cronId);
-    const temporary = !this.liveness.registered;
-    if (temporary) await this.liveness.register();
-    try {
+    return this.registered(async () => {
       const now = this.options.now();
       const claim = () => withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
-      const cron = await this.own.claiming(claim, (claimed) => this.manual.add(claimed));
+      const run = await this.own.claiming(claim, (claimed) => this.manual.add(claimed));
       try {
-        return await this.executeSafely(cron);
+        return await this.executeSafely(run);
       } finally {
-        this.manual.delete(cron);
+        this.manual.delete(run);
       }
-    } finally {
-      if (temporary && !this.running) await this.liveness.unregister();
-    }
+    });
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.stopping = false;
+    if (this.phase === "running") return;
+    this.phase = "running";
     this.abort = workerAbort();
     await this.liveness.register();
     await this.liveness.recover();
@@ -174,12 +170,11 @@ export class Dispatcher {
    * back and its claim is released). Resolves when the worker is gone.
    */
   async stop(): Promise<void> {
-    if (!this.running) {
+    if (this.phase !== "running") {
       await this.sandbox?.close(); // threads started by runDue()
       return;
     }
-    this.running = false;
-    this.stopping = true;
+    this.phase = "stopping";
     this.requestWake();
     let abandon: NodeJS.Timeout | undefined;
     const abandoned = new Promise<"abandoned">((resolve) => {
@@ -210,8 +205,19 @@ export class Dispatcher {
       if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
       await this.sandbox?.close();
-      this.stopping = false; // stopped: a later runDue() retries as usual
+      this.phase = "stopped"; // a later runDue() retries as usual
       this.options.logger.info("worker stopped", { workerId: this.workerId });
+    }
+  }
+
+  /** Runs `work` registered: a worker not started registers for it and unregisters after (unless it was started meanwhile). */
+  private async registered<T>(work: () => Promise<T>): Promise<T> {
+    const temporary = !this.liveness.registered;
+    if (temporary) await this.liveness.register();
+    try {
+      return await work();
+    } finally {
+      if (temporary && this.phase !== "running") await this.liveness.unregister();
     }
   }
 
@@ -219,7 +225,7 @@ export class Dispatcher {
     const unsubscribe = this.local.wakeups.subscribe(() => this.requestWake());
     let errors = 0;
     try {
-      while (this.running) {
+      while (this.phase === "running") {
         let delayMs = this.options.pollIntervalMs;
         this.alarm.rearm();
         this.idleUntil = null;
@@ -232,10 +238,10 @@ export class Dispatcher {
           delayMs = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(errors, 8));
           this.options.logger.error("dispatcher loop error; retrying", { error: String(error), retryInMs: delayMs });
         }
-        if (this.running) await this.alarm.sleep(delayMs);
+        if (this.phase === "running") await this.alarm.sleep(delayMs);
       }
       await Promise.allSettled(this.inflight.keys());
-      await this.prefetching;
+      await this.queue.settled();
       await this.releaseBuffered(); // including what the last batches deferred
     } finally {
       unsubscribe();
@@ -261,15 +267,19 @@ export class Dispatcher {
     }));
   }
 
+  /** One claim of due runs (retried while the database is away; rows of methods this worker lacks handed back: see MethodGate). */
+  private claimDue(plans: readonly ClaimPlan[], total: number): Promise<Claim> {
+    return this.gate.claim(() => withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate)));
+  }
+
   /** `runDue`: claims of `batchSize`, run as batches one after another, until nothing is due. */
   private async drain(): Promise<RunResult[]> {
     const results: RunResult[] = [];
     await this.liveness.recover();
+    const { batchSize } = this.options;
     for (;;) {
-      const claim = () => this.gate.claim(() => withTransientRetry(this.backend, this.retry, () =>
-        this.claims.claimDue(this.workerId, this.options.now(), this.plans(() => this.options.batchSize), this.options.batchSize, this.gate),
-      ));
-      let pending = (await this.own.claiming(claim, (claimed) => claimed.crons.forEach((c) => this.manual.add(c)))).crons;
+      const claim = () => this.claimDue(this.plans(() => batchSize), batchSize);
+      let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.manual.add(r)))).runs;
       if (pending.length === 0) break;
       let progressed = false;
       try {
@@ -277,11 +287,11 @@ export class Dispatcher {
           const outcome = await this.runBatch(pending, () => true);
           results.push(...outcome.results);
           if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
-          for (const cron of pending) if (!outcome.deferred.includes(cron)) this.manual.delete(cron);
+          for (const run of pending) if (!outcome.deferred.includes(run)) this.manual.delete(run);
           pending = outcome.deferred;
         }
       } finally {
-        for (const cron of pending) this.manual.delete(cron);
+        for (const run of pending) this.manual.delete(run);
       }
       if (!progressed) break;
     }
@@ -292,57 +302,51 @@ export class Dispatcher {
    * The loop: claims only what its free slots (per queue and in all) can
    * take, and starts batches. With several slots it claims one round ahead,
    * so a finishing slot usually finds work already claimed: one claim round
-   * trip per batch, not per job. While a backlog lasts (the last claim got
-   * all it asked for), the next claim runs in the background as soon as less
-   * than a round is buffered, so slots do not wait for it. Buffered claims
+   * trip per batch, not per job (see {@link LocalQueue}). Buffered claims
    * count against global limits and are released on stop.
    */
   private async fill(): Promise<void> {
     const { concurrency, batchSize } = this.options;
-    if (this.prefetchError !== null) {
-      const error = this.prefetchError;
-      this.prefetchError = null;
-      throw error;
-    }
-    while (this.running) {
+    const error = this.queue.takeError();
+    if (error !== null) throw error;
+    const room = (queue: string) => this.room(queue);
+    const prefetch = () =>
+      this.queue.prefetchIfLow(Math.max(0, concurrency - this.inflight.size), room, () => this.phase === "running", () => this.requestWake());
+    while (this.phase === "running") {
       const free = concurrency - this.inflight.size;
-      if (free <= 0) return this.prefetchIfLow();
-      if (this.buffered.length === 0) {
-        if (this.prefetching) return; // its end wakes the loop
-        const claim = await this.claimRound(free); // into the buffer
-        if (this.buffered.length === 0) {
+      if (free <= 0) return prefetch();
+      if (this.queue.size === 0) {
+        if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
+        const claim = await this.queue.claimRound(free, room);
+        if (this.queue.size === 0) {
           this.idleUntil = claim.nextDue ?? "never";
           return;
         }
       }
-      const first = this.buffered.find((cron) => this.room(cron.queue) > 0);
-      if (!first) return this.prefetchIfLow();
+      const first = this.queue.first((run) => this.room(run.cron.queue) > 0);
+      if (!first) return prefetch();
       // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
-      if (this.lone || (first.suspect && this.inflight.size > 0)) return;
+      if (this.lone || (first.cron.suspect && this.inflight.size > 0)) return;
       // Spread what is buffered over the free slots (each takes at most batchSize), unless
       // transactions run one at a time anyway: then one full batch commits the most.
-      const queue = first.queue;
-      const inQueue = this.buffered.filter((cron) => cron.queue === queue).length;
-      const size = first.suspect ? 1 : this.backend.serialTransactions ? batchSize : Math.min(this.sizing.perSlot(), Math.ceil(inQueue / this.room(queue)));
-      const batch: IrCron[] = [];
-      for (let i = 0; i < this.buffered.length && batch.length < size; ) {
-        if (this.buffered[i].queue === queue) batch.push(...this.buffered.splice(i, 1));
-        else i++;
-      }
+      const queue = first.cron.queue;
+      const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.room(queue)));
+      const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
+      const batch = this.queue.take(queue, size);
       const began = Date.now();
-      const run: Promise<unknown> = this.runBatch(batch, () => this.running)
+      const run: Promise<unknown> = this.runBatch(batch, () => this.phase === "running")
         .then((outcome) => {
-          this.buffered.unshift(...outcome.deferred);
-          if (outcome.results.length > 0) this.sizing.observe((Date.now() - began) / outcome.results.length);
+          this.queue.putBack(outcome.deferred);
+          if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
         })
-        .catch((error: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((c) => c.id), error: String(error) }))
+        .catch((e: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((r) => r.cron.id), error: String(e) }))
         .finally(() => {
           this.inflight.delete(run);
           if (this.lone === run) this.lone = null;
           this.requestWake(); // a slot is free
         });
-      this.inflight.set(run, { queue, crons: batch });
-      if (first.suspect) this.lone = run;
+      this.inflight.set(run, { queue, runs: batch });
+      if (first.cron.suspect) this.lone = run;
     }
   }
 
@@ -353,50 +357,9 @@ export class Dispatcher {
     return Math.min(this.options.concurrency - this.inflight.size, cap - runningIn);
   }
 
-  /**
-   * Claims what `free` slots can start within about batchMaxMs (from the
-   * measured time per job), plus one round ahead, less what is buffered:
-   * full batches for quick jobs, and a slow job is never hoarded by a busy
-   * worker while another one sits idle.
-   */
-  private async claimRound(free: number): Promise<Claim> {
-    const perSlot = this.sizing.perSlot();
-    const ahead = this.options.concurrency > 1 ? this.options.concurrency : 0;
-    const bufferedIn = (queue: string) => this.buffered.filter((cron) => cron.queue === queue).length;
-    const plans = this.plans((queue) => Math.max(0, (Math.max(0, this.room(queue)) + ahead) * perSlot - bufferedIn(queue)));
-    const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
-    if (want === 0) return { crons: [], nextDue: null };
-    const claimDue = () => this.gate.claim(() =>
-      withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, want, this.gate)));
-    const claim = await this.own.claiming(claimDue, (claimed) => this.buffered.push(...claimed.crons));
-    this.backlog = claim.crons.length >= want;
-    return claim;
-  }
-
-  /**
-   * Starts the next claim in the background when less than one round is
-   * buffered and the last claim suggests more is due. Its crons join the
-   * buffer; an error is rethrown by the next `fill` (the loop's backoff).
-   */
-  private prefetchIfLow(): void {
-    if (this.prefetching || !this.backlog || !this.running || this.options.concurrency <= 1) return;
-    if (this.buffered.length >= this.options.concurrency * this.sizing.perSlot()) return;
-    const free = Math.max(0, this.options.concurrency - this.inflight.size);
-    this.prefetching = this.claimRound(free) // into the buffer
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        this.backlog = false;
-        this.prefetchError = error;
-      })
-      .finally(() => {
-        this.prefetching = null;
-        this.requestWake();
-      });
-  }
-
-  /** Hands claimed-but-unstarted crons back (stopping). */
+  /** Hands claimed-but-unstarted runs back (stopping). */
   private async releaseBuffered(): Promise<void> {
-    for (const cron of this.buffered.splice(0)) {
+    for (const { cron } of this.queue.drain()) {
       await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)).catch((error: unknown) =>
         this.options.logger.warn("could not release a claim; recovery will", { cronId: cron.id, error: String(error) }),
       );
@@ -404,33 +367,30 @@ export class Dispatcher {
   }
 
   /**
-   * Runs claimed crons as one batch (in a sandbox: the first one, in its
+   * Runs claimed runs as one batch (in a sandbox: the first one, in its
    * thread; the rest are deferred). `keepGoing` false makes the batch stop
    * taking jobs (the worker is stopping).
    */
-  private async runBatch(crons: IrCron[], keepGoing: () => boolean): Promise<BatchOutcome> {
-    if (!this.sandbox) return this.executor.executeBatch(crons, this.abort.signal, keepGoing);
-    const [first, ...rest] = crons;
+  private async runBatch(runs: ClaimedRun[], keepGoing: () => boolean): Promise<BatchOutcome> {
+    if (!this.sandbox) return this.executor.executeBatch(runs, this.abort.signal, keepGoing);
+    const [first, ...rest] = runs;
     return { results: [await this.executeSafely(first)], deferred: rest };
   }
 
-  private async executeSafely(cron: Parameters<Executor["execute"]>[0]): Promise<RunResult> {
+  private async executeSafely(run: ClaimedRun): Promise<RunResult> {
     try {
-      if (this.sandbox) return await this.sandbox.run(cron, this.executor, this.abort.signal);
-      return await this.executor.execute(cron, this.abort.signal);
+      if (this.sandbox) return await this.sandbox.run(run, this.executor, this.abort.signal);
+      return await this.executor.execute(run, this.abort.signal);
     } catch (error) {
       if (!(error instanceof ClaimLostError)) throw error;
-      return {
-        cronId: cron.id, jobId: cron.hrpCronJobId, name: cron.name, model: cron.model, function: cron.function,
-        userId: cron.userId, outcome: "skipped", calls: 0, error: error.message,
-      };
+      return skipped(run.cron, error.message);
     }
   }
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
     if (this.executor.runningCronIds().length === 0 && this.inflight.size === 0) return;
-    for (const row of await this.claims.stopRequests(this.workerId)) {
+    for (const row of await stopRequests(this.backend, this.workerId)) {
       this.executor.requestStop(row.cronId, row.jobId);
       this.sandbox?.requestStop(row.cronId, row.jobId);
     }
@@ -438,9 +398,9 @@ export class Dispatcher {
 
   /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
   private *heldIds(): Iterable<number> {
-    for (const cron of this.buffered) yield cron.id;
-    for (const batch of this.inflight.values()) for (const cron of batch.crons) yield cron.id;
-    for (const cron of this.manual) yield cron.id;
+    for (const run of this.queue.runs()) yield run.cron.id;
+    for (const batch of this.inflight.values()) for (const run of batch.runs) yield run.cron.id;
+    for (const run of this.manual) yield run.cron.id;
     yield* this.executor.runningCronIds();
   }
 

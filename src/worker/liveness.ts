@@ -1,8 +1,10 @@
 import type { Backend } from "../backend";
-import type { ClaimStore } from "../store/claims";
-import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
-import type { OwnClaims } from "./ownClaims";
+import type { LiveWorkers } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
+import { claimHolders, registerWorker, touchWorker, unregisterWorker } from "../store/workers";
+import type { OwnClaims } from "./ownClaims";
+import type { Recovery } from "./recovery";
 
 /**
  * A dispatcher's liveness, off the claim path: its registration in
@@ -18,8 +20,10 @@ export class Liveness {
 
   constructor(
     private readonly backend: Backend,
-    private readonly claims: ClaimStore,
+    private readonly recovery: Recovery,
     private readonly own: OwnClaims,
+    /** This DataSource's dispatchers alive in this process: registered ones are listed there. */
+    private readonly liveWorkers: LiveWorkers,
     private readonly workerId: string,
     private readonly options: ResolvedDispatcherOptions,
     private readonly retry: RetryPolicy,
@@ -32,15 +36,17 @@ export class Liveness {
   }
 
   async register(): Promise<void> {
-    await withTransientRetry(this.backend, this.retry, () => this.claims.registerWorker(this.workerId, this.methods));
+    this.liveWorkers.add(this.workerId);
+    await withTransientRetry(this.backend, this.retry, () => registerWorker(this.backend, this.workerId, this.methods));
     this.isRegistered = true;
   }
 
   async unregister(): Promise<void> {
     if (!this.isRegistered) return;
     this.isRegistered = false;
+    this.liveWorkers.delete(this.workerId);
     try {
-      await withTransientRetry(this.backend, this.retry, () => this.claims.unregisterWorker(this.workerId));
+      await withTransientRetry(this.backend, this.retry, () => unregisterWorker(this.backend, this.workerId));
     } catch (error) {
       this.options.logger.warn("could not unregister worker; others will clean it up", { error: String(error) });
     }
@@ -49,7 +55,7 @@ export class Liveness {
   /** Releases claims of dead workers now (at start and before `runDue`; later on the heartbeat tick). */
   async recover(): Promise<void> {
     this.lastRecovery = Date.now();
-    await withTransientRetry(this.backend, this.retry, () => this.claims.recoverStale(this.options.workerTimeoutMs, this.options.now()));
+    await withTransientRetry(this.backend, this.retry, () => this.recovery.recoverStale(this.options.workerTimeoutMs, this.options.now()));
   }
 
   /** Starts the heartbeat timer; `checkStopRequests` runs on each tick. */
@@ -58,10 +64,8 @@ export class Liveness {
     this.timer = setInterval(() => {
       const recover = Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs;
       if (recover) this.lastRecovery = Date.now();
-      const auditNow = this.options.now();
       // Recovery also re-checks this worker's own claims: those it holds without running them are released.
-      this.claims.heartbeat(this.workerId, recover ? { workerTimeoutMs: this.options.workerTimeoutMs, auditNow } : undefined)
-        .then((holders) => (recover ? this.own.recheck(holders, auditNow) : 0))
+      this.heartbeat(recover)
         .catch((e) => this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }));
       checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
@@ -71,5 +75,23 @@ export class Liveness {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * Refreshes `last_seen_at` (re-registering a worker that was presumed
+   * dead and removed); with `recover`, also lists every claim in the same
+   * transaction (an idle worker costs as few round trips as possible),
+   * releases dead workers' claims, then re-checks its own.
+   */
+  private async heartbeat(recover: boolean): Promise<void> {
+    const auditNow = this.options.now();
+    const { alive, holders } = await this.backend.transaction(async (m) => ({
+      alive: await touchWorker(this.backend, m, this.workerId),
+      holders: recover ? await claimHolders(this.backend, m) : [],
+    }));
+    if (!alive && this.liveWorkers.has(this.workerId)) await registerWorker(this.backend, this.workerId, this.methods);
+    if (!recover) return;
+    await this.recovery.releaseDead(holders, this.options.workerTimeoutMs, auditNow);
+    await this.own.recheck(holders, auditNow);
   }
 }

@@ -1,7 +1,9 @@
 import { joinMethodName } from "../core/methodName";
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
-import type { Claim, ClaimedRow } from "../store/claims";
+import type { Claim, ClaimedRow, ClaimFilter } from "../store/claims";
+import { handBackUnknownMethodClaims } from "../store/methodGate";
+import { liveWorkerMethods } from "../store/workers";
 import type { ModelRegistry } from "../core/registry";
 import type { Logger } from "../core/types";
 
@@ -9,19 +11,6 @@ import type { Logger } from "../core/types";
 const BACKOFF_MS = 5_000;
 /** Claims in a row whose rows may all be handed back before {@link MethodGate.claim} stops for this round. */
 const MAX_ROUNDS = 8;
-
-/** Decides, inside the claim's transaction, which claimed rows this worker runs. */
-export interface ClaimFilter {
-  /** `model.method` names not to claim at all now. */
-  skipMethods(): readonly string[];
-  /** The rows to run; the others are handed back in `m` before it returns. */
-  keep(m: EntityManager, rows: readonly ClaimedRow[]): Promise<ClaimedRow[]>;
-}
-
-/** SQL: `AND` a row's method is none of `skip` (one `?` each), or nothing when `skip` is empty. */
-export function methodNotIn(alias: string, skip: readonly string[]): string {
-  return skip.length === 0 ? "" : ` AND (${alias}model || '.' || ${alias}function) NOT IN (${skip.map(() => "?").join(", ")})`;
-}
 
 /** What the gate needs from the dispatcher's options. */
 interface GateOptions {
@@ -76,7 +65,7 @@ export class MethodGate implements ClaimFilter {
   async claim(claim: () => Promise<Claim>): Promise<Claim> {
     for (let round = 1; ; round++) {
       const result = await claim();
-      if (result.crons.length > 0 || !result.leftOut || round >= MAX_ROUNDS) return result;
+      if (result.runs.length > 0 || !result.leftOut || round >= MAX_ROUNDS) return result;
     }
   }
 
@@ -112,38 +101,6 @@ export class MethodGate implements ClaimFilter {
   }
 }
 
-/**
- * Hands claimed rows whose method this worker lacks back, unclaimed, in the
- * claim's transaction `m` — before their jobs were marked running, so this
- * counts no attempt and writes nothing else. `unservedSince`: null when a
- * live worker serves the method (clears the mark), else the time to record
- * unless an earlier one is there.
- */
-export async function handBackUnknownMethodClaims(backend: Backend, m: EntityManager, rows: readonly ClaimedRow[], unservedSince: Date | null): Promise<void> {
-  if (rows.length === 0) return;
-  const mark = unservedSince === null ? "NULL" : "COALESCE(unserved_since, ?)";
-  await backend.execute(
-    m,
-    `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, unserved_since = ${mark} WHERE ${backend.idIn("id")}`,
-    [...(unservedSince === null ? [] : [backend.toDbDate(unservedSince)]), backend.idList(rows.map((row) => Number(row.id)))],
-  );
-}
-
-/** The `model.method` names served by workers that heartbeat within `workerTimeoutMs` (wall clock). */
-export async function liveWorkerMethods(backend: Backend, m: EntityManager, workerTimeoutMs: number): Promise<Set<string>> {
-  const rows = await backend.query<{ methods: string | null }>(
-    m,
-    `SELECT methods FROM hrp_cron_worker WHERE last_seen_at > ? AND methods IS NOT NULL`,
-    [backend.toDbDate(new Date(Date.now() - workerTimeoutMs))],
-  );
-  const served = new Set<string>();
-  for (const row of rows) {
-    const names: unknown = parseOrNull(row.methods);
-    if (Array.isArray(names)) for (const name of names) served.add(String(name));
-  }
-  return served;
-}
-
 function methodOf(row: ClaimedRow): string {
   return joinMethodName(String(row.model), String(row.function));
 }
@@ -152,12 +109,4 @@ function countBy(rows: readonly ClaimedRow[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(methodOf(row), (counts.get(methodOf(row)) ?? 0) + 1);
   return counts;
-}
-
-function parseOrNull(text: string | null): unknown {
-  try {
-    return text === null ? null : JSON.parse(text);
-  } catch {
-    return null;
-  }
 }

@@ -1,8 +1,7 @@
-import { IrCron } from "../schema/entities/IrCron";
 import type { Backend } from "../backend";
-import type { ClaimHolder, ClaimStore } from "../store/claims";
-import { insertRunLogs } from "../store/outcomes";
 import type { Logger } from "../core/types";
+import type { ClaimStore } from "../store/claims";
+import { claimHolders, type ClaimHolder } from "../store/workers";
 
 /**
  * A worker's re-check of the claims the database says it holds.
@@ -75,19 +74,12 @@ export class OwnClaims {
 
   /** Graceful stop: releases every claim of this worker that it does not hold any more. */
   async releaseAll(auditNow: Date): Promise<number> {
-    return this.recheck(await this.backend.transaction((m) => this.claims.claimHolders(m)), auditNow);
+    return this.recheck(await this.backend.transaction((m) => claimHolders(this.backend, m)), auditNow);
   }
 
+  /** Whether its run began is unknown (it never committed): its start is the claim, its duration unknown. */
   private release(cronId: number, auditNow: Date): Promise<boolean> {
-    return this.backend.transaction(async (m) => {
-      const cron = await m.findOneBy(IrCron, { id: cronId });
-      if (!cron || !(await this.claims.release(m, cron, this.workerId))) return false;
-      // Whether its run began is unknown (it never committed): its start is the claim, its duration unknown.
-      await insertRunLogs(this.backend, m, this.workerId, [{
-        cron, start: cron.runningSince ?? auditNow, end: auditNow, calls: 0, state: "interrupted", durationMs: null,
-        error: `Worker ${this.workerId} held this claim without running it (a database error interrupted its batch or its release); the cron was released to run again`,
-      }]);
-      return true;
-    });
+    const note = `Worker ${this.workerId} held this claim without running it (a database error interrupted its batch or its release); the cron was released to run again`;
+    return this.backend.transaction((m) => this.claims.releaseUnrun(m, cronId, this.workerId, auditNow, note));
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { IrCron } from "../schema/entities/IrCron";
+import type { ClaimedRun } from "../store/claims";
 import { ClaimLostError, ConfigError, JobTimeoutError } from "../core/errors";
 import type { Executor } from "./executor";
 import type { SandboxOptions } from "../core/options";
@@ -35,8 +35,13 @@ export class SandboxPool {
     if (!existsSync(options.configPath)) throw new ConfigError(`sandbox.configPath ${options.configPath} does not exist`, { path: options.configPath });
   }
 
-  /** Runs `cron` in a free thread; if it must be killed, `parent` records the failure (the thread cannot). */
-  async run(cron: IrCron, parent: Executor, signal: AbortSignal): Promise<RunResult> {
+  /**
+   * Runs a claimed run in a free thread (the run, with its callbacks, is
+   * posted to it); if it must be killed, `parent` records the failure (the
+   * thread cannot).
+   */
+  async run(claimed: ClaimedRun, parent: Executor, signal: AbortSignal): Promise<RunResult> {
+    const { cron } = claimed;
     const slot = this.slots.find((s) => !s.busy) ?? this.spawn();
     slot.busy = true;
     await slot.ready;
@@ -51,7 +56,7 @@ export class SandboxPool {
             cleanup();
             // Wait until the thread (and its connection, which rolls the run back) is gone, then record the failure here.
             this.kill(slot)
-              .then(() => parent.recordKilled(cron, start, new JobTimeoutError(cron.timeoutMs!)))
+              .then(() => parent.recordKilled(claimed, start, new JobTimeoutError(cron.timeoutMs!)))
               .then(resolve, reject);
           }, timerDelayMs(cron.timeoutMs + graceMs))
         : undefined;
@@ -69,7 +74,7 @@ export class SandboxPool {
         slot.worker.off("message", onMessage);
       };
       slot.worker.on("message", onMessage);
-      slot.worker.postMessage({ type: "run", cron });
+      slot.worker.postMessage({ type: "run", run: claimed });
     });
   }
 
