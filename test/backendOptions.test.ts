@@ -1,7 +1,7 @@
 import { DataSource } from "typeorm";
 import { backendFor, ConfigError, Dispatcher, JobQueue, ModelRegistry, PreparedStatementLostError, ValidationError, type JobEnv } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
-import { openDataSource } from "../src/cli/config";
+import { openDataSource } from "../src/cli/loadConfig";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 /**

@@ -1,29 +1,33 @@
-import { Between, LessThan, MoreThanOrEqual, type DataSource, type EntityManager } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
-import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
-import { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
-import { IrCron } from "../schema/entities/IrCron";
 import { backendFor, localFor, type Backend } from "../backend";
+import { writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
-import { requireRunnable } from "../store/jobState";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
-import { CurrentlyRunningError, InvalidStateError, NotFoundError, UnknownMethodError, type WriteDescription } from "../core/errors";
+import { UnknownMethodError, type WriteDescription } from "../core/errors";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
-import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { ResUsersResolver } from "../store/users";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
-import { commitOnce } from "../backend/commitOnce";
-import { checkSchedulable, nextOccurrence, validateSchedule, type IntervalType } from "../scheduling";
-import { checkDate, checkId, checkInt, checkName, checkPriority, serializeArgs, checkBool, checkOptionalDate, checkOptions, checkTransactionOption } from "../core/validate";
-import { checkCronSpec, checkJobFilter, checkRunFilter, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
-import { insertJob } from "../store/jobs";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { requireActiveUser, userKeyOf } from "../core/users";
+import {
+  checkBool, checkDate, checkId, checkInt, checkName, checkOptionalDate, checkOptions, checkPriority, checkTransactionOption, serializeArgs,
+} from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { IrCron } from "../schema/entities/IrCron";
+import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
+import { deleteIdleCron, findCron, insertCron, markRetrigger, updateIdleCron } from "../store/crons";
+import { insertJob } from "../store/jobs";
+import { requireRunnable } from "../store/jobState";
+import { ResUsersResolver } from "../store/users";
+import { JobAdmin } from "./jobAdmin";
+import { checkCronSpec, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
 
 /**
  * The write side of automated tasks: `runByCron` (Odoo's
  * `hrp.cron.job.run_by_cron`), recurring crons, and the operator actions
- * (run now, activate, retry, cancel). Every call validates its input first
- * and writes nothing when it throws.
+ * (run now, activate; retry, cancel and listings through {@link JobAdmin}).
+ * Every call validates its input first and writes nothing when it throws.
  *
  * ```ts
  * const service = new HrpCronJobService(dataSource, { registry });
@@ -38,6 +42,8 @@ export class HrpCronJobService {
   private readonly local: ProcessLocal;
   private readonly options: ResolvedShared;
   private readonly registry?: ModelRegistry;
+  /** Retry, cancel and the listings, shared with `JobQueue` and the CLI. */
+  private readonly admin: JobAdmin;
 
   constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
     this.backend = backendFor(dataSource);
@@ -45,6 +51,7 @@ export class HrpCronJobService {
     options = checkOptions("options", options, SERVICE_OPTION_KEYS);
     this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry, true);
+    this.admin = new JobAdmin(dataSource, {}, this.options);
   }
 
   /**
@@ -124,15 +131,13 @@ export class HrpCronJobService {
       const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
       checkSchedulable(schedule, nextcall);
       if (spec.active ?? true) await this.backend.announceWork(manager);
-      return manager.save(
-        manager.create(IrCron, {
-          name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
-          cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
-          doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
-          failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
-          createUid: currentUserId() ?? uid, createDate: now, writeDate: now,
-        }),
-      );
+      return insertCron(manager, {
+        name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
+        cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
+        doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
+        failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
+        createUid: currentUserId() ?? uid, createDate: now, writeDate: now,
+      });
     });
     if (cron.active) this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
     return cron;
@@ -156,7 +161,8 @@ export class HrpCronJobService {
    */
   async trigger(cronId: number): Promise<IrCron> {
     checkId("cronId", cronId);
-    if (currentJobCronId() === cronId) return this.retriggerSelf(cronId);
+    // A cron's own run asks to run again once it is recorded (in the run's transaction).
+    if (currentJobCronId() === cronId) return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
     const now = this.options.now();
     const cron = await this.editIdle(cronId, { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" }, true);
     this.local.wakeups.notify(now);
@@ -178,91 +184,45 @@ export class HrpCronJobService {
   /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
   async deleteCron(cronId: number): Promise<void> {
     checkId("cronId", cronId);
-    await this.write({ operation: "deleteCron", cronId }, undefined, async (manager) => {
-      const n = await this.backend.execute(manager, `DELETE FROM ir_cron WHERE id = ? AND running_worker IS NULL`, [cronId]);
-      if (n === 0) await this.explainIdleMiss(manager, cronId);
-    });
+    await this.write({ operation: "deleteCron", cronId }, undefined, (manager) => deleteIdleCron(this.backend, manager, cronId));
   }
 
-  /**
-   * Puts a failed or cancelled job back in the queue, due now (or at
-   * `at`), with its failure counters, `attempts` and crash count reset, so it
-   * gets its full retries again. It runs as its stored user.
-   *
-   * @throws InvalidStateError when the job is pending, running or done
-   */
+  /** {@link JobAdmin.retryJob}. */
   async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
-    checkOptionalDate("at", at);
-    checkId("jobId", jobId);
-    const when = at === undefined ? this.options.now() : checkDate("at", at);
-    const job = await this.changeJob(jobId, ["failed", "cancelled"], "retried", async (manager, cron) => {
-      await this.editCronIdle(manager, cron.id, {
-        active: true, numbercall: 1, nextcall: when, failureCount: 0, firstFailureDate: null,
-        crashCount: 0, suspect: false, suspectStarted: false, plannedNextcall: null, retrigger: false, unservedSince: null, nextcallWall: null,
-      });
-      await manager.update(HrpCronJob, { id: jobId }, { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 });
-    });
-    this.local.wakeups.notify(when);
-    return job;
+    return this.admin.retryJob(jobId, at);
   }
 
-  /** Cancels a pending (or failed) job: it will not run. @throws InvalidStateError when it is running or done */
+  /** {@link JobAdmin.cancelJob}. */
   async cancelJob(jobId: number): Promise<HrpCronJob> {
-    checkId("jobId", jobId);
-    return this.changeJob(jobId, ["pending", "failed"], "cancelled", async (manager, cron) => {
-      await this.editCronIdle(manager, cron.id, { active: false });
-      await manager.update(HrpCronJob, { id: jobId }, { state: "cancelled", dateDone: this.options.now() });
-    });
+    return this.admin.cancelJob(jobId);
   }
 
   async getCron(cronId: number): Promise<IrCron> {
-    const cron = await this.dataSource.manager.findOneBy(IrCron, { id: checkId("cronId", cronId) });
-    if (!cron) throw new NotFoundError("ir_cron", cronId);
-    return cron;
+    return this.admin.getCron(cronId);
   }
 
   async getJob(jobId: number): Promise<HrpCronJob> {
-    const job = await this.dataSource.manager.findOneBy(HrpCronJob, { id: checkId("jobId", jobId) });
-    if (!job) throw new NotFoundError("hrp_cron_job", jobId);
-    return job;
+    return this.admin.getJob(jobId);
   }
 
   /** The one-shot cron of a job. */
   async getJobCron(jobId: number): Promise<IrCron> {
-    const cron = await this.dataSource.manager.findOneBy(IrCron, { hrpCronJobId: checkId("jobId", jobId) });
-    if (!cron) throw new NotFoundError("ir_cron for hrp_cron_job", jobId);
-    return cron;
+    return this.admin.getJobCron(jobId);
   }
 
   /** All crons, in run order. */
   async listCrons(): Promise<IrCron[]> {
-    return this.dataSource.manager.find(IrCron, { order: { priority: "ASC", nextcall: "ASC", id: "ASC" } });
+    return this.admin.listCrons();
   }
 
   /** Jobs, newest first. */
   async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
-    filter = checkJobFilter(filter);
-    const where: Record<string, unknown> = {};
-    if (filter.state) where.state = filter.state;
-    if (filter.queue) where.queue = filter.queue;
-    if (filter.model) where.model = filter.model;
-    if (filter.function) where.function = filter.function;
-    if (filter.userId) where.userId = filter.userId;
-    const since = filter.since === undefined ? undefined : checkDate("since", filter.since);
-    const until = filter.until === undefined ? undefined : checkDate("until", filter.until);
-    if (since && until) where.dateCreated = Between(since, new Date(until.getTime() - 1));
-    else if (since) where.dateCreated = MoreThanOrEqual(since);
-    else if (until) where.dateCreated = LessThan(until);
-    return this.dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit ?? DEFAULTS.listLimit });
+    return this.admin.listJobs(filter);
   }
 
   /** Run-log rows, newest first. */
   async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
-    filter = checkRunFilter(filter);
-    const where: Record<string, unknown> = {};
-    if (filter.cronId) where.cronId = filter.cronId;
-    if (filter.jobId) where.hrpCronJobId = filter.jobId;
-    return this.dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit ?? DEFAULTS.listLimit });
+    return this.admin.listRuns(filter);
   }
 
   // ---------------------------------------------------------------------------
@@ -284,9 +244,7 @@ export class HrpCronJobService {
    */
   private write<T>(what: WriteDescription, given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
     // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
-    const manager = given ?? currentJobManager();
-    if (manager?.queryRunner?.isTransactionActive) return work(manager);
-    return commitOnce(this.backend, this.options, what, work);
+    return writeOnce(this.backend, this.options, what, given, work);
   }
 
   /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
@@ -294,56 +252,12 @@ export class HrpCronJobService {
     checkId("cronId", cronId);
     return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
       if (runs) await requireRunnable(this.backend, manager, cronId);
-      await this.editCronIdle(manager, cronId, values);
-      return (await manager.findOneBy(IrCron, { id: cronId }))!;
+      await updateIdleCron(this.backend, manager, cronId, values, this.options.now());
+      return (await findCron(manager, cronId))!;
     });
   }
 
-  /** Updates a cron only if no worker holds it; never waits for a running one. */
-  private async editCronIdle(manager: EntityManager, cronId: number, values: QueryDeepPartialEntity<IrCron>): Promise<void> {
-    const result = await manager
-      .createQueryBuilder()
-      .update(IrCron)
-      .set({ ...values, writeDate: this.options.now() })
-      .where("id = :id AND running_worker IS NULL", { id: cronId })
-      .execute();
-    if (!result.affected) await this.explainIdleMiss(manager, cronId);
-    if (values.active === true || values.nextcall) await this.backend.announceWork(manager);
-  }
 
-  /** A cron's own run asks to run again once it is recorded (in the run's transaction). */
-  private async retriggerSelf(cronId: number): Promise<IrCron> {
-    return this.write({ operation: "trigger", cronId }, undefined, async (manager) => {
-      const n = await this.backend.execute(manager, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [cronId]);
-      if (n === 0) {
-        throw new InvalidStateError(`Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`, { cronId });
-      }
-      return (await manager.findOneBy(IrCron, { id: cronId }))!;
-    });
-  }
 
-  private async explainIdleMiss(manager: EntityManager, cronId: number): Promise<never> {
-    const cron = await manager.findOneBy(IrCron, { id: cronId });
-    if (!cron) throw new NotFoundError("ir_cron", cronId);
-    throw new CurrentlyRunningError(cronId, cron.runningWorker);
-  }
 
-  private async changeJob(
-    jobId: number,
-    allowed: HrpCronJobState[],
-    verb: string,
-    change: (manager: EntityManager, cron: IrCron) => Promise<void>,
-  ): Promise<HrpCronJob> {
-    return this.write({ operation: verb === "retried" ? "retryJob" : "cancelJob", jobId }, undefined, async (manager) => {
-      const job = await manager.findOneBy(HrpCronJob, { id: jobId });
-      if (!job) throw new NotFoundError("hrp_cron_job", jobId);
-      const cron = await manager.findOneBy(IrCron, { hrpCronJobId: jobId });
-      if (cron?.runningWorker) throw new CurrentlyRunningError(cron.id, cron.runningWorker);
-      if (!allowed.includes(job.state) || !cron) {
-        throw new InvalidStateError(`Job ${jobId} is ${job.state}; only ${allowed.join(" or ")} jobs can be ${verb}`, { jobId, state: job.state });
-      }
-      await change(manager, cron);
-      return (await manager.findOneBy(HrpCronJob, { id: jobId }))!;
-    });
-  }
 }

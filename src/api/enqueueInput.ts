@@ -49,6 +49,15 @@ export interface EnqueueOptions {
   readonly userId?: number;
 }
 
+/** Options of an enqueue that runs the method inline and resolves with its value. */
+export type InlineEnqueueOptions = EnqueueOptions & ({ readonly now: true } | { readonly isAsync: false });
+
+/** Options of an enqueue that may be skipped as a duplicate (resolves with the job or null). */
+export type DeduplicatedEnqueueOptions = EnqueueOptions & { readonly deduplicate: true; readonly now?: false; readonly isAsync?: true };
+
+/** Options of an enqueue that writes a job (resolves with it). */
+export type QueuedEnqueueOptions = EnqueueOptions & { readonly now?: false; readonly isAsync?: true; readonly deduplicate?: false };
+
 /** One job of {@link JobQueue.enqueueBulk}. */
 export interface BulkJob {
   readonly method: MethodRef;

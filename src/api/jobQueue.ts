@@ -1,22 +1,28 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { HrpCronJob } from "../schema/entities/HrpCronJob";
 import { backendFor, localFor, type Backend } from "../backend";
+import { callerTransaction } from "../backend/base";
+import { commitOnce, writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
 import { currentJobManager, currentUserId, runInJob } from "../core/context";
-import { InvalidStateError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
-import { DEFAULTS, keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
-import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { ResUsersResolver } from "../store/users";
+import { UnknownMethodError, ValidationError } from "../core/errors";
 import { joinMethodName, splitMethodName } from "../core/methodName";
-import { checkRegistry, type ModelRegistry } from "../core/registry";
-import { commitOnce } from "../backend/commitOnce";
-import { withTransientRetry } from "../backend/retry";
-import type { JobEnv } from "../core/types";
-import { checkDate, guarded, describe, checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, serializeArgs } from "../core/validate";
-import { checkBulkJobs, checkEnqueueOptions, type BulkJob, type EnqueueOptions, type MethodRef } from "./enqueueInput";
+import { DEFAULTS, keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
 import { checkBackoff, MAX_TIMEOUT_MS, QueueSet } from "../core/queues";
-import { insertJob, insertJobs, type NewJob } from "../store/jobs";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import type { JobEnv } from "../core/types";
 import { requireActiveUser, userKeyOf } from "../core/users";
+import { checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, describe, serializeArgs } from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import { insertJob, insertJobs, liveJobWithKey, type NewJob } from "../store/jobs";
+import { ResUsersResolver } from "../store/users";
+import {
+  checkBulkJobs, checkEnqueueOptions, type BulkJob, type DeduplicatedEnqueueOptions, type EnqueueOptions, type InlineEnqueueOptions, type MethodRef,
+  type QueuedEnqueueOptions,
+} from "./enqueueInput";
+import { JobAdmin, type PurgeOptions, type QueueStats } from "./jobAdmin";
+
+export type { PurgeOptions, QueueStats } from "./jobAdmin";
 
 export interface JobQueueOptions extends SharedOptions {
   /** The registry jobs are checked against at enqueue time (unknown methods are refused). */
@@ -25,30 +31,8 @@ export interface JobQueueOptions extends SharedOptions {
   readonly workers?: Readonly<Record<string, QueueSettings>>;
 }
 
-/** What {@link JobQueue.purge} deletes. */
-export interface PurgeOptions {
-  /** Finished (done, cancelled, stopped) jobs older than this. @defaultValue 7 days */
-  readonly finishedOlderThanMs?: number;
-  /** Failed jobs older than this. @defaultValue 30 days */
-  readonly failedOlderThanMs?: number;
-}
-
-const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({ finishedOlderThanMs: true, failedOlderThanMs: true });
-
 /** Every key of {@link JobQueueOptions}. */
 const JOB_QUEUE_OPTION_KEYS = optionKeys<JobQueueOptions>({ ...keyRecord(SHARED_OPTION_KEYS), registry: true, workers: true });
-
-/** One line of {@link JobQueue.stats}. */
-export interface QueueStats {
-  readonly queue: string;
-  readonly concurrencyKey: string | null;
-  /** Claimed by a worker now. */
-  readonly running: number;
-  /** Due and waiting for a slot (or for its key's limit). */
-  readonly waiting: number;
-  /** Not due yet (delayed, or waiting for a retry backoff). */
-  readonly scheduled: number;
-}
 
 /**
  * Queue tasks, Frappe style: send a registered method to a named queue now.
@@ -67,6 +51,8 @@ export class JobQueue {
   private readonly local: ProcessLocal;
   private readonly options: ResolvedShared;
   private readonly registry: ModelRegistry;
+  /** Stop, stats and purge, shared with `HrpCronJobService` and the CLI. */
+  private readonly admin: JobAdmin;
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
@@ -75,14 +61,22 @@ export class JobQueue {
     this.options = resolveShared(options, new ResUsersResolver());
     this.registry = checkRegistry(options.registry)!;
     this.queues = new QueueSet(options.workers);
+    this.admin = new JobAdmin(dataSource, {}, this.options);
   }
 
   /**
    * Enqueues `method`; resolves with the saved job, with null when
-   * deduplicated, or with the method's value when run inline (`now`).
+   * deduplicated, or with the method's value when run inline (`now`). The
+   * overloads say which from the options' literal types: `now: true` or
+   * `isAsync: false` — the method's value; `deduplicate: true` — the job or
+   * null; neither — the job. Options whose type does not say get all three.
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
-  async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+  enqueue(method: MethodRef, options: InlineEnqueueOptions): Promise<unknown>;
+  enqueue(method: MethodRef, options: DeduplicatedEnqueueOptions): Promise<HrpCronJob | null>;
+  enqueue(method: MethodRef, options?: QueuedEnqueueOptions): Promise<HrpCronJob>;
+  enqueue(method: MethodRef, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
+  async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
     const [model, fn] = this.resolveMethod(method);
     const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
@@ -94,7 +88,11 @@ export class JobQueue {
    * Runs `model.method(env, id, kwargs)` on one record in the background
    * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
    */
-  async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<HrpCronJob | null | unknown> {
+  enqueueDoc(model: string, id: number | string, method: string, options: InlineEnqueueOptions): Promise<unknown>;
+  enqueueDoc(model: string, id: number | string, method: string, options: DeduplicatedEnqueueOptions): Promise<HrpCronJob | null>;
+  enqueueDoc(model: string, id: number | string, method: string, options?: QueuedEnqueueOptions): Promise<HrpCronJob>;
+  enqueueDoc(model: string, id: number | string, method: string, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
+  async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
     if (options.args !== undefined) throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
     checkName("model", model, 128);
@@ -147,9 +145,7 @@ export class JobQueue {
       if (saved.length > 0) await this.backend.announceWork(manager);
       return saved;
     };
-    const saved = joined?.queryRunner?.isTransactionActive
-      ? await work(joined)
-      : await commitOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, work);
+    const saved = await writeOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, options.manager, work);
     if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now());
     return saved;
   }
@@ -187,7 +183,7 @@ export class JobQueue {
     const { job: values, schedule } = this.prepare(model, fn, args, o, defaultQueue);
     const { userId: uid, jobKey } = values;
     const joined = o.manager ?? currentJobManager();
-    if (o.enqueueAfterCommit && !joined?.queryRunner?.isTransactionActive) {
+    if (o.enqueueAfterCommit && !callerTransaction(o.manager)) {
       throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
     }
 
@@ -197,8 +193,7 @@ export class JobQueue {
     const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
       const user = await this.checkUser(manager, uid);
       if (jobKey !== null) {
-        const live = await this.backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
-        if (live.length > 0) {
+        if (await liveJobWithKey(this.backend, manager, jobKey)) {
           if (o.deduplicate) return null;
           throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
         }
@@ -210,7 +205,8 @@ export class JobQueue {
     // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
     const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: joinMethodName(model, fn), queue: values.queue, jobId: jobKey }, work);
     let job: HrpCronJob | null;
-    if (joined?.queryRunner?.isTransactionActive) job = await work(joined);
+    const caller = callerTransaction(o.manager);
+    if (caller) job = await work(caller);
     else {
       try {
         job = await own();
@@ -224,74 +220,19 @@ export class JobQueue {
     return job;
   }
 
-  /**
-   * Stops a running job: the worker running it aborts the run at its next
-   * heartbeat (`heartbeatIntervalMs`; at once when it runs in this process),
-   * rolls its writes back and marks it `stopped` (not retried). On SQLite a
-   * job running in another process holds the write lock, so the request is
-   * written only after that job ends. To drop a job that has not started, use
-   * `HrpCronJobService.cancelJob`.
-   * @throws NotFoundError, InvalidStateError when the job is not running
-   */
+  /** {@link JobAdmin.stopJob}. */
   async stopJob(jobId: number): Promise<void> {
-    checkId("jobId", jobId);
-    if (this.local.runs.stopJob(jobId)) return;
-    await withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction(async (manager) => {
-        const n = await this.backend.execute(
-          manager, `UPDATE ir_cron SET stop_requested = TRUE WHERE hrp_cron_job_id = ? AND running_worker IS NOT NULL`, [jobId],
-        );
-        if (n > 0) return;
-        const job = await manager.findOneBy(HrpCronJob, { id: jobId });
-        if (!job) throw new NotFoundError("hrp_cron_job", jobId);
-        throw new InvalidStateError(`Job ${jobId} is ${job.state}, not running; cancel a pending job instead of stopping it`, { jobId, state: job.state });
-      }),
-    );
+    return this.admin.stopJob(jobId);
   }
 
-  /**
-   * Running and waiting (due, pending) counts per queue and per concurrency
-   * key, across all workers — what the concurrency manager is doing.
-   */
+  /** {@link JobAdmin.stats}. */
   async stats(now = this.options.now()): Promise<QueueStats[]> {
-    now = guarded("now", () => checkDate("now", now));
-    const rows = await this.backend.transaction((m) =>
-      this.backend.query<{ queue: string; k: string | null; running: unknown; waiting: unknown; scheduled: unknown }>(
-        m,
-        `SELECT queue, concurrency_key AS k,
-                SUM(CASE WHEN running_worker IS NOT NULL THEN 1 ELSE 0 END) AS running,
-                SUM(CASE WHEN running_worker IS NULL AND nextcall <= ? THEN 1 ELSE 0 END) AS waiting,
-                SUM(CASE WHEN running_worker IS NULL AND nextcall > ? THEN 1 ELSE 0 END) AS scheduled
-           FROM ir_cron WHERE active = TRUE AND numbercall <> 0
-          GROUP BY queue, concurrency_key ORDER BY queue, concurrency_key`,
-        [this.backend.toDbDate(now), this.backend.toDbDate(now)],
-      ),
-    );
-    return rows.map((r) => ({
-      queue: r.queue, concurrencyKey: r.k, running: Number(r.running), waiting: Number(r.waiting), scheduled: Number(r.scheduled),
-    }));
+    return this.admin.stats(now);
   }
 
-  /**
-   * Retention: deletes finished (`done`, `cancelled`, `stopped`) jobs older
-   * than `finishedOlderThanMs` and failed ones older than
-   * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
-   * how many jobs were deleted.
-   */
+  /** {@link JobAdmin.purge}. */
   async purge(options: PurgeOptions = {}): Promise<number> {
-    options = checkOptions("options", options, PURGE_OPTION_KEYS);
-    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
-    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
-    const now = this.options.now().getTime();
-    return withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction(async (m) => {
-        const where = `(state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)`;
-        const params = [this.backend.toDbDate(new Date(now - finishedMs)), this.backend.toDbDate(new Date(now - failedMs))];
-        await this.backend.execute(m, `DELETE FROM hrp_cron_run_log WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
-        await this.backend.execute(m, `DELETE FROM ir_cron WHERE running_worker IS NULL AND hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`, params);
-        return this.backend.execute(m, `DELETE FROM hrp_cron_job WHERE (${where}) AND id NOT IN (SELECT hrp_cron_job_id FROM ir_cron WHERE hrp_cron_job_id IS NOT NULL)`, params);
-      }),
-    );
+    return this.admin.purge(options);
   }
 
   /** `now: true`: run as the user, in a transaction of our own, and return the value. */

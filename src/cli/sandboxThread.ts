@@ -9,7 +9,7 @@ import "reflect-metadata";
 import { parentPort, workerData } from "node:worker_threads";
 import { backendFor, localFor } from "../backend";
 import { ClaimStore } from "../store/claims";
-import { openDataSource, openRegistry, loadConfig } from "./config";
+import { loadConfig, openDataSource, openRegistry } from "./loadConfig";
 import { Executor } from "../worker/executor";
 import { consoleLogger } from "../core/logger";
 import { resolveDispatcherOptions } from "../core/resolveOptions";

@@ -1,7 +1,8 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
 import { coerceError, DatabaseUnavailableError } from "../core/errors";
-import { configuredDataSource, type HrpCronConfig } from "./config";
+import type { HrpCronConfig } from "./config";
+import { configuredDataSource } from "./loadConfig";
 import type { CliIo } from "./database";
 
 /** First wait between attempts; doubles up to {@link MAX_WAIT_MS}. */

@@ -1,24 +1,27 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { HrpCronJob } from "../schema/entities/HrpCronJob";
-import { ScheduledJobLog, ScheduledJobType } from "../schema/entities/ScheduledJobType";
+import { JobQueue } from "../api/jobQueue";
 import { backendFor, type Backend } from "../backend";
+import { commitOnce } from "../backend/commitOnce";
+import { retriedTransaction } from "../backend/retry";
+import { coerceError, UnknownMethodError, ValidationError } from "../core/errors";
 import { newWorkerId } from "../core/host";
-import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../core/errors";
+import { splitMethodName } from "../core/methodName";
 import { DEFAULTS } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { ResUsersResolver } from "../store/users";
-import { JobQueue } from "../api/jobQueue";
-import { splitMethodName } from "../core/methodName";
-import type { ModelRegistry } from "../core/registry";
-import { withTransientRetry } from "../backend/retry";
-import { commitOnce } from "../backend/commitOnce";
-import { checkTimeZone, nextCronOccurrence } from "../scheduling";
-import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../core/validate";
-import { checkJobTypeSpec, checkSchedulerControl, checkSchedulerEvents, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions } from "./schedulerInput";
-import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
 import { checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
-import { failingTypes, recordTypeFailure, type FailingType } from "../store/scheduler";
-
+import { checkBool, checkId, checkInt, checkOptions, describe, optionalBool } from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { ScheduledJobType } from "../schema/entities/ScheduledJobType";
+import { checkTimeZone, nextCronOccurrence } from "../scheduling";
+import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
+import {
+  allTypes, closeFinishedLogs, deleteType, failingTypes, findJob, findTypeByMethod, insertType, listTypes, logStart, logStuck, recordTypeFailure,
+  releaseLease, saveType, schedulerStatus, setSchedulerControl, setTypeStopped, takeLease, updateType, type FailingType, type SchedulerStatus,
+} from "../store/scheduler";
+import { ResUsersResolver } from "../store/users";
+import {
+  checkJobTypeSpec, checkSchedulerControl, checkSchedulerEvents, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions,
+} from "./schedulerInput";
 
 /** What one tick did. */
 export interface TickResult {
@@ -78,9 +81,8 @@ export class Scheduler {
    */
   async sync(): Promise<{ inserted: number; updated: number; deleted: number }> {
     const declared = this.declared();
-    return withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction(async (m) => {
-        const existing = await m.find(ScheduledJobType);
+    return retriedTransaction(this.backend, this.options, async (m) => {
+        const existing = await allTypes(m);
         let inserted = 0;
         let updated = 0;
         let deleted = 0;
@@ -88,22 +90,21 @@ export class Scheduler {
           const row = existing.find((e) => e.method === d.method);
           if (!row) {
             const admin = await this.options.userResolver.findUser(m, DEFAULTS.jobTypeUserId);
-            await m.insert(ScheduledJobType, { ...d, userId: DEFAULTS.jobTypeUserId, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
+            await insertType(m, { ...d, userId: DEFAULTS.jobTypeUserId, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
             inserted++;
           } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
-            await m.update(ScheduledJobType, { id: row.id }, d);
+            await updateType(m, row.id, d);
             updated++;
           }
         }
         for (const row of existing) {
           if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
-            await m.delete(ScheduledJobType, { id: row.id });
+            await deleteType(m, row.id);
             deleted++;
           }
         }
         return { inserted, updated, deleted };
-      }),
-    );
+    });
   }
 
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
@@ -118,24 +119,24 @@ export class Scheduler {
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
       const user = await requireActiveUser(this.options.userResolver, m, userId);
-      if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
-      return m.save(m.create(ScheduledJobType, {
+      if (await findTypeByMethod(m, method)) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
+      return saveType(m, {
         method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, userKey: userKeyOf(user), tz,
         stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
-      }));
+      });
     });
   }
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
   async setStopped(typeId: number, stopped: boolean): Promise<void> {
     checkBool("stopped", stopped);
-    const result = await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
-    if (!result.affected) throw new NotFoundError("scheduled_job_type", typeId);
+    const id = checkId("typeId", typeId);
+    await this.backend.transaction((m) => setTypeStopped(m, id, stopped));
   }
 
   /** Every type with its next run (`nextRunAt`): the first occurrence after its last run, or after its creation on a cold start. */
   async listTypes(): Promise<Array<ScheduledJobType & { nextRunAt: Date }>> {
-    const types = await this.dataSource.manager.find(ScheduledJobType, { order: { id: "ASC" } });
+    const types = await listTypes(this.dataSource);
     return types.map((t) => Object.assign(t, { nextRunAt: this.nextRunAt(t) }));
   }
 
@@ -152,38 +153,25 @@ export class Scheduler {
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
   async setControl(change: SchedulerControl): Promise<void> {
     change = checkSchedulerControl(change);
-    await this.backend.transaction((m) => this.backend.execute(m,
-      `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
-      [change.paused ?? null, change.enabled ?? null]));
+    await setSchedulerControl(this.backend, change.paused ?? null, change.enabled ?? null);
   }
 
-  async status(): Promise<{ enabled: boolean; paused: boolean; leaderId: string | null; leaderUntil: Date | null; lastTick: Date | null }> {
-    const [row] = await this.backend.transaction((m) => this.backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`));
-    return {
-      enabled: this.backend.fromDbBool(row.enabled), paused: this.backend.fromDbBool(row.paused),
-      leaderId: (row.leader_id as string | null) ?? null, leaderUntil: this.backend.fromDbDate(row.leader_until), lastTick: this.backend.fromDbDate(row.last_tick),
-    };
+  async status(): Promise<SchedulerStatus> {
+    return schedulerStatus(this.backend);
   }
 
   /** One scheduling pass: updates finished runs' logs, then (as leader) enqueues every due type. */
   async tick(): Promise<TickResult> {
-    return withTransientRetry(this.backend, { ...this.options, stopping: () => this.stopping }, () => this.backend.transaction((m) => this.tickIn(m)));
+    return retriedTransaction(this.backend, { ...this.options, stopping: () => this.stopping }, (m) => this.tickIn(m));
   }
 
   private async tickIn(m: EntityManager): Promise<TickResult> {
     const now = this.options.now();
-    const d = (x: Date) => this.backend.toDbDate(x);
-    const won = await this.backend.execute(
-      m,
-      `UPDATE hrp_cron_scheduler SET leader_id = ?, leader_until = ?, last_tick = ?
-        WHERE id = 1 AND enabled = TRUE AND paused = FALSE AND (leader_id IS NULL OR leader_id = ? OR leader_until < ?)`,
-      [this.id, d(new Date(now.getTime() + this.leaseMs)), d(now), this.id, d(now)],
-    );
-    if (won === 0) return { leader: false, enqueued: [], skipped: [] };
-    await this.closeFinishedLogs(m, now);
+    if (!(await takeLease(this.backend, m, this.id, new Date(now.getTime() + this.leaseMs), now))) return { leader: false, enqueued: [], skipped: [] };
+    await closeFinishedLogs(this.backend, m, now);
     const enqueued: string[] = [];
     const skipped: Array<{ method: string; reason: string }> = [];
-    for (const type of await m.find(ScheduledJobType, { where: { stopped: false }, order: { id: "ASC" } })) {
+    for (const type of await allTypes(m, false)) {
       let due: Date;
       try {
         due = this.nextRunAt(type);
@@ -209,7 +197,7 @@ export class Scheduler {
         this.options.logger.error("scheduler: a due scheduled job type failed", { method: type.method, error: reason });
         // One Failed row for this occurrence; the type is due again at its next occurrence.
         await recordTypeFailure(this.backend, m, type, now, due, reason);
-        await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now });
+        await updateType(m, type.id, { lastExecution: now });
       }
     }
     return { leader: true, enqueued, skipped };
@@ -222,11 +210,10 @@ export class Scheduler {
    * replaced, method no longer registered, queue no longer configured).
    */
   private async enqueueType(m: EntityManager, type: ScheduledJobType, due: Date, now: Date): Promise<string | null> {
-    const d = (x: Date) => this.backend.toDbDate(x);
     const tz = type.tz ?? "UTC";
     const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, tz);
     if (type.userKey !== null) checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
-    const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
+    const previous = type.lastJobId === null ? null : await findJob(m, type.lastJobId);
     if (previous && (previous.state === "pending" || previous.state === "running")) {
       const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
       const since = previous.dateStarted ?? previous.dateCreated;
@@ -239,7 +226,7 @@ export class Scheduler {
       // Frappe would skip this forever; report it and schedule anew.
       const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
       this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
-      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+      await logStuck(this.backend, m, previous.id, now, reason);
     }
     let runs = 1;
     if (this.catchUp) {
@@ -248,30 +235,14 @@ export class Scheduler {
     }
     let lastJob: HrpCronJob | null = null;
     for (let i = 0; i < runs; i++) {
-      lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
-      await m.insert(ScheduledJobLog, {
-        scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
-      });
+      lastJob = await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m });
+      await logStart(m, type, lastJob.id, due, now);
     }
     // Missed periods collapse: the next run is the first occurrence after now.
-    await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
+    await updateType(m, type.id, { lastExecution: now, lastJobId: lastJob!.id });
     return null;
   }
 
-  /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
-  private async closeFinishedLogs(m: EntityManager, now: Date): Promise<void> {
-    const open = await this.backend.query<{ id: number; state: string; exc_info: string | null; date_done: unknown }>(
-      m,
-      `SELECT l.id, j.state, j.exc_info, j.date_done FROM scheduled_job_log l JOIN hrp_cron_job j ON j.id = l.hrp_cron_job_id
-        WHERE l.status = 'Start' AND j.state IN ('done', 'failed', 'cancelled', 'stopped')`,
-    );
-    for (const row of open) {
-      const status = row.state === "done" ? "Complete" : "Failed";
-      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = ?, date_end = ?, error = ? WHERE id = ?`, [
-        status, this.backend.toDbDate(this.backend.fromDbDate(row.date_done) ?? now), status === "Failed" ? row.exc_info ?? row.state : null, row.id,
-      ]);
-    }
-  }
 
   /** Ticks every `tickIntervalMs` until `stop()`. */
   async start(): Promise<void> {
@@ -292,8 +263,7 @@ export class Scheduler {
     this.timer = null;
     this.stopping = true;
     await this.ticking;
-    await this.backend.transaction((m) => this.backend.execute(m, `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`, [this.id]))
-      .catch(() => undefined);
+    await releaseLease(this.backend, this.id).catch(() => undefined);
   }
 
   private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {

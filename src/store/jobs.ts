@@ -80,3 +80,9 @@ export async function jobCallbacks(backend: Backend, manager: EntityManager, job
   );
   return new Map(rows.filter((r) => r.cb).map((r) => [Number(r.id), r.cb!]));
 }
+
+/** Whether a job with caller key `jobKey` (Frappe's `job_id`) is pending or running. */
+export async function liveJobWithKey(backend: Backend, manager: EntityManager, jobKey: string): Promise<boolean> {
+  const live = await backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
+  return live.length > 0;
+}

@@ -1,16 +1,16 @@
 import type { DataSource } from "typeorm";
-import { consoleLogger } from "../core/logger";
-import type { ModelRegistry } from "../core/registry";
-import type { Frequency } from "../scheduling/frequencies";
-import { Scheduler } from "../scheduler/scheduler";
-import { intFlag, stringFlag, UsageError } from "./args";
-import { withDatabase, type Command } from "./database";
-import { withExistingDatabase } from "./readOnly";
-import { openRegistry, type HrpCronConfig } from "./config";
-import { doctorReport } from "./doctor";
-import { renderTable } from "./table";
+import { consoleLogger } from "../../core/logger";
+import type { ModelRegistry } from "../../core/registry";
+import type { Frequency } from "../../scheduling/frequencies";
+import { Scheduler } from "../../scheduler/scheduler";
+import { intFlag, stringFlag, UsageError } from "../args";
+import type { HrpCronConfig } from "../config";
+import { withDatabase, type Command } from "../database";
+import { openRegistry } from "../loadConfig";
+import { withExistingDatabase } from "../readOnly";
+import { renderTable } from "../table";
 
-/** The scheduler's commands: scheduler, job-types, add-job-type, doctor. */
+/** The scheduler's commands: scheduler, job-types, add-job-type. */
 
 export function schedulerFor(dataSource: DataSource, config: HrpCronConfig, registry: ModelRegistry, logger = consoleLogger("warn")): Scheduler {
   return new Scheduler(dataSource, {
@@ -87,16 +87,4 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
       });
     },
   },
-
-  doctor: {
-    summary: "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
-    flags: ["config"],
-    async run({ config, io }) {
-      return withExistingDatabase(config, async (dataSource) => {
-        io.out(await doctorReport(dataSource, schedulerFor(dataSource, config, await openRegistry(config))));
-        return 0;
-      });
-    },
-  },
-
 };
