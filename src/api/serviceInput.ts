@@ -5,8 +5,10 @@ import { checkInterval, checkTimeZone, validateCronExpression } from "../schedul
 import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optionalBool } from "../core/validate";
 
 import type { EntityManager } from "typeorm";
-import type { HrpCronJobState } from "../schema/entities/HrpCronJob";
 import type { IntervalType } from "../scheduling";
+import type { JobFilter, RunFilter } from "../store/listings";
+
+export type { JobFilter, RunFilter } from "../store/listings";
 
 /** Lets a call join the caller's transaction. */
 export interface TransactionOption {
@@ -41,30 +43,6 @@ export interface CronSpec {
   readonly doall?: boolean;
   /** @defaultValue true */
   readonly active?: boolean;
-}
-
-/** Filters for {@link HrpCronJobService.listJobs}. */
-export interface JobFilter {
-  readonly state?: HrpCronJobState;
-  readonly queue?: string;
-  readonly model?: string;
-  /** Method name (`function` column). */
-  readonly function?: string;
-  readonly userId?: number;
-  /** Jobs due (`date_created`) at or after this date. */
-  readonly since?: Date;
-  /** Jobs due before this date. */
-  readonly until?: Date;
-  /** @defaultValue 100 */
-  readonly limit?: number;
-}
-
-/** Filters for {@link HrpCronJobService.listRuns}. */
-export interface RunFilter {
-  readonly cronId?: number;
-  readonly jobId?: number;
-  /** @defaultValue 100 */
-  readonly limit?: number;
 }
 
 /**

@@ -6,17 +6,32 @@ import { IrCron } from "../schema/entities/IrCron";
 
 /** The reads of listings and lookups (`listJobs`, `listRuns`, `listCrons`, `getJob`, ...), outside any transaction. */
 
-/** Checked filters of {@link listJobs}. */
-export interface JobQuery {
+/** Filters for {@link HrpCronJobService.listJobs}. */
+export interface JobFilter {
   readonly state?: HrpCronJobState;
   readonly queue?: string;
   readonly model?: string;
+  /** Method name (`function` column). */
   readonly function?: string;
   readonly userId?: number;
+  /** Jobs due (`date_created`) at or after this date. */
   readonly since?: Date;
+  /** Jobs due before this date. */
   readonly until?: Date;
-  readonly limit: number;
+  /** @defaultValue 100 */
+  readonly limit?: number;
 }
+
+/** Filters for {@link HrpCronJobService.listRuns}. */
+export interface RunFilter {
+  readonly cronId?: number;
+  readonly jobId?: number;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/** A {@link JobFilter} checked, with its dates parsed and its limit set. */
+export type JobQuery = Omit<JobFilter, "limit"> & { readonly limit: number };
 
 /** Jobs, newest first. */
 export function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpCronJob[]> {
@@ -34,7 +49,7 @@ export function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpC
 }
 
 /** Run-log rows, newest first. */
-export function listRuns(dataSource: DataSource, filter: { readonly cronId?: number; readonly jobId?: number; readonly limit: number }): Promise<HrpCronRunLog[]> {
+export function listRuns(dataSource: DataSource, filter: RunFilter & { readonly limit: number }): Promise<HrpCronRunLog[]> {
   const where: Record<string, unknown> = {};
   if (filter.cronId) where.cronId = filter.cronId;
   if (filter.jobId) where.hrpCronJobId = filter.jobId;

@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import type { DataSource } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal } from "../backend/processLocal";
@@ -22,14 +21,9 @@ import { OwnClaims } from "./ownClaims";
 import { Recovery } from "./recovery";
 import { skipped } from "./runResult";
 import { SandboxPool } from "./sandbox";
+import { Slots } from "./slots";
+import { finishOrAbandon, workerAbort } from "./stopGrace";
 import { WakeableSleep } from "./wakeableSleep";
-
-/** The worker-stop controller: every running job listens to it, so it may have many listeners. */
-function workerAbort(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
-}
 
 /** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
 const BLOCKED_RETRY_MS = 250;
@@ -80,14 +74,12 @@ export class Dispatcher {
   private readonly alarm = new WakeableSleep();
   /** Claimed, not started yet (claimed ahead, or deferred by a batch), and the claims that fill it. */
   private readonly queue: LocalQueue;
-  /** Batches in progress, with their queue and runs. */
-  private readonly inflight = new Map<Promise<unknown>, { readonly queue: string; readonly runs: readonly ClaimedRun[] }>();
+  /** Batches in progress (and the suspect's, which runs alone). */
+  private readonly slots: Slots;
   /** Claimed by `runNow` / `runDue` and not finished yet. */
   private readonly manual = new Set<ClaimedRun>();
   private phase: Phase = "stopped";
   private loop: Promise<void> | null = null;
-  /** The batch of a suspect cron, which runs alone in this worker, or null. */
-  private lone: Promise<unknown> | null = null;
   private abandoned = false;
   private unlisten: (() => Promise<void>) | null = null;
   private abort = workerAbort();
@@ -110,6 +102,7 @@ export class Dispatcher {
     );
     this.liveness = new Liveness(this.backend, recovery, this.own, this.local.workers, this.workerId, this.options, this.retry, this.gate.methods());
     this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
+    this.slots = new Slots(this.options.concurrency, this.options.queueCaps);
     this.queue = new LocalQueue(this.options.batchSize, this.options.batchMaxMs, this.options.concurrency, (perQueue, want, keep) =>
       this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
     );
@@ -176,24 +169,14 @@ export class Dispatcher {
     }
     this.phase = "stopping";
     this.requestWake();
-    let abandon: NodeJS.Timeout | undefined;
-    const abandoned = new Promise<"abandoned">((resolve) => {
-      const grace = setTimeout(() => {
-        this.abort.abort(new Error("worker stopping"));
-        abandon = setTimeout(() => resolve("abandoned"), this.options.abandonAfterAbortMs);
-      }, this.options.gracefulStopMs);
-      abandon = grace;
-    });
     try {
-      const outcome = await Promise.race([this.loop, abandoned]);
-      if (outcome === "abandoned") {
+      if ((await finishOrAbandon(this.loop, this.abort, this.options.gracefulStopMs, this.options.abandonAfterAbortMs)) === "abandoned") {
         this.options.logger.error("a job method ignored the stop signal; abandoning its run (it cannot commit) so other workers recover it", {
           workerId: this.workerId,
         });
         this.abandoned = true;
       }
     } finally {
-      clearTimeout(abandon);
       this.liveness.stop();
       await this.unlisten?.().catch(() => undefined);
       this.unlisten = null;
@@ -240,7 +223,7 @@ export class Dispatcher {
         }
         if (this.phase === "running") await this.alarm.sleep(delayMs);
       }
-      await Promise.allSettled(this.inflight.keys());
+      await this.slots.settled();
       await this.queue.settled();
       await this.releaseBuffered(); // including what the last batches deferred
     } finally {
@@ -306,14 +289,13 @@ export class Dispatcher {
    * count against global limits and are released on stop.
    */
   private async fill(): Promise<void> {
-    const { concurrency, batchSize } = this.options;
+    const { batchSize } = this.options;
     const error = this.queue.takeError();
     if (error !== null) throw error;
-    const room = (queue: string) => this.room(queue);
-    const prefetch = () =>
-      this.queue.prefetchIfLow(Math.max(0, concurrency - this.inflight.size), room, () => this.phase === "running", () => this.requestWake());
+    const room = (queue: string) => this.slots.room(queue);
+    const prefetch = () => this.queue.prefetchIfLow(Math.max(0, this.slots.free), room, () => this.phase === "running", () => this.requestWake());
     while (this.phase === "running") {
-      const free = concurrency - this.inflight.size;
+      const free = this.slots.free;
       if (free <= 0) return prefetch();
       if (this.queue.size === 0) {
         if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
@@ -323,38 +305,25 @@ export class Dispatcher {
           return;
         }
       }
-      const first = this.queue.first((run) => this.room(run.cron.queue) > 0);
+      const first = this.queue.first((run) => this.slots.room(run.cron.queue) > 0);
       if (!first) return prefetch();
       // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
-      if (this.lone || (first.cron.suspect && this.inflight.size > 0)) return;
+      if (this.slots.loneRunning || (first.cron.suspect && this.slots.busy > 0)) return;
       // Spread what is buffered over the free slots (each takes at most batchSize), unless
       // transactions run one at a time anyway: then one full batch commits the most.
       const queue = first.cron.queue;
-      const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.room(queue)));
+      const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.slots.room(queue)));
       const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
       const batch = this.queue.take(queue, size);
       const began = Date.now();
-      const run: Promise<unknown> = this.runBatch(batch, () => this.phase === "running")
+      const run = this.runBatch(batch, () => this.phase === "running")
         .then((outcome) => {
           this.queue.putBack(outcome.deferred);
           if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
         })
-        .catch((e: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((r) => r.cron.id), error: String(e) }))
-        .finally(() => {
-          this.inflight.delete(run);
-          if (this.lone === run) this.lone = null;
-          this.requestWake(); // a slot is free
-        });
-      this.inflight.set(run, { queue, runs: batch });
-      if (first.cron.suspect) this.lone = run;
+        .catch((e: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((r) => r.cron.id), error: String(e) }));
+      this.slots.occupy(queue, batch, first.cron.suspect, run, () => this.requestWake()); // a slot is free
     }
-  }
-
-  /** Slots a batch of `queue` may still take: free slots, within the queue's cap in this worker. */
-  private room(queue: string): number {
-    const runningIn = [...this.inflight.values()].filter((b) => b.queue === queue).length;
-    const cap = this.options.queueCaps.get(queue) ?? this.options.concurrency;
-    return Math.min(this.options.concurrency - this.inflight.size, cap - runningIn);
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */
@@ -389,7 +358,7 @@ export class Dispatcher {
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
-    if (this.executor.runningCronIds().length === 0 && this.inflight.size === 0) return;
+    if (this.executor.runningCronIds().length === 0 && this.slots.busy === 0) return;
     for (const row of await stopRequests(this.backend, this.workerId)) {
       this.executor.requestStop(row.cronId, row.jobId);
       this.sandbox?.requestStop(row.cronId, row.jobId);
@@ -399,7 +368,7 @@ export class Dispatcher {
   /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
   private *heldIds(): Iterable<number> {
     for (const run of this.queue.runs()) yield run.cron.id;
-    for (const batch of this.inflight.values()) for (const run of batch.runs) yield run.cron.id;
+    for (const run of this.slots.runs()) yield run.cron.id;
     for (const run of this.manual) yield run.cron.id;
     yield* this.executor.runningCronIds();
   }
