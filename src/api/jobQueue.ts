@@ -3,23 +3,24 @@ import { backendFor, localFor, type Backend } from "../backend";
 import { callerTransaction } from "../backend/base";
 import { commitOnce, writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
-import { currentJobManager, currentUserId, runInJob } from "../core/context";
+import { currentJobManager, runInJob } from "../core/context";
 import { UnknownMethodError, ValidationError } from "../core/errors";
-import { joinMethodName, splitMethodName } from "../core/methodName";
-import { DEFAULTS, keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
-import { checkBackoff, MAX_TIMEOUT_MS, QueueSet } from "../core/queues";
+import { joinMethodName } from "../core/methodName";
+import { keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type SharedOptions } from "../core/options";
+import { QueueSet } from "../core/queues";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import type { JobEnv } from "../core/types";
 import { requireActiveUser, userKeyOf } from "../core/users";
-import { checkId, checkInt, checkName, checkOptions, checkPriority, checkTransactionOption, describe, serializeArgs } from "../core/validate";
+import { checkName, checkOptions, checkTransactionOption } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
-import { insertJob, insertJobs, liveJobWithKey, type NewJob } from "../store/jobs";
+import { insertJob, insertJobs, liveJobWithKey } from "../store/jobs";
 import { ResUsersResolver } from "../store/users";
 import {
   checkBulkJobs, checkEnqueueOptions, type BulkJob, type DeduplicatedEnqueueOptions, type EnqueueOptions, type InlineEnqueueOptions, type MethodRef,
   type QueuedEnqueueOptions,
 } from "./enqueueInput";
+import { EnqueuePlan } from "./enqueuePlan";
 import { JobAdmin, type PurgeOptions, type QueueStats } from "./jobAdmin";
 
 export type { PurgeOptions, QueueStats } from "./jobAdmin";
@@ -53,6 +54,8 @@ export class JobQueue {
   private readonly registry: ModelRegistry;
   /** Stop, stats and purge, shared with `HrpCronJobService` and the CLI. */
   private readonly admin: JobAdmin;
+  /** Checks of what is enqueued, and the rows it becomes. */
+  private readonly plan: EnqueuePlan;
 
   constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
     this.backend = backendFor(dataSource);
@@ -62,6 +65,7 @@ export class JobQueue {
     this.registry = checkRegistry(options.registry)!;
     this.queues = new QueueSet(options.workers);
     this.admin = new JobAdmin(dataSource, {}, this.options);
+    this.plan = new EnqueuePlan(this.registry, this.queues, this.options);
   }
 
   /**
@@ -78,7 +82,7 @@ export class JobQueue {
   enqueue(method: MethodRef, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
   async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
-    const [model, fn] = this.resolveMethod(method);
+    const [model, fn] = this.plan.resolveMethod(method);
     const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
     if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
     return this.submit(model, fn, args, options, "default");
@@ -102,16 +106,6 @@ export class JobQueue {
     return this.submit(model, method, [id, options.kwargs ?? {}], { ...options, jobName: options.jobName ?? `${model}.${method}(${id})` }, "long");
   }
 
-  private resolveMethod(method: MethodRef): [string, string] {
-    const name = typeof method === "function" ? this.registry.nameOf(method) : method;
-    if (typeof method === "function" && !name) {
-      throw new ValidationError("method", `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`, method.name);
-    }
-    const split = typeof name === "string" ? splitMethodName(name) : null;
-    if (split === null) throw new ValidationError("method", `expected a registered "model.method" name or function, got ${describe(name)}`, name);
-    if (!this.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
-    return [split.model, split.method];
-  }
 
   /**
    * Enqueues many jobs at once (BullMQ's `addBulk`, graphile-worker's
@@ -132,9 +126,9 @@ export class JobQueue {
       for (const key of ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const) {
         if (o[key as keyof EnqueueOptions] !== undefined) throw new ValidationError(`jobs[${i}].options.${key}`, "is not supported by enqueueBulk; use enqueue for this job", o[key as keyof EnqueueOptions]);
       }
-      const [model, fn] = this.resolveMethod(job?.method);
+      const [model, fn] = this.plan.resolveMethod(job?.method);
       if (o.args !== undefined && o.kwargs !== undefined) throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
-      return this.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
+      return this.plan.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
     });
     const joined = options.manager ?? currentJobManager();
     const work = async (manager: EntityManager) => {
@@ -150,37 +144,9 @@ export class JobQueue {
     return saved;
   }
 
-  /** Validates one enqueue and builds its rows; throws before anything is written. */
-  private prepare(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
-    const queueName = o.queue ?? defaultQueue;
-    const queue = this.queues.get(queueName);
-    const argsJson = serializeArgs(args);
-    const priority = checkPriority(o.priority ?? DEFAULTS.jobPriority);
-    const timeoutMs = o.timeoutMs === undefined ? queue.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, MAX_TIMEOUT_MS);
-    const maxRetries = o.maxRetries === undefined ? queue.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 1000);
-    const backoff = checkBackoff("retryBackoffMs", o.retryBackoffMs ?? queue.retryBackoffMs);
-    const uid = checkId("userId", o.userId ?? currentUserId() ?? this.options.defaultUserId);
-    const name = checkName("jobName", o.jobName ?? joinMethodName(model, fn));
-    const jobKey = o.jobId === undefined ? null : checkName("jobId", o.jobId);
-    if (o.deduplicate && jobKey === null) throw new ValidationError("deduplicate", "needs a jobId to deduplicate on", true);
-    const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
-    const concurrencyLimit = concurrencyKey === null ? null : checkInt("concurrencyLimit", o.concurrencyLimit ?? DEFAULTS.concurrencyLimit, 1, 1_000_000);
-    if (o.concurrencyLimit !== undefined && concurrencyKey === null) throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
-    const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
-    const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
-    const now = this.options.now();
-    const job: NewJob = {
-      name, model, function: fn, args: argsJson, priority, userId: uid, userKey: null, queue: queueName, timeoutMs, concurrencyKey, concurrencyLimit,
-      dateCreated: now, state: "pending", dateStarted: null, dateDone: null, excInfo: null,
-      createUid: currentUserId() ?? uid, createDate: now, kind: "queue", jobKey, maxRetries, attempts: 0,
-      retryBackoffMs: JSON.stringify(backoff), workerId: null, onSuccess, onFailure,
-    };
-    // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
-    return { job, schedule: { nextcall: o.atFront ? new Date(0) : now, doall: false } };
-  }
 
   private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
-    const { job: values, schedule } = this.prepare(model, fn, args, o, defaultQueue);
+    const { job: values, schedule } = this.plan.prepare(model, fn, args, o, defaultQueue);
     const { userId: uid, jobKey } = values;
     const joined = o.manager ?? currentJobManager();
     if (o.enqueueAfterCommit && !callerTransaction(o.manager)) {

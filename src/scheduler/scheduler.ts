@@ -3,25 +3,25 @@ import { JobQueue } from "../api/jobQueue";
 import { backendFor, type Backend } from "../backend";
 import { commitOnce } from "../backend/commitOnce";
 import { retriedTransaction } from "../backend/retry";
-import { coerceError, UnknownMethodError, ValidationError } from "../core/errors";
+import { coerceError, ValidationError } from "../core/errors";
 import { newWorkerId } from "../core/host";
-import { splitMethodName } from "../core/methodName";
 import { DEFAULTS } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
-import { checkBool, checkId, checkInt, checkOptions, describe, optionalBool } from "../core/validate";
+import { checkBool, checkId, checkInt, checkOptions, optionalBool } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { ScheduledJobType } from "../schema/entities/ScheduledJobType";
 import { checkTimeZone, nextCronOccurrence } from "../scheduling";
-import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
+import { expressionOf, queueOfFrequency } from "../scheduling/frequencies";
 import {
   allTypes, closeFinishedLogs, deleteType, failingTypes, findJob, findTypeByMethod, insertType, listTypes, logStart, logStuck, recordTypeFailure,
   releaseLease, saveType, schedulerStatus, setSchedulerControl, setTypeStopped, takeLease, updateType, type FailingType, type SchedulerStatus,
 } from "../store/scheduler";
 import { ResUsersResolver } from "../store/users";
 import {
-  checkJobTypeSpec, checkSchedulerControl, checkSchedulerEvents, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions,
+  checkJobTypeSpec, checkSchedulerControl, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions,
 } from "./schedulerInput";
+import { checkTypeMethod, declaredTypes } from "./declaredTypes";
 
 /** What one tick did. */
 export interface TickResult {
@@ -80,7 +80,7 @@ export class Scheduler {
    * longer declared (types created by an administrator are kept).
    */
   async sync(): Promise<{ inserted: number; updated: number; deleted: number }> {
-    const declared = this.declared();
+    const declared = declaredTypes(this.config.schedulerEvents, this.config.registry, this.allMinutes);
     return retriedTransaction(this.backend, this.options, async (m) => {
         const existing = await allTypes(m);
         let inserted = 0;
@@ -110,7 +110,7 @@ export class Scheduler {
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
   async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
     spec = checkJobTypeSpec(spec);
-    const method = this.checkMethod(spec.method);
+    const method = checkTypeMethod(this.config.registry, spec.method);
     const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
     expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
     const queue = spec.queue ?? queueOfFrequency(spec.frequency);
@@ -264,36 +264,5 @@ export class Scheduler {
     this.stopping = true;
     await this.ticking;
     await releaseLease(this.backend, this.id).catch(() => undefined);
-  }
-
-  private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {
-    const events = checkSchedulerEvents(this.config.schedulerEvents);
-    const out: Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> = [];
-    const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
-      this.checkMethod(method);
-      expressionOf(frequency, cronFormat, this.allMinutes);
-      if (out.some((o) => o.method === method)) throw new ValidationError("schedulerEvents", `${method} is declared twice`, method);
-      out.push({ method, frequency, cronFormat, queue });
-    };
-    for (const [event, methods] of Object.entries(events)) {
-      if (event === "cron" || event === "cron_long") {
-        for (const [expression, list] of Object.entries(methods as Record<string, string[]>)) {
-          for (const method of list) add(method, "Cron", expression, event === "cron_long" ? "long" : "default");
-        }
-      } else if ((EVENT_NAMES as readonly string[]).includes(event)) {
-        const frequency = frequencyOfEvent(event as EventName);
-        for (const method of methods as string[]) add(method, frequency, null, queueOfFrequency(frequency));
-      } else {
-        throw new ValidationError("schedulerEvents", `unknown event "${event}"; use ${[...EVENT_NAMES, "cron", "cron_long"].join(", ")}`, event);
-      }
-    }
-    return out;
-  }
-
-  private checkMethod(method: string): string {
-    const split = typeof method === "string" ? splitMethodName(method) : null;
-    if (split === null || split.model === "") throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
-    if (!this.config.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
-    return method;
   }
 }

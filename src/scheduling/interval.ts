@@ -1,4 +1,3 @@
-import { DateTime } from "luxon";
 import { isUsableTimeZone } from "./timeZone";
 import { describe } from "../core/validate";
 import { ValidationError } from "../core/errors";

@@ -1,11 +1,10 @@
 import { In, type EntityManager } from "typeorm";
 import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
-import { scheduleOf } from "../scheduling/cronSchedule";
-import { ClaimLostError, RetryableJobError } from "../core/errors";
+import { ClaimLostError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
-import { tryCatchUp } from "../scheduling";
 import { jobAttempted, jobFailedUnrecordable, jobsDone, jobsFailed, jobsRetried, jobStopped } from "./jobState";
+import { jobRetrySettings, nextAfterFailure, retryTime } from "./failures";
 import { insertRunLogs, type RunLogRow } from "./runLog";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
@@ -41,28 +40,7 @@ export interface Failure {
   readonly final?: boolean;
 }
 
-/** A job's retry settings, as read for its failure. */
-interface JobRetryRow {
-  readonly id: unknown;
-  readonly attempts: unknown;
-  readonly max_retries: unknown;
-  readonly retry_backoff_ms: string | null;
-}
 
-/**
- * When a failed job should run again, or null when it has no retries left (or
- * the job row is gone). `failures` counts this run's failure too (the job's
- * cron's `failure_count + 1`): runs interrupted by a worker stop or killed
- * with their worker count in `attempts` but are not failures.
- */
-function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, thrown: unknown): Date | null {
-  if (!job || failures > Number(job.max_retries)) return null;
-  const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
-  const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
-    ? thrown.delayMs
-    : backoff[Math.min(failures - 1, backoff.length - 1)] ?? 0;
-  return new Date(end.getTime() + delay);
-}
 
 
 /**
@@ -142,9 +120,7 @@ export class RunRecords {
     });
     if (held.length === 0) return new Map();
     const jobIds = held.flatMap((f) => (f.current.hrpCronJobId === null ? [] : [f.current.hrpCronJobId]));
-    const jobs = jobIds.length === 0 ? [] : await b.query<JobRetryRow>(
-      manager, `SELECT id, attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE ${b.idIn("id")}`, [b.idList(jobIds)],
-    );
+    const jobs = await jobRetrySettings(b, manager, jobIds);
     const jobOf = new Map(jobs.map((j) => [Number(j.id), j]));
     const crons: Record<string, unknown>[] = [];
     const retried: Array<{ id: number; exc_info: string }> = [];
@@ -168,7 +144,7 @@ export class RunRecords {
         failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
       } else {
         // A triggered run resumes the schedule it displaced (planned_nextcall).
-        ({ nextcall, nextcallWall, active } = await this.nextAfterFailure(manager, { ...current, nextcall: current.plannedNextcall ?? current.nextcall }, start));
+        ({ nextcall, nextcallWall, active } = await nextAfterFailure(manager, { ...current, nextcall: current.plannedNextcall ?? current.nextcall }, start, this.options));
         // As in Odoo, a failed run still uses up a call: numbercall = 1 leaves it inactive, as a success does.
         if (numbercall > 0) numbercall--;
         if (numbercall === 0) active = false;
@@ -225,19 +201,6 @@ export class RunRecords {
 
 
 
-  /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
-  private async nextAfterFailure(
-    manager: EntityManager, cron: IrCron, start: Date,
-  ): Promise<{ nextcall: Date; nextcallWall: string | null; active: boolean }> {
-    const user = await this.options.userResolver.findUser(manager, cron.userId);
-    const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start, cron.nextcallWall);
-    if (!catchUp) {
-      this.options.logger.error("cron deactivated: its next run cannot be computed", { cronId: cron.id, name: cron.name, error: error.message });
-      return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: false };
-    }
-    if (catchUp.missed === 0) return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: cron.active };
-    return { nextcall: catchUp.nextcall, nextcallWall: catchUp.planned ?? null, active: cron.active };
-  }
 
   /**
    * Last resort when a run's outcome could not be recorded normally: the

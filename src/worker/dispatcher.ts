@@ -2,25 +2,25 @@ import type { DataSource } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
-import { ClaimLostError } from "../core/errors";
 import { newWorkerId } from "../core/host";
 import type { DispatcherOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
-import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan } from "../store/claims";
+import { ClaimStore, type Claim, type ClaimPlan } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
-import { Executor, type BatchOutcome } from "./executor";
+import { Executor } from "./executor";
 import { Liveness } from "./liveness";
 import { LocalQueue } from "./localQueue";
+import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
 import { Recovery } from "./recovery";
-import { skipped } from "./runResult";
 import { SandboxPool } from "./sandbox";
+import { Execution } from "./execution";
 import { Slots } from "./slots";
 import { finishOrAbandon, workerAbort } from "./stopGrace";
 import { WakeableSleep } from "./wakeableSleep";
@@ -65,7 +65,8 @@ export class Dispatcher {
   /** Leaves jobs of methods this worker lacks to workers that serve them (rolling deploys). */
   private readonly gate: MethodGate;
   private readonly executor: Executor;
-  private readonly sandbox: SandboxPool | null;
+  /** In this thread or in sandbox threads. */
+  private readonly execution: Execution;
   /** The re-check of claims the database gives this worker that it does not hold (see OwnClaims). */
   private readonly own: OwnClaims;
   /** Registration, heartbeat, recovery (of dead workers' claims and of its own), stop requests. */
@@ -76,8 +77,8 @@ export class Dispatcher {
   private readonly queue: LocalQueue;
   /** Batches in progress (and the suspect's, which runs alone). */
   private readonly slots: Slots;
-  /** Claimed by `runNow` / `runDue` and not finished yet. */
-  private readonly manual = new Set<ClaimedRun>();
+  /** `runDue` and `runNow`. */
+  private readonly manual: ManualRuns;
   private phase: Phase = "stopped";
   private loop: Promise<void> | null = null;
   private abandoned = false;
@@ -101,7 +102,16 @@ export class Dispatcher {
       this.executor.failedByRecovery(failed, failed.start, failed.error),
     );
     this.liveness = new Liveness(this.backend, recovery, this.own, this.local.workers, this.workerId, this.options, this.retry, this.gate.methods());
-    this.sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
+    const sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
+    this.execution = new Execution(this.executor, sandbox, () => this.abort.signal);
+    this.manual = new ManualRuns(
+      this.liveness, this.own, this.execution, (total) => this.claimDue(this.plans(() => total), total),
+      (cronId) => {
+        const now = this.options.now();
+        return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
+      },
+      this.options.batchSize, () => this.phase === "running",
+    );
     this.slots = new Slots(this.options.concurrency, this.options.queueCaps);
     this.queue = new LocalQueue(this.options.batchSize, this.options.batchMaxMs, this.options.concurrency, (perQueue, want, keep) =>
       this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
@@ -120,7 +130,7 @@ export class Dispatcher {
    * database stayed busy), so it always returns.
    */
   async runDue(): Promise<RunResult[]> {
-    return this.registered(() => this.drain());
+    return this.manual.runDue();
   }
 
   /**
@@ -130,16 +140,7 @@ export class Dispatcher {
    */
   async runNow(cronId: number): Promise<RunResult> {
     checkId("cronId", cronId);
-    return this.registered(async () => {
-      const now = this.options.now();
-      const claim = () => withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
-      const run = await this.own.claiming(claim, (claimed) => this.manual.add(claimed));
-      try {
-        return await this.executeSafely(run);
-      } finally {
-        this.manual.delete(run);
-      }
-    });
+    return this.manual.runNow(cronId);
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */
@@ -164,7 +165,7 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     if (this.phase !== "running") {
-      await this.sandbox?.close(); // threads started by runDue()
+      await this.execution.close(); // threads started by runDue()
       return;
     }
     this.phase = "stopping";
@@ -187,20 +188,9 @@ export class Dispatcher {
       const unregistered = this.liveness.unregister();
       if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
-      await this.sandbox?.close();
+      await this.execution.close();
       this.phase = "stopped"; // a later runDue() retries as usual
       this.options.logger.info("worker stopped", { workerId: this.workerId });
-    }
-  }
-
-  /** Runs `work` registered: a worker not started registers for it and unregisters after (unless it was started meanwhile). */
-  private async registered<T>(work: () => Promise<T>): Promise<T> {
-    const temporary = !this.liveness.registered;
-    if (temporary) await this.liveness.register();
-    try {
-      return await work();
-    } finally {
-      if (temporary && this.phase !== "running") await this.liveness.unregister();
     }
   }
 
@@ -255,32 +245,6 @@ export class Dispatcher {
     return this.gate.claim(() => withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate)));
   }
 
-  /** `runDue`: claims of `batchSize`, run as batches one after another, until nothing is due. */
-  private async drain(): Promise<RunResult[]> {
-    const results: RunResult[] = [];
-    await this.liveness.recover();
-    const { batchSize } = this.options;
-    for (;;) {
-      const claim = () => this.claimDue(this.plans(() => batchSize), batchSize);
-      let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.manual.add(r)))).runs;
-      if (pending.length === 0) break;
-      let progressed = false;
-      try {
-        while (pending.length > 0) {
-          const outcome = await this.runBatch(pending, () => true);
-          results.push(...outcome.results);
-          if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
-          for (const run of pending) if (!outcome.deferred.includes(run)) this.manual.delete(run);
-          pending = outcome.deferred;
-        }
-      } finally {
-        for (const run of pending) this.manual.delete(run);
-      }
-      if (!progressed) break;
-    }
-    return results;
-  }
-
   /**
    * The loop: claims only what its free slots (per queue and in all) can
    * take, and starts batches. With several slots it claims one round ahead,
@@ -316,7 +280,7 @@ export class Dispatcher {
       const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
       const batch = this.queue.take(queue, size);
       const began = Date.now();
-      const run = this.runBatch(batch, () => this.phase === "running")
+      const run = this.execution.batch(batch, () => this.phase === "running")
         .then((outcome) => {
           this.queue.putBack(outcome.deferred);
           if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
@@ -335,42 +299,19 @@ export class Dispatcher {
     }
   }
 
-  /**
-   * Runs claimed runs as one batch (in a sandbox: the first one, in its
-   * thread; the rest are deferred). `keepGoing` false makes the batch stop
-   * taking jobs (the worker is stopping).
-   */
-  private async runBatch(runs: ClaimedRun[], keepGoing: () => boolean): Promise<BatchOutcome> {
-    if (!this.sandbox) return this.executor.executeBatch(runs, this.abort.signal, keepGoing);
-    const [first, ...rest] = runs;
-    return { results: [await this.executeSafely(first)], deferred: rest };
-  }
-
-  private async executeSafely(run: ClaimedRun): Promise<RunResult> {
-    try {
-      if (this.sandbox) return await this.sandbox.run(run, this.executor, this.abort.signal);
-      return await this.executor.execute(run, this.abort.signal);
-    } catch (error) {
-      if (!(error instanceof ClaimLostError)) throw error;
-      return skipped(run.cron, error.message);
-    }
-  }
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
-    if (this.executor.runningCronIds().length === 0 && this.slots.busy === 0) return;
-    for (const row of await stopRequests(this.backend, this.workerId)) {
-      this.executor.requestStop(row.cronId, row.jobId);
-      this.sandbox?.requestStop(row.cronId, row.jobId);
-    }
+    if (this.execution.runningCronIds().length === 0 && this.slots.busy === 0) return;
+    for (const row of await stopRequests(this.backend, this.workerId)) this.execution.requestStop(row.cronId, row.jobId);
   }
 
   /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
   private *heldIds(): Iterable<number> {
     for (const run of this.queue.runs()) yield run.cron.id;
     for (const run of this.slots.runs()) yield run.cron.id;
-    for (const run of this.manual) yield run.cron.id;
-    yield* this.executor.runningCronIds();
+    yield* this.manual.heldIds();
+    yield* this.execution.runningCronIds();
   }
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */

@@ -26,13 +26,12 @@ export class WakeableSleep {
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.woken) return resolve();
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wakeSleeper = null;
+        this.wakeSleeper = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeSleeper = done;
     });
   }

@@ -41,7 +41,7 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
     expect(() => backendFor(ds, { poolMode: "txn" as "session" })).toThrow(/poolMode: expected "session" or "transaction"/);
     expect(() => backendFor(ds, { listenUrl: "mysql://db/app" })).toThrow(ValidationError);
     expect(() => backendFor(ds, { listenUrl: 42 as unknown as string })).toThrow(/listenUrl/);
-    expect(() => backendFor(ds, null as unknown as {})).toThrow(ValidationError);
+    expect(() => backendFor(ds, null as unknown as Record<string, never>)).toThrow(ValidationError);
     // Nothing was fixed by the refused calls: the DataSource still takes its options.
     expect(backendFor(ds, { poolMode: "transaction" })).toBe(backendFor(ds));
   });

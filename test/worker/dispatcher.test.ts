@@ -1,5 +1,5 @@
 import { Dispatcher, HrpCronJobService, ModelRegistry, type JobEnv } from "../../src";
-import { HrpCronJob, HrpCronRunLog, IrCron, ResUsers } from "../../src/schema/entities";
+import { HrpCronRunLog, IrCron, ResUsers } from "../../src/schema/entities";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
 

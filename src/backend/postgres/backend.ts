@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
 import { PreparedStatementLostError } from "../../core/errors";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
@@ -8,6 +7,7 @@ import type { Logger } from "../../core/types";
 import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
 import { PgListener, WAKEUP_CHANNEL } from "./listener";
+import { numberPlaceholders, PreparedStatements } from "./prepared";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
 const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
@@ -20,12 +20,6 @@ const TRANSIENT_NODE_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "ECONNR
  * holds behind a pooler in transaction mode. The value spells "HRPC".
  */
 export const MIGRATION_ADVISORY_LOCK_KEY = 0x48525043;
-
-/** At most this many distinct statement texts are prepared per connection; later ones run unprepared. */
-const MAX_PREPARED_STATEMENTS = 200;
-
-/** SQLSTATEs of a prepared statement missing from (26000) or already on (42P05) the connection: a transaction pooler. */
-const LOST_STATEMENT_CODES: ReadonlySet<string> = new Set(["26000", "42P05"]);
 
 /** Advisory-lock key serialising limit-aware claims ("HRPL"). */
 export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
@@ -43,22 +37,16 @@ export class PostgresBackend extends BaseBackend implements Backend {
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
   private readonly listener: PgListener;
+  /** hrp-cron's own statements, prepared under a name per connection while that works. */
+  private readonly statements: PreparedStatements;
   /** Query runners whose open transaction has already sent its NOTIFY. */
   private readonly announced = new WeakSet<QueryRunner>();
   private watching = false;
-  /** Names of hrp-cron's prepared statements, by SQL text (the same on every connection). */
-  private readonly statementNames = new Map<string, string>();
-  /**
-   * Whether hrp-cron's statements are prepared under a name: not with
-   * `poolMode: "transaction"`, and no longer once a lost or duplicate
-   * statement showed that connections go through such a pooler.
-   */
-  private namedStatements: boolean;
 
   constructor(private readonly dataSource: DataSource, private readonly options: ResolvedPostgresOptions) {
     super();
     this.listener = new PgListener(dataSource, options);
-    this.namedStatements = options.poolMode === "session";
+    this.statements = new PreparedStatements(options.poolMode === "session", options.logger, (runner) => this.guard.inScope(runner));
   }
 
   async announceWork(manager: EntityManager): Promise<void> {
@@ -189,70 +177,20 @@ export class PostgresBackend extends BaseBackend implements Backend {
   }
 
   async query<R>(manager: EntityManager, sql: string, params: unknown[] = []): Promise<R[]> {
-    const prepared = await this.prepared(manager, sql, params);
+    const prepared = await this.statements.run(manager, sql, params);
     if (prepared) return prepared.rows as R[];
     const result = await rawQuery(manager, numberPlaceholders(sql), params);
     return (result.records ?? []) as R[];
   }
 
   async execute(manager: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
-    const prepared = await this.prepared(manager, sql, params);
+    const prepared = await this.statements.run(manager, sql, params);
     if (prepared) return prepared.rowCount ?? 0;
     const result = await rawQuery(manager, numberPlaceholders(sql), params);
     return result.affected ?? affectedRows(result);
   }
 
-  /**
-   * Runs hrp-cron's own statement as a named prepared statement on the
-   * transaction's connection: PostgreSQL parses and plans each text once
-   * per connection instead of at every call (planning the claim's
-   * recursive walk costs more than running it). Statements a job method
-   * makes (inside its savepoint scope), calls without a transaction and
-   * every call once named statements are off go through TypeORM as usual
-   * (unnamed); returns null for those.
-   *
-   * A statement's name is derived from its text, so one name means one
-   * text on every connection, whichever process or DataSource prepared it.
-   * Behind a pooler in transaction mode a statement prepared by one
-   * transaction may be missing from the server connection the next one
-   * gets (26000), or already be there (42P05): named statements are then
-   * switched off for good and the aborted transaction is reported as a
-   * transient {@link PreparedStatementLostError}, to be retried.
-   */
-  private async prepared(manager: EntityManager, sql: string, params: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null } | null> {
-    if (!this.namedStatements) return null;
-    const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
-    const client = runner?.databaseConnection;
-    if (!runner?.isTransactionActive || !client || runner.isReleased || this.guard.inScope(runner)) return null;
-    let name = this.statementNames.get(sql);
-    if (!name) {
-      // Texts with variable-length lists (listing filters, key lists) must not fill every connection with statements.
-      if (this.statementNames.size >= MAX_PREPARED_STATEMENTS) return null;
-      name = `hrp_cron_${createHash("sha256").update(sql).digest("hex").slice(0, 32)}`;
-      this.statementNames.set(sql, name);
-    }
-    try {
-      return await client.query({ name, text: numberPlaceholders(sql), values: params });
-    } catch (error) {
-      const code = driverError(error).code;
-      if (typeof code === "string" && LOST_STATEMENT_CODES.has(code)) throw this.statementLost(name, code, error);
-      throw new QueryFailedError(sql, params, error as Error);
-    }
-  }
 
-  /** Switches named statements off (once, with a warning) and returns the transient error to throw. */
-  private statementLost(name: string, code: string, cause: unknown): PreparedStatementLostError {
-    const error = new PreparedStatementLostError(name, code, { cause });
-    if (this.namedStatements) {
-      this.namedStatements = false;
-      this.options.logger.warn(
-        "transaction pooler detected: prepared statements do not survive a transaction on this DataSource; using unnamed statements from now on " +
-          '(set poolMode: "transaction", and listenUrl for immediate wake-ups across processes: LISTEN does not work through such a pooler)',
-        { statement: name, sqlState: code },
-      );
-    }
-    return error;
-  }
 
   jsonTable(alias: string, columns: JsonColumns): string {
     const defs = Object.entries(columns).map(([name, type]) => `${name} ${PG_TYPES[type]}`);
@@ -309,10 +247,6 @@ export class PostgresBackend extends BaseBackend implements Backend {
 
 const PG_TYPES: Record<JsonColumnType, string> = { int: "integer", text: "text", timestamp: "timestamptz", bool: "boolean" };
 
-/** The part of a `pg` client used for prepared statements. */
-interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
-}
 
 /** The id and server process of the current transaction (see `beginTracked`). */
 const TICKET_SQL = "SELECT txid_current()::text AS txid, pg_backend_pid() AS pid";
@@ -324,10 +258,4 @@ function ticketOf(row: { txid?: unknown; pid?: unknown } | undefined): CommitTic
 /** The part of a `pg` client used for a multi-statement simple query. */
 interface PgTextClient {
   query(text: string): Promise<{ rows: Array<Record<string, unknown>> } | Array<{ rows: Array<Record<string, unknown>> }>>;
-}
-
-/** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */
-function numberPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
 }
