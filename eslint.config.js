@@ -14,7 +14,10 @@ module.exports = defineConfig(
     rules: {
       // Job methods take any JSON arguments: JobMethod is (env, ...args: any[]) => unknown.
       "@typescript-eslint/no-explicit-any": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", ignoreRestSiblings: true },
+      ],
       // `Function` is the type of registered methods passed by reference (MethodRef).
       "@typescript-eslint/no-unsafe-function-type": "off",
       eqeqeq: ["error", "always"],
@@ -24,6 +27,10 @@ module.exports = defineConfig(
   {
     files: ["**/*.js"],
     languageOptions: { sourceType: "commonjs", globals: globals.node },
-    rules: { "no-redeclare": ["error", { builtinGlobals: false }], "@typescript-eslint/no-require-imports": "off", "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", caughtErrors: "none" }] },
+    rules: {
+      "no-redeclare": ["error", { builtinGlobals: false }],
+      "@typescript-eslint/no-require-imports": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", caughtErrors: "none" }],
+    },
   },
 );

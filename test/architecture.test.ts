@@ -51,7 +51,9 @@ function sourceFiles(dir: string): string[] {
 }
 
 const FILES = sourceFiles(SRC);
-const parsed = new Map(FILES.map((file) => [file, ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true)]));
+const parsed = new Map(
+  FILES.map((file) => [file, ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true)]),
+);
 
 /** `core`, `store`, ... for a file under src/ (`index` for src/index.ts, which may import anything). */
 function layerOf(file: string): string {
@@ -67,11 +69,16 @@ function rankOf(layer: string): number {
 function importsOf(source: ts.SourceFile): string[] {
   const specs: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       specs.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
       const callee = node.expression;
-      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require")) specs.push(node.arguments[0].text);
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require"))
+        specs.push(node.arguments[0].text);
     }
     ts.forEachChild(node, visit);
   };
@@ -98,14 +105,17 @@ describe("architecture", () => {
       for (const spec of importsOf(source)) {
         const to = layerOf(resolveImport(file, spec));
         if (from === to) continue;
-        if (rankOf(to) > rankOf(from) || (rankOf(to) === rankOf(from) && from !== to)) violations.push(`${relative(SRC, file)} (${from}) imports ${spec} (${to})`);
+        if (rankOf(to) > rankOf(from) || (rankOf(to) === rankOf(from) && from !== to))
+          violations.push(`${relative(SRC, file)} (${from}) imports ${spec} (${to})`);
       }
     }
     expect(violations).toEqual([]);
   });
 
   it("no import cycles between files", () => {
-    const graph = new Map([...parsed].map(([file, source]) => [file, importsOf(source).map((spec) => resolveImport(file, spec))]));
+    const graph = new Map(
+      [...parsed].map(([file, source]) => [file, importsOf(source).map((spec) => resolveImport(file, spec))]),
+    );
     const cycles: string[] = [];
     const state = new Map<string, "visiting" | "done">();
     const stack: string[] = [];
@@ -131,8 +141,13 @@ describe("architecture", () => {
     for (const [file, source] of parsed) {
       if (SQL_LAYERS.has(layerOf(file))) continue;
       const visit = (node: ts.Node): void => {
-        if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && statement.test(node.getText(source))) {
-          violations.push(`${relative(SRC, file)}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`);
+        if (
+          (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) &&
+          statement.test(node.getText(source))
+        ) {
+          violations.push(
+            `${relative(SRC, file)}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`,
+          );
         }
         ts.forEachChild(node, visit);
       };
@@ -159,7 +174,8 @@ describe("architecture", () => {
           const init = declaration.initializer;
           if (!init || /^(Readonly|readonly )/.test(type)) continue;
           if (mutable.test(init.getText(source))) violations.push(`${where} (${init.getText(source).split("(")[0]})`);
-          if (ts.isArrayLiteralExpression(init) && !PUBLIC_ARRAYS.has(where)) violations.push(`${where} (array: make it readonly, or "as const")`);
+          if (ts.isArrayLiteralExpression(init) && !PUBLIC_ARRAYS.has(where))
+            violations.push(`${where} (array: make it readonly, or "as const")`);
         }
       }
     }

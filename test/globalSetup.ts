@@ -10,5 +10,9 @@ export default function globalSetup(): void {
   const root = join(__dirname, "..");
   // From scratch: a file moved or deleted in src/ must not survive in dist/ (and shadow its replacement).
   rmSync(join(root, "dist"), { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { cwd: root, stdio: "inherit" });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")],
+    { cwd: root, stdio: "inherit" },
+  );
 }

@@ -115,6 +115,10 @@ export function fixedClock(start: string | Date) {
 /** Counts rows with raw SQL in a dialect-neutral way. */
 export async function count(db: TestDb, table: string, where = "1 = 1", params: unknown[] = []): Promise<number> {
   const backend = backendFor(db.dataSource);
-  const rows = await backend.query<{ n: unknown }>(db.dataSource.manager, `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
+  const rows = await backend.query<{ n: unknown }>(
+    db.dataSource.manager,
+    `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`,
+    params,
+  );
   return Number(rows[0].n);
 }

@@ -23,10 +23,19 @@ describe("README usage example", () => {
     const file = join(dir, "quickstart.ts");
     writeFileSync(file, usageExample().replace(`from "hrp-cron"`, `from "../../src"`));
     const program = ts.createProgram([file], {
-      strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true,
-      experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: true, noEmit: true, types: ["node"],
+      strict: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.CommonJS,
+      esModuleInterop: true,
+      experimentalDecorators: true,
+      emitDecoratorMetadata: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ["node"],
     });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     expect(diagnostics).toEqual([]);
   });
 
@@ -36,20 +45,28 @@ describe("README usage example", () => {
       const source = usageExample()
         .replace(`from "hrp-cron"`, `from ${JSON.stringify(join(ROOT, "dist", "src"))}`)
         .replace("Date.now() + 30_000", "Date.now() + 300"); // do not make the test wait 30 s
-      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+      const js = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
       writeFileSync(join(dir, "quickstart.js"), js);
-      const child = spawn(process.execPath, ["quickstart.js"], { cwd: dir, env: { ...process.env, NODE_PATH: join(ROOT, "node_modules") } });
+      const child = spawn(process.execPath, ["quickstart.js"], {
+        cwd: dir,
+        env: { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+      });
       let output = "";
       child.stdout.on("data", (d: Buffer) => (output += d.toString()));
       child.stderr.on("data", (d: Buffer) => (output += d.toString()));
       const deadline = Date.now() + 30_000;
-      while (!/creating account moves for 12, 13 as user 1/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!/creating account moves for 12, 13 as user 1/.test(output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       expect(output).toMatch(/creating account moves for 12, 13 as user 1/);
       // The job's completion commits right after the method returns.
       let state = "";
       while (state !== "done" && Date.now() < deadline) {
         const db = new Database(join(dir, "quickstart.sqlite"), { readonly: true });
-        state = (db.prepare("SELECT state FROM hrp_cron_job WHERE id = 1").get() as { state: string } | undefined)?.state ?? "";
+        state =
+          (db.prepare("SELECT state FROM hrp_cron_job WHERE id = 1").get() as { state: string } | undefined)?.state ??
+          "";
         db.close();
         if (state !== "done") await new Promise((r) => setTimeout(r, 50));
       }

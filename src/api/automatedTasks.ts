@@ -10,7 +10,16 @@ import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { requireActiveUser, userKeyOf } from "../core/users";
 import {
-  checkBool, checkDate, checkId, checkInt, checkName, checkOptionalDate, checkOptions, checkPriority, checkTransactionOption, serializeArgs,
+  checkBool,
+  checkDate,
+  checkId,
+  checkInt,
+  checkName,
+  checkOptionalDate,
+  checkOptions,
+  checkPriority,
+  checkTransactionOption,
+  serializeArgs,
 } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
@@ -45,7 +54,10 @@ export class HrpCronJobService {
   /** Retry, cancel and the listings, shared with `JobQueue` and the CLI. */
   private readonly admin: JobAdmin;
 
-  constructor(private readonly dataSource: DataSource, options: ServiceOptions = {}) {
+  constructor(
+    private readonly dataSource: DataSource,
+    options: ServiceOptions = {},
+  ) {
     this.backend = backendFor(dataSource);
     this.local = localFor(dataSource);
     options = checkOptions("options", options, SERVICE_OPTION_KEYS);
@@ -86,17 +98,48 @@ export class HrpCronJobService {
     const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
     const creator = currentUserId() ?? uid;
 
-    const job = await this.write({ operation: "runByCron", name, model, function: fn }, options.manager, async (manager) => {
-      const user = await this.checkUser(manager, uid);
-      const saved = await insertJob(this.backend, manager, {
-        name, model, function: fn, args: argsJson, priority, userId: uid, userKey: userKeyOf(user), dateCreated: startAt, state: "pending",
-        dateStarted: null, dateDone: null, excInfo: null, createUid: creator, createDate: now, kind: "cron", jobKey: null,
-        maxRetries: 0, attempts: 0, retryBackoffMs: null, workerId: null, onSuccess: null, onFailure: null,
-        queue: "default", timeoutMs: null, concurrencyKey: null, concurrencyLimit: null,
-      }, { nextcall: startAt, doall: true });
-      await this.backend.announceWork(manager);
-      return saved;
-    });
+    const job = await this.write(
+      { operation: "runByCron", name, model, function: fn },
+      options.manager,
+      async (manager) => {
+        const user = await this.checkUser(manager, uid);
+        const saved = await insertJob(
+          this.backend,
+          manager,
+          {
+            name,
+            model,
+            function: fn,
+            args: argsJson,
+            priority,
+            userId: uid,
+            userKey: userKeyOf(user),
+            dateCreated: startAt,
+            state: "pending",
+            dateStarted: null,
+            dateDone: null,
+            excInfo: null,
+            createUid: creator,
+            createDate: now,
+            kind: "cron",
+            jobKey: null,
+            maxRetries: 0,
+            attempts: 0,
+            retryBackoffMs: null,
+            workerId: null,
+            onSuccess: null,
+            onFailure: null,
+            queue: "default",
+            timeoutMs: null,
+            concurrencyKey: null,
+            concurrencyLimit: null,
+          },
+          { nextcall: startAt, doall: true },
+        );
+        await this.backend.announceWork(manager);
+        return saved;
+      },
+    );
     this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, startAt);
     return job;
   }
@@ -121,25 +164,49 @@ export class HrpCronJobService {
     const now = this.options.now();
     const nextcallGiven = spec.nextcall === undefined ? undefined : checkDate("nextcall", spec.nextcall);
 
-    const cron = await this.write({ operation: "createCron", name: spec.name, model: spec.model, function: spec.function }, options.manager, async (manager) => {
-      const user = await this.checkUser(manager, uid);
-      const timeZone = spec.timeZone ?? user.tz ?? "UTC";
-      const schedule = spec.cronExpression
-        ? ({ kind: "cron", expression: spec.cronExpression, timeZone } as const)
-        : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
-      validateSchedule(schedule);
-      const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
-      checkSchedulable(schedule, nextcall);
-      if (spec.active ?? true) await this.backend.announceWork(manager);
-      return insertCron(manager, {
-        name: spec.name, active: spec.active ?? true, userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType,
-        cronExpression: spec.cronExpression ?? null, tz: spec.timeZone ?? null, nextcall, lastcall: null, numbercall,
-        doall: spec.doall ?? false, model: spec.model, function: spec.function, args: argsJson, hrpCronJobId: null,
-        failureCount: 0, firstFailureDate: null, runningWorker: null, runningSince: null,
-        createUid: currentUserId() ?? uid, createDate: now, writeDate: now,
-      });
-    });
-    if (cron.active) this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
+    const cron = await this.write(
+      { operation: "createCron", name: spec.name, model: spec.model, function: spec.function },
+      options.manager,
+      async (manager) => {
+        const user = await this.checkUser(manager, uid);
+        const timeZone = spec.timeZone ?? user.tz ?? "UTC";
+        const schedule = spec.cronExpression
+          ? ({ kind: "cron", expression: spec.cronExpression, timeZone } as const)
+          : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
+        validateSchedule(schedule);
+        const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+        checkSchedulable(schedule, nextcall);
+        if (spec.active ?? true) await this.backend.announceWork(manager);
+        return insertCron(manager, {
+          name: spec.name,
+          active: spec.active ?? true,
+          userId: uid,
+          userKey: userKeyOf(user),
+          priority,
+          intervalNumber,
+          intervalType,
+          cronExpression: spec.cronExpression ?? null,
+          tz: spec.timeZone ?? null,
+          nextcall,
+          lastcall: null,
+          numbercall,
+          doall: spec.doall ?? false,
+          model: spec.model,
+          function: spec.function,
+          args: argsJson,
+          hrpCronJobId: null,
+          failureCount: 0,
+          firstFailureDate: null,
+          runningWorker: null,
+          runningSince: null,
+          createUid: currentUserId() ?? uid,
+          createDate: now,
+          writeDate: now,
+        });
+      },
+    );
+    if (cron.active)
+      this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
     return cron;
   }
 
@@ -162,9 +229,14 @@ export class HrpCronJobService {
   async trigger(cronId: number): Promise<IrCron> {
     checkId("cronId", cronId);
     // A cron's own run asks to run again once it is recorded (in the run's transaction).
-    if (currentJobCronId() === cronId) return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
+    if (currentJobCronId() === cronId)
+      return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
     const now = this.options.now();
-    const cron = await this.editIdle(cronId, { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" }, true);
+    const cron = await this.editIdle(
+      cronId,
+      { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" },
+      true,
+    );
     this.local.wakeups.notify(now);
     return cron;
   }
@@ -184,7 +256,9 @@ export class HrpCronJobService {
   /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
   async deleteCron(cronId: number): Promise<void> {
     checkId("cronId", cronId);
-    await this.write({ operation: "deleteCron", cronId }, undefined, (manager) => deleteIdleCron(this.backend, manager, cronId));
+    await this.write({ operation: "deleteCron", cronId }, undefined, (manager) =>
+      deleteIdleCron(this.backend, manager, cronId),
+    );
   }
 
   /** {@link JobAdmin.retryJob}. */
@@ -242,7 +316,11 @@ export class HrpCronJobService {
    * committed exactly once (`commitOnce`: retried while the database is
    * unavailable, never blindly after a lost COMMIT reply).
    */
-  private write<T>(what: WriteDescription, given: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+  private write<T>(
+    what: WriteDescription,
+    given: EntityManager | undefined,
+    work: (m: EntityManager) => Promise<T>,
+  ): Promise<T> {
     // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
     return writeOnce(this.backend, this.options, what, given, work);
   }
@@ -256,8 +334,4 @@ export class HrpCronJobService {
       return (await findCron(manager, cronId))!;
     });
   }
-
-
-
-
 }

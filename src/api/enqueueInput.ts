@@ -53,10 +53,18 @@ export interface EnqueueOptions {
 export type InlineEnqueueOptions = EnqueueOptions & ({ readonly now: true } | { readonly isAsync: false });
 
 /** Options of an enqueue that may be skipped as a duplicate (resolves with the job or null). */
-export type DeduplicatedEnqueueOptions = EnqueueOptions & { readonly deduplicate: true; readonly now?: false; readonly isAsync?: true };
+export type DeduplicatedEnqueueOptions = EnqueueOptions & {
+  readonly deduplicate: true;
+  readonly now?: false;
+  readonly isAsync?: true;
+};
 
 /** Options of an enqueue that writes a job (resolves with it). */
-export type QueuedEnqueueOptions = EnqueueOptions & { readonly now?: false; readonly isAsync?: true; readonly deduplicate?: false };
+export type QueuedEnqueueOptions = EnqueueOptions & {
+  readonly now?: false;
+  readonly isAsync?: true;
+  readonly deduplicate?: false;
+};
 
 /** One job of {@link JobQueue.enqueueBulk}. */
 export interface BulkJob {
@@ -78,17 +86,46 @@ export type MethodRef = string | Function;
  */
 
 const ENQUEUE_KEYS = optionKeys<EnqueueOptions>({
-  queue: true, timeoutMs: true, now: true, isAsync: true, jobName: true, jobId: true, deduplicate: true, atFront: true, manager: true,
-  enqueueAfterCommit: true, onSuccess: true, onFailure: true, trackJob: true, priority: true, kwargs: true, args: true, maxRetries: true,
-  retryBackoffMs: true, concurrencyKey: true, concurrencyLimit: true, userId: true,
+  queue: true,
+  timeoutMs: true,
+  now: true,
+  isAsync: true,
+  jobName: true,
+  jobId: true,
+  deduplicate: true,
+  atFront: true,
+  manager: true,
+  enqueueAfterCommit: true,
+  onSuccess: true,
+  onFailure: true,
+  trackJob: true,
+  priority: true,
+  kwargs: true,
+  args: true,
+  maxRetries: true,
+  retryBackoffMs: true,
+  concurrencyKey: true,
+  concurrencyLimit: true,
+  userId: true,
 });
 
-const BOOLEAN_KEYS = ["now", "isAsync", "deduplicate", "atFront", "enqueueAfterCommit", "trackJob"] as const satisfies ReadonlyArray<keyof EnqueueOptions>;
+const BOOLEAN_KEYS = [
+  "now",
+  "isAsync",
+  "deduplicate",
+  "atFront",
+  "enqueueAfterCommit",
+  "trackJob",
+] as const satisfies ReadonlyArray<keyof EnqueueOptions>;
 
 const BULK_JOB_KEYS = optionKeys<BulkJob>({ method: true, options: true });
 
 /** @throws ValidationError */
-export function checkEnqueueOptions(options: EnqueueOptions | undefined, dataSource: DataSource, field = "options"): EnqueueOptions {
+export function checkEnqueueOptions(
+  options: EnqueueOptions | undefined,
+  dataSource: DataSource,
+  field = "options",
+): EnqueueOptions {
   const o = checkOptions(field, options, ENQUEUE_KEYS);
   for (const key of BOOLEAN_KEYS) optionalBool(key, o[key], false);
   if (o.queue !== undefined) checkName("queue", o.queue, 64);
@@ -102,7 +139,12 @@ export function checkBulkJobs(jobs: readonly BulkJob[], dataSource: DataSource):
   if (jobs === undefined) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
   return checkArray("jobs", jobs).map((job, i) => {
     const j = checkOptions(`jobs[${i}]`, job as BulkJob, BULK_JOB_KEYS);
-    if (j.method === undefined) throw new ValidationError(`jobs[${i}].method`, "is missing: give a registered \"model.method\" name or function", undefined);
+    if (j.method === undefined)
+      throw new ValidationError(
+        `jobs[${i}].method`,
+        'is missing: give a registered "model.method" name or function',
+        undefined,
+      );
     return { method: j.method, options: checkEnqueueOptions(j.options, dataSource, `jobs[${i}].options`) };
   });
 }

@@ -54,10 +54,15 @@ export class JobAdmin {
   private readonly options: ResolvedShared;
 
   /** `resolved`: options already resolved by the caller (`HrpCronJobService`, `JobQueue`). @internal */
-  constructor(private readonly dataSource: DataSource, options: SharedOptions = {}, resolved?: ResolvedShared) {
+  constructor(
+    private readonly dataSource: DataSource,
+    options: SharedOptions = {},
+    resolved?: ResolvedShared,
+  ) {
     this.backend = backendFor(dataSource);
     this.local = localFor(dataSource);
-    this.options = resolved ?? resolveShared(checkOptions("options", options, SHARED_OPTION_KEYS), new ResUsersResolver());
+    this.options =
+      resolved ?? resolveShared(checkOptions("options", options, SHARED_OPTION_KEYS), new ResUsersResolver());
   }
 
   /**
@@ -120,10 +125,22 @@ export class JobAdmin {
    */
   async purge(options: PurgeOptions = {}): Promise<number> {
     options = checkOptions("options", options, PURGE_OPTION_KEYS);
-    const finishedMs = checkInt("finishedOlderThanMs", options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
-    const failedMs = checkInt("failedOlderThanMs", options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs, 0, Number.MAX_SAFE_INTEGER);
+    const finishedMs = checkInt(
+      "finishedOlderThanMs",
+      options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const failedMs = checkInt(
+      "failedOlderThanMs",
+      options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
     const now = this.options.now().getTime();
-    return retriedTransaction(this.backend, this.options, (m) => purgeJobs(this.backend, m, new Date(now - finishedMs), new Date(now - failedMs)));
+    return retriedTransaction(this.backend, this.options, (m) =>
+      purgeJobs(this.backend, m, new Date(now - finishedMs), new Date(now - failedMs)),
+    );
   }
 
   async getCron(cronId: number): Promise<IrCron> {

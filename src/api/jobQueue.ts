@@ -17,7 +17,13 @@ import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import { insertJob, insertJobs, liveJobWithKey } from "../store/jobs";
 import { ResUsersResolver } from "../store/users";
 import {
-  checkBulkJobs, checkEnqueueOptions, type BulkJob, type DeduplicatedEnqueueOptions, type EnqueueOptions, type InlineEnqueueOptions, type MethodRef,
+  checkBulkJobs,
+  checkEnqueueOptions,
+  type BulkJob,
+  type DeduplicatedEnqueueOptions,
+  type EnqueueOptions,
+  type InlineEnqueueOptions,
+  type MethodRef,
   type QueuedEnqueueOptions,
 } from "./enqueueInput";
 import { EnqueuePlan } from "./enqueuePlan";
@@ -33,7 +39,11 @@ export interface JobQueueOptions extends SharedOptions {
 }
 
 /** Every key of {@link JobQueueOptions}. */
-const JOB_QUEUE_OPTION_KEYS = optionKeys<JobQueueOptions>({ ...keyRecord(SHARED_OPTION_KEYS), registry: true, workers: true });
+const JOB_QUEUE_OPTION_KEYS = optionKeys<JobQueueOptions>({
+  ...keyRecord(SHARED_OPTION_KEYS),
+  registry: true,
+  workers: true,
+});
 
 /**
  * Queue tasks, Frappe style: send a registered method to a named queue now.
@@ -57,7 +67,10 @@ export class JobQueue {
   /** Checks of what is enqueued, and the rows it becomes. */
   private readonly plan: EnqueuePlan;
 
-  constructor(private readonly dataSource: DataSource, options: JobQueueOptions) {
+  constructor(
+    private readonly dataSource: DataSource,
+    options: JobQueueOptions,
+  ) {
     this.backend = backendFor(dataSource);
     this.local = localFor(dataSource);
     options = checkOptions("options", options, JOB_QUEUE_OPTION_KEYS);
@@ -84,7 +97,8 @@ export class JobQueue {
     options = checkEnqueueOptions(options, this.dataSource);
     const [model, fn] = this.plan.resolveMethod(method);
     const args = options.args !== undefined ? options.args : options.kwargs !== undefined ? [options.kwargs] : [];
-    if (options.args !== undefined && options.kwargs !== undefined) throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
+    if (options.args !== undefined && options.kwargs !== undefined)
+      throw new ValidationError("kwargs", "pass either args or kwargs, not both", undefined);
     return this.submit(model, fn, args, options, "default");
   }
 
@@ -93,19 +107,36 @@ export class JobQueue {
    * (Frappe's `enqueue_doc`). Default queue `long`, with that queue's timeout.
    */
   enqueueDoc(model: string, id: number | string, method: string, options: InlineEnqueueOptions): Promise<unknown>;
-  enqueueDoc(model: string, id: number | string, method: string, options: DeduplicatedEnqueueOptions): Promise<HrpCronJob | null>;
+  enqueueDoc(
+    model: string,
+    id: number | string,
+    method: string,
+    options: DeduplicatedEnqueueOptions,
+  ): Promise<HrpCronJob | null>;
   enqueueDoc(model: string, id: number | string, method: string, options?: QueuedEnqueueOptions): Promise<HrpCronJob>;
-  enqueueDoc(model: string, id: number | string, method: string, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
+  enqueueDoc(
+    model: string,
+    id: number | string,
+    method: string,
+    options?: EnqueueOptions,
+  ): Promise<HrpCronJob | null | unknown>;
   async enqueueDoc(model: string, id: number | string, method: string, options: EnqueueOptions = {}): Promise<unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
-    if (options.args !== undefined) throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
+    if (options.args !== undefined)
+      throw new ValidationError("args", "enqueueDoc calls method(env, id, kwargs): pass kwargs, not args", undefined);
     checkName("model", model, 128);
     checkName("method", method, 128);
     if (!this.registry.has(model, method)) throw new UnknownMethodError(model, method);
-    if (!(typeof id === "string" ? id.length > 0 : Number.isSafeInteger(id))) throw new ValidationError("id", "expected a record id (integer or non-empty string)", id);
-    return this.submit(model, method, [id, options.kwargs ?? {}], { ...options, jobName: options.jobName ?? `${model}.${method}(${id})` }, "long");
+    if (!(typeof id === "string" ? id.length > 0 : Number.isSafeInteger(id)))
+      throw new ValidationError("id", "expected a record id (integer or non-empty string)", id);
+    return this.submit(
+      model,
+      method,
+      [id, options.kwargs ?? {}],
+      { ...options, jobName: options.jobName ?? `${model}.${method}(${id})` },
+      "long",
+    );
   }
-
 
   /**
    * Enqueues many jobs at once (BullMQ's `addBulk`, graphile-worker's
@@ -117,40 +148,64 @@ export class JobQueue {
    * use `enqueue` for those.
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
-  async enqueueBulk(jobs: readonly BulkJob[], options: { readonly manager?: EntityManager } = {}): Promise<HrpCronJob[]> {
+  async enqueueBulk(
+    jobs: readonly BulkJob[],
+    options: { readonly manager?: EntityManager } = {},
+  ): Promise<HrpCronJob[]> {
     options = checkTransactionOption(options, this.dataSource);
     jobs = checkBulkJobs(jobs, this.dataSource);
     if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
     const prepared = jobs.map((job, i) => {
       const o = job?.options ?? {};
       for (const key of ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const) {
-        if (o[key as keyof EnqueueOptions] !== undefined) throw new ValidationError(`jobs[${i}].options.${key}`, "is not supported by enqueueBulk; use enqueue for this job", o[key as keyof EnqueueOptions]);
+        if (o[key as keyof EnqueueOptions] !== undefined)
+          throw new ValidationError(
+            `jobs[${i}].options.${key}`,
+            "is not supported by enqueueBulk; use enqueue for this job",
+            o[key as keyof EnqueueOptions],
+          );
       }
       const [model, fn] = this.plan.resolveMethod(job?.method);
-      if (o.args !== undefined && o.kwargs !== undefined) throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
+      if (o.args !== undefined && o.kwargs !== undefined)
+        throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
       return this.plan.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
     });
     const joined = options.manager ?? currentJobManager();
     const work = async (manager: EntityManager) => {
       const keys = new Map<number, string>();
-      for (const uid of new Set(prepared.map((p) => p.job.userId))) keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
+      for (const uid of new Set(prepared.map((p) => p.job.userId)))
+        keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
       for (const p of prepared) p.job.userKey = keys.get(p.job.userId)!; // our own rows: no copy per job
-      const saved = await insertJobs(this.backend, manager, prepared.map((p) => p.job), prepared.map((p) => p.schedule));
+      const saved = await insertJobs(
+        this.backend,
+        manager,
+        prepared.map((p) => p.job),
+        prepared.map((p) => p.schedule),
+      );
       if (saved.length > 0) await this.backend.announceWork(manager);
       return saved;
     };
-    const saved = await writeOnce(this.backend, this.options, { operation: "enqueueBulk", jobs: prepared.length }, options.manager, work);
+    const saved = await writeOnce(
+      this.backend,
+      this.options,
+      { operation: "enqueueBulk", jobs: prepared.length },
+      options.manager,
+      work,
+    );
     if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now());
     return saved;
   }
-
 
   private async submit(model: string, fn: string, args: unknown[], o: EnqueueOptions, defaultQueue: string) {
     const { job: values, schedule } = this.plan.prepare(model, fn, args, o, defaultQueue);
     const { userId: uid, jobKey } = values;
     const joined = o.manager ?? currentJobManager();
     if (o.enqueueAfterCommit && !callerTransaction(o.manager)) {
-      throw new ValidationError("enqueueAfterCommit", "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback", true);
+      throw new ValidationError(
+        "enqueueAfterCommit",
+        "pass the transaction's manager ({ manager }) so the job is written in it and dropped on rollback",
+        true,
+      );
     }
 
     if (o.now || o.isAsync === false) return this.runInline(model, fn, args, uid);
@@ -161,7 +216,11 @@ export class JobQueue {
       if (jobKey !== null) {
         if (await liveJobWithKey(this.backend, manager, jobKey)) {
           if (o.deduplicate) return null;
-          throw new ValidationError("jobId", `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`, jobKey);
+          throw new ValidationError(
+            "jobId",
+            `a job with jobId ${JSON.stringify(jobKey)} is already pending or running; pass deduplicate: true to skip`,
+            jobKey,
+          );
         }
       }
       const job = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
@@ -169,7 +228,13 @@ export class JobQueue {
       return job;
     };
     // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
-    const own = () => commitOnce(this.backend, this.options, { operation: "enqueue", method: joinMethodName(model, fn), queue: values.queue, jobId: jobKey }, work);
+    const own = () =>
+      commitOnce(
+        this.backend,
+        this.options,
+        { operation: "enqueue", method: joinMethodName(model, fn), queue: values.queue, jobId: jobKey },
+        work,
+      );
     let job: HrpCronJob | null;
     const caller = callerTransaction(o.manager);
     if (caller) job = await work(caller);
@@ -207,8 +272,17 @@ export class JobQueue {
     return this.backend.transaction(async (manager) => {
       const user = await this.checkUser(manager, uid);
       const env: JobEnv = {
-        uid, user, manager, cronId: 0, jobId: null, lastcall: null, now: this.options.now(),
-        signal: new AbortController().signal, workerId: "inline", call: 1, calls: 1,
+        uid,
+        user,
+        manager,
+        cronId: 0,
+        jobId: null,
+        lastcall: null,
+        now: this.options.now(),
+        signal: new AbortController().signal,
+        workerId: "inline",
+        call: 1,
+        calls: 1,
       };
       return runInJob(uid, manager, () => method(env, ...args));
     });

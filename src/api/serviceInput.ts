@@ -55,8 +55,20 @@ export interface CronSpec {
 export const MAX_LIST_LIMIT = 100_000;
 
 const CRON_SPEC_KEYS = optionKeys<CronSpec>({
-  name: true, model: true, function: true, args: true, priority: true, userId: true, intervalNumber: true, intervalType: true, cronExpression: true,
-  timeZone: true, nextcall: true, numbercall: true, doall: true, active: true,
+  name: true,
+  model: true,
+  function: true,
+  args: true,
+  priority: true,
+  userId: true,
+  intervalNumber: true,
+  intervalType: true,
+  cronExpression: true,
+  timeZone: true,
+  nextcall: true,
+  numbercall: true,
+  doall: true,
+  active: true,
 });
 
 /**
@@ -74,7 +86,11 @@ export function checkCronSpec(spec: CronSpec): CronSpec {
   const timeZone = s.timeZone === undefined ? "UTC" : checkTimeZone(s.timeZone);
   if (s.cronExpression !== undefined) {
     if (s.intervalNumber !== undefined || s.intervalType !== undefined) {
-      throw new ValidationError("cronExpression", "pass either cronExpression or intervalNumber/intervalType, not both", s.cronExpression);
+      throw new ValidationError(
+        "cronExpression",
+        "pass either cronExpression or intervalNumber/intervalType, not both",
+        s.cronExpression,
+      );
     }
     validateCronExpression(s.cronExpression, timeZone);
   } else {
@@ -83,7 +99,16 @@ export function checkCronSpec(spec: CronSpec): CronSpec {
   return s;
 }
 
-const JOB_FILTER_KEYS = optionKeys<JobFilter>({ state: true, queue: true, model: true, function: true, userId: true, since: true, until: true, limit: true });
+const JOB_FILTER_KEYS = optionKeys<JobFilter>({
+  state: true,
+  queue: true,
+  model: true,
+  function: true,
+  userId: true,
+  since: true,
+  until: true,
+  limit: true,
+});
 const RUN_FILTER_KEYS = optionKeys<RunFilter>({ cronId: true, jobId: true, limit: true });
 
 /** A {@link JobFilter}: a known state, names that are strings, a user id, a limit from 1 to {@link MAX_LIST_LIMIT}. @throws ValidationError */

@@ -45,7 +45,11 @@ export type CommitStatus = "committed" | "aborted" | "in progress" | "unknown";
  * a result, a retry or a `CommitOutcomeUnknownError`.
  */
 export class CommitInterrupted extends Error {
-  constructor(readonly ticket: CommitTicket, readonly value: unknown, cause: unknown) {
+  constructor(
+    readonly ticket: CommitTicket,
+    readonly value: unknown,
+    cause: unknown,
+  ) {
     super(`the connection failed during COMMIT of transaction ${ticket.transactionId}`, { cause });
   }
 }

@@ -49,7 +49,8 @@ export async function commitOnce<T>(
     }
     if (!backend.isTransientError(failure)) throw failure;
     onRetry?.(failure, budget.attempts);
-    if (!(await budget.next())) throw new DatabaseUnavailableError(what, "nothing", budget.attempts, budget.elapsedMs, failure, budget.stopped);
+    if (!(await budget.next()))
+      throw new DatabaseUnavailableError(what, "nothing", budget.attempts, budget.elapsedMs, failure, budget.stopped);
   }
 }
 
@@ -58,14 +59,20 @@ export async function commitOnce<T>(
  * commit, waiting out an unreachable server within `budget`.
  * @throws CommitOutcomeUnknownError when it cannot tell
  */
-async function settle(backend: Backend, budget: RetryBudget, interrupted: CommitInterrupted, what: WriteDescription): Promise<"committed" | "aborted"> {
+async function settle(
+  backend: Backend,
+  budget: RetryBudget,
+  interrupted: CommitInterrupted,
+  what: WriteDescription,
+): Promise<"committed" | "aborted"> {
   let reason: unknown = interrupted.cause;
   for (;;) {
     let status: CommitStatus | "unreachable" = "unreachable";
     try {
       status = await backend.commitStatus(interrupted.ticket);
     } catch (error) {
-      if (!backend.isTransientError(error)) throw new CommitOutcomeUnknownError(what, interrupted.ticket.transactionId, error);
+      if (!backend.isTransientError(error))
+        throw new CommitOutcomeUnknownError(what, interrupted.ticket.transactionId, error);
       reason = error;
     }
     if (status === "committed" || status === "aborted") return status;
@@ -82,7 +89,13 @@ async function settle(backend: Backend, budget: RetryBudget, interrupted: Commit
  * it commits, and the caller owns its retries — else our own, committed
  * exactly once ({@link commitOnce}).
  */
-export function writeOnce<T>(backend: Backend, policy: RetryPolicy, what: WriteDescription, given: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {
+export function writeOnce<T>(
+  backend: Backend,
+  policy: RetryPolicy,
+  what: WriteDescription,
+  given: EntityManager | undefined,
+  work: TransactionWork<T>,
+): Promise<T> {
   const joined = callerTransaction(given);
   return joined ? work(joined) : commitOnce(backend, policy, what, work);
 }

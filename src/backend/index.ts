@@ -9,7 +9,15 @@ import { newProcessLocal, type ProcessLocal } from "./processLocal";
 import { PostgresBackend } from "./postgres/backend";
 import { SqliteBackend } from "./sqlite/backend";
 
-export type { Backend, CommitStatus, CommitTicket, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
+export type {
+  Backend,
+  CommitStatus,
+  CommitTicket,
+  DdlVocabulary,
+  JsonColumns,
+  JsonColumnType,
+  TransactionWork,
+} from "./backend";
 export { CommitInterrupted } from "./backend";
 export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres/backend";
 
@@ -48,12 +56,18 @@ const backends = new WeakMap<DataSource, Entry>();
  */
 export function backendFor(dataSource: DataSource, options?: PostgresOptions): Backend {
   if (!isDataSourceLike(dataSource)) {
-    throw new ConfigError("expected a TypeORM DataSource (new DataSource({ type: \"better-sqlite3\" | \"postgres\", ... }))", {});
+    throw new ConfigError(
+      'expected a TypeORM DataSource (new DataSource({ type: "better-sqlite3" | "postgres", ... }))',
+      {},
+    );
   }
   const resolved = options === undefined ? undefined : resolvePostgresOptions(options);
   const existing = backends.get(dataSource);
   if (existing) {
-    if (resolved && (resolved.poolMode !== existing.options.poolMode || resolved.listenUrl !== existing.options.listenUrl)) {
+    if (
+      resolved &&
+      (resolved.poolMode !== existing.options.poolMode || resolved.listenUrl !== existing.options.listenUrl)
+    ) {
       throw new ConfigError(
         `this DataSource's hrp-cron backend already runs with poolMode "${existing.options.poolMode}" and listenUrl ${existing.options.listenUrl === null ? "none" : "set"}; ` +
           "give backend options at the first hrp-cron call on a DataSource (backendFor(dataSource, options) before migrate), and the same ones every time",
@@ -95,7 +109,8 @@ export { hydrate } from "./common";
  * existing file, `:memory:` and other databases.
  */
 export function missingDatabaseFile(options: DataSourceOptions): string | null {
-  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:") return null;
+  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:")
+    return null;
   return existsSync(options.database) ? null : resolve(options.database);
 }
 

@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import type { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from "typeorm";
+import type {
+  DataSource,
+  EntitySubscriberInterface,
+  QueryRunner,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+} from "typeorm";
 
 /**
  * What the hrp-cron objects of one DataSource share within this process,

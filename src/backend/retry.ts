@@ -48,7 +48,10 @@ export class RetryBudget {
     if (this.isStopping()) return false;
     const left = this.policy.transientRetryBudgetMs - this.elapsedMs;
     if (left <= 0) return false;
-    const step = Math.min(this.policy.transientRetryMaxDelayMs, this.policy.transientRetryBaseMs * 2 ** Math.min(this.retries, 30));
+    const step = Math.min(
+      this.policy.transientRetryMaxDelayMs,
+      this.policy.transientRetryBaseMs * 2 ** Math.min(this.retries, 30),
+    );
     const delay = Math.min(left, step / 2 + (Math.random() * step) / 2);
     this.retries++;
     await new Promise((resolve) => setTimeout(resolve, delay));
@@ -88,7 +91,15 @@ export async function withTransientRetry<T>(
       if (!backend.isTransientError(error)) throw error;
       atCommit ||= failedAtCommit(error);
       onRetry?.(error, budget.attempts);
-      if (!(await budget.next())) throw new DatabaseUnavailableError(what, atCommit ? "unknown" : "nothing", budget.attempts, budget.elapsedMs, error, budget.stopped);
+      if (!(await budget.next()))
+        throw new DatabaseUnavailableError(
+          what,
+          atCommit ? "unknown" : "nothing",
+          budget.attempts,
+          budget.elapsedMs,
+          error,
+          budget.stopped,
+        );
     }
   }
 }
@@ -100,7 +111,11 @@ export async function withTransientRetry<T>(
  * instead of blaming a job.
  */
 export function isOutage(backend: Backend, error: unknown): boolean {
-  return error instanceof DatabaseUnavailableError || error instanceof CommitOutcomeUnknownError || backend.isTransientError(error);
+  return (
+    error instanceof DatabaseUnavailableError ||
+    error instanceof CommitOutcomeUnknownError ||
+    backend.isTransientError(error)
+  );
 }
 
 /** The statement that failed was the transaction's COMMIT (TypeORM reports the query). */

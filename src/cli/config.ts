@@ -33,7 +33,8 @@ export interface HrpCronConfig {
    * function returning either. Its entities must include hrp-cron's `ENTITIES`.
    * @defaultValue `defaultDataSourceOptions()` from `ormconfig.ts` (`./hrp-cron.sqlite` or `HRP_CRON_DB`)
    */
-  readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
+  readonly dataSource?:
+    DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
   /** The models and methods jobs may call. @defaultValue an empty registry (`hrp-cron worker` then refuses to start) */
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
   /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
@@ -90,18 +91,29 @@ export function checkConfig(config: HrpCronConfig, path: string): HrpCronConfig 
     if (key === "__esModule" || value === undefined) continue;
     const expected = CONFIG_KEYS[key as keyof HrpCronConfig];
     if (expected === undefined) {
-      throw new ConfigError(`config file ${path}: unknown key "${key}"; known keys are ${Object.keys(CONFIG_KEYS).join(", ")}`, { path, key });
+      throw new ConfigError(
+        `config file ${path}: unknown key "${key}"; known keys are ${Object.keys(CONFIG_KEYS).join(", ")}`,
+        { path, key },
+      );
     }
     const kind = value === null ? "null" : typeof value;
     if (!expected.split("|").includes(kind)) {
-      throw new ConfigError(`config file ${path}: "${key}" must be ${expected.replace("|", " or ")}, got ${kind}`, { path, key });
+      throw new ConfigError(`config file ${path}: "${key}" must be ${expected.replace("|", " or ")}, got ${kind}`, {
+        path,
+        key,
+      });
     }
   }
   if (config.workers !== undefined) new QueueSet(config.workers);
   if (config.dispatcher !== undefined) {
-    resolveDispatcherOptions({ ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } }, false, new ResUsersResolver());
+    resolveDispatcherOptions(
+      { ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } },
+      false,
+      new ResUsersResolver(),
+    );
   }
   if (config.schedulerEvents !== undefined) checkSchedulerEvents(config.schedulerEvents);
-  if (config.schedulerIntervalMinutes !== undefined) checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes, 1, 59);
+  if (config.schedulerIntervalMinutes !== undefined)
+    checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes, 1, 59);
   return config;
 }

@@ -28,7 +28,6 @@ export type Command = {
   run(ctx: CommandContext): Promise<number>;
 };
 
-
 /**
  * Opens the database (with `open`: the worker waits for an unreachable one),
  * migrates it and runs the config's setup, then `work`; always closes.
@@ -47,7 +46,8 @@ export async function withDatabase<T>(
     return await work(dataSource, service, registry);
   } finally {
     // A job abandoned at stop may keep a connection busy; do not let it hold the exit.
-    if (dataSource.isInitialized) await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    if (dataSource.isInitialized)
+      await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }
 
@@ -68,7 +68,11 @@ export interface OpenDatabase {
  * the config's `setup`, never creates a file: see `withExistingDatabase`);
  * `"write"` migrates and runs `setup` first (`withDatabase`).
  */
-export async function openRunPrint(ctx: CommandContext, access: "read" | "write", work: (db: OpenDatabase) => Promise<string>): Promise<number> {
+export async function openRunPrint(
+  ctx: CommandContext,
+  access: "read" | "write",
+  work: (db: OpenDatabase) => Promise<string>,
+): Promise<number> {
   const open = access === "read" ? withExistingDatabase : withDatabase;
   return open(ctx.config, async (dataSource, service, registry) => {
     ctx.io.out(await work({ dataSource, service, registry, admin: new JobAdmin(dataSource) }));

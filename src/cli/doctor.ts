@@ -14,10 +14,14 @@ import { renderTable } from "./table";
  */
 export async function doctorReport(dataSource: DataSource, scheduler: Scheduler, now = new Date()): Promise<string> {
   const status = await scheduler.status();
-  const { workers, pending, unserved, running, failing } = await doctorFacts(backendFor(dataSource), DEFAULTS.workerTimeoutMs);
+  const { workers, pending, unserved, running, failing } = await doctorFacts(
+    backendFor(dataSource),
+    DEFAULTS.workerTimeoutMs,
+  );
   const ageS = (d: Date | null) => (d ? Math.round((now.getTime() - d.getTime()) / 1000) : null);
   const stuck = running.filter((r) => {
-    const overTimeout = r.timeoutMs !== null && r.runningSince !== null && now.getTime() - r.runningSince.getTime() > r.timeoutMs;
+    const overTimeout =
+      r.timeoutMs !== null && r.runningSince !== null && now.getTime() - r.runningSince.getTime() > r.timeoutMs;
     return overTimeout || r.lastSeenAt === null;
   });
   const types = await scheduler.listTypes();
@@ -26,24 +30,43 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
     `Scheduler: ${status.enabled ? "enabled" : "DISABLED"}, ${status.paused ? "PAUSED" : "active"}; leader ${status.leaderId ?? "none"}` +
       `${status.leaderUntil ? ` (lease until ${status.leaderUntil.toISOString()})` : ""}; last tick ${status.lastTick?.toISOString() ?? "never"}`,
     `Scheduled job types: ${types.length} (${types.filter((t) => t.stopped).length} stopped); next: ${
-      types.filter((t) => !t.stopped).sort((a, b) => a.nextRunAt.getTime() - b.nextRunAt.getTime())[0]?.method ?? "-"}`,
+      types.filter((t) => !t.stopped).sort((a, b) => a.nextRunAt.getTime() - b.nextRunAt.getTime())[0]?.method ?? "-"
+    }`,
     "",
     `Workers online: ${workers.length}`,
-    renderTable(["worker", "host", "pid", "started", "last heartbeat (s ago)"], workers.map((w) => [w.id, w.hostname, w.pid, w.startedAt, ageS(w.lastSeenAt)])),
+    renderTable(
+      ["worker", "host", "pid", "started", "last heartbeat (s ago)"],
+      workers.map((w) => [w.id, w.hostname, w.pid, w.startedAt, ageS(w.lastSeenAt)]),
+    ),
     "",
     "Pending jobs per queue and method:",
-    renderTable(["queue", "method", "pending", "oldest due"], pending.map((p) => [p.queue, p.method, p.count, p.oldest])),
+    renderTable(
+      ["queue", "method", "pending", "oldest due"],
+      pending.map((p) => [p.queue, p.method, p.count, p.oldest]),
+    ),
     "",
     `Methods no live worker serves (their jobs wait, then fail after unknownMethodGraceMs): ${unserved.length}`,
-    renderTable(["method", "crons/jobs", "next due", "unserved since"], unserved.map((u) => [u.method, u.count, u.nextDue, u.since])),
+    renderTable(
+      ["method", "crons/jobs", "next due", "unserved since"],
+      unserved.map((u) => [u.method, u.count, u.nextDue, u.since]),
+    ),
     "",
     `Running: ${running.length}; stuck (past timeout or worker gone): ${stuck.length}`,
-    renderTable(["cron", "name", "queue", "worker", "running (s)"], stuck.map((r) => [r.id, r.name, r.queue, r.runningWorker, ageS(r.runningSince)])),
+    renderTable(
+      ["cron", "name", "queue", "worker", "running (s)"],
+      stuck.map((r) => [r.id, r.name, r.queue, r.runningWorker, ageS(r.runningSince)]),
+    ),
     "",
     `Failing crons: ${failing.length}`,
-    renderTable(["cron", "name", "failures", "since", "active"], failing.map((f) => [f.id, f.name, f.failureCount, f.firstFailureDate, f.active ? "yes" : "no"])),
+    renderTable(
+      ["cron", "name", "failures", "since", "active"],
+      failing.map((f) => [f.id, f.name, f.failureCount, f.firstFailureDate, f.active ? "yes" : "no"]),
+    ),
     "",
     `Failing scheduled job types: ${failingTypes.length}`,
-    renderTable(["type", "method", "failed at", "error"], failingTypes.map((t) => [t.id, t.method, t.failedAt, t.error])),
+    renderTable(
+      ["type", "method", "failed at", "error"],
+      failingTypes.map((t) => [t.id, t.method, t.failedAt, t.error]),
+    ),
   ].join("\n");
 }

@@ -20,7 +20,11 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
   const candidate = explicitPath ?? env.HRP_CRON_CONFIG;
   const path = configPathOf(explicitPath, env);
   if (!existsSync(path)) {
-    if (candidate) throw new ConfigError(`config file ${path} does not exist; pass --config with the path of your hrp-cron.config.js`, { path });
+    if (candidate)
+      throw new ConfigError(
+        `config file ${path} does not exist; pass --config with the path of your hrp-cron.config.js`,
+        { path },
+      );
     return {};
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports

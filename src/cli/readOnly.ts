@@ -16,7 +16,8 @@ import { configuredDataSource, openRegistry } from "./loadConfig";
  * is refused with a {@link ConfigError} saying what to do.
  */
 export async function withExistingDatabase<T>(
-  config: HrpCronConfig, work: (ds: DataSource, service: HrpCronJobService, registry: ModelRegistry) => Promise<T>,
+  config: HrpCronConfig,
+  work: (ds: DataSource, service: HrpCronJobService, registry: ModelRegistry) => Promise<T>,
 ): Promise<T> {
   const dataSource = await configuredDataSource(config);
   if (!dataSource.isInitialized) {
@@ -40,7 +41,11 @@ export async function withExistingDatabase<T>(
       );
     }
     const registry = await openRegistry(config);
-    return await work(dataSource, new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined }), registry);
+    return await work(
+      dataSource,
+      new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined }),
+      registry,
+    );
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
   }

@@ -21,7 +21,8 @@ interface Init {
   readonly workerId: string;
 }
 
-type Message = { type: "run"; run: ClaimedRun } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
+type Message =
+  { type: "run"; run: ClaimedRun } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
 
 async function main(): Promise<void> {
   const { configPath, workerId } = workerData as Init;
@@ -29,7 +30,11 @@ async function main(): Promise<void> {
   const dataSource = await openDataSource(config);
   const registry = await openRegistry(config);
   const backend = backendFor(dataSource);
-  const options = resolveDispatcherOptions({ logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers }, backend.serialTransactions, new ResUsersResolver());
+  const options = resolveDispatcherOptions(
+    { logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers },
+    backend.serialTransactions,
+    new ResUsersResolver(),
+  );
   const local = localFor(dataSource);
   const claims = new ClaimStore(backend, options.logger);
   const executor = new Executor(backend, claims, registry, options, workerId, local.runs);
@@ -38,7 +43,12 @@ async function main(): Promise<void> {
     if (message.type === "run") {
       executor.execute(message.run, abort.signal).then(
         (result) => parentPort!.postMessage({ type: "result", result }),
-        (error: unknown) => parentPort!.postMessage({ type: "error", error: String(error), claimLost: (error as Error)?.name === "ClaimLostError" }),
+        (error: unknown) =>
+          parentPort!.postMessage({
+            type: "error",
+            error: String(error),
+            claimLost: (error as Error)?.name === "ClaimLostError",
+          }),
       );
     } else if (message.type === "stop") executor.requestStop(message.cronId, message.jobId);
     else abort.abort(new Error("worker stopping"));

@@ -30,9 +30,19 @@ export async function openWhenReachable(config: HrpCronConfig, io: CliIo): Promi
     } catch (error) {
       if (!backend.isTransientError(error)) throw error;
       await dataSource.driver.disconnect().catch(() => undefined); // the failed attempt's pool
-      if (stopped) throw new DatabaseUnavailableError({ operation: "starting the worker" }, "nothing", attempt, Date.now() - began, error, true);
+      if (stopped)
+        throw new DatabaseUnavailableError(
+          { operation: "starting the worker" },
+          "nothing",
+          attempt,
+          Date.now() - began,
+          error,
+          true,
+        );
       const waitMs = Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (attempt - 1));
-      io.err(`hrp-cron: database unavailable (${oneLine(error)}); attempt ${attempt} failed, retrying in ${waitMs / 1000} s`);
+      io.err(
+        `hrp-cron: database unavailable (${oneLine(error)}); attempt ${attempt} failed, retrying in ${waitMs / 1000} s`,
+      );
       await Promise.race([new Promise((resolve) => setTimeout(resolve, waitMs).unref()), io.stopRequested]);
     }
   }

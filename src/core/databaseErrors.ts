@@ -12,7 +12,11 @@ import { coerceError, HrpCronError } from "./hrpCronError";
  * Set `poolMode: "transaction"` to avoid it.
  */
 export class PreparedStatementLostError extends HrpCronError {
-  constructor(readonly statement: string, readonly sqlState: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly statement: string,
+    readonly sqlState: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       "PREPARED_STATEMENT_LOST",
       `PostgreSQL ${sqlState === "42P05" ? "already had" : "no longer had"} hrp-cron's prepared statement "${statement}" on this connection (SQLSTATE ${sqlState}): ` +
@@ -41,7 +45,14 @@ export type WriteDescription = { readonly operation: string } & Readonly<Record<
  * no attempt reached its commit, so the call can simply be made again.
  */
 export class DatabaseUnavailableError extends HrpCronError {
-  constructor(readonly what: WriteDescription, readonly written: WrittenState, attempts: number, elapsedMs: number, cause: unknown, stopping = false) {
+  constructor(
+    readonly what: WriteDescription,
+    readonly written: WrittenState,
+    attempts: number,
+    elapsedMs: number,
+    cause: unknown,
+    stopping = false,
+  ) {
     const reason = coerceError(cause).message;
     super(
       "DATABASE_UNAVAILABLE",
@@ -67,7 +78,11 @@ export class DatabaseUnavailableError extends HrpCronError {
  */
 export class CommitOutcomeUnknownError extends HrpCronError {
   readonly written: WrittenState = "unknown";
-  constructor(readonly what: WriteDescription, readonly transactionId: string | null, cause: unknown) {
+  constructor(
+    readonly what: WriteDescription,
+    readonly transactionId: string | null,
+    cause: unknown,
+  ) {
     super(
       "COMMIT_UNKNOWN",
       `The connection was lost while committing ${what.operation}${transactionId ? ` (transaction ${transactionId})` : ""} and the database could not say whether it committed (${coerceError(cause).message}); ` +
@@ -90,7 +105,11 @@ export class CommitOutcomeUnknownError extends HrpCronError {
  * one DataSource per file in a process.
  */
 export class DatabaseBusyError extends HrpCronError {
-  constructor(readonly database: string, readonly waitedMs: number, cause: unknown) {
+  constructor(
+    readonly database: string,
+    readonly waitedMs: number,
+    cause: unknown,
+  ) {
     super(
       "DATABASE_BUSY",
       `SQLite database ${database} stayed locked by another connection for ${waitedMs} ms (its busy timeout); the transaction did not start and nothing was written. ` +

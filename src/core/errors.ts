@@ -23,7 +23,10 @@ export class ValidationError extends HrpCronError {
 
 /** `model.method` is not registered in the {@link ModelRegistry}: it can never run. */
 export class UnknownMethodError extends HrpCronError {
-  constructor(readonly model: string, readonly method: string) {
+  constructor(
+    readonly model: string,
+    readonly method: string,
+  ) {
     super(
       "UNKNOWN_METHOD",
       `Method \`${model}.${method}\` does not exist: register it with registry.register(${JSON.stringify(model)}, { ${method}(env, ...args) { ... } })`,
@@ -41,7 +44,11 @@ export class UnknownMethodError extends HrpCronError {
  * user was deleted and the id reused); the job does not run as anyone else.
  */
 export class InvalidUserError extends HrpCronError {
-  constructor(readonly userId: number, reason: "missing" | "inactive" | "replaced", keys: { readonly expected?: string; readonly actual?: string } = {}) {
+  constructor(
+    readonly userId: number,
+    reason: "missing" | "inactive" | "replaced",
+    keys: { readonly expected?: string; readonly actual?: string } = {},
+  ) {
     super(
       "INVALID_USER",
       reason === "missing"
@@ -61,7 +68,10 @@ export class InvalidUserError extends HrpCronError {
 
 /** A cron or job id that does not exist. */
 export class NotFoundError extends HrpCronError {
-  constructor(readonly entity: string, readonly id: number | string) {
+  constructor(
+    readonly entity: string,
+    readonly id: number | string,
+  ) {
     super("NOT_FOUND", `${entity} ${id} does not exist`, { entity, id });
   }
   override get name(): string {
@@ -81,7 +91,10 @@ export class InvalidStateError extends HrpCronError {
 
 /** The cron is being executed right now by a worker; try again when it has finished. */
 export class CurrentlyRunningError extends HrpCronError {
-  constructor(readonly cronId: number, readonly workerId: string | null) {
+  constructor(
+    readonly cronId: number,
+    readonly workerId: string | null,
+  ) {
     super(
       "CURRENTLY_RUNNING",
       `Cron ${cronId} is currently being executed${workerId ? ` by worker ${workerId}` : ""} and may not be modified; try again when it has finished`,
@@ -95,8 +108,14 @@ export class CurrentlyRunningError extends HrpCronError {
 
 /** The worker lost its claim on a cron (it was presumed dead and the cron recovered); its run was rolled back. */
 export class ClaimLostError extends HrpCronError {
-  constructor(readonly cronId: number, readonly workerId: string) {
-    super("CLAIM_LOST", `Worker ${workerId} no longer holds cron ${cronId}; its run was rolled back`, { cronId, workerId });
+  constructor(
+    readonly cronId: number,
+    readonly workerId: string,
+  ) {
+    super("CLAIM_LOST", `Worker ${workerId} no longer holds cron ${cronId}; its run was rolled back`, {
+      cronId,
+      workerId,
+    });
   }
   override get name(): string {
     return "ClaimLostError";
@@ -111,7 +130,11 @@ export class ClaimLostError extends HrpCronError {
  */
 export class JobScopeClosedError extends HrpCronError {
   constructor(readonly savepoint: string) {
-    super("JOB_ENDED", "This job's run has ended (timed out, stopped, or the worker stopped); the query was refused. Stop work when env.signal aborts", { savepoint });
+    super(
+      "JOB_ENDED",
+      "This job's run has ended (timed out, stopped, or the worker stopped); the query was refused. Stop work when env.signal aborts",
+      { savepoint },
+    );
   }
   override get name(): string {
     return "JobScopeClosedError";
@@ -130,10 +153,18 @@ export class ConfigError extends HrpCronError {
 
 /** A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written. */
 export class UnknownQueueError extends HrpCronError {
-  constructor(readonly queue: string, known: readonly string[]) {
-    super("UNKNOWN_QUEUE", `Queue "${queue}" does not exist; use one of ${known.join(", ")} or configure it under workers: { ${JSON.stringify(queue)}: { timeoutMs, backgroundWorkers } }`, {
-      queue, known,
-    });
+  constructor(
+    readonly queue: string,
+    known: readonly string[],
+  ) {
+    super(
+      "UNKNOWN_QUEUE",
+      `Queue "${queue}" does not exist; use one of ${known.join(", ")} or configure it under workers: { ${JSON.stringify(queue)}: { timeoutMs, backgroundWorkers } }`,
+      {
+        queue,
+        known,
+      },
+    );
   }
   override get name(): string {
     return "UnknownQueueError";

@@ -15,7 +15,9 @@ export class JobTimeoutError extends HrpCronError {
 /** A run stopped by an operator (`stopJob`): rolled back, state `stopped`, not retried. */
 export class JobStoppedError extends HrpCronError {
   constructor(readonly jobId: number | null) {
-    super("STOPPED", `Job ${jobId ?? ""} was stopped by an operator; its writes were rolled back`.replace("  ", " "), { jobId });
+    super("STOPPED", `Job ${jobId ?? ""} was stopped by an operator; its writes were rolled back`.replace("  ", " "), {
+      jobId,
+    });
   }
   override get name(): string {
     return "JobStoppedError";
@@ -27,7 +29,10 @@ export class JobStoppedError extends HrpCronError {
  * queue's backoff). It still counts against the job's `maxRetries`.
  */
 export class RetryableJobError extends HrpCronError {
-  constructor(message: string, readonly delayMs?: number) {
+  constructor(
+    message: string,
+    readonly delayMs?: number,
+  ) {
     super("RETRYABLE", message, { delayMs });
   }
   override get name(): string {
@@ -43,7 +48,11 @@ export class RetryableJobError extends HrpCronError {
  * its runs was committed.
  */
 export class WorkerCrashedError extends HrpCronError {
-  constructor(readonly crashes: number, readonly workerId: string, reason: string) {
+  constructor(
+    readonly crashes: number,
+    readonly workerId: string,
+    reason: string,
+  ) {
     super(
       "WORKER_CRASHED",
       `The worker died ${crashes} time${crashes === 1 ? "" : "s"} while running this job (last: worker ${workerId} ${reason}); it was failed so it cannot take more workers down. Fix the method, then retry the job`,

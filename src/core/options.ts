@@ -56,8 +56,14 @@ export interface SharedOptions {
 
 /** Every key of {@link SharedOptions} (the compiler checks the list is complete). */
 export const SHARED_OPTION_KEYS = optionKeys<SharedOptions>({
-  now: true, userResolver: true, defaultUserId: true, logger: true, transientRetries: true, transientRetryBaseMs: true,
-  transientRetryBudgetMs: true, transientRetryMaxDelayMs: true,
+  now: true,
+  userResolver: true,
+  defaultUserId: true,
+  logger: true,
+  transientRetries: true,
+  transientRetryBaseMs: true,
+  transientRetryBudgetMs: true,
+  transientRetryMaxDelayMs: true,
 });
 
 /** Options of `HrpCronJobService`. */
@@ -162,9 +168,24 @@ export interface DispatcherOptions extends SharedOptions {
 
 /** Every key of {@link DispatcherOptions}: a misspelt option (`pollInterval`) is refused instead of silently keeping its default. */
 export const DISPATCHER_OPTION_KEYS = optionKeys<DispatcherOptions>({
-  ...keyRecord(SHARED_OPTION_KEYS), queues: true, workers: true, sandbox: true, concurrency: true, pollIntervalMs: true, batchSize: true,
-  batchMaxMs: true, heartbeatIntervalMs: true, workerTimeoutMs: true, recoveryIntervalMs: true, gracefulStopMs: true, abandonAfterAbortMs: true,
-  jobTransientRetries: true, maxCatchUpCalls: true, deactivateAfterFailures: true, deactivateAfterMs: true, unknownMethodGraceMs: true,
+  ...keyRecord(SHARED_OPTION_KEYS),
+  queues: true,
+  workers: true,
+  sandbox: true,
+  concurrency: true,
+  pollIntervalMs: true,
+  batchSize: true,
+  batchMaxMs: true,
+  heartbeatIntervalMs: true,
+  workerTimeoutMs: true,
+  recoveryIntervalMs: true,
+  gracefulStopMs: true,
+  abandonAfterAbortMs: true,
+  jobTransientRetries: true,
+  maxCatchUpCalls: true,
+  deactivateAfterFailures: true,
+  deactivateAfterMs: true,
+  unknownMethodGraceMs: true,
 });
 
 /**
@@ -283,7 +304,13 @@ export const DEFAULTS = {
   /** `purge`: failed jobs older than this are deleted. */
   purgeFailedOlderThanMs: 30 * 86_400_000,
   /** Settings of every queue unless configured (`QueueConfig`); `timeoutMs` per queue in {@link queueTimeoutsMs}. */
-  queue: { backgroundWorkers: 1, maxConcurrency: null, maxRetries: 0, retryBackoffMs: [10_000, 60_000, 300_000], maxCrashes: 3 },
+  queue: {
+    backgroundWorkers: 1,
+    maxConcurrency: null,
+    maxRetries: 0,
+    retryBackoffMs: [10_000, 60_000, 300_000],
+    maxCrashes: 3,
+  },
   /** Run time limit of Frappe's three queues (custom queues get `default`'s). */
   queueTimeoutsMs: { short: 300_000, default: 300_000, long: 1_500_000 },
   /** Scheduler (`SchedulerOptions`): period of the `all` event, in minutes (Frappe's `scheduler_interval`). */
@@ -298,7 +325,9 @@ export const DEFAULTS = {
   maxCatchUp: 24,
   /** Scheduler: the user of a Scheduled Job Type that names none (Administrator). */
   jobTypeUserId: ADMIN_USER_ID,
-} as const satisfies Required<Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">> &
+} as const satisfies Required<
+  Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">
+> &
   Required<Omit<PostgresOptions, "logger">> &
   Required<Omit<SandboxOptions, "configPath">> & {
     serialBatchSize: number;

@@ -2,7 +2,6 @@ import { UnknownQueueError, ValidationError } from "./errors";
 import { DEFAULTS, optionKeys, type QueueConfig, type QueueSettings } from "./options";
 import { checkInt, checkOptions, guarded } from "./validate";
 
-
 /** Frappe's three queues with their timeouts (short 300 s, default 300 s, long 1500 s). */
 export const BUILTIN_QUEUES = ["short", "default", "long"] as const;
 
@@ -12,7 +11,12 @@ const BUILTIN_TIMEOUTS_MS: Readonly<Record<(typeof BUILTIN_QUEUES)[number], numb
 const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 /** Every key of {@link QueueConfig} (the compiler checks the list is complete). */
 const SETTING_KEYS = optionKeys<QueueConfig>({
-  timeoutMs: true, backgroundWorkers: true, maxConcurrency: true, maxRetries: true, retryBackoffMs: true, maxCrashes: true,
+  timeoutMs: true,
+  backgroundWorkers: true,
+  maxConcurrency: true,
+  maxRetries: true,
+  retryBackoffMs: true,
+  maxCrashes: true,
 });
 const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -31,7 +35,12 @@ export class QueueSet {
   constructor(custom: Readonly<Record<string, QueueSettings>> = {}) {
     for (const name of BUILTIN_QUEUES) this.queues.set(name, { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS[name] });
     for (const [name, given] of Object.entries(checkOptions("workers", custom, null))) {
-      if (!QUEUE_NAME.test(name)) throw new ValidationError("queue", `queue names are 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`, name);
+      if (!QUEUE_NAME.test(name))
+        throw new ValidationError(
+          "queue",
+          `queue names are 1-64 letters, digits, "_", "." or "-", got ${JSON.stringify(name)}`,
+          name,
+        );
       // Unknown keys are refused: Frappe's `timeout` (in seconds) would otherwise be ignored silently.
       const settings = checkOptions(`workers.${name}`, given, SETTING_KEYS, ["maxConcurrency"]);
       const merged = { ...BASE, timeoutMs: BUILTIN_TIMEOUTS_MS.default, ...this.queues.get(name), ...settings };
@@ -69,7 +78,8 @@ function checkQueueConfig(name: string, q: QueueConfig): void {
 
 export function checkBackoff(field: string, value: unknown): readonly number[] {
   const delays = guarded(field, () => (Array.isArray(value) ? [...value] : null));
-  if (delays === null || delays.length === 0) throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
+  if (delays === null || delays.length === 0)
+    throw new ValidationError(field, "expected a non-empty array of delays in ms", value);
   for (const delay of delays) checkInt(field, delay, 0, MAX_TIMEOUT_MS);
   return delays as number[];
 }

@@ -37,10 +37,18 @@ export class ModelRegistry {
    */
   register(model: string, methods: ModelMethods | object): this {
     if (typeof model !== "string" || !NAME_RE.test(model)) {
-      throw new ValidationError("model", `model names are non-empty identifiers like "hrp.asset", got ${describe(model)}`, model);
+      throw new ValidationError(
+        "model",
+        `model names are non-empty identifiers like "hrp.asset", got ${describe(model)}`,
+        model,
+      );
     }
     if (typeof methods !== "object" || methods === null) {
-      throw new ValidationError("methods", `expected an object of functions ({ name(env, ...args) { ... } }), got ${methods === null ? "null" : typeof methods}`, undefined);
+      throw new ValidationError(
+        "methods",
+        `expected an object of functions ({ name(env, ...args) { ... } }), got ${methods === null ? "null" : typeof methods}`,
+        undefined,
+      );
     }
     const table = this.models.get(model) ?? new Map<string, JobMethod>();
     for (const [name, fn] of guarded("methods", () => methodsOf(methods))) {
@@ -59,10 +67,16 @@ export class ModelRegistry {
    * under the model name given by {@link jobModel} (or `model`).
    */
   registerInstance(instance: object, model?: string): this {
-    if (typeof instance !== "object" || instance === null) throw new ValidationError("instance", "expected an instance of a @jobModel class", undefined);
+    if (typeof instance !== "object" || instance === null)
+      throw new ValidationError("instance", "expected an instance of a @jobModel class", undefined);
     const ctor = instance.constructor;
     const name = model ?? (Reflect.getMetadata(MODEL_KEY, ctor) as string | undefined);
-    if (!name) throw new ValidationError("model", `${ctor.name} has no @jobModel("...") decorator; pass the model name`, ctor.name);
+    if (!name)
+      throw new ValidationError(
+        "model",
+        `${ctor.name} has no @jobModel("...") decorator; pass the model name`,
+        ctor.name,
+      );
     const marked: string[] = Reflect.getMetadata(METHODS_KEY, ctor) ?? [];
     const methods: ModelMethods = {};
     for (const key of marked) methods[key] = (instance as Record<string, JobMethod>)[key].bind(instance);
@@ -89,7 +103,8 @@ export class ModelRegistry {
   /** `model.method` names of everything registered, sorted. */
   list(): string[] {
     const out: string[] = [];
-    for (const [model, methods] of this.models) for (const name of methods.keys()) out.push(joinMethodName(model, name));
+    for (const [model, methods] of this.models)
+      for (const name of methods.keys()) out.push(joinMethodName(model, name));
     return out.sort();
   }
 }
@@ -100,7 +115,8 @@ export class ModelRegistry {
  */
 export function checkRegistry(registry: unknown, optional = false): ModelRegistry | undefined {
   if (registry === undefined && optional) return undefined;
-  if (!guarded("registry", () => registry instanceof ModelRegistry)) throw new ValidationError("registry", "expected a ModelRegistry (new ModelRegistry().register(...))", undefined);
+  if (!guarded("registry", () => registry instanceof ModelRegistry))
+    throw new ValidationError("registry", "expected a ModelRegistry (new ModelRegistry().register(...))", undefined);
   return registry as ModelRegistry;
 }
 

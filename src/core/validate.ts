@@ -31,8 +31,14 @@ export function checkName(field: string, value: unknown, max = 256): string {
 
 /** Refuses text a database cannot store as given: NUL (PostgreSQL refuses it) and lone UTF-16 surrogates (stored as U+FFFD). */
 export function checkText(field: string, value: string): string {
-  if (value.includes("\0")) throw new ValidationError(field, "contains a NUL character (\\0), which databases cannot store in text", value);
-  if (LONE_SURROGATE.test(value)) throw new ValidationError(field, "contains a lone UTF-16 surrogate (broken unicode), which cannot be stored as text", value);
+  if (value.includes("\0"))
+    throw new ValidationError(field, "contains a NUL character (\\0), which databases cannot store in text", value);
+  if (LONE_SURROGATE.test(value))
+    throw new ValidationError(
+      field,
+      "contains a lone UTF-16 surrogate (broken unicode), which cannot be stored as text",
+      value,
+    );
   return value;
 }
 
@@ -40,7 +46,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** `true` or `false`, nothing else: `"no"`, `0` or `1` are refused (they would otherwise be read as truthy or falsy). */
 export function checkBool(field: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw new ValidationError(field, `expected true or false, got ${describe(value)}`, value);
+  if (typeof value !== "boolean")
+    throw new ValidationError(field, `expected true or false, got ${describe(value)}`, value);
   return value;
 }
 
@@ -55,14 +62,24 @@ export function optionalBool(field: string, value: unknown, fallback: boolean): 
  * and so is a `null` value (leave the option out for its default) unless the key is in `nullable`. Returns a
  * plain copy, so later reads cannot run a getter or a proxy trap again.
  */
-export function checkOptions<T extends object>(field: string, value: T | undefined, allowed: readonly string[] | null, nullable: readonly string[] = []): T {
+export function checkOptions<T extends object>(
+  field: string,
+  value: T | undefined,
+  allowed: readonly string[] | null,
+  nullable: readonly string[] = [],
+): T {
   if (value === undefined) return {} as T;
   const copy: Record<string, unknown> = {};
   guarded(field, () => {
-    if (!isPlainObject(value)) throw new ValidationError(field, `expected an options object, got ${describe(value)}`, value);
+    if (!isPlainObject(value))
+      throw new ValidationError(field, `expected an options object, got ${describe(value)}`, value);
     for (const key of Reflect.ownKeys(value)) {
       if (typeof key !== "string" || (allowed !== null && !allowed.includes(key))) {
-        throw new ValidationError(field, `unknown option ${String(key)}; allowed: ${allowed?.join(", ") ?? "string keys"}`, String(key));
+        throw new ValidationError(
+          field,
+          `unknown option ${String(key)}; allowed: ${allowed?.join(", ") ?? "string keys"}`,
+          String(key),
+        );
       }
       copy[key] = (value as Record<string, unknown>)[key];
       if (copy[key] === null && !nullable.includes(key)) {
@@ -102,10 +119,18 @@ export function checkManager(manager: unknown, dataSource: DataSource): EntityMa
   if (manager === undefined) return undefined;
   const m = manager as Partial<EntityManager> | null;
   if (typeof m !== "object" || m === null || typeof m.transaction !== "function" || typeof m.connection !== "object") {
-    throw new ValidationError("manager", `expected the EntityManager of an open transaction (dataSource.transaction(async (manager) => ...)), got ${describe(manager)}`, undefined);
+    throw new ValidationError(
+      "manager",
+      `expected the EntityManager of an open transaction (dataSource.transaction(async (manager) => ...)), got ${describe(manager)}`,
+      undefined,
+    );
   }
   if (m.connection !== dataSource) {
-    throw new ValidationError("manager", "belongs to another DataSource; pass a transaction of the DataSource this hrp-cron object was created with", undefined);
+    throw new ValidationError(
+      "manager",
+      "belongs to another DataSource; pass a transaction of the DataSource this hrp-cron object was created with",
+      undefined,
+    );
   }
   if (!m.queryRunner?.isTransactionActive || m.queryRunner.isReleased) {
     throw new ValidationError(
@@ -123,7 +148,10 @@ export function checkOptionalDate(field: string, value: unknown): void {
 }
 
 /** `{ manager }` of a write call: a plain object whose `manager`, if any, passes {@link checkManager}. */
-export function checkTransactionOption(options: { readonly manager?: EntityManager } | undefined, dataSource: DataSource): { readonly manager?: EntityManager } {
+export function checkTransactionOption(
+  options: { readonly manager?: EntityManager } | undefined,
+  dataSource: DataSource,
+): { readonly manager?: EntityManager } {
   const checked = checkOptions("options", options, ["manager"]);
   return { manager: checkManager(checked.manager, dataSource) };
 }
@@ -141,7 +169,11 @@ export function guarded<T>(field: string, check: () => T): T {
 /** An integer priority; lower runs first. */
 export function checkPriority(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) > MAX_PRIORITY) {
-    throw new ValidationError("priority", `expected an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${describe(value)}`, value);
+    throw new ValidationError(
+      "priority",
+      `expected an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${describe(value)}`,
+      value,
+    );
   }
   return value;
 }
@@ -173,7 +205,11 @@ export function checkDate(field: string, value: unknown): Date {
     const parsed = new Date(value);
     if (!Number.isNaN(parsed.getTime())) return checkDateRange(field, parsed);
   }
-  throw new ValidationError(field, `expected a valid Date or an ISO-8601 string with a time zone, got ${describe(value)}`, value);
+  throw new ValidationError(
+    field,
+    `expected a valid Date or an ISO-8601 string with a time zone, got ${describe(value)}`,
+    value,
+  );
 }
 
 /**
@@ -184,7 +220,8 @@ export function checkDate(field: string, value: unknown): Date {
  */
 export function serializeArgs(args: unknown): string {
   return guarded("args", () => {
-    if (!Array.isArray(args)) throw new ValidationError("args", `expected an array of JSON values, got ${describe(args)}`, args);
+    if (!Array.isArray(args))
+      throw new ValidationError("args", `expected an array of JSON values, got ${describe(args)}`, args);
     checkJson(args, "args", new Set(), 1);
     return JSON.stringify(args);
   });
@@ -193,7 +230,11 @@ export function serializeArgs(args: unknown): string {
 /** Keyword arguments: a plain object of JSON values (not an array, a string, null or a class instance). */
 export function checkKwargs(field: string, value: unknown): Record<string, unknown> {
   if (!guarded(field, () => isPlainObject(value))) {
-    throw new ValidationError(field, `expected a plain object of JSON values ({ key: value }), got ${describe(value)}; use args for positional arguments`, value);
+    throw new ValidationError(
+      field,
+      `expected a plain object of JSON values ({ key: value }), got ${describe(value)}; use args for positional arguments`,
+      value,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -205,14 +246,23 @@ function checkJson(value: unknown, path: string, seen: Set<object>, depth: numbe
     return;
   }
   if (typeof value !== "object") {
-    throw new ValidationError("args", `${path} is a ${typeof value}; arguments must be JSON data (null, boolean, number, string, array, plain object)`);
+    throw new ValidationError(
+      "args",
+      `${path} is a ${typeof value}; arguments must be JSON data (null, boolean, number, string, array, plain object)`,
+    );
   }
   if (seen.has(value)) throw new ValidationError("args", `${path} is a circular reference`);
-  if (depth > MAX_ARGS_DEPTH) throw new ValidationError("args", `${path} is nested more than ${MAX_ARGS_DEPTH} levels deep; flatten the arguments`);
+  if (depth > MAX_ARGS_DEPTH)
+    throw new ValidationError(
+      "args",
+      `${path} is nested more than ${MAX_ARGS_DEPTH} levels deep; flatten the arguments`,
+    );
   seen.add(value);
-  if (Object.getOwnPropertySymbols(value).length > 0) throw new ValidationError("args", `${path} has symbol keys, which JSON drops`);
+  if (Object.getOwnPropertySymbols(value).length > 0)
+    throw new ValidationError("args", `${path} has symbol keys, which JSON drops`);
   if (Array.isArray(value)) {
-    if (Object.keys(value).length !== value.length) throw new ValidationError("args", `${path} is an array with extra properties or holes, which JSON drops`);
+    if (Object.keys(value).length !== value.length)
+      throw new ValidationError("args", `${path} is an array with extra properties or holes, which JSON drops`);
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) throw new ValidationError("args", `${path}[${i}] is a hole in a sparse array`);
       checkJson(value[i], `${path}[${i}]`, seen, depth + 1);
@@ -234,7 +284,8 @@ export function describe(value: unknown): string {
     if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
     if (typeof value === "bigint") return `${value}n`;
     if (typeof value === "function") return "a function";
-    if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : `a Date (${value.toISOString()})`;
+    if (value instanceof Date)
+      return Number.isNaN(value.getTime()) ? "Invalid Date" : `a Date (${value.toISOString()})`;
     if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
     return String(value);
   } catch {

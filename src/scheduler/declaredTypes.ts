@@ -2,7 +2,14 @@ import { UnknownMethodError, ValidationError } from "../core/errors";
 import { splitMethodName } from "../core/methodName";
 import type { ModelRegistry } from "../core/registry";
 import { describe } from "../core/validate";
-import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "../scheduling/frequencies";
+import {
+  EVENT_NAMES,
+  expressionOf,
+  frequencyOfEvent,
+  queueOfFrequency,
+  type EventName,
+  type Frequency,
+} from "../scheduling/frequencies";
 import { checkSchedulerEvents, type SchedulerEvents } from "./schedulerInput";
 
 /** A Scheduled Job Type an app declares (`schedulerEvents`), as `Scheduler.sync` writes it. */
@@ -20,13 +27,18 @@ export interface DeclaredType {
  * `long` queue.
  * @throws ValidationError, UnknownMethodError
  */
-export function declaredTypes(schedulerEvents: SchedulerEvents | undefined, registry: ModelRegistry, allMinutes: number): DeclaredType[] {
+export function declaredTypes(
+  schedulerEvents: SchedulerEvents | undefined,
+  registry: ModelRegistry,
+  allMinutes: number,
+): DeclaredType[] {
   const events = checkSchedulerEvents(schedulerEvents);
   const out: DeclaredType[] = [];
   const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
     checkTypeMethod(registry, method);
     expressionOf(frequency, cronFormat, allMinutes);
-    if (out.some((o) => o.method === method)) throw new ValidationError("schedulerEvents", `${method} is declared twice`, method);
+    if (out.some((o) => o.method === method))
+      throw new ValidationError("schedulerEvents", `${method} is declared twice`, method);
     out.push({ method, frequency, cronFormat, queue });
   };
   for (const [event, methods] of Object.entries(events)) {
@@ -38,7 +50,11 @@ export function declaredTypes(schedulerEvents: SchedulerEvents | undefined, regi
       const frequency = frequencyOfEvent(event as EventName);
       for (const method of methods as string[]) add(method, frequency, null, queueOfFrequency(frequency));
     } else {
-      throw new ValidationError("schedulerEvents", `unknown event "${event}"; use ${[...EVENT_NAMES, "cron", "cron_long"].join(", ")}`, event);
+      throw new ValidationError(
+        "schedulerEvents",
+        `unknown event "${event}"; use ${[...EVENT_NAMES, "cron", "cron_long"].join(", ")}`,
+        event,
+      );
     }
   }
   return out;
@@ -47,7 +63,8 @@ export function declaredTypes(schedulerEvents: SchedulerEvents | undefined, regi
 /** A type's `model.method`, registered. @throws ValidationError, UnknownMethodError */
 export function checkTypeMethod(registry: ModelRegistry, method: string): string {
   const split = typeof method === "string" ? splitMethodName(method) : null;
-  if (split === null || split.model === "") throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
+  if (split === null || split.model === "")
+    throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
   if (!registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
   return method;
 }

@@ -14,12 +14,35 @@ import type { ScheduledJobType } from "../schema/entities/ScheduledJobType";
 import { checkTimeZone, nextCronOccurrence } from "../scheduling";
 import { expressionOf, queueOfFrequency } from "../scheduling/frequencies";
 import {
-  allTypes, closeFinishedLogs, deleteType, failingTypes, findJob, findTypeByMethod, insertType, listTypes, logStart, logStuck, recordTypeFailure,
-  releaseLease, saveType, schedulerStatus, setSchedulerControl, setTypeStopped, takeLease, updateType, type FailingType, type SchedulerStatus,
+  allTypes,
+  closeFinishedLogs,
+  deleteType,
+  failingTypes,
+  findJob,
+  findTypeByMethod,
+  insertType,
+  listTypes,
+  logStart,
+  logStuck,
+  recordTypeFailure,
+  releaseLease,
+  saveType,
+  schedulerStatus,
+  setSchedulerControl,
+  setTypeStopped,
+  takeLease,
+  updateType,
+  type FailingType,
+  type SchedulerStatus,
 } from "../store/scheduler";
 import { ResUsersResolver } from "../store/users";
 import {
-  checkJobTypeSpec, checkSchedulerControl, SCHEDULER_OPTION_KEYS, type JobTypeSpec, type SchedulerControl, type SchedulerOptions,
+  checkJobTypeSpec,
+  checkSchedulerControl,
+  SCHEDULER_OPTION_KEYS,
+  type JobTypeSpec,
+  type SchedulerControl,
+  type SchedulerOptions,
 } from "./schedulerInput";
 import { checkTypeMethod, declaredTypes } from "./declaredTypes";
 
@@ -60,14 +83,23 @@ export class Scheduler {
 
   private readonly config: SchedulerOptions;
 
-  constructor(private readonly dataSource: DataSource, config: SchedulerOptions) {
+  constructor(
+    private readonly dataSource: DataSource,
+    config: SchedulerOptions,
+  ) {
     this.backend = backendFor(dataSource);
     config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
     this.config = config;
     this.options = resolveShared(config, new ResUsersResolver());
-    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } = config;
+    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } =
+      config;
     this.jobs = new JobQueue(dataSource, queueOptions);
-    this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? DEFAULTS.schedulerIntervalMinutes, 1, 59);
+    this.allMinutes = checkInt(
+      "schedulerIntervalMinutes",
+      config.schedulerIntervalMinutes ?? DEFAULTS.schedulerIntervalMinutes,
+      1,
+      59,
+    );
     this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? DEFAULTS.tickIntervalMs, 10, 3_600_000);
     this.leaseMs = checkInt("leaseMs", config.leaseMs ?? DEFAULTS.leaseMs, 100, 3_600_000);
     this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? DEFAULTS.maxCatchUp, 1, 10_000);
@@ -82,28 +114,41 @@ export class Scheduler {
   async sync(): Promise<{ inserted: number; updated: number; deleted: number }> {
     const declared = declaredTypes(this.config.schedulerEvents, this.config.registry, this.allMinutes);
     return retriedTransaction(this.backend, this.options, async (m) => {
-        const existing = await allTypes(m);
-        let inserted = 0;
-        let updated = 0;
-        let deleted = 0;
-        for (const d of declared) {
-          const row = existing.find((e) => e.method === d.method);
-          if (!row) {
-            const admin = await this.options.userResolver.findUser(m, DEFAULTS.jobTypeUserId);
-            await insertType(m, { ...d, userId: DEFAULTS.jobTypeUserId, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
-            inserted++;
-          } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
-            await updateType(m, row.id, d);
-            updated++;
-          }
+      const existing = await allTypes(m);
+      let inserted = 0;
+      let updated = 0;
+      let deleted = 0;
+      for (const d of declared) {
+        const row = existing.find((e) => e.method === d.method);
+        if (!row) {
+          const admin = await this.options.userResolver.findUser(m, DEFAULTS.jobTypeUserId);
+          await insertType(m, {
+            ...d,
+            userId: DEFAULTS.jobTypeUserId,
+            userKey: admin ? userKeyOf(admin) : null,
+            tz: null,
+            stopped: false,
+            createdBy: "app",
+            lastExecution: null,
+            lastJobId: null,
+            createDate: this.options.now(),
+          });
+          inserted++;
+        } else if (
+          row.createdBy === "app" &&
+          (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)
+        ) {
+          await updateType(m, row.id, d);
+          updated++;
         }
-        for (const row of existing) {
-          if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
-            await deleteType(m, row.id);
-            deleted++;
-          }
+      }
+      for (const row of existing) {
+        if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
+          await deleteType(m, row.id);
+          deleted++;
         }
-        return { inserted, updated, deleted };
+      }
+      return { inserted, updated, deleted };
     });
   }
 
@@ -119,10 +164,21 @@ export class Scheduler {
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
       const user = await requireActiveUser(this.options.userResolver, m, userId);
-      if (await findTypeByMethod(m, method)) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
+      if (await findTypeByMethod(m, method))
+        throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
       return saveType(m, {
-        method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, userKey: userKeyOf(user), tz,
-        stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
+        method,
+        frequency: spec.frequency,
+        cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null,
+        queue,
+        userId,
+        userKey: userKeyOf(user),
+        tz,
+        stopped: spec.stopped ?? false,
+        createdBy: "admin",
+        lastExecution: null,
+        lastJobId: null,
+        createDate: this.options.now(),
       });
     });
   }
@@ -167,7 +223,8 @@ export class Scheduler {
 
   private async tickIn(m: EntityManager): Promise<TickResult> {
     const now = this.options.now();
-    if (!(await takeLease(this.backend, m, this.id, new Date(now.getTime() + this.leaseMs), now))) return { leader: false, enqueued: [], skipped: [] };
+    if (!(await takeLease(this.backend, m, this.id, new Date(now.getTime() + this.leaseMs), now)))
+      return { leader: false, enqueued: [], skipped: [] };
     await closeFinishedLogs(this.backend, m, now);
     const enqueued: string[] = [];
     const skipped: Array<{ method: string; reason: string }> = [];
@@ -180,7 +237,10 @@ export class Scheduler {
         const reason = coerceError(error).message;
         skipped.push({ method: type.method, reason });
         if (await recordTypeFailure(this.backend, m, type, now, null, reason)) {
-          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", { method: type.method, error: reason });
+          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", {
+            method: type.method,
+            error: reason,
+          });
         }
         continue;
       }
@@ -212,7 +272,8 @@ export class Scheduler {
   private async enqueueType(m: EntityManager, type: ScheduledJobType, due: Date, now: Date): Promise<string | null> {
     const tz = type.tz ?? "UTC";
     const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, tz);
-    if (type.userKey !== null) checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
+    if (type.userKey !== null)
+      checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
     const previous = type.lastJobId === null ? null : await findJob(m, type.lastJobId);
     if (previous && (previous.state === "pending" || previous.state === "running")) {
       const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
@@ -235,7 +296,12 @@ export class Scheduler {
     }
     let lastJob: HrpCronJob | null = null;
     for (let i = 0; i < runs; i++) {
-      lastJob = await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m });
+      lastJob = await this.jobs.enqueue(type.method, {
+        queue: type.queue,
+        userId: type.userId,
+        jobName: `${type.method} (${type.frequency})`,
+        manager: m,
+      });
       await logStart(m, type, lastJob.id, due, now);
     }
     // Missed periods collapse: the next run is the first occurrence after now.
@@ -243,13 +309,14 @@ export class Scheduler {
     return null;
   }
 
-
   /** Ticks every `tickIntervalMs` until `stop()`. */
   async start(): Promise<void> {
     if (this.timer) return;
     this.stopping = false;
     const loop = async () => {
-      this.ticking = this.tick().catch((error: unknown) => this.options.logger.error("scheduler tick failed", { error: String(error) }));
+      this.ticking = this.tick().catch((error: unknown) =>
+        this.options.logger.error("scheduler tick failed", { error: String(error) }),
+      );
       await this.ticking;
       if (this.timer) this.timer = setTimeout(loop, this.tickMs);
     };

@@ -40,11 +40,26 @@ export interface JobTypeSpec {
 
 /** Every key of {@link SchedulerOptions}. */
 export const SCHEDULER_OPTION_KEYS = optionKeys<SchedulerOptions>({
-  ...keyRecord(SHARED_OPTION_KEYS), registry: true, workers: true, schedulerEvents: true, schedulerIntervalMinutes: true, tickIntervalMs: true,
-  leaseMs: true, catchUp: true, maxCatchUp: true,
+  ...keyRecord(SHARED_OPTION_KEYS),
+  registry: true,
+  workers: true,
+  schedulerEvents: true,
+  schedulerIntervalMinutes: true,
+  tickIntervalMs: true,
+  leaseMs: true,
+  catchUp: true,
+  maxCatchUp: true,
 });
 
-const JOB_TYPE_SPEC_KEYS = optionKeys<JobTypeSpec>({ method: true, frequency: true, cronFormat: true, queue: true, userId: true, timeZone: true, stopped: true });
+const JOB_TYPE_SPEC_KEYS = optionKeys<JobTypeSpec>({
+  method: true,
+  frequency: true,
+  cronFormat: true,
+  queue: true,
+  userId: true,
+  timeZone: true,
+  stopped: true,
+});
 
 /** What {@link Scheduler.setControl} changes. */
 export interface SchedulerControl {
@@ -73,9 +88,14 @@ export function checkJobTypeSpec(spec: JobTypeSpec): JobTypeSpec {
   const s = checkOptions("spec", spec, JOB_TYPE_SPEC_KEYS);
   optionalBool("stopped", s.stopped, false);
   if (s.cronFormat !== undefined && s.frequency !== "Cron") {
-    throw new ValidationError("cronFormat", `is only used with frequency "Cron" (got frequency ${describe(s.frequency)}); pass one or the other`, s.cronFormat);
+    throw new ValidationError(
+      "cronFormat",
+      `is only used with frequency "Cron" (got frequency ${describe(s.frequency)}); pass one or the other`,
+      s.cronFormat,
+    );
   }
-  if (s.queue !== undefined && typeof s.queue !== "string") throw new ValidationError("queue", "expected a queue name", s.queue);
+  if (s.queue !== undefined && typeof s.queue !== "string")
+    throw new ValidationError("queue", "expected a queue name", s.queue);
   return s;
 }
 
@@ -90,8 +110,11 @@ export function checkSchedulerEvents(events: SchedulerEvents | undefined): Sched
   for (const [event, value] of Object.entries(checkOptions("schedulerEvents", events, null))) {
     const field = `schedulerEvents.${event}`;
     if (event === "cron" || event === "cron_long") {
-      if (!isPlainObject(value)) throw new ValidationError(field, "expected { \"cron expression\": [\"model.method\", ...] }", value);
-      out[event] = Object.fromEntries(Object.entries(value).map(([expression, list]) => [expression, methodList(`${field}.${expression}`, list)]));
+      if (!isPlainObject(value))
+        throw new ValidationError(field, 'expected { "cron expression": ["model.method", ...] }', value);
+      out[event] = Object.fromEntries(
+        Object.entries(value).map(([expression, list]) => [expression, methodList(`${field}.${expression}`, list)]),
+      );
     } else {
       out[event] = methodList(field, value);
     }
@@ -101,6 +124,8 @@ export function checkSchedulerEvents(events: SchedulerEvents | undefined): Sched
 
 function methodList(field: string, value: unknown): string[] {
   const list = checkArray(field, value);
-  for (const item of list) if (typeof item !== "string") throw new ValidationError(field, `expected "model.method" names, got ${typeof item}`, item);
+  for (const item of list)
+    if (typeof item !== "string")
+      throw new ValidationError(field, `expected "model.method" names, got ${typeof item}`, item);
   return list as string[];
 }

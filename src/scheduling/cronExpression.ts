@@ -20,7 +20,11 @@ export function validateCronExpression(expression: string, timeZone = "UTC"): vo
   const fields = parseCronFields(expression);
   ZoneClock.of(timeZone);
   if (naiveNext(fields, GREGORIAN_CYCLE_START, GREGORIAN_CYCLE_END) === null) {
-    throw new ValidationError("cron_expression", `"${expression}" never matches a date (e.g. February 30); check the day and month fields`, expression);
+    throw new ValidationError(
+      "cron_expression",
+      `"${expression}" never matches a date (e.g. February 30); check the day and month fields`,
+      expression,
+    );
   }
 }
 
@@ -45,7 +49,11 @@ export function nextCronOccurrence(expression: string, after: Date, timeZone = "
   checkDateRange("after", after);
   const next = nextCronInstant(fields, zone, after.getTime());
   if (next === null) {
-    throw new ValidationError("schedule", `"${expression}" has no occurrence after ${after.toISOString()} before 9999-12-31; the cron cannot be scheduled again`, expression);
+    throw new ValidationError(
+      "schedule",
+      `"${expression}" has no occurrence after ${after.toISOString()} before 9999-12-31; the cron cannot be scheduled again`,
+      expression,
+    );
   }
   return new Date(next);
 }
@@ -68,7 +76,11 @@ export function nextCronInstant(fields: CronFields, zone: ZoneClock, afterMs: nu
     let best: number | null = null;
     if (change && fields.fixedTime && change.after > change.before) {
       // Wall times the change skipped, run shifted forward by the gap (read with the old offset).
-      const skipped = naiveNext(fields, Math.max(change.at + change.before, from + change.before), change.at + change.after - 1);
+      const skipped = naiveNext(
+        fields,
+        Math.max(change.at + change.before, from + change.before),
+        change.at + change.after - 1,
+      );
       if (skipped !== null) best = skipped - change.before;
     }
     let start = from + offset;
@@ -126,9 +138,10 @@ function dayMatches(fields: CronFields, y: number, mo: number, day: number): boo
   const daysInMonth = new Date(naive(y, mo + 1, 0)).getUTCDate();
   const weekday = new Date(naive(y, mo, day)).getUTCDay();
   const dom = fields.days[day] || (fields.lastDay && day === daysInMonth);
-  const dow = fields.weekdays[weekday]
-    || (fields.lastWeekdays[weekday] && day + 7 > daysInMonth)
-    || (fields.nthWeekdays[weekday] & (1 << Math.ceil(day / 7))) !== 0;
+  const dow =
+    fields.weekdays[weekday] ||
+    (fields.lastWeekdays[weekday] && day + 7 > daysInMonth) ||
+    (fields.nthWeekdays[weekday] & (1 << Math.ceil(day / 7))) !== 0;
   if (fields.domStar && fields.dowStar) return true;
   if (fields.domStar) return dow;
   if (fields.dowStar) return dom;

@@ -44,7 +44,20 @@ const ALIASES: Record<string, string> = {
   "@midnight": "0 0 * * *",
   "@hourly": "0 * * * *",
 };
-const MONTH_NAMES: readonly string[] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTH_NAMES: readonly string[] = [
+  "JAN",
+  "FEB",
+  "MAR",
+  "APR",
+  "MAY",
+  "JUN",
+  "JUL",
+  "AUG",
+  "SEP",
+  "OCT",
+  "NOV",
+  "DEC",
+];
 const DAY_NAMES: readonly string[] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 interface FieldSpec {
@@ -77,7 +90,7 @@ const WEEKDAY: FieldSpec = { label: "day of week", min: 0, max: 7, names: DAY_NA
  */
 export function parseCronFields(expression: string): CronFields {
   if (typeof expression !== "string" || expression.trim() === "") {
-    throw invalid(expression, "must be a non-empty cron expression such as \"0 2 * * *\"");
+    throw invalid(expression, 'must be a non-empty cron expression such as "0 2 * * *"');
   }
   let text = expression.trim();
   if (text.startsWith("@")) {
@@ -87,7 +100,10 @@ export function parseCronFields(expression: string): CronFields {
   }
   const parts = text.split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) {
-    throw invalid(expression, `"${expression}" has ${parts.length} fields; use 5 (minute hour day month weekday) or 6 (with seconds first)`);
+    throw invalid(
+      expression,
+      `"${expression}" has ${parts.length} fields; use 5 (minute hour day month weekday) or 6 (with seconds first)`,
+    );
   }
   const hasSeconds = parts.length === 6;
   const [sec, min, hour, dom, month, dow] = hasSeconds ? parts : ["0", ...parts];
@@ -103,7 +119,8 @@ export function parseCronFields(expression: string): CronFields {
     lastDay = true;
     return false;
   });
-  const days = plainDom.length > 0 ? parseField(expression, plainDom.join(","), DAY) : new Array<boolean>(32).fill(false);
+  const days =
+    plainDom.length > 0 ? parseField(expression, plainDom.join(","), DAY) : new Array<boolean>(32).fill(false);
 
   const lastWeekdays = new Array<boolean>(7).fill(false);
   const nthWeekdays = new Array<number>(7).fill(0);
@@ -120,14 +137,25 @@ export function parseCronFields(expression: string): CronFields {
     }
     return false;
   });
-  const weekdayTable = dowItems.length > 0 ? parseField(expression, dowItems.join(","), WEEKDAY) : new Array<boolean>(8).fill(false);
+  const weekdayTable =
+    dowItems.length > 0 ? parseField(expression, dowItems.join(","), WEEKDAY) : new Array<boolean>(8).fill(false);
   const weekdays = weekdayTable.slice(0, 7);
   if (weekdayTable[7]) weekdays[0] = true;
 
   const wallClock = (field: string) => !field.includes("*") && !field.includes("/");
   return {
-    hasSeconds, seconds, minutes, hours, days, lastDay, months, weekdays, lastWeekdays, nthWeekdays,
-    domStar: domItems === "*", dowStar: dow === "*" || dow === "?",
+    hasSeconds,
+    seconds,
+    minutes,
+    hours,
+    days,
+    lastDay,
+    months,
+    weekdays,
+    lastWeekdays,
+    nthWeekdays,
+    domStar: domItems === "*",
+    dowStar: dow === "*" || dow === "?",
     fixedTime: wallClock(sec) && wallClock(min) && wallClock(hour),
   };
 }
@@ -142,7 +170,10 @@ function parseField(expression: string, field: string, spec: FieldSpec): boolean
     let step = 1;
     if (stepText !== undefined) {
       if (!/^\d+$/.test(stepText) || Number(stepText) < 1 || Number(stepText) > spec.max - spec.min + 1) {
-        throw invalid(expression, `step "${stepText}" in "${item}" must be a whole number from 1 to ${spec.max - spec.min + 1}`);
+        throw invalid(
+          expression,
+          `step "${stepText}" in "${item}" must be a whole number from 1 to ${spec.max - spec.min + 1}`,
+        );
       }
       step = Number(stepText);
     }
@@ -158,7 +189,11 @@ function parseField(expression: string, field: string, spec: FieldSpec): boolean
       if (more !== undefined) throw invalid(expression, `"${item}" is not a range a-b`);
       lo = value(expression, a, spec);
       hi = value(expression, b, spec);
-      if (lo > hi) throw invalid(expression, `range "${range}" in the ${spec.label} field goes backwards; write it as a list instead`);
+      if (lo > hi)
+        throw invalid(
+          expression,
+          `range "${range}" in the ${spec.label} field goes backwards; write it as a list instead`,
+        );
     } else {
       lo = value(expression, range, spec);
       hi = stepText === undefined ? lo : last;
@@ -180,5 +215,9 @@ function value(expression: string, text: string, spec: FieldSpec): number {
 }
 
 function invalid(expression: unknown, reason: string): ValidationError {
-  return new ValidationError("cron_expression", `${typeof expression === "string" ? `"${expression}" is not a valid cron expression: ` : ""}${reason}`, expression);
+  return new ValidationError(
+    "cron_expression",
+    `${typeof expression === "string" ? `"${expression}" is not a valid cron expression: ` : ""}${reason}`,
+    expression,
+  );
 }

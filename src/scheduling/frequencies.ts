@@ -2,11 +2,36 @@ import { ValidationError } from "../core/errors";
 import { validateCronExpression } from "./cronExpression";
 
 /** Frappe's scheduler event names (hooks.py `scheduler_events`). */
-export const EVENT_NAMES = ["all", "hourly", "daily", "weekly", "monthly", "yearly", "hourly_long", "daily_long", "weekly_long", "monthly_long", "yearly_long"] as const;
+export const EVENT_NAMES = [
+  "all",
+  "hourly",
+  "daily",
+  "weekly",
+  "monthly",
+  "yearly",
+  "hourly_long",
+  "daily_long",
+  "weekly_long",
+  "monthly_long",
+  "yearly_long",
+] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 /** Frequencies of a Scheduled Job Type (Frappe's names). */
-export const FREQUENCIES = ["All", "Hourly", "Daily", "Weekly", "Monthly", "Yearly", "Hourly Long", "Daily Long", "Weekly Long", "Monthly Long", "Yearly Long", "Cron"] as const;
+export const FREQUENCIES = [
+  "All",
+  "Hourly",
+  "Daily",
+  "Weekly",
+  "Monthly",
+  "Yearly",
+  "Hourly Long",
+  "Daily Long",
+  "Weekly Long",
+  "Monthly Long",
+  "Yearly Long",
+  "Cron",
+] as const;
 export type Frequency = (typeof FREQUENCIES)[number];
 
 const EXPRESSIONS: Record<string, string> = {
@@ -33,12 +58,22 @@ export function queueOfFrequency(frequency: Frequency, fallback = "default"): st
  * `allIntervalMinutes` (Frappe's `scheduler_interval`, default 4).
  * @throws ValidationError for an unknown frequency or a bad cron format
  */
-export function expressionOf(frequency: string, cronFormat: string | null, allIntervalMinutes: number, timeZone = "UTC"): string {
+export function expressionOf(
+  frequency: string,
+  cronFormat: string | null,
+  allIntervalMinutes: number,
+  timeZone = "UTC",
+): string {
   if (!(FREQUENCIES as readonly string[]).includes(frequency)) {
     throw new ValidationError("frequency", `must be one of ${FREQUENCIES.join(", ")}`, frequency);
   }
   if (frequency === "Cron") {
-    if (!cronFormat) throw new ValidationError("cron_format", "a Cron frequency needs a cron expression such as \"0 2 * * *\"", cronFormat);
+    if (!cronFormat)
+      throw new ValidationError(
+        "cron_format",
+        'a Cron frequency needs a cron expression such as "0 2 * * *"',
+        cronFormat,
+      );
     validateCronExpression(cronFormat, timeZone);
     return cronFormat;
   }

@@ -34,7 +34,11 @@ const MONTH_CYCLE = 4800;
  */
 export function checkTimeZone(timeZone: string): string {
   if (!isUsableTimeZone(timeZone)) {
-    throw new ValidationError("tz", `unknown time zone ${describe(timeZone)}; use an IANA name such as "Asia/Shanghai" or "UTC" (or an offset from UTC-12 to UTC+14)`, timeZone);
+    throw new ValidationError(
+      "tz",
+      `unknown time zone ${describe(timeZone)}; use an IANA name such as "Asia/Shanghai" or "UTC" (or an offset from UTC-12 to UTC+14)`,
+      timeZone,
+    );
   }
   return timeZone;
 }
@@ -43,7 +47,12 @@ export function checkInterval(intervalType: unknown, intervalNumber: unknown): v
   if (!isIntervalType(intervalType)) {
     throw new ValidationError("interval_type", `must be one of ${INTERVAL_TYPES.join(", ")}`, intervalType);
   }
-  if (typeof intervalNumber !== "number" || !Number.isInteger(intervalNumber) || intervalNumber < 1 || intervalNumber > MAX_INTERVAL_NUMBER) {
+  if (
+    typeof intervalNumber !== "number" ||
+    !Number.isInteger(intervalNumber) ||
+    intervalNumber < 1 ||
+    intervalNumber > MAX_INTERVAL_NUMBER
+  ) {
     throw new ValidationError("interval_number", `must be an integer from 1 to ${MAX_INTERVAL_NUMBER}`, intervalNumber);
   }
 }
@@ -103,7 +112,8 @@ export function stepPlan(plan: number, type: CalendarIntervalType, n: number, k:
       const start = d.getUTCFullYear() * 12 + d.getUTCMonth();
       let dayOfMonth = d.getUTCDate();
       // The clamp carries: the day is the smallest month length met on the way (never below 28).
-      for (let i = 1; i <= Math.min(k, MONTH_CYCLE) && dayOfMonth > 28; i++) dayOfMonth = Math.min(dayOfMonth, monthLength(start + i * n));
+      for (let i = 1; i <= Math.min(k, MONTH_CYCLE) && dayOfMonth > 28; i++)
+        dayOfMonth = Math.min(dayOfMonth, monthLength(start + i * n));
       const target = start + k * n;
       const year = Math.floor(target / 12);
       if (!Number.isSafeInteger(target) || Math.abs(year) > 200_000) return NaN;
@@ -138,7 +148,11 @@ function monthLength(index: number): number {
 export function inRange(ms: number, from: Date, step: string): Date {
   if (!inDateRange(ms)) {
     const start = inDateRange(from.getTime()) ? from.toISOString() : String(from);
-    throw new ValidationError("schedule", `${start} + ${step} is after 9999-12-31 (or not a date); the cron cannot be scheduled again`, step);
+    throw new ValidationError(
+      "schedule",
+      `${start} + ${step} is after 9999-12-31 (or not a date); the cron cannot be scheduled again`,
+      step,
+    );
   }
   return new Date(ms);
 }

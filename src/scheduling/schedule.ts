@@ -5,7 +5,12 @@ import { ZoneClock } from "./zoneClock";
 
 /** When a cron recurs: every N units (Odoo `interval_number`/`interval_type`) or on a cron expression. */
 export type Schedule =
-  | { readonly kind: "interval"; readonly intervalType: IntervalType; readonly intervalNumber: number; readonly timeZone: string }
+  | {
+      readonly kind: "interval";
+      readonly intervalType: IntervalType;
+      readonly intervalNumber: number;
+      readonly timeZone: string;
+    }
   | { readonly kind: "cron"; readonly expression: string; readonly timeZone: string };
 
 export function validateSchedule(schedule: Schedule): void {
@@ -54,7 +59,13 @@ export interface CatchUp {
  * @throws ValidationError (field `schedule`) when the next occurrence would be
  *   after 9999-12-31, or for a bad schedule
  */
-export function computeCatchUp(schedule: Schedule, nextcall: Date, now: Date, maxCount = 100_000, planned: string | null = null): CatchUp {
+export function computeCatchUp(
+  schedule: Schedule,
+  nextcall: Date,
+  now: Date,
+  maxCount = 100_000,
+  planned: string | null = null,
+): CatchUp {
   if (nextcall.getTime() > now.getTime()) return planned ? { missed: 0, nextcall, planned } : { missed: 0, nextcall };
   if (schedule.kind === "cron") return cronCatchUp(schedule, nextcall, now, maxCount);
   checkInterval(schedule.intervalType, schedule.intervalNumber);
@@ -82,7 +93,9 @@ export function computeCatchUp(schedule: Schedule, nextcall: Date, now: Date, ma
   const plan = stepPlan(plan0, type, n, lo + 1);
   const next = inRange(at(lo + 1), nextcall, `${(lo + 1) * n} ${type}`);
   const missed = Math.min(lo + 1, maxCount);
-  return zone.toNaive(next.getTime()) === plan ? { missed, nextcall: next } : { missed, nextcall: next, planned: formatPlan(plan) };
+  return zone.toNaive(next.getTime()) === plan
+    ? { missed, nextcall: next }
+    : { missed, nextcall: next, planned: formatPlan(plan) };
 }
 
 /**
@@ -90,7 +103,12 @@ export function computeCatchUp(schedule: Schedule, nextcall: Date, now: Date, ma
  * next run would be after 9999-12-31, or a stored row is corrupt) comes back
  * as `error` instead of throwing, so bookkeeping can record it on its cron.
  */
-export function tryCatchUp(schedule: Schedule, nextcall: Date, now: Date, planned: string | null = null): { catchUp: CatchUp; error?: undefined } | { catchUp?: undefined; error: Error } {
+export function tryCatchUp(
+  schedule: Schedule,
+  nextcall: Date,
+  now: Date,
+  planned: string | null = null,
+): { catchUp: CatchUp; error?: undefined } | { catchUp?: undefined; error: Error } {
   try {
     return { catchUp: computeCatchUp(schedule, nextcall, now, undefined, planned) };
   } catch (error) {
@@ -106,11 +124,21 @@ export function tryCatchUp(schedule: Schedule, nextcall: Date, now: Date, planne
 export function checkSchedulable(schedule: Schedule, nextcall: Date): void {
   const { error } = tryCatchUp(schedule, nextcall, nextcall);
   if (!error) return;
-  const [field, value] = schedule.kind === "cron" ? ["cron_expression", schedule.expression] : ["interval_number", schedule.intervalNumber];
-  throw new ValidationError(field, `the run after ${nextcall.toISOString()} would be after 9999-12-31 (${error.message}); use a shorter interval or an earlier start`, value);
+  const [field, value] =
+    schedule.kind === "cron" ? ["cron_expression", schedule.expression] : ["interval_number", schedule.intervalNumber];
+  throw new ValidationError(
+    field,
+    `the run after ${nextcall.toISOString()} would be after 9999-12-31 (${error.message}); use a shorter interval or an earlier start`,
+    value,
+  );
 }
 
-function cronCatchUp(schedule: Extract<Schedule, { kind: "cron" }>, nextcall: Date, now: Date, maxCount: number): CatchUp {
+function cronCatchUp(
+  schedule: Extract<Schedule, { kind: "cron" }>,
+  nextcall: Date,
+  now: Date,
+  maxCount: number,
+): CatchUp {
   let missed = 0;
   let cursor = nextcall;
   while (cursor.getTime() <= now.getTime()) {
@@ -156,7 +184,8 @@ export interface CallPlan {
 export function planCalls(input: { doall: boolean; numbercall: number; missed: number; maxCalls?: number }): CallPlan {
   const { doall, numbercall, missed } = input;
   const maxCalls = input.maxCalls ?? 1000;
-  if (!Number.isInteger(numbercall) || numbercall < -1) throw new ValidationError("numbercall", "must be -1 (unlimited) or a count >= 0", numbercall);
+  if (!Number.isInteger(numbercall) || numbercall < -1)
+    throw new ValidationError("numbercall", "must be -1 (unlimited) or a count >= 0", numbercall);
   let calls = doall ? Math.max(1, missed) : 1;
   if (numbercall !== -1) calls = Math.min(calls, numbercall);
   calls = Math.min(calls, maxCalls);

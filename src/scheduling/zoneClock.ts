@@ -41,7 +41,11 @@ export class ZoneClock {
   static of(name: string): ZoneClock {
     const zone = typeof name === "string" ? Info.normalizeZone(name) : null;
     if (!zone || !zone.isValid) {
-      throw new ValidationError("tz", `unknown time zone "${String(name)}"; use an IANA name such as "Asia/Shanghai" or "UTC"`, name);
+      throw new ValidationError(
+        "tz",
+        `unknown time zone "${String(name)}"; use an IANA name such as "Asia/Shanghai" or "UTC"`,
+        name,
+      );
     }
     return new ZoneClock(zone, name);
   }

@@ -15,11 +15,21 @@ import type { PostgresOptions } from "../core/options";
  * better-sqlite3 is the embedded driver because TypeORM 1.0 removed the
  * `sqlite3` driver; it is also synchronous and faster.
  */
-export function defaultDataSourceOptions(env: NodeJS.ProcessEnv = process.env, entities: DataSourceOptions["entities"] = ENTITIES): DataSourceOptions {
+export function defaultDataSourceOptions(
+  env: NodeJS.ProcessEnv = process.env,
+  entities: DataSourceOptions["entities"] = ENTITIES,
+): DataSourceOptions {
   const variable = env.HRP_CRON_DB ? "HRP_CRON_DB" : env.DATABASE_URL ? "DATABASE_URL" : null;
   const url = variable === null ? undefined : env[variable];
   if (url && /^postgres(ql)?:\/\//i.test(url)) {
-    return { type: "postgres", url, entities, synchronize: false, logging: false, poolSize: Number(env.HRP_CRON_PG_POOL ?? 10) };
+    return {
+      type: "postgres",
+      url,
+      entities,
+      synchronize: false,
+      logging: false,
+      poolSize: Number(env.HRP_CRON_PG_POOL ?? 10),
+    };
   }
   // A scheme of two letters or more (so "C:\\data\\x.sqlite" stays a path); only the scheme is shown, never credentials.
   const scheme = url === undefined ? undefined : /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(url)?.[1];

@@ -48,7 +48,10 @@ export interface ClaimFilter {
  * injected schedule clock.
  */
 export class ClaimStore {
-  constructor(private readonly backend: Backend, private readonly logger: Logger) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly logger: Logger,
+  ) {}
 
   /**
    * Claims due crons (`active AND numbercall != 0 AND nextcall <= now`,
@@ -66,14 +69,25 @@ export class ClaimStore {
    * `skipMethods` are not claimed, and the rows it does not `keep` are handed
    * back in the same transaction, before their jobs are marked running.
    */
-  async claimDue(workerId: string, now: Date, plans: readonly ClaimPlan[], total: number, filter?: ClaimFilter): Promise<Claim> {
+  async claimDue(
+    workerId: string,
+    now: Date,
+    plans: readonly ClaimPlan[],
+    total: number,
+    filter?: ClaimFilter,
+  ): Promise<Claim> {
     const skip = filter?.skipMethods() ?? [];
     return this.backend.transaction(async (m) => {
       const claimed: ClaimedRow[] = [];
       let locked = false;
       const active = plans.filter((p) => p.max > 0);
       if (active.length === 0 || total <= 0) return { runs: [], nextDue: null };
-      const { bands, keyed, nextDue } = await dueBands(this.backend, m, active.map((p) => p.queue), now);
+      const { bands, keyed, nextDue } = await dueBands(
+        this.backend,
+        m,
+        active.map((p) => p.queue),
+        now,
+      );
       for (const plan of active) {
         let taken = 0;
         const room = () => Math.min(plan.max - taken, total - claimed.length);
@@ -105,7 +119,11 @@ export class ClaimStore {
       const preference = new Map(plans.map((p, i) => [p.queue, i]));
       const runs = await this.loadClaimed(m, workerId, kept, now);
       // Queue preference first, then run order within the queue.
-      return { runs: runs.sort((a, b) => (preference.get(a.cron.queue) ?? 0) - (preference.get(b.cron.queue) ?? 0)), nextDue, leftOut };
+      return {
+        runs: runs.sort((a, b) => (preference.get(a.cron.queue) ?? 0) - (preference.get(b.cron.queue) ?? 0)),
+        nextDue,
+        leftOut,
+      };
     });
   }
 
@@ -154,10 +172,26 @@ export class ClaimStore {
    * start is unknown: it never committed), logging it `interrupted` with
    * `note` from the claim to `auditNow`. False when the claim was lost.
    */
-  async releaseUnrun(m: EntityManager, cronId: number, workerId: string, auditNow: Date, note: string): Promise<boolean> {
+  async releaseUnrun(
+    m: EntityManager,
+    cronId: number,
+    workerId: string,
+    auditNow: Date,
+    note: string,
+  ): Promise<boolean> {
     const cron = await m.findOneBy(IrCron, { id: cronId });
     if (!cron || !(await this.release(m, cron, workerId))) return false;
-    await insertRunLogs(this.backend, m, workerId, [{ cron, start: cron.runningSince ?? auditNow, end: auditNow, calls: 0, state: "interrupted", durationMs: null, error: note }]);
+    await insertRunLogs(this.backend, m, workerId, [
+      {
+        cron,
+        start: cron.runningSince ?? auditNow,
+        end: auditNow,
+        calls: 0,
+        state: "interrupted",
+        durationMs: null,
+        error: note,
+      },
+    ]);
     return true;
   }
 
@@ -167,18 +201,29 @@ export class ClaimStore {
    * cancelled or stopped: final) is not returned: its claim is released and
    * the cron deactivated, in the claim's transaction.
    */
-  private async loadClaimed(m: EntityManager, workerId: string, rows: readonly ClaimedRow[], now: Date): Promise<ClaimedRun[]> {
+  private async loadClaimed(
+    m: EntityManager,
+    workerId: string,
+    rows: readonly ClaimedRow[],
+    now: Date,
+  ): Promise<ClaimedRun[]> {
     const all = hydrate(m, IrCron, rows);
     const jobIds = all.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
-    const callbacks = jobIds.length > 0 ? await markJobsRunning(this.backend, m, jobIds, now, workerId) : new Map<number, never>();
+    const callbacks =
+      jobIds.length > 0 ? await markJobsRunning(this.backend, m, jobIds, now, workerId) : new Map<number, never>();
     const crons = all.filter((c) => c.hrpCronJobId === null || callbacks.has(c.hrpCronJobId));
     if (crons.length < all.length) {
       const finished = all.filter((c) => !crons.includes(c));
       await releaseFinished(this.backend, m, finished);
-      this.logger.warn("crons of jobs that are no longer pending were due; deactivated instead of run", { cronIds: finished.map((c) => c.id) });
+      this.logger.warn("crons of jobs that are no longer pending were due; deactivated instead of run", {
+        cronIds: finished.map((c) => c.id),
+      });
     }
     return crons
       .sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id)
-      .map((cron) => ({ cron, ...(cron.hrpCronJobId === null ? { onSuccess: null, onFailure: null } : callbacks.get(cron.hrpCronJobId)!) }));
+      .map((cron) => ({
+        cron,
+        ...(cron.hrpCronJobId === null ? { onSuccess: null, onFailure: null } : callbacks.get(cron.hrpCronJobId)!),
+      }));
   }
 }

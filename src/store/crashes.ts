@@ -13,7 +13,13 @@ import { insertRunLogs } from "./runLog";
 export type Recovered =
   | { readonly kind: "released" }
   /** The cron reached its crash limit and was failed; `error` is what was recorded. */
-  | { readonly kind: "failed"; readonly cron: IrCron; readonly start: Date; readonly error: string; readonly onFailure: string | null }
+  | {
+      readonly kind: "failed";
+      readonly cron: IrCron;
+      readonly start: Date;
+      readonly error: string;
+      readonly onFailure: string | null;
+    }
   /** The claim had changed hands meanwhile: nothing was written. */
   | { readonly kind: "gone" };
 
@@ -35,7 +41,10 @@ export type Recovered =
  * once and complete normally; only suspects pay the extra round trip.
  */
 export class CrashRecords {
-  constructor(private readonly backend: Backend, private readonly options: ResolvedDispatcherOptions) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly options: ResolvedDispatcherOptions,
+  ) {}
 
   /**
    * Recovers cron `cronId`, claimed by the dead worker `deadWorker`, in a
@@ -43,7 +52,11 @@ export class CrashRecords {
    * changed hands meanwhile. `release` hands the claim back in `m`.
    */
   recoverClaim(
-    cronId: number, deadWorker: string, reason: string, auditNow: Date, processAlone: boolean,
+    cronId: number,
+    deadWorker: string,
+    reason: string,
+    auditNow: Date,
+    processAlone: boolean,
     release: (m: EntityManager, cron: IrCron) => Promise<boolean>,
   ): Promise<Recovered> {
     return this.backend.transaction(async (m): Promise<Recovered> => {
@@ -60,7 +73,10 @@ export class CrashRecords {
    */
   async markStarted(cron: IrCron, workerId: string): Promise<boolean> {
     const n = await this.backend.transaction((m) =>
-      this.backend.execute(m, `UPDATE ir_cron SET suspect_started = TRUE WHERE id = ? AND running_worker = ?`, [cron.id, workerId]),
+      this.backend.execute(m, `UPDATE ir_cron SET suspect_started = TRUE WHERE id = ? AND running_worker = ?`, [
+        cron.id,
+        workerId,
+      ]),
     );
     return n > 0;
   }
@@ -75,7 +91,13 @@ export class CrashRecords {
    * claim was still the dead worker's.
    */
   async recover(
-    manager: EntityManager, cron: IrCron, deadWorker: string, reason: string, auditNow: Date, processAlone: boolean, release: () => Promise<boolean>,
+    manager: EntityManager,
+    cron: IrCron,
+    deadWorker: string,
+    reason: string,
+    auditNow: Date,
+    processAlone: boolean,
+    release: () => Promise<boolean>,
   ): Promise<Recovered> {
     const b = this.backend;
     const start = cron.runningSince ?? auditNow;
@@ -87,17 +109,27 @@ export class CrashRecords {
       const excInfo = `${error.name}: ${error.message}`;
       const records = new RunRecords(b, this.options, deadWorker);
       // Dated by the schedule clock (the next occurrence is computed from it), not by the claim's wall-clock time.
-      const ids = await records.recordFailures(manager, [{ cron, start: auditNow, end: auditNow, excInfo, thrown: error, final: true }]);
+      const ids = await records.recordFailures(manager, [
+        { cron, start: auditNow, end: auditNow, excInfo, thrown: error, final: true },
+      ]);
       if (!ids.has(cron.id)) return { kind: "gone" };
-      this.options.logger.error("job failed: its runs killed their worker too often", { cronId: cron.id, jobId: cron.hrpCronJobId, crashes, worker: deadWorker });
+      this.options.logger.error("job failed: its runs killed their worker too often", {
+        cronId: cron.id,
+        jobId: cron.hrpCronJobId,
+        crashes,
+        worker: deadWorker,
+      });
       const jobId = cron.hrpCronJobId;
-      const onFailure = jobId === null ? null : ((await jobCallbacks(b, manager, [jobId], "on_failure")).get(jobId) ?? null);
+      const onFailure =
+        jobId === null ? null : ((await jobCallbacks(b, manager, [jobId], "on_failure")).get(jobId) ?? null);
       return { kind: "failed", cron, start: auditNow, error: error.message, onFailure };
     }
     // Either the death is this cron's (it ran alone: one more crash, and the run counts as an
     // attempt), or it cannot be attributed: the cron runs alone next time.
     await b.execute(manager, `UPDATE ir_cron SET suspect = TRUE, crash_count = ? WHERE id = ? AND running_worker = ?`, [
-      crashed ? crashes : cron.crashCount, cron.id, deadWorker,
+      crashed ? crashes : cron.crashCount,
+      cron.id,
+      deadWorker,
     ]);
     if (crashed && cron.hrpCronJobId !== null) await jobAttempted(b, manager, cron.hrpCronJobId);
     if (!(await release())) return { kind: "gone" };
@@ -105,7 +137,9 @@ export class CrashRecords {
       ? `Worker ${deadWorker} ${reason} while running this cron alone (crash ${crashes} of ${limit}); its run was rolled back and the cron was released to run again`
       : `Worker ${deadWorker} ${reason}; its run was rolled back and the cron was released to run again (alone, as the death cannot be attributed to one of its claims)`;
     // The dead worker's run: its start is the claim, its duration unknown.
-    await insertRunLogs(b, manager, deadWorker, [{ cron, start, end: auditNow, calls: 0, state: "interrupted", durationMs: null, error }]);
+    await insertRunLogs(b, manager, deadWorker, [
+      { cron, start, end: auditNow, calls: 0, state: "interrupted", durationMs: null, error },
+    ]);
     return { kind: "released" };
   }
 

@@ -28,7 +28,13 @@ export function findCron(m: EntityManager, cronId: number): Promise<IrCron | nul
  * announces work when the edit can make it due.
  * @throws NotFoundError, CurrentlyRunningError
  */
-export async function updateIdleCron(backend: Backend, m: EntityManager, cronId: number, values: QueryDeepPartialEntity<IrCron>, now: Date): Promise<void> {
+export async function updateIdleCron(
+  backend: Backend,
+  m: EntityManager,
+  cronId: number,
+  values: QueryDeepPartialEntity<IrCron>,
+  now: Date,
+): Promise<void> {
   const result = await m
     .createQueryBuilder()
     .update(IrCron)
@@ -51,9 +57,14 @@ export async function deleteIdleCron(backend: Backend, m: EntityManager, cronId:
  * @throws InvalidStateError for the cron of a job (it runs once)
  */
 export async function markRetrigger(backend: Backend, m: EntityManager, cronId: number): Promise<IrCron> {
-  const n = await backend.execute(m, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [cronId]);
+  const n = await backend.execute(m, `UPDATE ir_cron SET retrigger = TRUE WHERE id = ? AND hrp_cron_job_id IS NULL`, [
+    cronId,
+  ]);
   if (n === 0) {
-    throw new InvalidStateError(`Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`, { cronId });
+    throw new InvalidStateError(
+      `Cron ${cronId} belongs to a job, which runs once: enqueue a follow-up job instead of re-triggering it`,
+      { cronId },
+    );
   }
   return (await findCron(m, cronId))!;
 }

@@ -4,15 +4,35 @@ import { liveWorkerMethods } from "./workers";
 
 /** What `hrp-cron doctor` reports, read from the database (dates and booleans converted). */
 export interface DoctorFacts {
-  readonly workers: ReadonlyArray<{ id: string; hostname: string; pid: number; startedAt: Date | null; lastSeenAt: Date | null }>;
+  readonly workers: ReadonlyArray<{
+    id: string;
+    hostname: string;
+    pid: number;
+    startedAt: Date | null;
+    lastSeenAt: Date | null;
+  }>;
   /** Pending jobs per queue and `model.method`. */
   readonly pending: ReadonlyArray<{ queue: string; method: string; count: number; oldest: Date | null }>;
   /** Ready crons of methods no live worker serves (their jobs wait, then fail after `unknownMethodGraceMs`). */
   readonly unserved: ReadonlyArray<{ method: string; count: number; nextDue: Date | null; since: Date | null }>;
   /** Every claim, with its worker's last heartbeat (null: the worker is not registered). */
-  readonly running: ReadonlyArray<{ id: number; name: string; queue: string; runningWorker: string; runningSince: Date | null; timeoutMs: number | null; lastSeenAt: Date | null }>;
+  readonly running: ReadonlyArray<{
+    id: number;
+    name: string;
+    queue: string;
+    runningWorker: string;
+    runningSince: Date | null;
+    timeoutMs: number | null;
+    lastSeenAt: Date | null;
+  }>;
   /** Crons with failures, most first. */
-  readonly failing: ReadonlyArray<{ id: number; name: string; failureCount: number; firstFailureDate: Date | null; active: boolean }>;
+  readonly failing: ReadonlyArray<{
+    id: number;
+    name: string;
+    failureCount: number;
+    firstFailureDate: Date | null;
+    active: boolean;
+  }>;
 }
 
 /** Reads the facts of a doctor report; a worker is live when it heartbeat within `workerTimeoutMs`. */
@@ -31,21 +51,54 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
        FROM ir_cron WHERE ${READY} GROUP BY model, function ORDER BY method`,
   );
   const served = await backend.transaction((m) => liveWorkerMethods(backend, m, workerTimeoutMs));
-  const running = await q<{ id: number; name: string; queue: string; running_worker: string; running_since: unknown; timeout_ms: number | null; last_seen_at: unknown }>(
+  const running = await q<{
+    id: number;
+    name: string;
+    queue: string;
+    running_worker: string;
+    running_since: unknown;
+    timeout_ms: number | null;
+    last_seen_at: unknown;
+  }>(
     `SELECT c.id, c.name, c.queue, c.running_worker, c.running_since, c.timeout_ms, w.last_seen_at
        FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker WHERE c.running_worker IS NOT NULL ORDER BY c.running_since`,
   );
-  const failing = await q<{ id: number; name: string; failure_count: number; first_failure_date: unknown; active: unknown }>(
+  const failing = await q<{
+    id: number;
+    name: string;
+    failure_count: number;
+    first_failure_date: unknown;
+    active: unknown;
+  }>(
     `SELECT id, name, failure_count, first_failure_date, active FROM ir_cron WHERE failure_count > 0 ORDER BY failure_count DESC`,
   );
   return {
-    workers: workers.map((w) => ({ id: w.id, hostname: w.hostname, pid: w.pid, startedAt: date(w.started_at), lastSeenAt: date(w.last_seen_at) })),
-    pending: pending.map((p) => ({ queue: p.queue, method: p.method, count: Number(p.n), oldest: date(p.oldest) })),
-    unserved: waiting.filter((w) => !served.has(w.method)).map((w) => ({ method: w.method, count: Number(w.n), nextDue: date(w.next_due), since: date(w.since) })),
-    running: running.map((r) => ({
-      id: r.id, name: r.name, queue: r.queue, runningWorker: r.running_worker, runningSince: date(r.running_since),
-      timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms), lastSeenAt: r.last_seen_at === null ? null : date(r.last_seen_at),
+    workers: workers.map((w) => ({
+      id: w.id,
+      hostname: w.hostname,
+      pid: w.pid,
+      startedAt: date(w.started_at),
+      lastSeenAt: date(w.last_seen_at),
     })),
-    failing: failing.map((f) => ({ id: f.id, name: f.name, failureCount: f.failure_count, firstFailureDate: date(f.first_failure_date), active: backend.fromDbBool(f.active) })),
+    pending: pending.map((p) => ({ queue: p.queue, method: p.method, count: Number(p.n), oldest: date(p.oldest) })),
+    unserved: waiting
+      .filter((w) => !served.has(w.method))
+      .map((w) => ({ method: w.method, count: Number(w.n), nextDue: date(w.next_due), since: date(w.since) })),
+    running: running.map((r) => ({
+      id: r.id,
+      name: r.name,
+      queue: r.queue,
+      runningWorker: r.running_worker,
+      runningSince: date(r.running_since),
+      timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms),
+      lastSeenAt: r.last_seen_at === null ? null : date(r.last_seen_at),
+    })),
+    failing: failing.map((f) => ({
+      id: f.id,
+      name: f.name,
+      failureCount: f.failure_count,
+      firstFailureDate: date(f.first_failure_date),
+      active: backend.fromDbBool(f.active),
+    })),
   };
 }

@@ -34,9 +34,20 @@ export interface DueBand {
  * in priority order, and whether any due row anywhere has a concurrency
  * key. See {@link bandHeads}; the key probe reads ir_cron_keyed_due_idx.
  */
-export async function dueBands(backend: Backend, m: EntityManager, queues: readonly string[], now: Date): Promise<{ bands: DueBand[]; keyed: boolean; nextDue: Date | null }> {
+export async function dueBands(
+  backend: Backend,
+  m: EntityManager,
+  queues: readonly string[],
+  now: Date,
+): Promise<{ bands: DueBand[]; keyed: boolean; nextDue: Date | null }> {
   const at = backend.toDbDate(now);
-  const heads = await bandHeads(backend, m, queues, `(SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x)`, [at]);
+  const heads = await bandHeads(
+    backend,
+    m,
+    queues,
+    `(SELECT COUNT(*) FROM (SELECT 1 FROM ir_cron WHERE ${READY} AND concurrency_key IS NOT NULL AND nextcall <= ? LIMIT 1) x)`,
+    [at],
+  );
   const bands = heads.filter((h) => h.first.getTime() <= now.getTime()).sort((a, b) => a.priority - b.priority);
   const nextDue = heads.reduce<Date | null>((min, h) => (min === null || h.first < min ? h.first : min), null);
   return { bands, keyed: heads.some((h) => Number(h.extra) > 0), nextDue };
@@ -50,7 +61,13 @@ export async function dueBands(backend: Backend, m: EntityManager, queues: reado
  * it) and reads one row per band; scalar subqueries keep the planner from
  * turning that into a scan of every due row.
  */
-async function bandHeads(backend: Backend, m: EntityManager, queues: readonly string[], extra: string, extraParams: unknown[]) {
+async function bandHeads(
+  backend: Backend,
+  m: EntityManager,
+  queues: readonly string[],
+  extra: string,
+  extraParams: unknown[],
+) {
   const rows = await backend.query<{ q: string; p: unknown; first: unknown; extra: unknown }>(
     m,
     `WITH RECURSIVE prios(q, p) AS (
@@ -71,7 +88,16 @@ async function bandHeads(backend: Backend, m: EntityManager, queues: readonly st
 }
 
 /** Claims up to `limit` due rows without a key from one band, in run order, skipping rows others are claiming. */
-export async function claimBand(backend: Backend, m: EntityManager, workerId: string, now: Date, queue: string, priority: number, limit: number, skip: readonly string[]): Promise<ClaimedRow[]> {
+export async function claimBand(
+  backend: Backend,
+  m: EntityManager,
+  workerId: string,
+  now: Date,
+  queue: string,
+  priority: number,
+  limit: number,
+  skip: readonly string[],
+): Promise<ClaimedRow[]> {
   // A range scan of the band's due rows (ir_cron_queue_due_idx) that stops at the limit.
   // The CTE is evaluated once, so the LIMIT holds.
   return backend.query<ClaimedRow>(
@@ -89,7 +115,15 @@ export async function claimBand(backend: Backend, m: EntityManager, workerId: st
 }
 
 /** Ready rows of `queue` whose key (if any) is below its limit, in run order. */
-export function candidates(backend: Backend, m: EntityManager, now: Date, queue: string, limit: number, keyedOnly: boolean, skip: readonly string[]) {
+export function candidates(
+  backend: Backend,
+  m: EntityManager,
+  now: Date,
+  queue: string,
+  limit: number,
+  keyedOnly: boolean,
+  skip: readonly string[],
+) {
   return backend.query<{ id: number; concurrency_key: string | null; concurrency_limit: number | null }>(
     m,
     `SELECT c.id, c.concurrency_key, c.concurrency_limit FROM ir_cron c
@@ -104,11 +138,22 @@ export function candidates(backend: Backend, m: EntityManager, now: Date, queue:
 
 /** Under the limits lock: counts what runs now and claims only what the limits allow. */
 export async function claimLimited(
-backend: Backend, m: EntityManager, workerId: string, now: Date, plan: ClaimPlan, room: number, keyedOnly: boolean, skip: readonly string[],
+  backend: Backend,
+  m: EntityManager,
+  workerId: string,
+  now: Date,
+  plan: ClaimPlan,
+  room: number,
+  keyedOnly: boolean,
+  skip: readonly string[],
 ): Promise<ClaimedRow[]> {
   let allowed = room;
   if (plan.maxConcurrency !== null) {
-    const [row] = await backend.query<{ n: unknown }>(m, `SELECT COUNT(*) AS n FROM ir_cron WHERE queue = ? AND running_worker IS NOT NULL`, [plan.queue]);
+    const [row] = await backend.query<{ n: unknown }>(
+      m,
+      `SELECT COUNT(*) AS n FROM ir_cron WHERE queue = ? AND running_worker IS NOT NULL`,
+      [plan.queue],
+    );
     allowed = Math.min(allowed, plan.maxConcurrency - Number(row.n));
   }
   if (allowed <= 0) return [];

@@ -17,11 +17,17 @@ export interface JobRetryRow {
 }
 
 /** The retry settings of the jobs `jobIds`. */
-export async function jobRetrySettings(backend: Backend, manager: EntityManager, jobIds: readonly number[]): Promise<JobRetryRow[]> {
+export async function jobRetrySettings(
+  backend: Backend,
+  manager: EntityManager,
+  jobIds: readonly number[],
+): Promise<JobRetryRow[]> {
   if (jobIds.length === 0) return [];
-  return backend.query<JobRetryRow>(manager, `SELECT id, attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE ${backend.idIn("id")}`, [
-    backend.idList(jobIds),
-  ]);
+  return backend.query<JobRetryRow>(
+    manager,
+    `SELECT id, attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE ${backend.idIn("id")}`,
+    [backend.idList(jobIds)],
+  );
 }
 
 /**
@@ -33,20 +39,28 @@ export async function jobRetrySettings(backend: Backend, manager: EntityManager,
 export function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, thrown: unknown): Date | null {
   if (!job || failures > Number(job.max_retries)) return null;
   const backoff: number[] = job.retry_backoff_ms ? JSON.parse(job.retry_backoff_ms) : [0];
-  const delay = thrown instanceof RetryableJobError && thrown.delayMs !== undefined
-    ? thrown.delayMs
-    : backoff[Math.min(failures - 1, backoff.length - 1)] ?? 0;
+  const delay =
+    thrown instanceof RetryableJobError && thrown.delayMs !== undefined
+      ? thrown.delayMs
+      : (backoff[Math.min(failures - 1, backoff.length - 1)] ?? 0);
   return new Date(end.getTime() + delay);
 }
 
 /** The schedule after a failed run of a recurring cron; one that cannot be computed deactivates the cron. */
 export async function nextAfterFailure(
-  manager: EntityManager, cron: IrCron, start: Date, options: Pick<ResolvedDispatcherOptions, "userResolver" | "logger">,
+  manager: EntityManager,
+  cron: IrCron,
+  start: Date,
+  options: Pick<ResolvedDispatcherOptions, "userResolver" | "logger">,
 ): Promise<{ nextcall: Date; nextcallWall: string | null; active: boolean }> {
   const user = await options.userResolver.findUser(manager, cron.userId);
   const { catchUp, error } = tryCatchUp(scheduleOf(cron, user?.tz ?? null), cron.nextcall, start, cron.nextcallWall);
   if (!catchUp) {
-    options.logger.error("cron deactivated: its next run cannot be computed", { cronId: cron.id, name: cron.name, error: error.message });
+    options.logger.error("cron deactivated: its next run cannot be computed", {
+      cronId: cron.id,
+      name: cron.name,
+      error: error.message,
+    });
     return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: false };
   }
   if (catchUp.missed === 0) return { nextcall: cron.nextcall, nextcallWall: cron.nextcallWall, active: cron.active };

@@ -38,7 +38,11 @@ const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timest
  * missing from the result was not pending: its cron must not run.
  */
 export async function markJobsRunning(
-  backend: Backend, m: EntityManager, jobIds: readonly number[], now: Date, workerId: string,
+  backend: Backend,
+  m: EntityManager,
+  jobIds: readonly number[],
+  now: Date,
+  workerId: string,
 ): Promise<Map<number, { readonly onSuccess: string | null; readonly onFailure: string | null }>> {
   const jobs = await backend.query<{ id: unknown; on_success: string | null; on_failure: string | null }>(
     m,
@@ -53,7 +57,11 @@ export async function markJobsRunning(
 
 /** A claim released without a run: its job, if still `running`, is `pending` again. */
 export async function jobBackToPending(backend: Backend, m: EntityManager, jobId: number): Promise<void> {
-  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'pending', date_started = NULL WHERE id = ? AND state = 'running'`, [jobId]);
+  await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'pending', date_started = NULL WHERE id = ? AND state = 'running'`,
+    [jobId],
+  );
 }
 
 /**
@@ -63,13 +71,17 @@ export async function jobBackToPending(backend: Backend, m: EntityManager, jobId
  */
 export async function requireRunnable(backend: Backend, manager: EntityManager, cronId: number): Promise<void> {
   const [row] = await backend.query<{ id: unknown; state: string }>(
-    manager, `SELECT j.id, j.state FROM ir_cron c JOIN hrp_cron_job j ON j.id = c.hrp_cron_job_id WHERE c.id = ?`, [cronId],
+    manager,
+    `SELECT j.id, j.state FROM ir_cron c JOIN hrp_cron_job j ON j.id = c.hrp_cron_job_id WHERE c.id = ?`,
+    [cronId],
   );
   if (!row || row.state === "pending") return;
   const jobId = Number(row.id);
   throw new InvalidStateError(
     `Cron ${cronId} belongs to job ${jobId}, which is ${row.state}: it cannot run again${
-      row.state === "failed" || row.state === "cancelled" ? `; retry the job to run it again (retryJob(${jobId}), hrp-cron retry ${jobId})` : ""
+      row.state === "failed" || row.state === "cancelled"
+        ? `; retry the job to run it again (retryJob(${jobId}), hrp-cron retry ${jobId})`
+        : ""
     }`,
     { cronId, jobId, state: row.state },
   );
@@ -80,10 +92,16 @@ export async function requireRunnable(backend: Backend, manager: EntityManager, 
  * engine's back): released and deactivated in the claim's transaction, never
  * run.
  */
-export async function releaseFinished(backend: Backend, manager: EntityManager, crons: readonly IrCron[]): Promise<void> {
-  await backend.execute(manager, `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, active = FALSE WHERE ${backend.idIn("id")}`, [
-    backend.idList(crons.map((c) => c.id)),
-  ]);
+export async function releaseFinished(
+  backend: Backend,
+  manager: EntityManager,
+  crons: readonly IrCron[],
+): Promise<void> {
+  await backend.execute(
+    manager,
+    `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, active = FALSE WHERE ${backend.idIn("id")}`,
+    [backend.idList(crons.map((c) => c.id))],
+  );
 }
 
 /**
@@ -92,7 +110,11 @@ export async function releaseFinished(backend: Backend, manager: EntityManager, 
  * cannot be recorded as done.
  * @throws InvalidStateError then (the caller's transaction must roll back)
  */
-export async function jobsDone(backend: Backend, m: EntityManager, jobs: ReadonlyArray<{ id: number; started: Date; done: Date }>): Promise<void> {
+export async function jobsDone(
+  backend: Backend,
+  m: EntityManager,
+  jobs: ReadonlyArray<{ id: number; started: Date; done: Date }>,
+): Promise<void> {
   if (jobs.length === 0) return;
   // Only a running job can end done: an operator's cancellation is never overwritten.
   const n = await backend.execute(
@@ -101,20 +123,36 @@ export async function jobsDone(backend: Backend, m: EntityManager, jobs: Readonl
        ${backend.updateFrom("hrp_cron_job", "v", JOB_DONE)} AND hrp_cron_job.state = 'running'`,
     backend.updateFromParams(JOB_DONE, jobs),
   );
-  if (n !== jobs.length) await refuseNotRunning(backend, m, jobs.map((j) => j.id));
+  if (n !== jobs.length)
+    await refuseNotRunning(
+      backend,
+      m,
+      jobs.map((j) => j.id),
+    );
 }
 
 /** Failed runs' jobs with retries left: `running` → `pending` (due again after their backoff: the cron's nextcall). */
-export async function jobsRetried(backend: Backend, m: EntityManager, jobs: ReadonlyArray<{ id: number; exc_info: string }>): Promise<void> {
+export async function jobsRetried(
+  backend: Backend,
+  m: EntityManager,
+  jobs: ReadonlyArray<{ id: number; exc_info: string }>,
+): Promise<void> {
   if (jobs.length === 0) return;
   // The run started, so it counts in attempts; a job an operator took out of `running` keeps its state.
-  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info, attempts = attempts + 1
+  await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info, attempts = attempts + 1
      ${backend.updateFrom("hrp_cron_job", "v", JOB_RETRY)} AND hrp_cron_job.state = 'running'`,
-    backend.updateFromParams(JOB_RETRY, jobs));
+    backend.updateFromParams(JOB_RETRY, jobs),
+  );
 }
 
 /** Failed runs' jobs without retries: `running` → `failed`. */
-export async function jobsFailed(backend: Backend, m: EntityManager, jobs: ReadonlyArray<{ id: number; started: Date; done: Date; exc_info: string }>): Promise<void> {
+export async function jobsFailed(
+  backend: Backend,
+  m: EntityManager,
+  jobs: ReadonlyArray<{ id: number; started: Date; done: Date; exc_info: string }>,
+): Promise<void> {
   if (jobs.length === 0) return;
   await backend.execute(
     m,
@@ -125,10 +163,18 @@ export async function jobsFailed(backend: Backend, m: EntityManager, jobs: Reado
 }
 
 /** An operator stopped the run: `running` → `stopped`. */
-export async function jobStopped(backend: Backend, m: EntityManager, jobId: number, end: Date, message: string): Promise<void> {
-  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'`, [
-    backend.toDbDate(end), message, jobId,
-  ]);
+export async function jobStopped(
+  backend: Backend,
+  m: EntityManager,
+  jobId: number,
+  end: Date,
+  message: string,
+): Promise<void> {
+  await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'`,
+    [backend.toDbDate(end), message, jobId],
+  );
 }
 
 /** A run that started and ended without an outcome (interrupted, or killed with its worker): it counts in `attempts`, not as a failure. */
@@ -137,8 +183,18 @@ export async function jobAttempted(backend: Backend, m: EntityManager, jobId: nu
 }
 
 /** Last resort (the run's outcome could not be recorded): the job is `failed`, whatever its state. */
-export async function jobFailedUnrecordable(backend: Backend, m: EntityManager, jobId: number, end: Date, excInfo: string): Promise<void> {
-  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [backend.toDbDate(end), excInfo, jobId]);
+export async function jobFailedUnrecordable(
+  backend: Backend,
+  m: EntityManager,
+  jobId: number,
+  end: Date,
+  excInfo: string,
+): Promise<void> {
+  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
+    backend.toDbDate(end),
+    excInfo,
+    jobId,
+  ]);
 }
 
 /** The job's state now (`failed` means no retry is coming), or undefined when it is gone. */
@@ -154,12 +210,18 @@ export async function jobStateOf(backend: Backend, m: EntityManager, jobId: numb
  */
 async function refuseNotRunning(backend: Backend, m: EntityManager, jobIds: readonly number[]): Promise<never> {
   const rows = await backend.query<{ id: unknown; state: string }>(
-    m, `SELECT id, state FROM hrp_cron_job WHERE ${backend.idIn("id")} AND state <> 'running'`, [backend.idList(jobIds)],
+    m,
+    `SELECT id, state FROM hrp_cron_job WHERE ${backend.idIn("id")} AND state <> 'running'`,
+    [backend.idList(jobIds)],
   );
   const job = rows[0] ?? { id: jobIds[0], state: "gone" };
-  throw new InvalidStateError(`Job ${Number(job.id)} is ${job.state}, not running: its run cannot be recorded as done, and its writes were rolled back`, {
-    jobId: Number(job.id), state: job.state,
-  });
+  throw new InvalidStateError(
+    `Job ${Number(job.id)} is ${job.state}, not running: its run cannot be recorded as done, and its writes were rolled back`,
+    {
+      jobId: Number(job.id),
+      state: job.state,
+    },
+  );
 }
 
 /**
@@ -167,9 +229,16 @@ async function refuseNotRunning(backend: Backend, m: EntityManager, jobIds: read
  * transaction: a claim buffered while this process was frozen may have been
  * recovered, and run elsewhere, meanwhile.
  */
-export async function stillHeld(backend: Backend, manager: EntityManager, workerId: string, cronIds: readonly number[]): Promise<Set<number>> {
+export async function stillHeld(
+  backend: Backend,
+  manager: EntityManager,
+  workerId: string,
+  cronIds: readonly number[],
+): Promise<Set<number>> {
   const rows = await backend.query<{ id: unknown }>(
-    manager, `SELECT id FROM ir_cron WHERE ${backend.idIn("id")} AND running_worker = ?`, [backend.idList(cronIds), workerId],
+    manager,
+    `SELECT id FROM ir_cron WHERE ${backend.idIn("id")} AND running_worker = ?`,
+    [backend.idList(cronIds), workerId],
   );
   return new Set(rows.map((r) => Number(r.id)));
 }

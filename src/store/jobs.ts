@@ -13,17 +13,31 @@ export interface NewJobSchedule {
 
 /** `hrp_cron_job` column, key in the JSON rows, type, entity property. */
 const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]> = [
-  ["name", "name", "text", "name"], ["model", "model", "text", "model"], ["function", "fn", "text", "function"],
-  ["args", "args", "text", "args"], ["priority", "priority", "int", "priority"], ["user_id", "user_id", "int", "userId"],
-  ["date_created", "date_created", "timestamp", "dateCreated"], ["state", "state", "text", "state"],
-  ["date_started", "date_started", "timestamp", "dateStarted"], ["date_done", "date_done", "timestamp", "dateDone"],
-  ["exc_info", "exc_info", "text", "excInfo"], ["create_uid", "create_uid", "int", "createUid"],
-  ["create_date", "create_date", "timestamp", "createDate"], ["kind", "kind", "text", "kind"], ["job_key", "job_key", "text", "jobKey"],
-  ["max_retries", "max_retries", "int", "maxRetries"], ["attempts", "attempts", "int", "attempts"],
-  ["retry_backoff_ms", "retry_backoff_ms", "text", "retryBackoffMs"], ["worker_id", "worker_id", "text", "workerId"],
-  ["on_success", "on_success", "text", "onSuccess"], ["on_failure", "on_failure", "text", "onFailure"],
-  ["queue", "queue", "text", "queue"], ["timeout_ms", "timeout_ms", "int", "timeoutMs"],
-  ["concurrency_key", "concurrency_key", "text", "concurrencyKey"], ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
+  ["name", "name", "text", "name"],
+  ["model", "model", "text", "model"],
+  ["function", "fn", "text", "function"],
+  ["args", "args", "text", "args"],
+  ["priority", "priority", "int", "priority"],
+  ["user_id", "user_id", "int", "userId"],
+  ["date_created", "date_created", "timestamp", "dateCreated"],
+  ["state", "state", "text", "state"],
+  ["date_started", "date_started", "timestamp", "dateStarted"],
+  ["date_done", "date_done", "timestamp", "dateDone"],
+  ["exc_info", "exc_info", "text", "excInfo"],
+  ["create_uid", "create_uid", "int", "createUid"],
+  ["create_date", "create_date", "timestamp", "createDate"],
+  ["kind", "kind", "text", "kind"],
+  ["job_key", "job_key", "text", "jobKey"],
+  ["max_retries", "max_retries", "int", "maxRetries"],
+  ["attempts", "attempts", "int", "attempts"],
+  ["retry_backoff_ms", "retry_backoff_ms", "text", "retryBackoffMs"],
+  ["worker_id", "worker_id", "text", "workerId"],
+  ["on_success", "on_success", "text", "onSuccess"],
+  ["on_failure", "on_failure", "text", "onFailure"],
+  ["queue", "queue", "text", "queue"],
+  ["timeout_ms", "timeout_ms", "int", "timeoutMs"],
+  ["concurrency_key", "concurrency_key", "text", "concurrencyKey"],
+  ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
   ["user_key", "user_key", "text", "userKey"],
 ];
 const JOB_JSON: JsonColumns = Object.fromEntries(JOB.map(([, key, type]) => [key, type]));
@@ -38,7 +52,12 @@ const CRON_JSON: JsonColumns = { ...JOB_JSON, job_id: "int", nextcall: "timestam
  * parameter; no entity reload). Callers validate first; this only writes.
  * Returns the jobs in the order given.
  */
-export async function insertJobs(backend: Backend, manager: EntityManager, jobs: readonly NewJob[], schedules: readonly NewJobSchedule[]): Promise<HrpCronJob[]> {
+export async function insertJobs(
+  backend: Backend,
+  manager: EntityManager,
+  jobs: readonly NewJob[],
+  schedules: readonly NewJobSchedule[],
+): Promise<HrpCronJob[]> {
   if (jobs.length === 0) return [];
   const rows = jobs.map((job) => Object.fromEntries(JOB.map(([, key, , prop]) => [key, job[prop]])));
   const inserted = await backend.query<{ id: unknown }>(
@@ -59,19 +78,34 @@ export async function insertJobs(backend: Backend, manager: EntityManager, jobs:
             1, v.doall, v.model, v.fn, v.args, v.job_id, 0, NULL, NULL,
             NULL, v.create_uid, v.create_date, v.create_date, FALSE, v.queue, v.timeout_ms, v.concurrency_key, v.concurrency_limit, v.user_key
        FROM ${backend.jsonTable("v", CRON_JSON)}`,
-    [backend.jsonRows(CRON_JSON, rows.map((row, i) => ({ ...row, job_id: ids[i], nextcall: schedules[i].nextcall, doall: schedules[i].doall })))],
+    [
+      backend.jsonRows(
+        CRON_JSON,
+        rows.map((row, i) => ({ ...row, job_id: ids[i], nextcall: schedules[i].nextcall, doall: schedules[i].doall })),
+      ),
+    ],
   );
   return jobs.map((job, i) => Object.assign(new HrpCronJob(), job, { id: ids[i] }));
 }
 
 /** {@link insertJobs} for one job. */
-export async function insertJob(backend: Backend, manager: EntityManager, job: NewJob, schedule: NewJobSchedule): Promise<HrpCronJob> {
+export async function insertJob(
+  backend: Backend,
+  manager: EntityManager,
+  job: NewJob,
+  schedule: NewJobSchedule,
+): Promise<HrpCronJob> {
   const [saved] = await insertJobs(backend, manager, [job], [schedule]);
   return saved;
 }
 
 /** Registered `model.method` names of the jobs' `column` callbacks, by job id (jobs without one are absent). */
-export async function jobCallbacks(backend: Backend, manager: EntityManager, jobIds: readonly number[], column: "on_success" | "on_failure"): Promise<Map<number, string>> {
+export async function jobCallbacks(
+  backend: Backend,
+  manager: EntityManager,
+  jobIds: readonly number[],
+  column: "on_success" | "on_failure",
+): Promise<Map<number, string>> {
   if (jobIds.length === 0) return new Map();
   const rows = await backend.query<{ id: unknown; cb: string | null }>(
     manager,
@@ -83,6 +117,10 @@ export async function jobCallbacks(backend: Backend, manager: EntityManager, job
 
 /** Whether a job with caller key `jobKey` (Frappe's `job_id`) is pending or running. */
 export async function liveJobWithKey(backend: Backend, manager: EntityManager, jobKey: string): Promise<boolean> {
-  const live = await backend.query(manager, `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`, [jobKey]);
+  const live = await backend.query(
+    manager,
+    `SELECT id FROM hrp_cron_job WHERE job_key = ? AND state IN ('pending', 'running')`,
+    [jobKey],
+  );
   return live.length > 0;
 }

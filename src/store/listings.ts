@@ -49,7 +49,10 @@ export function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpC
 }
 
 /** Run-log rows, newest first. */
-export function listRuns(dataSource: DataSource, filter: RunFilter & { readonly limit: number }): Promise<HrpCronRunLog[]> {
+export function listRuns(
+  dataSource: DataSource,
+  filter: RunFilter & { readonly limit: number },
+): Promise<HrpCronRunLog[]> {
   const where: Record<string, unknown> = {};
   if (filter.cronId) where.cronId = filter.cronId;
   if (filter.jobId) where.hrpCronJobId = filter.jobId;

@@ -21,9 +21,22 @@ export interface Success {
   readonly active: boolean;
 }
 
-const CRON_DONE: JsonColumns = { id: "int", lastcall: "timestamp", nextcall: "timestamp", nextcall_wall: "text", numbercall: "int", active: "bool" };
+const CRON_DONE: JsonColumns = {
+  id: "int",
+  lastcall: "timestamp",
+  nextcall: "timestamp",
+  nextcall_wall: "text",
+  numbercall: "int",
+  active: "bool",
+};
 const CRON_FAILED: JsonColumns = {
-  id: "int", failure_count: "int", first_failure_date: "timestamp", nextcall: "timestamp", nextcall_wall: "text", active: "bool", numbercall: "int",
+  id: "int",
+  failure_count: "int",
+  first_failure_date: "timestamp",
+  nextcall: "timestamp",
+  nextcall_wall: "text",
+  active: "bool",
+  numbercall: "int",
   crash_count: "int",
 };
 
@@ -39,9 +52,6 @@ export interface Failure {
   /** No retry, whatever `maxRetries` says (the job killed its worker `maxCrashes` times). */
   readonly final?: boolean;
 }
-
-
-
 
 /**
  * The bookkeeping SQL of runs: what a success, a failure, a stop or an
@@ -75,18 +85,35 @@ export class RunRecords {
   async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
     if (successes.length === 0) return new Map();
     const rows = successes.map((s) => ({
-      id: s.cron.id, lastcall: s.start, nextcall: s.nextcall, nextcall_wall: s.nextcallWall, numbercall: s.numbercall, active: s.active,
+      id: s.cron.id,
+      lastcall: s.start,
+      nextcall: s.nextcall,
+      nextcall_wall: s.nextcallWall,
+      numbercall: s.numbercall,
+      active: s.active,
     }));
     // A cron that re-triggered itself during the run (`retrigger`) is due again at once; the
     // schedule's next call waits in planned_nextcall (see migration 0008).
-    await this.releaseHeld(manager, `lastcall = v.lastcall,
+    await this.releaseHeld(
+      manager,
+      `lastcall = v.lastcall,
        nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.lastcall ELSE v.nextcall END,
        planned_nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.nextcall ELSE NULL END, retrigger = FALSE, nextcall_wall = v.nextcall_wall,
        numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE,
-       unserved_since = NULL`, CRON_DONE, rows);
+       unserved_since = NULL`,
+      CRON_DONE,
+      rows,
+    );
     const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
-    await jobsDone(this.backend, manager, jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })));
-    return this.insertRunLogs(manager, successes.map((s) => ({ ...s, state: "done", error: null })));
+    await jobsDone(
+      this.backend,
+      manager,
+      jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })),
+    );
+    return this.insertRunLogs(
+      manager,
+      successes.map((s) => ({ ...s, state: "done", error: null })),
+    );
   }
 
   /**
@@ -94,7 +121,13 @@ export class RunRecords {
    * {@link recordFailures}. Returns the run-log id, or null when the claim
    * was lost (nothing written).
    */
-  async recordFailure(manager: EntityManager, cron: IrCron, start: Date, excInfo: string, thrown: unknown): Promise<number | null> {
+  async recordFailure(
+    manager: EntityManager,
+    cron: IrCron,
+    start: Date,
+    excInfo: string,
+    thrown: unknown,
+  ): Promise<number | null> {
     const ids = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
     return ids.get(cron.id) ?? null;
   }
@@ -113,7 +146,9 @@ export class RunRecords {
   async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<number, number>> {
     if (failures.length === 0) return new Map();
     const b = this.backend;
-    const currents = new Map((await manager.findBy(IrCron, { id: In(failures.map((f) => f.cron.id)) })).map((c) => [c.id, c]));
+    const currents = new Map(
+      (await manager.findBy(IrCron, { id: In(failures.map((f) => f.cron.id)) })).map((c) => [c.id, c]),
+    );
     const held = failures.flatMap((f) => {
       const current = currents.get(f.cron.id);
       return current && current.runningWorker === this.workerId ? [{ ...f, current }] : [];
@@ -144,29 +179,55 @@ export class RunRecords {
         failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
       } else {
         // A triggered run resumes the schedule it displaced (planned_nextcall).
-        ({ nextcall, nextcallWall, active } = await nextAfterFailure(manager, { ...current, nextcall: current.plannedNextcall ?? current.nextcall }, start, this.options));
+        ({ nextcall, nextcallWall, active } = await nextAfterFailure(
+          manager,
+          { ...current, nextcall: current.plannedNextcall ?? current.nextcall },
+          start,
+          this.options,
+        ));
         // As in Odoo, a failed run still uses up a call: numbercall = 1 leaves it inactive, as a success does.
         if (numbercall > 0) numbercall--;
         if (numbercall === 0) active = false;
-        if (failureCount >= this.options.deactivateAfterFailures && firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()) {
+        if (
+          failureCount >= this.options.deactivateAfterFailures &&
+          firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()
+        ) {
           active = false;
-          this.options.logger.error("cron deactivated after repeated failures", { cronId: current.id, name: current.name, failureCount });
+          this.options.logger.error("cron deactivated after repeated failures", {
+            cronId: current.id,
+            name: current.name,
+            failureCount,
+          });
           failureCount = 0;
           firstFailure = null;
         }
       }
       // A crash failure starts the next occurrence with a clean count; other failures keep it.
       crons.push({
-        id: current.id, failure_count: failureCount, first_failure_date: firstFailure, nextcall, nextcall_wall: nextcallWall, active, numbercall,
+        id: current.id,
+        failure_count: failureCount,
+        first_failure_date: firstFailure,
+        nextcall,
+        nextcall_wall: nextcallWall,
+        active,
+        numbercall,
         crash_count: final ? 0 : current.crashCount,
       });
     }
-    await this.releaseHeld(manager, `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
+    await this.releaseHeld(
+      manager,
+      `failure_count = v.failure_count, first_failure_date = v.first_failure_date, nextcall = v.nextcall,
        nextcall_wall = v.nextcall_wall, active = v.active, numbercall = v.numbercall, crash_count = v.crash_count, planned_nextcall = NULL,
-       retrigger = FALSE, suspect = FALSE`, CRON_FAILED, crons);
+       retrigger = FALSE, suspect = FALSE`,
+      CRON_FAILED,
+      crons,
+    );
     await jobsRetried(b, manager, retried);
     await jobsFailed(b, manager, failed);
-    return this.insertRunLogs(manager, held.map((f) => ({ cron: f.current, start: f.start, end: f.end, calls: 0, state: "failed", error: f.excInfo })));
+    return this.insertRunLogs(
+      manager,
+      held.map((f) => ({ cron: f.current, start: f.start, end: f.end, calls: 0, state: "failed", error: f.excInfo })),
+    );
   }
 
   /**
@@ -191,16 +252,18 @@ export class RunRecords {
    * its job pending) and the run logged as `interrupted` with `note`.
    * Returns the run-log id, or null when the claim was lost (nothing written).
    */
-  async recordInterrupted(manager: EntityManager, cron: IrCron, start: Date, note: string, release: () => Promise<boolean>): Promise<number | null> {
+  async recordInterrupted(
+    manager: EntityManager,
+    cron: IrCron,
+    start: Date,
+    note: string,
+    release: () => Promise<boolean>,
+  ): Promise<number | null> {
     if (!(await release())) return null;
     // It started, so it counts in attempts (not as a failure).
     if (cron.hrpCronJobId !== null) await jobAttempted(this.backend, manager, cron.hrpCronJobId);
     return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
   }
-
-
-
-
 
   /**
    * Last resort when a run's outcome could not be recorded normally: the
@@ -228,7 +291,12 @@ export class RunRecords {
    * a compare-and-set on `running_worker = me`.
    * @throws ClaimLostError when this worker no longer holds one of them
    */
-  private async releaseHeld(manager: EntityManager, set: string, columns: JsonColumns, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  private async releaseHeld(
+    manager: EntityManager,
+    set: string,
+    columns: JsonColumns,
+    rows: ReadonlyArray<Record<string, unknown>>,
+  ): Promise<void> {
     const b = this.backend;
     // COALESCE keeps SQLite from driving the update by this worker's claims index instead of the rows.
     const written = await b.query<{ id: unknown }>(
@@ -244,7 +312,15 @@ export class RunRecords {
     }
   }
 
-  private async insertRunLog(manager: EntityManager, cron: IrCron, start: Date, end: Date, calls: number, state: string, error: string | null): Promise<number> {
+  private async insertRunLog(
+    manager: EntityManager,
+    cron: IrCron,
+    start: Date,
+    end: Date,
+    calls: number,
+    state: string,
+    error: string | null,
+  ): Promise<number> {
     const ids = await this.insertRunLogs(manager, [{ cron, start, end, calls, state, error }]);
     return ids.get(cron.id)!;
   }
@@ -253,4 +329,3 @@ export class RunRecords {
     return insertRunLogs(this.backend, manager, this.workerId, rows);
   }
 }
-

@@ -17,7 +17,9 @@ export const RUNNABLE = "active = TRUE AND numbercall <> 0";
 
 /** SQL: `AND` a row's method is none of `skip` (one `?` each), or nothing when `skip` is empty. */
 export function methodNotIn(alias: string, skip: readonly string[]): string {
-  return skip.length === 0 ? "" : ` AND (${alias}model || '.' || ${alias}function) NOT IN (${skip.map(() => "?").join(", ")})`;
+  return skip.length === 0
+    ? ""
+    : ` AND (${alias}model || '.' || ${alias}function) NOT IN (${skip.map(() => "?").join(", ")})`;
 }
 
 /** `n` placeholders for an `IN (...)` list of variable length. */

@@ -45,7 +45,11 @@ export function saveType(m: EntityManager, values: NewJobType): Promise<Schedule
   return m.save(m.create(ScheduledJobType, values as Partial<ScheduledJobType>));
 }
 
-export async function updateType(m: EntityManager, typeId: number, values: QueryDeepPartialEntity<ScheduledJobType>): Promise<void> {
+export async function updateType(
+  m: EntityManager,
+  typeId: number,
+  values: QueryDeepPartialEntity<ScheduledJobType>,
+): Promise<void> {
   await m.update(ScheduledJobType, { id: typeId }, values);
 }
 
@@ -65,17 +69,38 @@ export function findJob(m: EntityManager, jobId: number): Promise<HrpCronJob | n
 }
 
 /** A `Start` log row for the job a type enqueued for its occurrence `scheduledFor`. */
-export async function logStart(m: EntityManager, type: ScheduledJobType, jobId: number, scheduledFor: Date, now: Date): Promise<void> {
+export async function logStart(
+  m: EntityManager,
+  type: ScheduledJobType,
+  jobId: number,
+  scheduledFor: Date,
+  now: Date,
+): Promise<void> {
   await m.insert(ScheduledJobLog, {
-    scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: jobId, scheduledFor, dateStart: now, dateEnd: null, error: null,
+    scheduledJobTypeId: type.id,
+    method: type.method,
+    status: "Start",
+    hrpCronJobId: jobId,
+    scheduledFor,
+    dateStart: now,
+    dateEnd: null,
+    error: null,
   });
 }
 
 /** The `Start` row of a job declared stuck becomes `Failed` with `reason`. */
-export async function logStuck(backend: Backend, m: EntityManager, jobId: number, now: Date, reason: string): Promise<void> {
-  await backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [
-    backend.toDbDate(now), `stuck: ${reason}`, jobId,
-  ]);
+export async function logStuck(
+  backend: Backend,
+  m: EntityManager,
+  jobId: number,
+  now: Date,
+  reason: string,
+): Promise<void> {
+  await backend.execute(
+    m,
+    `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`,
+    [backend.toDbDate(now), `stuck: ${reason}`, jobId],
+  );
 }
 
 /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
@@ -88,7 +113,10 @@ export async function closeFinishedLogs(backend: Backend, m: EntityManager, now:
   for (const row of open) {
     const status = row.state === "done" ? "Complete" : "Failed";
     await backend.execute(m, `UPDATE scheduled_job_log SET status = ?, date_end = ?, error = ? WHERE id = ?`, [
-      status, backend.toDbDate(backend.fromDbDate(row.date_done) ?? now), status === "Failed" ? row.exc_info ?? row.state : null, row.id,
+      status,
+      backend.toDbDate(backend.fromDbDate(row.date_done) ?? now),
+      status === "Failed" ? (row.exc_info ?? row.state) : null,
+      row.id,
     ]);
   }
 }
@@ -100,7 +128,13 @@ export async function closeFinishedLogs(backend: Backend, m: EntityManager, now:
  * On PostgreSQL the row lock makes a concurrent tick wait and then fail the
  * condition; on SQLite the write lock serialises ticks.
  */
-export async function takeLease(backend: Backend, m: EntityManager, leaderId: string, until: Date, now: Date): Promise<boolean> {
+export async function takeLease(
+  backend: Backend,
+  m: EntityManager,
+  leaderId: string,
+  until: Date,
+  now: Date,
+): Promise<boolean> {
   const d = (x: Date) => backend.toDbDate(x);
   const won = await backend.execute(
     m,
@@ -113,21 +147,40 @@ export async function takeLease(backend: Backend, m: EntityManager, leaderId: st
 
 /** Gives up `leaderId`'s lease (another scheduler takes over at its next tick). */
 export async function releaseLease(backend: Backend, leaderId: string): Promise<void> {
-  await backend.transaction((m) => backend.execute(m, `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`, [leaderId]));
+  await backend.transaction((m) =>
+    backend.execute(
+      m,
+      `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`,
+      [leaderId],
+    ),
+  );
 }
 
 /** Persisted controls (null: unchanged). */
-export async function setSchedulerControl(backend: Backend, paused: boolean | null, enabled: boolean | null): Promise<void> {
+export async function setSchedulerControl(
+  backend: Backend,
+  paused: boolean | null,
+  enabled: boolean | null,
+): Promise<void> {
   await backend.transaction((m) =>
-    backend.execute(m, `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`, [paused, enabled]),
+    backend.execute(
+      m,
+      `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
+      [paused, enabled],
+    ),
   );
 }
 
 export async function schedulerStatus(backend: Backend): Promise<SchedulerStatus> {
-  const [row] = await backend.transaction((m) => backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`));
+  const [row] = await backend.transaction((m) =>
+    backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`),
+  );
   return {
-    enabled: backend.fromDbBool(row.enabled), paused: backend.fromDbBool(row.paused),
-    leaderId: (row.leader_id as string | null) ?? null, leaderUntil: backend.fromDbDate(row.leader_until), lastTick: backend.fromDbDate(row.last_tick),
+    enabled: backend.fromDbBool(row.enabled),
+    paused: backend.fromDbBool(row.paused),
+    leaderId: (row.leader_id as string | null) ?? null,
+    leaderUntil: backend.fromDbDate(row.leader_until),
+    lastTick: backend.fromDbDate(row.last_tick),
   };
 }
 
@@ -154,11 +207,18 @@ export interface FailingType {
  * Returns whether a row was written.
  */
 export async function recordTypeFailure(
-  backend: Backend, manager: EntityManager, type: ScheduledJobType, now: Date, scheduledFor: Date | null, reason: string,
+  backend: Backend,
+  manager: EntityManager,
+  type: ScheduledJobType,
+  now: Date,
+  scheduledFor: Date | null,
+  reason: string,
 ): Promise<boolean> {
   if (scheduledFor === null) {
     const [latest] = await backend.query<{ status: string; error: string | null }>(
-      manager, `SELECT status, error FROM scheduled_job_log WHERE scheduled_job_type_id = ? ORDER BY id DESC LIMIT 1`, [type.id],
+      manager,
+      `SELECT status, error FROM scheduled_job_log WHERE scheduled_job_type_id = ? ORDER BY id DESC LIMIT 1`,
+      [type.id],
     );
     if (latest?.status === "Failed" && latest.error === reason) return false;
   }
@@ -183,6 +243,9 @@ export async function failingTypes(backend: Backend, manager: EntityManager): Pr
       ORDER BY t.id`,
   );
   return rows.map((r) => ({
-    id: Number(r.id), method: r.method, failedAt: backend.fromDbDate(r.date_end), error: (r.error ?? "").split("\n")[0],
+    id: Number(r.id),
+    method: r.method,
+    failedAt: backend.fromDbDate(r.date_end),
+    error: (r.error ?? "").split("\n")[0],
   }));
 }

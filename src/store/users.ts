@@ -7,9 +7,17 @@ export class ResUsersResolver implements UserResolver {
   async findUser(manager: EntityManager, userId: number): Promise<JobUser | null> {
     const backend = backendFor(manager.connection);
     const [row] = await backend.query<{ id: unknown; login: string; name: string; active: unknown; tz: string | null }>(
-      manager, `SELECT id, login, name, active, tz FROM res_users WHERE id = ?`, [userId],
+      manager,
+      `SELECT id, login, name, active, tz FROM res_users WHERE id = ?`,
+      [userId],
     );
     if (!row) return null;
-    return { id: Number(row.id), login: row.login, name: row.name, active: backend.fromDbBool(row.active), tz: row.tz ?? null };
+    return {
+      id: Number(row.id),
+      login: row.login,
+      name: row.name,
+      active: backend.fromDbBool(row.active),
+      tz: row.tz ?? null,
+    };
   }
 }

@@ -21,19 +21,30 @@ export interface ClaimHolder {
 }
 
 /** Registers (or re-registers) `workerId` of this process, with the `model.method` names it serves (null: not said). */
-export async function registerWorker(backend: Backend, workerId: string, methods: readonly string[] | null): Promise<void> {
+export async function registerWorker(
+  backend: Backend,
+  workerId: string,
+  methods: readonly string[] | null,
+): Promise<void> {
   const now = backend.toDbDate(new Date());
   await backend.transaction(async (m) => {
     await backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]);
-    await backend.execute(m, `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at, methods) VALUES (?, ?, ?, ?, ?, ?)`, [
-      workerId, HOST, process.pid, now, now, methods === null ? null : JSON.stringify(methods),
-    ]);
+    await backend.execute(
+      m,
+      `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at, methods) VALUES (?, ?, ?, ?, ?, ?)`,
+      [workerId, HOST, process.pid, now, now, methods === null ? null : JSON.stringify(methods)],
+    );
   });
 }
 
 /** Refreshes `last_seen_at`; false when the worker's row is gone (it was presumed dead and removed). */
 export async function touchWorker(backend: Backend, m: EntityManager, workerId: string): Promise<boolean> {
-  return (await backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [backend.toDbDate(new Date()), workerId])) > 0;
+  return (
+    (await backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [
+      backend.toDbDate(new Date()),
+      workerId,
+    ])) > 0
+  );
 }
 
 export async function unregisterWorker(backend: Backend, workerId: string): Promise<void> {
@@ -51,17 +62,29 @@ export function claimHolders(backend: Backend, m: EntityManager): Promise<ClaimH
 }
 
 /** Crons `workerId` holds whose stop was requested (`stopJob`). */
-export async function stopRequests(backend: Backend, workerId: string): Promise<Array<{ cronId: number; jobId: number | null }>> {
+export async function stopRequests(
+  backend: Backend,
+  workerId: string,
+): Promise<Array<{ cronId: number; jobId: number | null }>> {
   const rows = await backend.transaction((m) =>
-    backend.query<{ id: number; hrp_cron_job_id: number | null }>(m, `SELECT id, hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE`, [
-      workerId,
-    ]),
+    backend.query<{ id: number; hrp_cron_job_id: number | null }>(
+      m,
+      `SELECT id, hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE`,
+      [workerId],
+    ),
   );
-  return rows.map((r) => ({ cronId: Number(r.id), jobId: r.hrp_cron_job_id === null ? null : Number(r.hrp_cron_job_id) }));
+  return rows.map((r) => ({
+    cronId: Number(r.id),
+    jobId: r.hrp_cron_job_id === null ? null : Number(r.hrp_cron_job_id),
+  }));
 }
 
 /** The `model.method` names served by workers that heartbeat within `workerTimeoutMs` (wall clock). */
-export async function liveWorkerMethods(backend: Backend, m: EntityManager, workerTimeoutMs: number): Promise<Set<string>> {
+export async function liveWorkerMethods(
+  backend: Backend,
+  m: EntityManager,
+  workerTimeoutMs: number,
+): Promise<Set<string>> {
   const rows = await backend.query<{ methods: string | null }>(
     m,
     `SELECT methods FROM hrp_cron_worker WHERE last_seen_at > ? AND methods IS NOT NULL`,

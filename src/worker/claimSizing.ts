@@ -7,7 +7,10 @@
 export class ClaimSizing {
   private jobMs: number;
 
-  constructor(private readonly batchSize: number, private readonly batchMaxMs: number) {
+  constructor(
+    private readonly batchSize: number,
+    private readonly batchMaxMs: number,
+  ) {
     this.jobMs = batchMaxMs;
   }
 

@@ -98,23 +98,48 @@ export class Dispatcher {
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
     this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldIds());
     this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
-    const recovery = new Recovery(this.backend, this.claims, new CrashRecords(this.backend, this.options), this.local.workers, logger, (failed) =>
-      this.executor.failedByRecovery(failed, failed.start, failed.error),
+    const recovery = new Recovery(
+      this.backend,
+      this.claims,
+      new CrashRecords(this.backend, this.options),
+      this.local.workers,
+      logger,
+      (failed) => this.executor.failedByRecovery(failed, failed.start, failed.error),
     );
-    this.liveness = new Liveness(this.backend, recovery, this.own, this.local.workers, this.workerId, this.options, this.retry, this.gate.methods());
+    this.liveness = new Liveness(
+      this.backend,
+      recovery,
+      this.own,
+      this.local.workers,
+      this.workerId,
+      this.options,
+      this.retry,
+      this.gate.methods(),
+    );
     const sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
     this.execution = new Execution(this.executor, sandbox, () => this.abort.signal);
     this.manual = new ManualRuns(
-      this.liveness, this.own, this.execution, (total) => this.claimDue(this.plans(() => total), total),
+      this.liveness,
+      this.own,
+      this.execution,
+      (total) =>
+        this.claimDue(
+          this.plans(() => total),
+          total,
+        ),
       (cronId) => {
         const now = this.options.now();
         return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
       },
-      this.options.batchSize, () => this.phase === "running",
+      this.options.batchSize,
+      () => this.phase === "running",
     );
     this.slots = new Slots(this.options.concurrency, this.options.queueCaps);
-    this.queue = new LocalQueue(this.options.batchSize, this.options.batchMaxMs, this.options.concurrency, (perQueue, want, keep) =>
-      this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
+    this.queue = new LocalQueue(
+      this.options.batchSize,
+      this.options.batchMaxMs,
+      this.options.concurrency,
+      (perQueue, want, keep) => this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
     );
   }
 
@@ -171,10 +196,20 @@ export class Dispatcher {
     this.phase = "stopping";
     this.requestWake();
     try {
-      if ((await finishOrAbandon(this.loop, this.abort, this.options.gracefulStopMs, this.options.abandonAfterAbortMs)) === "abandoned") {
-        this.options.logger.error("a job method ignored the stop signal; abandoning its run (it cannot commit) so other workers recover it", {
-          workerId: this.workerId,
-        });
+      if (
+        (await finishOrAbandon(
+          this.loop,
+          this.abort,
+          this.options.gracefulStopMs,
+          this.options.abandonAfterAbortMs,
+        )) === "abandoned"
+      ) {
+        this.options.logger.error(
+          "a job method ignored the stop signal; abandoning its run (it cannot commit) so other workers recover it",
+          {
+            workerId: this.workerId,
+          },
+        );
         this.abandoned = true;
       }
     } finally {
@@ -183,10 +218,16 @@ export class Dispatcher {
       this.unlisten = null;
       this.loop = null;
       // Whatever this worker still holds without running it (a release that failed during an outage).
-      if (!this.abandoned) await this.own.releaseAll(this.options.now()).catch((e) => this.options.logger.warn("could not release claims at stop; others will recover them", { error: String(e) }));
+      if (!this.abandoned)
+        await this.own.releaseAll(this.options.now()).catch((e) =>
+          this.options.logger.warn("could not release claims at stop; others will recover them", {
+            error: String(e),
+          }),
+        );
       // An abandoned run may still hold SQLite's write lock: do not wait for it forever.
       const unregistered = this.liveness.unregister();
-      if (this.abandoned) await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
+      if (this.abandoned)
+        await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
       else await unregistered;
       await this.execution.close();
       this.phase = "stopped"; // a later runDue() retries as usual
@@ -236,13 +277,19 @@ export class Dispatcher {
   /** What the next claim may take from each queue, in order of preference. */
   private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
     return this.options.queues.map((queue) => ({
-      queue, max: perQueueMax(queue), maxConcurrency: this.options.queueSet.get(queue).maxConcurrency,
+      queue,
+      max: perQueueMax(queue),
+      maxConcurrency: this.options.queueSet.get(queue).maxConcurrency,
     }));
   }
 
   /** One claim of due runs (retried while the database is away; rows of methods this worker lacks handed back: see MethodGate). */
   private claimDue(plans: readonly ClaimPlan[], total: number): Promise<Claim> {
-    return this.gate.claim(() => withTransientRetry(this.backend, this.retry, () => this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate)));
+    return this.gate.claim(() =>
+      withTransientRetry(this.backend, this.retry, () =>
+        this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate),
+      ),
+    );
   }
 
   /**
@@ -257,7 +304,13 @@ export class Dispatcher {
     const error = this.queue.takeError();
     if (error !== null) throw error;
     const room = (queue: string) => this.slots.room(queue);
-    const prefetch = () => this.queue.prefetchIfLow(Math.max(0, this.slots.free), room, () => this.phase === "running", () => this.requestWake());
+    const prefetch = () =>
+      this.queue.prefetchIfLow(
+        Math.max(0, this.slots.free),
+        room,
+        () => this.phase === "running",
+        () => this.requestWake(),
+      );
     while (this.phase === "running") {
       const free = this.slots.free;
       if (free <= 0) return prefetch();
@@ -280,12 +333,18 @@ export class Dispatcher {
       const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
       const batch = this.queue.take(queue, size);
       const began = Date.now();
-      const run = this.execution.batch(batch, () => this.phase === "running")
+      const run = this.execution
+        .batch(batch, () => this.phase === "running")
         .then((outcome) => {
           this.queue.putBack(outcome.deferred);
           if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
         })
-        .catch((e: unknown) => this.options.logger.error("batch crashed; recovery will release its claims", { crons: batch.map((r) => r.cron.id), error: String(e) }));
+        .catch((e: unknown) =>
+          this.options.logger.error("batch crashed; recovery will release its claims", {
+            crons: batch.map((r) => r.cron.id),
+            error: String(e),
+          }),
+        );
       this.slots.occupy(queue, batch, first.cron.suspect, run, () => this.requestWake()); // a slot is free
     }
   }
@@ -293,17 +352,22 @@ export class Dispatcher {
   /** Hands claimed-but-unstarted runs back (stopping). */
   private async releaseBuffered(): Promise<void> {
     for (const { cron } of this.queue.drain()) {
-      await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)).catch((error: unknown) =>
-        this.options.logger.warn("could not release a claim; recovery will", { cronId: cron.id, error: String(error) }),
-      );
+      await this.backend
+        .transaction((m) => this.claims.release(m, cron, this.workerId))
+        .catch((error: unknown) =>
+          this.options.logger.warn("could not release a claim; recovery will", {
+            cronId: cron.id,
+            error: String(error),
+          }),
+        );
     }
   }
-
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
     if (this.execution.runningCronIds().length === 0 && this.slots.busy === 0) return;
-    for (const row of await stopRequests(this.backend, this.workerId)) this.execution.requestStop(row.cronId, row.jobId);
+    for (const row of await stopRequests(this.backend, this.workerId))
+      this.execution.requestStop(row.cronId, row.jobId);
   }
 
   /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */

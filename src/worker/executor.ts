@@ -111,26 +111,45 @@ export class Executor {
    * crons not started are deferred — as they are once `keepGoing()`
    * returns false.
    */
-  async executeBatch(all: readonly ClaimedRun[], workerSignal: AbortSignal, keepGoing: () => boolean = () => true): Promise<BatchOutcome> {
+  async executeBatch(
+    all: readonly ClaimedRun[],
+    workerSignal: AbortSignal,
+    keepGoing: () => boolean = () => true,
+  ): Promise<BatchOutcome> {
     // A suspect runs alone, after its start marker is committed; the crons after it wait.
     const { now: runs, later } = splitSuspects(all);
     const first = runs[0]?.cron;
-    if (first?.suspect && !(await withTransientRetry(this.backend, this.options, () => this.crashes.markStarted(first, this.workerId)))) {
+    if (
+      first?.suspect &&
+      !(await withTransientRetry(this.backend, this.options, () => this.crashes.markStarted(first, this.workerId)))
+    ) {
       return { results: [this.lostBeforeStart(first)], deferred: later };
     }
     let outcome: { results: RunResult[]; deferred: ClaimedRun[]; failed: FinalFailure[] };
     try {
       // A lost COMMIT reply is settled by asking the database, never by running the batch again;
       // a stopping worker does not wait out the retry budget.
-      outcome = await commitOnce(this.backend, { ...this.options, stopping: () => !keepGoing() }, { operation: "a batch", crons: runs.map((r) => r.cron.id) },
+      outcome = await commitOnce(
+        this.backend,
+        { ...this.options, stopping: () => !keepGoing() },
+        { operation: "a batch", crons: runs.map((r) => r.cron.id) },
         (manager) => this.runBatch(manager, runs, workerSignal, keepGoing),
-        (error, attempt) => this.options.logger.debug("transient database error, retrying batch", { crons: runs.length, attempt, error: String(error) }),
+        (error, attempt) =>
+          this.options.logger.debug("transient database error, retrying batch", {
+            crons: runs.length,
+            attempt,
+            error: String(error),
+          }),
       );
     } catch (error) {
       if (runs.length > 1 && !isOutage(this.backend, error)) {
-        this.options.logger.warn("batch failed as a whole; running its crons one per transaction", { crons: runs.length, error: String(error) });
+        this.options.logger.warn("batch failed as a whole; running its crons one per transaction", {
+          crons: runs.length,
+          error: String(error),
+        });
         const results: RunResult[] = [];
-        for (const run of runs) results.push(await this.execute(run, workerSignal).catch((e: unknown) => this.unrecordable(run.cron, e)));
+        for (const run of runs)
+          results.push(await this.execute(run, workerSignal).catch((e: unknown) => this.unrecordable(run.cron, e)));
         return { results, deferred: [...later] };
       }
       return { results: await Promise.all(runs.map((run) => this.batchFailed(run, error))), deferred: [...later] };
@@ -146,7 +165,9 @@ export class Executor {
    */
   async recordKilled(run: ClaimedRun, start: Date, error: Error): Promise<RunResult> {
     const excInfo = formatExcInfo(error);
-    const runLogId = await retriedTransaction(this.backend, this.options, (manager) => this.records.recordFailure(manager, run.cron, start, excInfo, error));
+    const runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
+      this.records.recordFailure(manager, run.cron, start, excInfo, error),
+    );
     if (runLogId === null) return skipped(run.cron, new ClaimLostError(run.cron.id, this.workerId).message);
     await this.onFailure(run, start, error.message);
     return { ...resultBase(run.cron), outcome: "failed", calls: 0, error: error.message, runLogId };
@@ -160,7 +181,10 @@ export class Executor {
   /** A claim this worker lost before the run started (it was presumed dead, e.g. frozen): not run, not recorded. */
   private lostBeforeStart(cron: IrCron): RunResult {
     const lost = new ClaimLostError(cron.id, this.workerId);
-    this.options.logger.warn("claim lost before its run started (this worker was presumed dead); not started", { cronId: cron.id, jobId: cron.hrpCronJobId });
+    this.options.logger.warn("claim lost before its run started (this worker was presumed dead); not started", {
+      cronId: cron.id,
+      jobId: cron.hrpCronJobId,
+    });
     return skipped(cron, lost.message);
   }
 
@@ -172,23 +196,34 @@ export class Executor {
       return skipped(cron, thrown.message);
     }
     if (isOutage(this.backend, thrown)) {
-      this.options.logger.warn("database stayed busy; cron released to run later", { cronId: cron.id, error: String(thrown) });
-      await this.backend.transaction((m) => this.claims.release(m, cron, this.workerId)).catch((error: unknown) =>
-        this.options.logger.error("could not release a claim; recovery will", { error: String(error) }),
-      );
+      this.options.logger.warn("database stayed busy; cron released to run later", {
+        cronId: cron.id,
+        error: String(thrown),
+      });
+      await this.backend
+        .transaction((m) => this.claims.release(m, cron, this.workerId))
+        .catch((error: unknown) =>
+          this.options.logger.error("could not release a claim; recovery will", { error: String(error) }),
+        );
       return skipped(cron, coerceError(thrown).message);
     }
     // The run's own transaction failed (e.g. at commit): record the failure in a new one.
     const start = this.options.now();
     let runLogId: number | null;
     try {
-      runLogId = await retriedTransaction(this.backend, this.options, (manager) => this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown));
+      runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
+        this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown),
+      );
     } catch (recordError) {
       if (!(recordError instanceof ClaimLostError)) throw recordError;
       return skipped(cron, recordError.message);
     }
     if (runLogId === null) return skipped(cron, new ClaimLostError(cron.id, this.workerId).message);
-    this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: coerceError(thrown).message });
+    this.options.logger.error("cron run failed", {
+      cronId: cron.id,
+      name: cron.name,
+      error: coerceError(thrown).message,
+    });
     await this.jobs.runOnFailure(run, start, coerceError(thrown).message).catch(() => undefined);
     return { ...resultBase(cron), outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
   }
@@ -199,12 +234,23 @@ export class Executor {
     this.options.logger.error("could not record a run; cron deactivated", { cronId: cron.id, name: cron.name, error });
     const runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
       this.records.recordUnrecordable(manager, cron, this.options.now(), formatExcInfo(thrown)),
-    ).catch((e: unknown) => void this.options.logger.error("could not release a claim; recovery will", { cronId: cron.id, error: String(e) }));
+    ).catch(
+      (e: unknown) =>
+        void this.options.logger.error("could not release a claim; recovery will", {
+          cronId: cron.id,
+          error: String(e),
+        }),
+    );
     return { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId: runLogId ?? undefined };
   }
 
   /** The body of a batch transaction. */
-  private async runBatch(manager: EntityManager, runs: readonly ClaimedRun[], workerSignal: AbortSignal, keepGoing: () => boolean) {
+  private async runBatch(
+    manager: EntityManager,
+    runs: readonly ClaimedRun[],
+    workerSignal: AbortSignal,
+    keepGoing: () => boolean,
+  ) {
     const began = Date.now();
     const users = new Map<number, Promise<JobUser>>();
     const userOf = (uid: number) => {
@@ -213,8 +259,11 @@ export class Executor {
     };
     const outcomes: Array<{ run: ClaimedRun; outcome: JobOutcome }> = [];
     let deferred: ClaimedRun[] = [];
-    const fresh = new StaleClaimCheck(runs.map((r) => r.cron), (this.options.workerTimeoutMs - this.options.heartbeatIntervalMs) / 2,
-      (ids) => stillHeld(this.backend, manager, this.workerId, ids));
+    const fresh = new StaleClaimCheck(
+      runs.map((r) => r.cron),
+      (this.options.workerTimeoutMs - this.options.heartbeatIntervalMs) / 2,
+      (ids) => stillHeld(this.backend, manager, this.workerId, ids),
+    );
     for (const [i, run] of runs.entries()) {
       const { cron } = run;
       // A job known to be slow starts a batch of its own, so it does not hold back the commit of quick ones.
@@ -236,11 +285,20 @@ export class Executor {
 
     const successes = outcomes.flatMap(({ outcome: o }) => (o.kind === "success" ? [o.success] : []));
     const runLogIds = await this.records.complete(manager, successes);
-    const failureLogIds = await this.records.recordFailures(manager, outcomes.flatMap(({ outcome: o }) => (o.kind === "failure" ? [o.failure] : [])));
+    const failureLogIds = await this.records.recordFailures(
+      manager,
+      outcomes.flatMap(({ outcome: o }) => (o.kind === "failure" ? [o.failure] : [])),
+    );
     const failed: FinalFailure[] = [];
     const results = outcomes.map(({ run, outcome: o }): RunResult => {
       if (o.kind === "recorded") return o.result;
-      if (o.kind === "success") return { ...resultBase(o.success.cron), outcome: "done", calls: o.success.calls, runLogId: runLogIds.get(o.success.cron.id) };
+      if (o.kind === "success")
+        return {
+          ...resultBase(o.success.cron),
+          outcome: "done",
+          calls: o.success.calls,
+          runLogId: runLogIds.get(o.success.cron.id),
+        };
       const { cron, start } = o.failure;
       const runLogId = failureLogIds.get(cron.id);
       if (runLogId === undefined) {
@@ -253,14 +311,19 @@ export class Executor {
       failed.push({ run, start, error: o.error });
       return { ...resultBase(cron), outcome: "failed", calls: 0, error: o.error, runLogId };
     });
-    for (const s of successes) this.options.logger.info("cron run done", { cronId: s.cron.id, name: s.cron.name, calls: s.calls });
+    for (const s of successes)
+      this.options.logger.info("cron run done", { cronId: s.cron.id, name: s.cron.name, calls: s.calls });
     return { results, deferred, failed };
   }
 
   /** A failed run's `onFailure`; its own failure is logged, never thrown. */
   private async onFailure(run: ClaimedRun, start: Date, error: string): Promise<void> {
     await this.jobs.runOnFailure(run, start, error).catch((e: unknown) =>
-      this.options.logger.error("onFailure callback failed", { cronId: run.cron.id, jobId: run.cron.hrpCronJobId, error: String(e) }),
+      this.options.logger.error("onFailure callback failed", {
+        cronId: run.cron.id,
+        jobId: run.cron.hrpCronJobId,
+        error: String(e),
+      }),
     );
   }
 }

@@ -71,7 +71,11 @@ export class JobRunner {
    * transaction unusable.
    */
   async run(
-    manager: EntityManager, newScope: () => JobScope, claimed: ClaimedRun, userOf: (uid: number) => Promise<JobUser>, workerSignal: AbortSignal,
+    manager: EntityManager,
+    newScope: () => JobScope,
+    claimed: ClaimedRun,
+    userOf: (uid: number) => Promise<JobUser>,
+    workerSignal: AbortSignal,
   ): Promise<JobOutcome> {
     const { cron } = claimed;
     const start = this.options.now();
@@ -79,9 +83,14 @@ export class JobRunner {
     const relay = () => run.abort(workerSignal.reason ?? new Error("worker stopping"));
     if (workerSignal.aborted) relay();
     else workerSignal.addEventListener("abort", relay, { once: true });
-    const timer = cron.timeoutMs ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs)) : undefined;
+    const timer = cron.timeoutMs
+      ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs))
+      : undefined;
     this.runs.set(cron.id, run);
-    const unregister = cron.hrpCronJobId === null ? null : this.localRuns.add(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
+    const unregister =
+      cron.hrpCronJobId === null
+        ? null
+        : this.localRuns.add(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
     try {
       // The user lookup is the engine's statement, not the job's work: a transient error there ends
       // the batch (the engine's retry), any other (missing, inactive user) fails the job.
@@ -100,10 +109,18 @@ export class JobRunner {
           return { kind: "success", success };
         } catch (thrown) {
           await scope.rollback(); // throws (ending the batch) when the transaction itself is gone
-          if (attempt > this.options.jobTransientRetries || run.signal.aborted || !this.backend.isTransientError(thrown)) {
+          if (
+            attempt > this.options.jobTransientRetries ||
+            run.signal.aborted ||
+            !this.backend.isTransientError(thrown)
+          ) {
             return await this.recordUnsuccessful(manager, cron, start, thrown, run.signal, workerSignal);
           }
-          this.options.logger.debug("transient error thrown by a job; retrying it at once", { cronId: cron.id, attempt, error: String(thrown) });
+          this.options.logger.debug("transient error thrown by a job; retrying it at once", {
+            cronId: cron.id,
+            attempt,
+            error: String(thrown),
+          });
           await new Promise((resolve) => setTimeout(resolve, this.options.transientRetryBaseMs * attempt));
         }
       }
@@ -136,19 +153,35 @@ export class JobRunner {
 
   /** Calls the method (once per catch-up call) and its onSuccess callback; returns the schedule after the run. */
   private async callMethod(
-    manager: EntityManager, scope: JobScope, cron: IrCron, start: Date, user: JobUser, onSuccessName: string | null, signal: AbortSignal,
+    manager: EntityManager,
+    scope: JobScope,
+    cron: IrCron,
+    start: Date,
+    user: JobUser,
+    onSuccessName: string | null,
+    signal: AbortSignal,
   ): Promise<Success> {
     const method = this.registry.resolve(cron.model, cron.function);
     const args = parseArgs(cron.args);
     // After a trigger, the schedule goes on from the call the trigger displaced.
     const anchor = cron.plannedNextcall ?? cron.nextcall;
     const { catchUp, error: scheduleError } = tryCatchUp(scheduleOf(cron, user.tz), anchor, start, cron.nextcallWall);
-    const plan = planCalls({ doall: cron.doall, numbercall: cron.numbercall, missed: catchUp?.missed ?? 1, maxCalls: this.options.maxCatchUpCalls });
+    const plan = planCalls({
+      doall: cron.doall,
+      numbercall: cron.numbercall,
+      missed: catchUp?.missed ?? 1,
+      maxCalls: this.options.maxCatchUpCalls,
+    });
     // A cron whose next run cannot be computed (after 9999-12-31, corrupt row) does not run: it fails
     // like any job, and its failure deactivates it. A last call (one-shot job) needs no next run.
     if (scheduleError && plan.active) throw scheduleError;
     const call = (fn: (env: JobEnv) => unknown, n: number, of: number) =>
-      untilAborted(scope.run(() => runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)), cron.id)), signal);
+      untilAborted(
+        scope.run(() =>
+          runInJob(user.id, manager, () => fn(this.envFor(cron, user, manager, start, signal, n, of)), cron.id),
+        ),
+        signal,
+      );
     let result: unknown;
     for (let n = 1; n <= plan.calls; n++) result = await call((env) => method(env, ...args), n, plan.calls);
     if (onSuccessName) {
@@ -156,15 +189,25 @@ export class JobRunner {
       await call((env) => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) }), 1, 1);
     }
     return {
-      cron, start, end: this.options.now(), calls: plan.calls,
-      nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : anchor, numbercall: plan.numbercallLeft, active: plan.active,
-      nextcallWall: catchUp && catchUp.missed > 0 ? catchUp.planned ?? null : cron.nextcallWall,
+      cron,
+      start,
+      end: this.options.now(),
+      calls: plan.calls,
+      nextcall: catchUp && catchUp.missed > 0 ? catchUp.nextcall : anchor,
+      numbercall: plan.numbercallLeft,
+      active: plan.active,
+      nextcallWall: catchUp && catchUp.missed > 0 ? (catchUp.planned ?? null) : cron.nextcallWall,
     };
   }
 
   /** Records, in the batch's transaction, a job that did not succeed: stopped, interrupted, or failed. */
   private async recordUnsuccessful(
-    manager: EntityManager, cron: IrCron, start: Date, caught: unknown, signal: AbortSignal, workerSignal: AbortSignal,
+    manager: EntityManager,
+    cron: IrCron,
+    start: Date,
+    caught: unknown,
+    signal: AbortSignal,
+    workerSignal: AbortSignal,
   ): Promise<JobOutcome> {
     const base = resultBase(cron);
     if (signal.aborted && signal.reason instanceof JobStoppedError) {
@@ -179,13 +222,22 @@ export class JobRunner {
       // The worker is stopping and the method gave up: not the job's fault. Its writes
       // rolled back; hand the cron back so another worker (or this one, later) runs it.
       const note = `Worker ${this.workerId} stopped during the run (${coerceError(signal.reason ?? caught).message}); the run was rolled back and released to run again`;
-      const runLogId = await this.records.recordInterrupted(manager, cron, start, note, () => this.claims.release(manager, cron, this.workerId));
+      const runLogId = await this.records.recordInterrupted(manager, cron, start, note, () =>
+        this.claims.release(manager, cron, this.workerId),
+      );
       this.options.logger.warn("run interrupted by worker stop; released", { cronId: cron.id, name: cron.name });
-      return { kind: "recorded", result: { ...base, outcome: "interrupted", calls: 0, error: note, runLogId: runLogId ?? undefined } };
+      return {
+        kind: "recorded",
+        result: { ...base, outcome: "interrupted", calls: 0, error: note, runLogId: runLogId ?? undefined },
+      };
     }
     // Recorded with the batch's other failures, in bulk (see Executor).
     const thrown = timedOut ? signal.reason : caught;
-    return { kind: "failure", failure: { cron, start, end: this.options.now(), excInfo: formatExcInfo(thrown), thrown }, error: coerceError(thrown).message };
+    return {
+      kind: "failure",
+      failure: { cron, start, end: this.options.now(), excInfo: formatExcInfo(thrown), thrown },
+      error: coerceError(thrown).message,
+    };
   }
 
   /** Presumed dead and recovered while running: the run belongs to another worker now. */
@@ -196,8 +248,28 @@ export class JobRunner {
   }
 
   /** The `env` a job method (or callback) receives. */
-  envFor(cron: IrCron, user: JobUser, manager: EntityManager, start: Date, signal: AbortSignal, call: number, calls: number): JobEnv {
-    return { uid: user.id, user, manager, cronId: cron.id, jobId: cron.hrpCronJobId, lastcall: cron.lastcall, now: start, signal, workerId: this.workerId, call, calls };
+  envFor(
+    cron: IrCron,
+    user: JobUser,
+    manager: EntityManager,
+    start: Date,
+    signal: AbortSignal,
+    call: number,
+    calls: number,
+  ): JobEnv {
+    return {
+      uid: user.id,
+      user,
+      manager,
+      cronId: cron.id,
+      jobId: cron.hrpCronJobId,
+      lastcall: cron.lastcall,
+      now: start,
+      signal,
+      workerId: this.workerId,
+      call,
+      calls,
+    };
   }
 
   /** A stored `onSuccess` / `onFailure` name (written by `enqueue` from a registered method). */

@@ -55,7 +55,9 @@ export class Liveness {
   /** Releases claims of dead workers now (at start and before `runDue`; later on the heartbeat tick). */
   async recover(): Promise<void> {
     this.lastRecovery = Date.now();
-    await withTransientRetry(this.backend, this.retry, () => this.recovery.recoverStale(this.options.workerTimeoutMs, this.options.now()));
+    await withTransientRetry(this.backend, this.retry, () =>
+      this.recovery.recoverStale(this.options.workerTimeoutMs, this.options.now()),
+    );
   }
 
   /** Starts the heartbeat timer; `checkStopRequests` runs on each tick. */
@@ -65,8 +67,9 @@ export class Liveness {
       const recover = Date.now() - this.lastRecovery >= this.options.recoveryIntervalMs;
       if (recover) this.lastRecovery = Date.now();
       // Recovery also re-checks this worker's own claims: those it holds without running them are released.
-      this.heartbeat(recover)
-        .catch((e) => this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }));
+      this.heartbeat(recover).catch((e) =>
+        this.options.logger.warn("heartbeat or recovery failed", { error: String(e) }),
+      );
       checkStopRequests().catch((e) => this.options.logger.warn("stop-request check failed", { error: String(e) }));
     }, this.options.heartbeatIntervalMs);
     this.timer.unref();

@@ -41,7 +41,11 @@ export class LocalQueue {
      * must be called with what was claimed before the claim stops counting
      * as in flight.
      */
-    private readonly claim: (perQueue: (queue: string) => number, want: number, keep: (claimed: Claim) => void) => Promise<Claim>,
+    private readonly claim: (
+      perQueue: (queue: string) => number,
+      want: number,
+      keep: (claimed: Claim) => void,
+    ) => Promise<Claim>,
   ) {
     this.sizing = new ClaimSizing(batchSize, batchMaxMs);
   }
@@ -83,7 +87,7 @@ export class LocalQueue {
   /** Takes up to `size` buffered runs of `queue`, in order. */
   take(queue: string, size: number): ClaimedRun[] {
     const batch: ClaimedRun[] = [];
-    for (let i = 0; i < this.buffered.length && batch.length < size; ) {
+    for (let i = 0; i < this.buffered.length && batch.length < size;) {
       if (this.buffered[i].cron.queue === queue) batch.push(...this.buffered.splice(i, 1));
       else i++;
     }

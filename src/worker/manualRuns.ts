@@ -36,7 +36,10 @@ export class ManualRuns {
   /** See `Dispatcher.runNow`. */
   runNow(cronId: number): Promise<RunResult> {
     return this.registered(async () => {
-      const run = await this.own.claiming(() => this.claimOne(cronId), (claimed) => this.claimed.add(claimed));
+      const run = await this.own.claiming(
+        () => this.claimOne(cronId),
+        (claimed) => this.claimed.add(claimed),
+      );
       try {
         return await this.execution.one(run);
       } finally {
@@ -67,7 +70,8 @@ export class ManualRuns {
     await this.liveness.recover();
     for (;;) {
       const claim = () => this.claimDue(this.batchSize);
-      let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.claimed.add(r)))).runs;
+      let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.claimed.add(r))))
+        .runs;
       if (pending.length === 0) break;
       let progressed = false;
       try {

@@ -10,7 +10,8 @@ export function parseArgs(text: string): unknown[] {
   } catch {
     throw new ValidationError("args", `stored args are not valid JSON: ${text.slice(0, 80)}`);
   }
-  if (!Array.isArray(parsed)) throw new ValidationError("args", `stored args must be a JSON array, got ${text.slice(0, 80)}`);
+  if (!Array.isArray(parsed))
+    throw new ValidationError("args", `stored args must be a JSON array, got ${text.slice(0, 80)}`);
   return parsed;
 }
 

@@ -44,7 +44,11 @@ export class MethodGate implements ClaimFilter {
   /** Methods handed back recently, with the time (ms, wall clock) until which they are not claimed. */
   private readonly backoff = new Map<string, number>();
 
-  constructor(private readonly backend: Backend, private readonly registry: ModelRegistry, private readonly options: GateOptions) {}
+  constructor(
+    private readonly backend: Backend,
+    private readonly registry: ModelRegistry,
+    private readonly options: GateOptions,
+  ) {}
 
   /** The `model.method` names this worker serves, for its registration. */
   methods(): string[] {
@@ -92,9 +96,16 @@ export class MethodGate implements ClaimFilter {
     }
     await handBackUnknownMethodClaims(this.backend, m, elsewhere, null);
     await handBackUnknownMethodClaims(this.backend, m, waiting, new Date(now));
-    for (const [method, n] of countBy(elsewhere)) this.options.logger.info("left jobs of a method this worker does not know to workers that serve it", { method, jobs: n });
+    for (const [method, n] of countBy(elsewhere))
+      this.options.logger.info("left jobs of a method this worker does not know to workers that serve it", {
+        method,
+        jobs: n,
+      });
     for (const [method, n] of countBy(waiting)) {
-      this.options.logger.warn("no live worker serves this method; its jobs wait, then fail after unknownMethodGraceMs", { method, jobs: n, unknownMethodGraceMs: grace });
+      this.options.logger.warn(
+        "no live worker serves this method; its jobs wait, then fail after unknownMethodGraceMs",
+        { method, jobs: n, unknownMethodGraceMs: grace },
+      );
     }
     const handedBack = new Set([...elsewhere, ...waiting]);
     return rows.filter((row) => !handedBack.has(row));

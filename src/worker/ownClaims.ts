@@ -68,7 +68,11 @@ export class OwnClaims {
     });
     let released = 0;
     for (const row of orphans) if (await this.release(Number(row.id), auditNow)) released++;
-    if (released > 0) this.logger.warn("released claims this worker held without running them (a database error interrupted their batch or release)", { workerId: this.workerId, released });
+    if (released > 0)
+      this.logger.warn(
+        "released claims this worker held without running them (a database error interrupted their batch or release)",
+        { workerId: this.workerId, released },
+      );
     return released;
   }
 

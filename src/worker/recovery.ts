@@ -31,7 +31,11 @@ export class Recovery {
 
   /** Lists every claim and recovers those of dead workers; returns how many. */
   async recoverStale(workerTimeoutMs: number, auditNow: Date): Promise<number> {
-    return this.releaseDead(await this.backend.transaction((m) => claimHolders(this.backend, m)), workerTimeoutMs, auditNow);
+    return this.releaseDead(
+      await this.backend.transaction((m) => claimHolders(this.backend, m)),
+      workerTimeoutMs,
+      auditNow,
+    );
   }
 
   /** Recovers the claims among `rows` whose worker is dead; returns how many. */
@@ -40,17 +44,30 @@ export class Recovery {
     for (const row of rows) {
       const reason = this.deadReason(row, workerTimeoutMs);
       if (!reason) continue;
-      const outcome = await this.crashes.recoverClaim(Number(row.id), row.running_worker, reason, auditNow, attributable(row, rows), (m, cron) =>
-        this.claims.release(m, cron, row.running_worker),
+      const outcome = await this.crashes.recoverClaim(
+        Number(row.id),
+        row.running_worker,
+        reason,
+        auditNow,
+        attributable(row, rows),
+        (m, cron) => this.claims.release(m, cron, row.running_worker),
       );
       if (outcome.kind === "failed") {
         await this.onFailed(outcome).catch((error: unknown) =>
-          this.logger.error("onFailure callback failed", { cronId: outcome.cron.id, jobId: outcome.cron.hrpCronJobId, error: String(error) }),
+          this.logger.error("onFailure callback failed", {
+            cronId: outcome.cron.id,
+            jobId: outcome.cron.hrpCronJobId,
+            error: String(error),
+          }),
         );
       }
       if (outcome.kind !== "gone") {
         recovered++;
-        this.logger.warn("recovered a cron claimed by a dead worker", { cronId: Number(row.id), worker: row.running_worker, reason });
+        this.logger.warn("recovered a cron claimed by a dead worker", {
+          cronId: Number(row.id),
+          worker: row.running_worker,
+          reason,
+        });
       }
     }
     return recovered;
@@ -69,7 +86,8 @@ export class Recovery {
       } else if (!pidAlive(pid)) return `(pid ${pid}) is gone`;
     }
     const seen = this.backend.fromDbDate(row.last_seen_at);
-    if (seen && Date.now() - seen.getTime() > workerTimeoutMs) return `stopped heartbeating ${Math.round((Date.now() - seen.getTime()) / 1000)} s ago`;
+    if (seen && Date.now() - seen.getTime() > workerTimeoutMs)
+      return `stopped heartbeating ${Math.round((Date.now() - seen.getTime()) / 1000)} s ago`;
     return null;
   }
 }
@@ -81,5 +99,7 @@ export class Recovery {
  */
 function attributable(row: ClaimHolder, all: readonly ClaimHolder[]): boolean {
   if (row.hostname === null || row.hostname === undefined) return false;
-  return !all.some((r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid));
+  return !all.some(
+    (r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid),
+  );
 }

@@ -8,7 +8,6 @@ import type { SandboxOptions } from "../core/options";
 import type { Logger, RunResult } from "../core/types";
 import { timerDelayMs } from "../core/validate";
 
-
 interface Slot {
   worker: Worker;
   ready: Promise<void>;
@@ -31,8 +30,13 @@ export class SandboxPool {
   private readonly slots: Slot[] = [];
   private readonly script = resolveThreadScript();
 
-  constructor(private readonly options: Required<SandboxOptions>, private readonly workerId: string, private readonly logger: Logger) {
-    if (!existsSync(options.configPath)) throw new ConfigError(`sandbox.configPath ${options.configPath} does not exist`, { path: options.configPath });
+  constructor(
+    private readonly options: Required<SandboxOptions>,
+    private readonly workerId: string,
+    private readonly logger: Logger,
+  ) {
+    if (!existsSync(options.configPath))
+      throw new ConfigError(`sandbox.configPath ${options.configPath} does not exist`, { path: options.configPath });
   }
 
   /**
@@ -51,14 +55,20 @@ export class SandboxPool {
       const onAbort = () => slot.worker.postMessage({ type: "abort" });
       signal.addEventListener("abort", onAbort, { once: true });
       const hardTimer = cron.timeoutMs
-        ? setTimeout(() => {
-            this.logger.error("job did not unwind after its timeout; terminating its thread", { cronId: cron.id, timeoutMs: cron.timeoutMs });
-            cleanup();
-            // Wait until the thread (and its connection, which rolls the run back) is gone, then record the failure here.
-            this.kill(slot)
-              .then(() => parent.recordKilled(claimed, start, new JobTimeoutError(cron.timeoutMs!)))
-              .then(resolve, reject);
-          }, timerDelayMs(cron.timeoutMs + graceMs))
+        ? setTimeout(
+            () => {
+              this.logger.error("job did not unwind after its timeout; terminating its thread", {
+                cronId: cron.id,
+                timeoutMs: cron.timeoutMs,
+              });
+              cleanup();
+              // Wait until the thread (and its connection, which rolls the run back) is gone, then record the failure here.
+              this.kill(slot)
+                .then(() => parent.recordKilled(claimed, start, new JobTimeoutError(cron.timeoutMs!)))
+                .then(resolve, reject);
+            },
+            timerDelayMs(cron.timeoutMs + graceMs),
+          )
         : undefined;
       const onMessage = (message: { type: string; result?: RunResult; error?: string; claimLost?: boolean }) => {
         if (message.type !== "result" && message.type !== "error") return;
@@ -88,7 +98,10 @@ export class SandboxPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script, { workerData: { configPath: this.options.configPath, workerId: this.workerId }, env: { ...process.env } });
+    const worker = new Worker(this.script, {
+      workerData: { configPath: this.options.configPath, workerId: this.workerId },
+      env: { ...process.env },
+    });
     worker.unref();
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: { type: string; error?: string }) => {

@@ -7,7 +7,10 @@ import type { ClaimedRun } from "../store/claims";
  * within the queue's cap in this worker.
  */
 export class Slots {
-  private readonly inflight = new Map<Promise<unknown>, { readonly queue: string; readonly runs: readonly ClaimedRun[] }>();
+  private readonly inflight = new Map<
+    Promise<unknown>,
+    { readonly queue: string; readonly runs: readonly ClaimedRun[] }
+  >();
   /** The batch of a suspect cron, or null. */
   private lone: Promise<unknown> | null = null;
 

@@ -34,7 +34,10 @@ export class StaleClaimCheck {
   /** Whether `crons[index]` may start: its claim is recent, or the database says it is still held. */
   async held(index: number): Promise<boolean> {
     if (Date.now() - this.checkedAt > this.maxAgeMs) {
-      const rest = this.crons.slice(index).map((c) => c.id).filter((id) => !this.lost.has(id));
+      const rest = this.crons
+        .slice(index)
+        .map((c) => c.id)
+        .filter((id) => !this.lost.has(id));
       this.checkedAt = Date.now();
       const held = await this.check(rest);
       for (const id of rest) if (!held.has(id)) this.lost.add(id);

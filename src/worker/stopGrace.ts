@@ -14,7 +14,10 @@ export function workerAbort(): AbortController {
  * finish in time (a method that ignores its signal), else `"finished"`.
  */
 export async function finishOrAbandon(
-  loop: Promise<void> | null, abort: AbortController, gracefulStopMs: number, abandonAfterAbortMs: number,
+  loop: Promise<void> | null,
+  abort: AbortController,
+  gracefulStopMs: number,
+  abandonAfterAbortMs: number,
 ): Promise<"finished" | "abandoned"> {
   let timer: NodeJS.Timeout | undefined;
   const abandoned = new Promise<"abandoned">((resolve) => {

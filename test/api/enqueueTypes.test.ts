@@ -25,6 +25,13 @@ describe.each(BACKENDS)("enqueue's result types, on %s", (kind) => {
     const options: EnqueueOptions = { args: [4] };
     const anyKind: HrpCronJob | null | unknown = await jobs.enqueue("typed.answer", options);
     const doc: HrpCronJob = await jobs.enqueueDoc("typed", 7, "answer", {});
-    expect([queued.state, keyed?.state, skipped, inline, (anyKind as HrpCronJob).state, doc.queue]).toEqual(["pending", "pending", null, 42, "pending", "long"]);
+    expect([queued.state, keyed?.state, skipped, inline, (anyKind as HrpCronJob).state, doc.queue]).toEqual([
+      "pending",
+      "pending",
+      null,
+      42,
+      "pending",
+      "long",
+    ]);
   });
 });

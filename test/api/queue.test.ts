@@ -1,6 +1,17 @@
 import {
-  Dispatcher, HrpCronJobService, InvalidUserError, JobQueue, ModelRegistry, ResUsers, RetryableJobError, UnknownMethodError,
-  UnknownQueueError, ValidationError, runAsUser, type HrpCronJob, type JobEnv,
+  Dispatcher,
+  HrpCronJobService,
+  InvalidUserError,
+  JobQueue,
+  ModelRegistry,
+  ResUsers,
+  RetryableJobError,
+  UnknownMethodError,
+  UnknownQueueError,
+  ValidationError,
+  runAsUser,
+  type HrpCronJob,
+  type JobEnv,
 } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
@@ -73,7 +84,9 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
   it("enqueues by function reference and runs as the enqueuing user, returning through the audit tables", async () => {
     const m = db.dataSource.manager;
     const user = await m.save(m.create(ResUsers, { login: "clerk", name: "Clerk", active: true, tz: null }));
-    const fnRef = (registry as unknown as { models: Map<string, Map<string, Function>> }).models.get("app.tasks")!.get("record")!;
+    const fnRef = (registry as unknown as { models: Map<string, Map<string, Function>> }).models
+      .get("app.tasks")!
+      .get("record")!;
     const job = (await runAsUser(user.id, () => jobs.enqueue(fnRef, { kwargs: { key: "ref" } }))) as HrpCronJob;
     expect(job.userId).toBe(user.id);
     const [result] = await dispatcher().runDue();
@@ -95,13 +108,21 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     const first = await enqueue("x1", { jobId: "sync-company-7", deduplicate: true });
     expect(first).not.toBeNull();
     expect(await enqueue("x2", { jobId: "sync-company-7", deduplicate: true })).toBeNull();
-    await expect(enqueue("x3", { jobId: "sync-company-7" })).rejects.toThrow(/already pending or running; pass deduplicate/);
+    await expect(enqueue("x3", { jobId: "sync-company-7" })).rejects.toThrow(
+      /already pending or running; pass deduplicate/,
+    );
 
     // While running (the method waits on a gate).
-    registry.register("app.tasks", { async record(env: JobEnv, kw: { key: string }) { seen.push({ key: kw.key, uid: env.uid }); await gate; } });
+    registry.register("app.tasks", {
+      async record(env: JobEnv, kw: { key: string }) {
+        seen.push({ key: kw.key, uid: env.uid });
+        await gate;
+      },
+    });
     const d = dispatcher();
     const running = d.runDue();
-    for (let i = 0; i < 200 && (await service.getJob(first!.id)).state !== "running"; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await service.getJob(first!.id)).state !== "running"; i++)
+      await new Promise((r) => setTimeout(r, 10));
     if (kind === "postgres") {
       // (On SQLite the run holds the write lock, so an enqueue would simply wait for it.)
       expect(await enqueue("x4", { jobId: "sync-company-7", deduplicate: true })).toBeNull();
@@ -184,7 +205,10 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
 
   it("a RetryableJobError sets its own delay; without retries left the job fails", async () => {
     failuresLeft = 5;
-    const job = (await jobs.enqueue("app.tasks.flaky", { kwargs: { key: "r", retryInMs: 30_000 }, maxRetries: 1 })) as HrpCronJob;
+    const job = (await jobs.enqueue("app.tasks.flaky", {
+      kwargs: { key: "r", retryInMs: 30_000 },
+      maxRetries: 1,
+    })) as HrpCronJob;
     const d = dispatcher();
     await d.runDue();
     expect((await service.getJobCron(job.id)).nextcall).toEqual(new Date(clock.now().getTime() + 30_000));
@@ -205,9 +229,11 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     const d = dispatcher({ heartbeatIntervalMs: 30, pollIntervalMs: 20 });
     await d.start();
     try {
-      for (let i = 0; i < 200 && (await service.getJob(long.id)).state !== "running"; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && (await service.getJob(long.id)).state !== "running"; i++)
+        await new Promise((r) => setTimeout(r, 10));
       await jobs.stopJob(long.id);
-      for (let i = 0; i < 300 && (await service.getJob(long.id)).state === "running"; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 300 && (await service.getJob(long.id)).state === "running"; i++)
+        await new Promise((r) => setTimeout(r, 10));
     } finally {
       await d.stop();
     }
@@ -238,7 +264,12 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     });
     const ok = (await enqueue("cb", { onSuccess: "app.hooks.done", onFailure: "app.hooks.failed" })) as HrpCronJob;
     failuresLeft = 5;
-    const bad = (await jobs.enqueue("app.tasks.flaky", { kwargs: { key: "cb2" }, maxRetries: 1, retryBackoffMs: [0], onFailure: "app.hooks.failed" })) as HrpCronJob;
+    const bad = (await jobs.enqueue("app.tasks.flaky", {
+      kwargs: { key: "cb2" },
+      maxRetries: 1,
+      retryBackoffMs: [0],
+      onFailure: "app.hooks.failed",
+    })) as HrpCronJob;
     const d = dispatcher();
     await d.runDue();
     await d.runDue();
@@ -248,14 +279,21 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
   });
 
   it("enqueueBulk writes many jobs at once, in order, each as its user; they run like enqueued ones", async () => {
-    const approver = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "bulk", name: "Bulk", active: true, tz: null }));
+    const approver = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login: "bulk", name: "Bulk", active: true, tz: null }),
+    );
     const saved = await jobs.enqueueBulk([
       { method: "app.tasks.record", options: { kwargs: { key: "b1" } } },
-      { method: "app.tasks.record", options: { kwargs: { key: "b2" }, queue: "short", priority: 3, userId: approver.id } },
+      {
+        method: "app.tasks.record",
+        options: { kwargs: { key: "b2" }, queue: "short", priority: 3, userId: approver.id },
+      },
       { method: "app.tasks.record", options: { kwargs: { key: "b3" }, atFront: true } },
     ]);
     expect(saved.map((j) => [j.queue, j.priority, j.userId, j.state, j.kind])).toEqual([
-      ["default", 10, 1, "pending", "queue"], ["short", 3, approver.id, "pending", "queue"], ["default", 10, 1, "pending", "queue"],
+      ["default", 10, 1, "pending", "queue"],
+      ["short", 3, approver.id, "pending", "queue"],
+      ["default", 10, 1, "pending", "queue"],
     ]);
     expect(new Set(saved.map((j) => j.id)).size).toBe(3);
     for (const job of saved) expect((await service.getJob(job.id)).args).toBe(job.args); // each id matches its own row
@@ -265,13 +303,21 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
   });
 
   it("enqueueBulk refuses a bad job before writing any", async () => {
-    await expect(jobs.enqueueBulk([
-      { method: "app.tasks.record", options: { kwargs: { key: "ok" } } },
-      { method: "app.tasks.nope" },
-    ])).rejects.toBeInstanceOf(UnknownMethodError);
-    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { queue: "nope" } }])).rejects.toBeInstanceOf(UnknownQueueError);
-    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { jobId: "k" } }])).rejects.toThrow(/not supported by enqueueBulk/);
-    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { userId: 999 } }])).rejects.toBeInstanceOf(InvalidUserError);
+    await expect(
+      jobs.enqueueBulk([
+        { method: "app.tasks.record", options: { kwargs: { key: "ok" } } },
+        { method: "app.tasks.nope" },
+      ]),
+    ).rejects.toBeInstanceOf(UnknownMethodError);
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { queue: "nope" } }])).rejects.toBeInstanceOf(
+      UnknownQueueError,
+    );
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { jobId: "k" } }])).rejects.toThrow(
+      /not supported by enqueueBulk/,
+    );
+    await expect(jobs.enqueueBulk([{ method: "app.tasks.record", options: { userId: 999 } }])).rejects.toBeInstanceOf(
+      InvalidUserError,
+    );
     expect(await count(db, "hrp_cron_job")).toBe(0);
     expect(await count(db, "ir_cron")).toBe(0);
   });
@@ -307,8 +353,12 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
       [() => jobs.enqueueDoc("hrp.asset", 1.5, "post"), ValidationError],
     ];
     for (const [call, type] of bad) await expect(call()).rejects.toBeInstanceOf(type);
-    expect(() => new JobQueue(db.dataSource, { registry, workers: { "bad name!": { timeoutMs: 1 } } })).toThrow(ValidationError);
-    expect(() => new JobQueue(db.dataSource, { registry, workers: { q: { timeoutMs: -5 } } })).toThrow(/workers\.q\.timeoutMs/);
+    expect(() => new JobQueue(db.dataSource, { registry, workers: { "bad name!": { timeoutMs: 1 } } })).toThrow(
+      ValidationError,
+    );
+    expect(() => new JobQueue(db.dataSource, { registry, workers: { q: { timeoutMs: -5 } } })).toThrow(
+      /workers\.q\.timeoutMs/,
+    );
     expect(await count(db, "hrp_cron_job")).toBe(0);
     expect(await count(db, "ir_cron")).toBe(0);
     expect(await count(db, "test_effect")).toBe(0);

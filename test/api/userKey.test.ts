@@ -1,7 +1,18 @@
 import type { EntityManager } from "typeorm";
 import {
-  Dispatcher, HrpCronJobService, InvalidUserError, JobQueue, ModelRegistry, ResUsers, ResUsersResolver, ScheduledJobLog, Scheduler,
-  backendFor, type JobEnv, type JobUser, type UserResolver,
+  Dispatcher,
+  HrpCronJobService,
+  InvalidUserError,
+  JobQueue,
+  ModelRegistry,
+  ResUsers,
+  ResUsersResolver,
+  ScheduledJobLog,
+  Scheduler,
+  backendFor,
+  type JobEnv,
+  type JobUser,
+  type UserResolver,
 } from "../../src";
 import { HrpCronJob, HrpCronRunLog, IrCron } from "../../src/schema/entities";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
@@ -26,9 +37,15 @@ describe.each(BACKENDS)("jobs remember who their user was, on %s", (kind) => {
   async function addUser(login: string, id?: number): Promise<number> {
     const backend = backendFor(db.dataSource);
     if (id === undefined) {
-      return (await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login, name: login, active: true, tz: null }))).id;
+      return (
+        await db.dataSource.manager.save(
+          db.dataSource.manager.create(ResUsers, { login, name: login, active: true, tz: null }),
+        )
+      ).id;
     }
-    await backend.transaction((m) => backend.execute(m, `INSERT INTO res_users (id, login, name, active) VALUES (?, ?, ?, TRUE)`, [id, login, login]));
+    await backend.transaction((m) =>
+      backend.execute(m, `INSERT INTO res_users (id, login, name, active) VALUES (?, ?, ?, TRUE)`, [id, login, login]),
+    );
     return id;
   }
 
@@ -42,14 +59,30 @@ describe.each(BACKENDS)("jobs remember who their user was, on %s", (kind) => {
     const alice = await addUser("alice");
     const service = new HrpCronJobService(db.dataSource, { now: clock.now, registry });
     const job = await service.runByCron("one-shot", "app.work", "touch", ["a"], 10, alice);
-    const cron = await service.createCron({ name: "daily", model: "app.work", function: "touch", args: ["b"], userId: alice });
-    const queued = (await new JobQueue(db.dataSource, { registry, now: clock.now }).enqueue("app.work.touch", { args: ["c"], userId: alice })) as HrpCronJob;
-    const type = await new Scheduler(db.dataSource, { registry, now: clock.now }).createType({ method: "app.work.touch", frequency: "Hourly", userId: alice });
+    const cron = await service.createCron({
+      name: "daily",
+      model: "app.work",
+      function: "touch",
+      args: ["b"],
+      userId: alice,
+    });
+    const queued = (await new JobQueue(db.dataSource, { registry, now: clock.now }).enqueue("app.work.touch", {
+      args: ["c"],
+      userId: alice,
+    })) as HrpCronJob;
+    const type = await new Scheduler(db.dataSource, { registry, now: clock.now }).createType({
+      method: "app.work.touch",
+      frequency: "Hourly",
+      userId: alice,
+    });
     expect(job.userKey).toBe("alice");
     expect(cron.userKey).toBe("alice");
     expect(type.userKey).toBe("alice");
     const rows = await db.dataSource.manager.find(HrpCronJob, { order: { id: "ASC" } });
-    expect(rows.map((r) => [r.id, r.userKey])).toEqual([[job.id, "alice"], [queued.id, "alice"]]);
+    expect(rows.map((r) => [r.id, r.userKey])).toEqual([
+      [job.id, "alice"],
+      [queued.id, "alice"],
+    ]);
     const crons = await db.dataSource.manager.find(IrCron, { order: { id: "ASC" } });
     expect(crons.map((c) => c.userKey)).toEqual(["alice", "alice", "alice"]);
   });
@@ -59,14 +92,22 @@ describe.each(BACKENDS)("jobs remember who their user was, on %s", (kind) => {
     const service = new HrpCronJobService(db.dataSource, { now: clock.now, registry });
     const jobs = new JobQueue(db.dataSource, { registry, now: clock.now });
     const job = await service.runByCron("one-shot", "app.work", "touch", ["job"], 10, alice);
-    const cron = await service.createCron({ name: "every hour", model: "app.work", function: "touch", args: ["cron"], userId: alice, intervalType: "hours" });
+    const cron = await service.createCron({
+      name: "every hour",
+      model: "app.work",
+      function: "touch",
+      args: ["cron"],
+      userId: alice,
+      intervalType: "hours",
+    });
     const queued = (await jobs.enqueue("app.work.touch", { args: ["queue"], userId: alice })) as HrpCronJob;
     await reuseId(alice);
 
     const results = await new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() }).runDue();
     expect(ran).toEqual([]);
     expect(results.map((r) => r.outcome)).toEqual(["failed", "failed", "failed"]);
-    for (const r of results) expect(r.error).toMatch(new RegExp(`User ${alice} now belongs to another login \\("mallory", not "alice"`));
+    for (const r of results)
+      expect(r.error).toMatch(new RegExp(`User ${alice} now belongs to another login \\("mallory", not "alice"`));
     const failed = await db.dataSource.manager.findBy(HrpCronJob, { state: "failed" });
     expect(failed.map((j) => j.id).sort()).toEqual([job.id, queued.id].sort());
     expect(failed[0].excInfo).toMatch(/^InvalidUserError: User \d+ now belongs to another login/);
@@ -90,7 +131,10 @@ describe.each(BACKENDS)("jobs remember who their user was, on %s", (kind) => {
     expect((await scheduler.tick()).enqueued).toEqual([]);
     expect(await count(db, "hrp_cron_job")).toBe(0);
     const [log] = await db.dataSource.manager.find(ScheduledJobLog);
-    expect([log.status, log.error]).toEqual(["Failed", expect.stringMatching(/now belongs to another login \("mallory", not "alice"/)]);
+    expect([log.status, log.error]).toEqual([
+      "Failed",
+      expect.stringMatching(/now belongs to another login \("mallory", not "alice"/),
+    ]);
     clock.set("2026-11-23T10:00:00Z");
   });
 
@@ -116,7 +160,11 @@ describe.each(BACKENDS)("jobs remember who their user was, on %s", (kind) => {
     const job = await service.runByCron("renamed", "app.work", "touch", ["renamed"], 10, alice);
     expect(job.userKey).toBe(`person-${alice}-alice`);
     await db.dataSource.manager.update(ResUsers, { id: alice }, { login: "alice.smith" });
-    await new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger(), userResolver: byKey }).runDue();
+    await new Dispatcher(db.dataSource, registry, {
+      now: clock.now,
+      logger: memoryLogger(),
+      userResolver: byKey,
+    }).runDue();
     expect(ran).toEqual([{ uid: alice, login: "alice.smith", what: "renamed" }]);
   });
 });

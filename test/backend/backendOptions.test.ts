@@ -1,5 +1,14 @@
 import { DataSource } from "typeorm";
-import { backendFor, ConfigError, Dispatcher, JobQueue, ModelRegistry, PreparedStatementLostError, ValidationError, type JobEnv } from "../../src";
+import {
+  backendFor,
+  ConfigError,
+  Dispatcher,
+  JobQueue,
+  ModelRegistry,
+  PreparedStatementLostError,
+  ValidationError,
+  type JobEnv,
+} from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { openDataSource } from "../../src/cli/loadConfig";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
@@ -28,7 +37,9 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
   });
 
   async function another(poolSize?: number): Promise<DataSource> {
-    const ds = new DataSource(poolSize && kind === "postgres" ? { ...db.options, poolSize } as typeof db.options : db.options);
+    const ds = new DataSource(
+      poolSize && kind === "postgres" ? ({ ...db.options, poolSize } as typeof db.options) : db.options,
+    );
     await ds.initialize();
     extra.push(ds);
     return ds;
@@ -37,8 +48,12 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
   it("bad options are refused with ValidationError before the backend exists; statement pooling is refused with the reason", async () => {
     const ds = await another();
     expect(() => backendFor(ds, { poolMode: "statement" as "session" })).toThrow(ValidationError);
-    expect(() => backendFor(ds, { poolMode: "statement" as "session" })).toThrow(/statement pooling is not supported: .*multi-statement transaction/);
-    expect(() => backendFor(ds, { poolMode: "txn" as "session" })).toThrow(/poolMode: expected "session" or "transaction"/);
+    expect(() => backendFor(ds, { poolMode: "statement" as "session" })).toThrow(
+      /statement pooling is not supported: .*multi-statement transaction/,
+    );
+    expect(() => backendFor(ds, { poolMode: "txn" as "session" })).toThrow(
+      /poolMode: expected "session" or "transaction"/,
+    );
     expect(() => backendFor(ds, { listenUrl: "mysql://db/app" })).toThrow(ValidationError);
     expect(() => backendFor(ds, { listenUrl: 42 as unknown as string })).toThrow(/listenUrl/);
     expect(() => backendFor(ds, null as unknown as Record<string, never>)).toThrow(ValidationError);
@@ -50,7 +65,9 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
     const ds = await another();
     const backend = backendFor(ds, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app" });
     expect(backendFor(ds)).toBe(backend);
-    expect(backendFor(ds, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app", logger: memoryLogger() })).toBe(backend);
+    expect(
+      backendFor(ds, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app", logger: memoryLogger() }),
+    ).toBe(backend);
     expect(() => backendFor(ds, { poolMode: "session" })).toThrow(ConfigError);
     expect(() => backendFor(ds, {})).toThrow(/give backend options at the first hrp-cron call on a DataSource/);
     // The test database's backend was created by migrate() without options.
@@ -63,13 +80,23 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
       process.env.HRP_CRON_PG_POOL_MODE = "transaction";
       process.env.HRP_CRON_PG_LISTEN_URL = "postgres://app@db:5432/app";
       const fromEnv = await openDataSource({ dataSource: await another() });
-      expect(() => backendFor(fromEnv, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app" })).not.toThrow();
-      const fromConfig = await openDataSource({ dataSource: await another(), postgres: { poolMode: "session", listenUrl: null } });
+      expect(() =>
+        backendFor(fromEnv, { poolMode: "transaction", listenUrl: "postgres://app@db:5432/app" }),
+      ).not.toThrow();
+      const fromConfig = await openDataSource({
+        dataSource: await another(),
+        postgres: { poolMode: "session", listenUrl: null },
+      });
       expect(() => backendFor(fromConfig, { poolMode: "session" })).not.toThrow();
       process.env.HRP_CRON_PG_POOL_MODE = "statement";
-      await expect(openDataSource({ dataSource: await another() })).rejects.toThrow(/statement pooling is not supported/);
+      await expect(openDataSource({ dataSource: await another() })).rejects.toThrow(
+        /statement pooling is not supported/,
+      );
     } finally {
-      for (const [key, value] of [["HRP_CRON_PG_POOL_MODE", saved.mode], ["HRP_CRON_PG_LISTEN_URL", saved.url]] as const) {
+      for (const [key, value] of [
+        ["HRP_CRON_PG_POOL_MODE", saved.mode],
+        ["HRP_CRON_PG_LISTEN_URL", saved.url],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
@@ -91,7 +118,9 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
       const backend = backendFor(ds);
       return backend.transaction(async (m) => {
         await backend.query(m, "SELECT id FROM res_users WHERE id = ?", [1]);
-        const rows: Array<{ name: string }> = await m.query("SELECT name FROM pg_prepared_statements WHERE name LIKE 'hrp_cron_%'");
+        const rows: Array<{ name: string }> = await m.query(
+          "SELECT name FROM pg_prepared_statements WHERE name LIKE 'hrp_cron_%'",
+        );
         return rows.map((r) => r.name);
       });
     }
@@ -130,7 +159,9 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
       const jobs = new JobQueue(ds, { registry });
       await jobs.enqueue("opts.write", { kwargs: { key: "before" } });
       await ds.query("DEALLOCATE ALL");
-      const thrown = await ds.transaction((manager) => jobs.enqueue("opts.write", { kwargs: { key: "mine" }, manager })).catch((e: unknown) => e);
+      const thrown = await ds
+        .transaction((manager) => jobs.enqueue("opts.write", { kwargs: { key: "mine" }, manager }))
+        .catch((e: unknown) => e);
       expect(thrown).toBeInstanceOf(PreparedStatementLostError);
       expect((thrown as PreparedStatementLostError).code).toBe("PREPARED_STATEMENT_LOST");
       expect((thrown as Error).message).toMatch(/pooler in transaction mode.*poolMode: "transaction"/);

@@ -1,7 +1,14 @@
 import Database from "better-sqlite3";
 import { DataSource } from "typeorm";
 import { HrpCronJob } from "../../src/schema/entities/HrpCronJob";
-import { CommitOutcomeUnknownError, Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, type JobEnv } from "../../src";
+import {
+  CommitOutcomeUnknownError,
+  Dispatcher,
+  HrpCronJobService,
+  JobQueue,
+  ModelRegistry,
+  type JobEnv,
+} from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, dataSourceOptions, memoryLogger, openTestDb, type TestDb } from "../helpers";
 import { startPgProxy, type PgProxy } from "../pgProxy";
@@ -68,7 +75,8 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
   });
 
   const jobsNamed = (name: string) => count(db, "hrp_cron_job", "name = ?", [name]);
-  const cronsOfJobsNamed = (name: string) => count(db, "ir_cron", "hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE name = ?)", [name]);
+  const cronsOfJobsNamed = (name: string) =>
+    count(db, "ir_cron", "hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE name = ?)", [name]);
 
   it("enqueue, enqueueBulk, runByCron and createCron each write exactly once", async () => {
     const jobs = new JobQueue(client, { registry, logger: memoryLogger(), ...budget });
@@ -82,7 +90,9 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     expect(job.id).toBe((await db.dataSource.manager.findOneByOrFail(HrpCronJob, { name: "one enqueue" })).id);
 
     happened = fault();
-    const bulk = await jobs.enqueueBulk(["a", "b", "c"].map((key) => ({ method: "lost.effect", options: { kwargs: { key }, jobName: "one bulk" } })));
+    const bulk = await jobs.enqueueBulk(
+      ["a", "b", "c"].map((key) => ({ method: "lost.effect", options: { kwargs: { key }, jobName: "one bulk" } })),
+    );
     await happened;
     expect(bulk).toHaveLength(3);
     expect(await jobsNamed("one bulk")).toBe(3);
@@ -95,7 +105,12 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     expect(await cronsOfJobsNamed("one runByCron")).toBe(1);
 
     happened = fault();
-    const cron = await service.createCron({ name: "one createCron", model: "lost", function: "effect", args: [{ key: "c" }] });
+    const cron = await service.createCron({
+      name: "one createCron",
+      model: "lost",
+      function: "effect",
+      args: [{ key: "c" }],
+    });
     await happened;
     expect(await count(db, "ir_cron", "name = ?", ["one createCron"])).toBe(1);
     expect(cron.id).toBeGreaterThan(0);
@@ -106,7 +121,12 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     const jobs = new JobQueue(db.dataSource, { registry });
     const keys = Array.from({ length: 6 }, (_, i) => `batch-${i}`);
     for (const key of keys) await jobs.enqueue("lost.effect", { kwargs: { key } });
-    const dispatcher = new Dispatcher(client, registry, { logger: memoryLogger(), batchSize: 10, batchMaxMs: 10_000, ...budget });
+    const dispatcher = new Dispatcher(client, registry, {
+      logger: memoryLogger(),
+      batchSize: 10,
+      batchMaxMs: 10_000,
+      ...budget,
+    });
     // PostgreSQL: the COMMIT of the transaction that opened a job's savepoint (the batch's), not the claim's.
     const happened = proxy ? proxy.cutNextCommit("reply-lost", /SAVEPOINT hrp_job_/) : fault();
     const results = await dispatcher.runDue();
@@ -130,15 +150,27 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     });
 
     it("when the database cannot be asked whether it committed, the call says so with CommitOutcomeUnknownError and writes at most once", async () => {
-      const jobs = new JobQueue(client, { registry, logger: memoryLogger(), transientRetryBudgetMs: 400, transientRetryMaxDelayMs: 100 });
+      const jobs = new JobQueue(client, {
+        registry,
+        logger: memoryLogger(),
+        transientRetryBudgetMs: 400,
+        transientRetryMaxDelayMs: 100,
+      });
       const happened = proxy!.cutNextCommit("reply-lost");
       void happened.then(() => proxy!.refuse(true)); // the database now looks down to this client
-      const error = await jobs.enqueue("lost.effect", { kwargs: { key: "u" }, jobName: "unknown outcome", queue: "short" }).catch((e: unknown) => e);
+      const error = await jobs
+        .enqueue("lost.effect", { kwargs: { key: "u" }, jobName: "unknown outcome", queue: "short" })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CommitOutcomeUnknownError);
       const unknown = error as CommitOutcomeUnknownError;
       expect(unknown.code).toBe("COMMIT_UNKNOWN");
       expect(unknown.written).toBe("unknown");
-      expect(unknown.context).toMatchObject({ operation: "enqueue", method: "lost.effect", queue: "short", written: "unknown" });
+      expect(unknown.context).toMatchObject({
+        operation: "enqueue",
+        method: "lost.effect",
+        queue: "short",
+        written: "unknown",
+      });
       expect(unknown.transactionId).toMatch(/^\d+$/);
       expect(await jobsNamed("unknown outcome")).toBe(1); // it did commit: once, never twice
       proxy!.refuse(false);

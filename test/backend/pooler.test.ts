@@ -1,6 +1,15 @@
 import { DataSource } from "typeorm";
 import {
-  backendFor, Dispatcher, HrpCronJobService, JobQueue, migrate, MIGRATION_ADVISORY_LOCK_KEY, MIGRATIONS, ModelRegistry, type JobEnv, type PostgresOptions,
+  backendFor,
+  Dispatcher,
+  HrpCronJobService,
+  JobQueue,
+  migrate,
+  MIGRATION_ADVISORY_LOCK_KEY,
+  MIGRATIONS,
+  ModelRegistry,
+  type JobEnv,
+  type PostgresOptions,
 } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { count, memoryLogger, TEST_ENTITIES, type TestDb } from "../helpers";
@@ -35,7 +44,11 @@ describePooled("behind PgBouncer in transaction mode", () => {
   let counter = 0;
 
   /** A fresh, empty schema on the shared server, and a PgBouncer whose server connections use it. */
-  async function start(poolSize = 4, roundRobin = false, poolMode: "session" | "transaction" = "transaction"): Promise<void> {
+  async function start(
+    poolSize = 4,
+    roundRobin = false,
+    poolMode: "session" | "transaction" = "transaction",
+  ): Promise<void> {
     schema = `pool_${process.pid}_${Date.now().toString(36)}_${counter++}`;
     await admin((ds) => ds.query(`CREATE SCHEMA ${schema}`));
     bouncer = await startPgBouncer({ upstreamUrl: PG_URL!, searchPath: schema, poolSize, roundRobin, poolMode });
@@ -61,54 +74,67 @@ describePooled("behind PgBouncer in transaction mode", () => {
   it.each([
     ["detected (no option: the first lost prepared statement switches to unnamed ones)", "session"],
     ['configured (poolMode: "transaction")', "transaction"],
-  ] as const)("8 slots over 4 dispatchers drain 2,000 jobs exactly once, migrated and enqueued through the pooler: %s", async (_, poolMode) => {
-    await start();
-    const logger = memoryLogger();
-    const first = await pooled({ poolMode, logger });
-    const second = await pooled({ poolMode, logger });
-    await migrate(first);
-    await first.query(`CREATE TABLE test_effect (id SERIAL PRIMARY KEY, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`);
-    const db = { kind: "postgres", dataSource: first } as TestDb;
-
-    // Enqueued through the pooler from both DataSources: in bulk, one by one, and with runByCron.
-    const n = 2000;
-    const jobs = [new JobQueue(first, { registry }), new JobQueue(second, { registry })];
-    const service = new HrpCronJobService(second, { registry });
-    for (let i = 0; i < 1900; i += 475) {
-      await jobs[(i / 475) % 2].enqueueBulk(Array.from({ length: 475 }, (_, j) => ({ method: "pool.write", options: { kwargs: { key: `k${i + j}` } } })));
-    }
-    for (let i = 1900; i < 1950; i++) await jobs[i % 2].enqueue("pool.write", { kwargs: { key: `k${i}` } });
-    for (let i = 1950; i < n; i++) await service.runByCron(`job ${i}`, "pool", "write", [{ key: `k${i}` }]);
-    expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(n);
-
-    const dispatchers = [first, first, second, second].map((ds) => new Dispatcher(ds, registry, { concurrency: 2, pollIntervalMs: 200, logger }));
-    await Promise.all(dispatchers.map((d) => d.start()));
-    try {
-      await eventually(
-        async () => (await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) === n,
-        120_000,
-        async () => `jobs ${JSON.stringify(await first.query("SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state"))}\n${logger.lines.slice(-20).join("\n")}`,
+  ] as const)(
+    "8 slots over 4 dispatchers drain 2,000 jobs exactly once, migrated and enqueued through the pooler: %s",
+    async (_, poolMode) => {
+      await start();
+      const logger = memoryLogger();
+      const first = await pooled({ poolMode, logger });
+      const second = await pooled({ poolMode, logger });
+      await migrate(first);
+      await first.query(
+        `CREATE TABLE test_effect (id SERIAL PRIMARY KEY, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`,
       );
-    } finally {
-      await Promise.all(dispatchers.map((d) => d.stop()));
-    }
-    expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
-    expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
-    expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
-    const detections = logger.lines.filter((l) => POOLER_DETECTED.test(l)).length;
-    if (poolMode === "transaction") expect(detections).toBe(0); // nothing was prepared under a name
-    else expect(detections).toBeGreaterThanOrEqual(1); // at most once per DataSource
-    expect(detections).toBeLessThanOrEqual(2);
-  });
+      const db = { kind: "postgres", dataSource: first } as TestDb;
+
+      // Enqueued through the pooler from both DataSources: in bulk, one by one, and with runByCron.
+      const n = 2000;
+      const jobs = [new JobQueue(first, { registry }), new JobQueue(second, { registry })];
+      const service = new HrpCronJobService(second, { registry });
+      for (let i = 0; i < 1900; i += 475) {
+        await jobs[(i / 475) % 2].enqueueBulk(
+          Array.from({ length: 475 }, (_, j) => ({ method: "pool.write", options: { kwargs: { key: `k${i + j}` } } })),
+        );
+      }
+      for (let i = 1900; i < 1950; i++) await jobs[i % 2].enqueue("pool.write", { kwargs: { key: `k${i}` } });
+      for (let i = 1950; i < n; i++) await service.runByCron(`job ${i}`, "pool", "write", [{ key: `k${i}` }]);
+      expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(n);
+
+      const dispatchers = [first, first, second, second].map(
+        (ds) => new Dispatcher(ds, registry, { concurrency: 2, pollIntervalMs: 200, logger }),
+      );
+      await Promise.all(dispatchers.map((d) => d.start()));
+      try {
+        await eventually(
+          async () => (await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) === n,
+          120_000,
+          async () =>
+            `jobs ${JSON.stringify(await first.query("SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state"))}\n${logger.lines.slice(-20).join("\n")}`,
+        );
+      } finally {
+        await Promise.all(dispatchers.map((d) => d.stop()));
+      }
+      expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
+      expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
+      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+      expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
+      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+      const detections = logger.lines.filter((l) => POOLER_DETECTED.test(l)).length;
+      if (poolMode === "transaction")
+        expect(detections).toBe(0); // nothing was prepared under a name
+      else expect(detections).toBeGreaterThanOrEqual(1); // at most once per DataSource
+      expect(detections).toBeLessThanOrEqual(2);
+    },
+  );
 
   it("5 DataSources migrate an empty schema at once through 2 server connections: each migration once, no lock left behind", async () => {
     await start(2);
     const sources = await Promise.all([1, 2, 3, 4, 5].map(() => pooled({ logger: memoryLogger() }, 3)));
     const applied = await Promise.all(sources.map((ds) => migrate(ds)));
     expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.name).sort());
-    expect(Number((await sources[0].query("SELECT COUNT(*) AS n FROM hrp_cron_migrations"))[0].n)).toBe(MIGRATIONS.length);
+    expect(Number((await sources[0].query("SELECT COUNT(*) AS n FROM hrp_cron_migrations"))[0].n)).toBe(
+      MIGRATIONS.length,
+    );
     // A session-level lock would stay on whichever server connection PgBouncer gave the statement, held by an idle session.
     const leaked = await admin((ds) =>
       ds.query(
@@ -146,13 +172,23 @@ describePooled("behind PgBouncer in transaction mode", () => {
     const ds = await pooled({ logger }, 6);
     const other = await pooled({ logger }, 4);
     await migrate(ds);
-    await ds.query(`CREATE TABLE test_effect (id SERIAL PRIMARY KEY, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`);
-    await new JobQueue(other, { registry }).enqueueBulk(Array.from({ length: 300 }, (_, i) => ({ method: "pool.write", options: { kwargs: { key: `s${i}` } } })));
-    const dispatchers = [ds, other].map((d) => new Dispatcher(d, registry, { concurrency: 2, pollIntervalMs: 200, logger }));
+    await ds.query(
+      `CREATE TABLE test_effect (id SERIAL PRIMARY KEY, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`,
+    );
+    await new JobQueue(other, { registry }).enqueueBulk(
+      Array.from({ length: 300 }, (_, i) => ({ method: "pool.write", options: { kwargs: { key: `s${i}` } } })),
+    );
+    const dispatchers = [ds, other].map(
+      (d) => new Dispatcher(d, registry, { concurrency: 2, pollIntervalMs: 200, logger }),
+    );
     await Promise.all(dispatchers.map((d) => d.start()));
     const db = { kind: "postgres", dataSource: ds } as TestDb;
     try {
-      await eventually(async () => (await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) === 300, 60_000, () => logger.lines.slice(-20).join("\n"));
+      await eventually(
+        async () => (await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) === 300,
+        60_000,
+        () => logger.lines.slice(-20).join("\n"),
+      );
     } finally {
       await Promise.all(dispatchers.map((d) => d.stop()));
     }
@@ -162,10 +198,14 @@ describePooled("behind PgBouncer in transaction mode", () => {
     const unlisten = await backendFor(ds).listen(() => woken++, logger);
     try {
       const backend = backendFor(other);
-      await eventually(async () => {
-        await backend.transaction((m) => backend.announceWork(m));
-        return woken > 0;
-      }, 20_000, () => "the listener was never woken");
+      await eventually(
+        async () => {
+          await backend.transaction((m) => backend.announceWork(m));
+          return woken > 0;
+        },
+        20_000,
+        () => "the listener was never woken",
+      );
     } finally {
       await unlisten();
     }
@@ -181,10 +221,14 @@ describePooled("behind PgBouncer in transaction mode", () => {
     try {
       const backend = backendFor(notifying);
       // Not sent in this process's in-process wake-up, only as a NOTIFY at commit.
-      await eventually(async () => {
-        await backend.transaction((m) => backend.announceWork(m));
-        return woken > 0;
-      }, 20_000, () => "the listener was never woken");
+      await eventually(
+        async () => {
+          await backend.transaction((m) => backend.announceWork(m));
+          return woken > 0;
+        },
+        20_000,
+        () => "the listener was never woken",
+      );
     } finally {
       await unlisten();
     }

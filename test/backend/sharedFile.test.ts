@@ -1,5 +1,12 @@
 import { DataSource } from "typeorm";
-import { DatabaseBusyError, DatabaseUnavailableError, Dispatcher, JobQueue, ModelRegistry, type JobEnv } from "../../src";
+import {
+  DatabaseBusyError,
+  DatabaseUnavailableError,
+  Dispatcher,
+  JobQueue,
+  ModelRegistry,
+  type JobEnv,
+} from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
@@ -41,7 +48,10 @@ describe.each(BACKENDS)("two DataSources on one database in one process (%s)", (
 
   beforeEach(async () => {
     db = await openTestDb(kind);
-    worker = new DataSource({ ...db.options, ...(kind === "sqlite" ? { timeout: BUSY_TIMEOUT_MS } : {}) } as typeof db.options);
+    worker = new DataSource({
+      ...db.options,
+      ...(kind === "sqlite" ? { timeout: BUSY_TIMEOUT_MS } : {}),
+    } as typeof db.options);
     await worker.initialize();
     started = new Promise((resolve) => (jobStarted = resolve));
     registry = new ModelRegistry().register("app.work", {
@@ -101,28 +111,33 @@ describe.each(BACKENDS)("two DataSources on one database in one process (%s)", (
     expect(maxGapMs).toBeLessThan(BUSY_TIMEOUT_MS / 4);
   });
 
-  (kind === "sqlite" ? it : it.skip)("a write lock held longer than the busy timeout gives DatabaseBusyError (inside DatabaseUnavailableError once the retry budget is spent), without blocking meanwhile", async () => {
-    const impatient = new DataSource({ ...db.options, timeout: 300 } as typeof db.options);
-    await impatient.initialize();
-    try {
-      const jobs = new JobQueue(impatient, { registry, transientRetryBudgetMs: 0 });
-      const monitor = loopMonitor();
-      let outcome: unknown;
-      await db.dataSource.transaction(async (m) => {
-        await m.insert(TestEffect, { key: "app", uid: 1, note: null });
-        outcome = await jobs.enqueue("app.work.note", { args: ["late"] }).catch((error: unknown) => error);
-      });
-      expect(monitor.stop()).toBeLessThan(BUSY_TIMEOUT_MS / 4);
-      expect(outcome).toBeInstanceOf(DatabaseUnavailableError);
-      expect((outcome as DatabaseUnavailableError).written).toBe("nothing");
-      expect((outcome as DatabaseUnavailableError).cause).toBeInstanceOf(DatabaseBusyError);
-      expect(String((outcome as DatabaseUnavailableError).cause)).toMatch(/stayed locked by another connection for \d+ ms .*nothing was written/);
-      expect(await count(db, "hrp_cron_job")).toBe(0);
-      // The lock is free again: the same DataSource works.
-      await jobs.enqueue("app.work.note", { args: ["now"] });
-      expect(await count(db, "hrp_cron_job")).toBe(1);
-    } finally {
-      await impatient.destroy();
-    }
-  });
+  (kind === "sqlite" ? it : it.skip)(
+    "a write lock held longer than the busy timeout gives DatabaseBusyError (inside DatabaseUnavailableError once the retry budget is spent), without blocking meanwhile",
+    async () => {
+      const impatient = new DataSource({ ...db.options, timeout: 300 } as typeof db.options);
+      await impatient.initialize();
+      try {
+        const jobs = new JobQueue(impatient, { registry, transientRetryBudgetMs: 0 });
+        const monitor = loopMonitor();
+        let outcome: unknown;
+        await db.dataSource.transaction(async (m) => {
+          await m.insert(TestEffect, { key: "app", uid: 1, note: null });
+          outcome = await jobs.enqueue("app.work.note", { args: ["late"] }).catch((error: unknown) => error);
+        });
+        expect(monitor.stop()).toBeLessThan(BUSY_TIMEOUT_MS / 4);
+        expect(outcome).toBeInstanceOf(DatabaseUnavailableError);
+        expect((outcome as DatabaseUnavailableError).written).toBe("nothing");
+        expect((outcome as DatabaseUnavailableError).cause).toBeInstanceOf(DatabaseBusyError);
+        expect(String((outcome as DatabaseUnavailableError).cause)).toMatch(
+          /stayed locked by another connection for \d+ ms .*nothing was written/,
+        );
+        expect(await count(db, "hrp_cron_job")).toBe(0);
+        // The lock is free again: the same DataSource works.
+        await jobs.enqueue("app.work.note", { args: ["now"] });
+        expect(await count(db, "hrp_cron_job")).toBe(1);
+      } finally {
+        await impatient.destroy();
+      }
+    },
+  );
 });

@@ -15,7 +15,13 @@ const EXAMPLE_CONFIG = join(ROOT, "examples", "asset-receiving", "hrp-cron.confi
 function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), stopRequested: new Promise(() => undefined) };
+  return {
+    stdout,
+    stderr,
+    out: (t) => stdout.push(t),
+    err: (t) => stderr.push(t),
+    stopRequested: new Promise(() => undefined),
+  };
 }
 
 describe("hrp-cron CLI", () => {
@@ -46,7 +52,11 @@ describe("hrp-cron CLI", () => {
   };
 
   async function withDb<T>(work: (ds: DataSource) => Promise<T>): Promise<T> {
-    const ds = new DataSource({ type: "better-sqlite3", database: dbFile, entities: [...ENTITIES, ...EXAMPLE_ENTITIES] });
+    const ds = new DataSource({
+      type: "better-sqlite3",
+      database: dbFile,
+      entities: [...ENTITIES, ...EXAMPLE_ENTITIES],
+    });
     await ds.initialize();
     try {
       return await work(ds);
@@ -60,7 +70,9 @@ describe("hrp-cron CLI", () => {
     const unknown = await run("frobnicate");
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/unknown command "frobnicate"/);
-    expect((await run("jobs", "--state", "bogus")).err).toMatch(/--state must be one of pending, running, done, failed, cancelled/);
+    expect((await run("jobs", "--state", "bogus")).err).toMatch(
+      /--state must be one of pending, running, done, failed, cancelled/,
+    );
     expect((await run("run-now", "abc")).code).toBe(2);
     expect((await run("run-now")).err).toMatch(/exactly one CRON_ID/);
     expect((await run("jobs", "--limit", "0")).err).toMatch(/--limit must be from 1/);
@@ -71,26 +83,43 @@ describe("hrp-cron CLI", () => {
   it("a worker with an empty registry refuses to start, before opening the database", async () => {
     const burst = await run("worker", "--burst");
     expect(burst.code).toBe(1);
-    expect(burst.err).toMatch(/ConfigError: no job methods are registered \(config .*hrp-cron\.config\.js: not found\), so this worker would fail every job/);
+    expect(burst.err).toMatch(
+      /ConfigError: no job methods are registered \(config .*hrp-cron\.config\.js: not found\), so this worker would fail every job/,
+    );
     expect(existsSync(dbFile)).toBe(false);
   });
 
   it("refuses a database URL it cannot use instead of creating a file named after it", async () => {
-    expect(() => defaultDataSourceOptions({ DATABASE_URL: "mysql://app:secret@db.example:3306/app" })).toThrow(ConfigError);
-    expect(() => defaultDataSourceOptions({ HRP_CRON_DB: "sqlite:///var/db/x.sqlite" })).toThrow(/HRP_CRON_DB is a "sqlite:" URL/);
+    expect(() => defaultDataSourceOptions({ DATABASE_URL: "mysql://app:secret@db.example:3306/app" })).toThrow(
+      ConfigError,
+    );
+    expect(() => defaultDataSourceOptions({ HRP_CRON_DB: "sqlite:///var/db/x.sqlite" })).toThrow(
+      /HRP_CRON_DB is a "sqlite:" URL/,
+    );
     expect(defaultDataSourceOptions({ DATABASE_URL: "postgresql://h/db" }).type).toBe("postgres");
-    expect(defaultDataSourceOptions({ HRP_CRON_DB: "", DATABASE_URL: "./x.sqlite" })).toMatchObject({ type: "better-sqlite3", database: "./x.sqlite" });
+    expect(defaultDataSourceOptions({ HRP_CRON_DB: "", DATABASE_URL: "./x.sqlite" })).toMatchObject({
+      type: "better-sqlite3",
+      database: "./x.sqlite",
+    });
     // The real CLI, in an empty directory: nothing may appear there.
     const cwd = join(dir, "cwd");
     mkdirSync(cwd);
-    for (const [variable, url, command] of [["DATABASE_URL", "mysql://app:secret@db.example:3306/app", "jobs"], ["HRP_CRON_DB", "http://example.com/db", "migrate"]]) {
+    for (const [variable, url, command] of [
+      ["DATABASE_URL", "mysql://app:secret@db.example:3306/app", "jobs"],
+      ["HRP_CRON_DB", "http://example.com/db", "migrate"],
+    ]) {
       const env: NodeJS.ProcessEnv = { ...process.env, [variable]: url };
       if (variable === "DATABASE_URL") delete env.HRP_CRON_DB;
       const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), command], { cwd, env });
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-      expect([code, stderr]).toEqual([1, expect.stringMatching(new RegExp(`ConfigError: ${variable} is a "${url.split(":")[0]}:" URL, which hrp-cron cannot use`))]);
+      expect([code, stderr]).toEqual([
+        1,
+        expect.stringMatching(
+          new RegExp(`ConfigError: ${variable} is a "${url.split(":")[0]}:" URL, which hrp-cron cannot use`),
+        ),
+      ]);
       expect(stderr).not.toMatch(/secret/);
       expect(readdirSync(cwd)).toEqual([]);
     }
@@ -140,7 +169,9 @@ describe("hrp-cron CLI", () => {
     expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).code).toBe(1);
 
     // A finished job is final: run-now refuses its cron (exit 1) and writes no second run.
-    const doneCron = await withDb(async (ds) => (await ds.query(`SELECT id FROM ir_cron WHERE hrp_cron_job_id = 1`))[0].id as number);
+    const doneCron = await withDb(
+      async (ds) => (await ds.query(`SELECT id FROM ir_cron WHERE hrp_cron_job_id = 1`))[0].id as number,
+    );
     const runsBefore = (await run("runs", "--job", "1", "--config", EXAMPLE_CONFIG)).out;
     const refused = await run("run-now", String(doneCron), "--config", EXAMPLE_CONFIG);
     expect(refused.code).toBe(1);
@@ -163,13 +194,19 @@ describe("hrp-cron CLI", () => {
       await jobs.enqueue("app.tasks.note", { kwargs: { key: "r" }, queue: "reports" });
       await jobs.enqueue("app.tasks.note", { kwargs: { key: "l" }, queue: "long" });
     });
-    expect((await run("worker", "--queue", "nope", "--burst", "--config", config)).err).toMatch(/UnknownQueueError: Queue "nope" does not exist/);
+    expect((await run("worker", "--queue", "nope", "--burst", "--config", config)).err).toMatch(
+      /UnknownQueueError: Queue "nope" does not exist/,
+    );
     const burst = await run("worker", "--queue", "short,reports", "--burst", "--config", config);
     expect(burst.code).toBe(0);
     expect(burst.out).toMatch(/burst: 2 run\(s\), 2 done, 0 failed/);
-    expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(/app\.tasks\.note\s+long\s+1\s+10\s+pending/);
+    expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(
+      /app\.tasks\.note\s+long\s+1\s+10\s+pending/,
+    );
     expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
-    expect((await run("jobs", "--method", "app.tasks.note", "--state", "done", "--config", config)).out.split("\n")).toHaveLength(4);
+    expect(
+      (await run("jobs", "--method", "app.tasks.note", "--state", "done", "--config", config)).out.split("\n"),
+    ).toHaveLength(4);
     expect((await run("jobs", "--since", "2999-01-01", "--config", config)).out.split("\n")).toHaveLength(2);
     expect((await run("jobs", "--until", "yesterday", "--config", config)).code).toBe(2);
     const stop = await run("stop", "3", "--config", config);
@@ -180,11 +217,15 @@ describe("hrp-cron CLI", () => {
 
   it("scheduler commands: sync on migrate, job-types, add-job-type, pause/resume, doctor", async () => {
     const config = join(ROOT, "test", "fixtures", "queue.config.ts");
-    expect((await run("migrate", "--config", config)).out).toMatch(/scheduler events: 1 inserted, 0 updated, 0 deleted/);
+    expect((await run("migrate", "--config", config)).out).toMatch(
+      /scheduler events: 1 inserted, 0 updated, 0 deleted/,
+    );
     const bad = await run("add-job-type", "app.tasks.note", "--cron", "61 * * * *", "--config", config);
     expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/ValidationError: Invalid cron_expression/)]);
     expect((await run("add-job-type", "--cron", "0 2 * * *", "--config", config)).code).toBe(2);
-    expect((await run("job-types", "--config", config)).out).toMatch(/app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/);
+    expect((await run("job-types", "--config", config)).out).toMatch(
+      /app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/,
+    );
     expect((await run("job-types", "--stop", "1", "--config", config)).out).toMatch(/Hourly\s+default\s+1\s+yes/);
     expect((await run("job-types", "--stop", "99", "--config", config)).code).toBe(1);
     expect((await run("scheduler", "pause", "--config", config)).out).toMatch(/enabled, paused/);
@@ -197,9 +238,18 @@ describe("hrp-cron CLI", () => {
   });
 
   it("a worker process stops cleanly on SIGINT", async () => {
-    const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), "worker", "--config", join(ROOT, "dist", "examples", "asset-receiving", "hrp-cron.config.js")], {
-      env: { ...process.env, HRP_CRON_DB: dbFile, HRP_CRON_LOG_LEVEL: "info" },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "dist", "src", "cli", "bin.js"),
+        "worker",
+        "--config",
+        join(ROOT, "dist", "examples", "asset-receiving", "hrp-cron.config.js"),
+      ],
+      {
+        env: { ...process.env, HRP_CRON_DB: dbFile, HRP_CRON_LOG_LEVEL: "info" },
+      },
+    );
     let output = "";
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker did not run the due jobs:\n${output}`)), 30_000);
@@ -225,7 +275,9 @@ describe("hrp-cron CLI", () => {
     expect(output).toMatch(/worker stopped/);
     await withDb(async (ds) => {
       expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM hrp_cron_worker`))[0].n)).toBe(0);
-      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL`))[0].n)).toBe(0);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL`))[0].n)).toBe(
+        0,
+      );
     });
   });
 });
@@ -242,9 +294,17 @@ describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
 
   /** A DataSource on the database the CLI sees (not initialized). */
   const dataSource = () =>
-    new DataSource(location.file
-      ? { type: "better-sqlite3", database: location.file, entities: ENTITIES }
-      : { type: "postgres", url: process.env.HRP_CRON_PG_URL, schema: location.schema, entities: ENTITIES, extra: { options: `-c search_path=${location.schema}` } });
+    new DataSource(
+      location.file
+        ? { type: "better-sqlite3", database: location.file, entities: ENTITIES }
+        : {
+            type: "postgres",
+            url: process.env.HRP_CRON_PG_URL,
+            schema: location.schema,
+            entities: ENTITIES,
+            extra: { options: `-c search_path=${location.schema}` },
+          },
+    );
   const run = async (...argv: string[]) => {
     const io = captureIo();
     const code = await main(argv, io);
@@ -256,12 +316,21 @@ describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
       const ds = dataSource();
       await ds.initialize();
       try {
-        return (await ds.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)).map((r: { name: string }) => r.name);
+        return (
+          await ds.query(
+            `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+          )
+        ).map((r: { name: string }) => r.name);
       } finally {
         await ds.destroy();
       }
     }
-    return (await admin!.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [location.schema])).map((r: { name: string }) => r.name);
+    return (
+      await admin!.query(
+        `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+        [location.schema],
+      )
+    ).map((r: { name: string }) => r.name);
   };
 
   beforeEach(async () => {
@@ -292,9 +361,13 @@ describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
     for (const argv of READ_ONLY) {
       const result = await run(...argv);
       expect([argv, result.code]).toEqual([argv, 1]);
-      expect(result.err).toMatch(kind === "sqlite"
-        ? /ConfigError: database file .*never-created\.sqlite does not exist \(nothing was created\)/
-        : new RegExp(`ConfigError: the database schema is not up to date \\(${MIGRATIONS.length} hrp-cron migration\\(s\\) not applied: 0001-initial-schema`));
+      expect(result.err).toMatch(
+        kind === "sqlite"
+          ? /ConfigError: database file .*never-created\.sqlite does not exist \(nothing was created\)/
+          : new RegExp(
+              `ConfigError: the database schema is not up to date \\(${MIGRATIONS.length} hrp-cron migration\\(s\\) not applied: 0001-initial-schema`,
+            ),
+      );
     }
     expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
     expect(await tables()).toEqual([]);
@@ -306,7 +379,11 @@ describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
     await ds.destroy();
     for (const argv of READ_ONLY) {
       const result = await run(...argv);
-      expect([argv, result.code, result.err]).toEqual([argv, 1, expect.stringMatching(/not up to date .* run "hrp-cron migrate" first/)]);
+      expect([argv, result.code, result.err]).toEqual([
+        argv,
+        1,
+        expect.stringMatching(/not up to date .* run "hrp-cron migrate" first/),
+      ]);
     }
     const ds2 = dataSource();
     await ds2.initialize();
@@ -328,4 +405,3 @@ describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
     expect(before).not.toContain("hrp_cron_run_note");
   });
 });
-

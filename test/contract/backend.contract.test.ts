@@ -1,5 +1,11 @@
 import { QueryFailedError, type EntityManager } from "typeorm";
-import { backendFor, DatabaseBusyError, JobScopeClosedError, PreparedStatementLostError, type Backend } from "../../src";
+import {
+  backendFor,
+  DatabaseBusyError,
+  JobScopeClosedError,
+  PreparedStatementLostError,
+  type Backend,
+} from "../../src";
 import { BACKENDS, openTestDb, type TestDb } from "../helpers";
 
 /**
@@ -17,7 +23,10 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
     db = await openTestDb(kind);
     backend = backendFor(db.dataSource);
     await tx((m) =>
-      backend.execute(m, `CREATE TABLE contract_probe (id ${backend.ddl.serialPrimaryKey}, at ${backend.ddl.timestamp}, flag boolean, note text UNIQUE)`),
+      backend.execute(
+        m,
+        `CREATE TABLE contract_probe (id ${backend.ddl.serialPrimaryKey}, at ${backend.ddl.timestamp}, flag boolean, note text UNIQUE)`,
+      ),
     );
   });
   afterEach(async () => {
@@ -34,18 +43,40 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
     const at = new Date("2026-03-29T01:30:15.123Z");
     const early = new Date("0001-01-01T00:00:00.000Z");
     await tx(async (m) => {
-      await backend.execute(m, `INSERT INTO contract_probe (at, flag, note) VALUES (?, ?, ?)`, [backend.toDbDate(at), true, "a"]);
-      await backend.execute(m, `INSERT INTO contract_probe (at, flag, note) VALUES (?, ?, ?)`, [backend.toDbDate(early), false, "b"]);
+      await backend.execute(m, `INSERT INTO contract_probe (at, flag, note) VALUES (?, ?, ?)`, [
+        backend.toDbDate(at),
+        true,
+        "a",
+      ]);
+      await backend.execute(m, `INSERT INTO contract_probe (at, flag, note) VALUES (?, ?, ?)`, [
+        backend.toDbDate(early),
+        false,
+        "b",
+      ]);
       await backend.execute(m, `INSERT INTO contract_probe (at, flag, note) VALUES (?, ?, ?)`, [null, null, "c"]);
     });
-    const rows = await tx((m) => backend.query<{ at: unknown; flag: unknown; note: string }>(m, `SELECT at, flag, note FROM contract_probe ORDER BY note`));
-    expect(rows.map((r) => [backend.fromDbDate(r.at)?.toISOString() ?? null, r.flag === null ? null : backend.fromDbBool(r.flag)])).toEqual([
+    const rows = await tx((m) =>
+      backend.query<{ at: unknown; flag: unknown; note: string }>(
+        m,
+        `SELECT at, flag, note FROM contract_probe ORDER BY note`,
+      ),
+    );
+    expect(
+      rows.map((r) => [
+        backend.fromDbDate(r.at)?.toISOString() ?? null,
+        r.flag === null ? null : backend.fromDbBool(r.flag),
+      ]),
+    ).toEqual([
       [at.toISOString(), true],
       [early.toISOString(), false],
       [null, null],
     ]);
     // Dates compare in time order in SQL, whatever their text or native form.
-    const [later] = await tx((m) => backend.query<{ note: string }>(m, `SELECT note FROM contract_probe WHERE at > ?`, [backend.toDbDate(new Date("2000-01-01T00:00:00Z"))]));
+    const [later] = await tx((m) =>
+      backend.query<{ note: string }>(m, `SELECT note FROM contract_probe WHERE at > ?`, [
+        backend.toDbDate(new Date("2000-01-01T00:00:00Z")),
+      ]),
+    );
     expect(later.note).toBe("a");
   });
 
@@ -56,10 +87,22 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
       backend.query<{ id: unknown; at: unknown; flag: unknown; note: string | null }>(
         m,
         `SELECT v.id, v.at, v.flag, v.note FROM ${backend.jsonTable("v", columns)} ORDER BY v.id`,
-        [backend.jsonRows(columns, [{ id: 2, at: null, flag: null, note: null }, { id: 1, at, flag: true, note: "x'\"?" }])],
+        [
+          backend.jsonRows(columns, [
+            { id: 2, at: null, flag: null, note: null },
+            { id: 1, at, flag: true, note: "x'\"?" },
+          ]),
+        ],
       ),
     );
-    expect(rows.map((r) => [Number(r.id), backend.fromDbDate(r.at)?.toISOString() ?? null, r.flag === null ? null : backend.fromDbBool(r.flag), r.note])).toEqual([
+    expect(
+      rows.map((r) => [
+        Number(r.id),
+        backend.fromDbDate(r.at)?.toISOString() ?? null,
+        r.flag === null ? null : backend.fromDbBool(r.flag),
+        r.note,
+      ]),
+    ).toEqual([
       [1, at.toISOString(), true, "x'\"?"],
       [2, null, null, null],
     ]);
@@ -67,42 +110,75 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
 
   it("updates many rows from JSON rows in one statement (updateFrom), matching rows by id", async () => {
     await tx(async (m) => {
-      for (const note of ["a", "b", "c"]) await backend.execute(m, `INSERT INTO contract_probe (flag, note) VALUES (?, ?)`, [false, note]);
+      for (const note of ["a", "b", "c"])
+        await backend.execute(m, `INSERT INTO contract_probe (flag, note) VALUES (?, ?)`, [false, note]);
     });
     const columns = { id: "int", flag: "bool" } as const;
     const n = await tx((m) =>
-      backend.execute(m, `UPDATE contract_probe SET flag = v.flag ${backend.updateFrom("contract_probe", "v", columns)}`, backend.updateFromParams(columns, [{ id: 1, flag: true }, { id: 3, flag: true }])),
+      backend.execute(
+        m,
+        `UPDATE contract_probe SET flag = v.flag ${backend.updateFrom("contract_probe", "v", columns)}`,
+        backend.updateFromParams(columns, [
+          { id: 1, flag: true },
+          { id: 3, flag: true },
+        ]),
+      ),
     );
     expect(n).toBe(2);
-    const rows = await tx((m) => backend.query<{ id: unknown; flag: unknown }>(m, `SELECT id, flag FROM contract_probe ORDER BY id`));
-    expect(rows.map((r) => [Number(r.id), backend.fromDbBool(r.flag)])).toEqual([[1, true], [2, false], [3, true]]);
+    const rows = await tx((m) =>
+      backend.query<{ id: unknown; flag: unknown }>(m, `SELECT id, flag FROM contract_probe ORDER BY id`),
+    );
+    expect(rows.map((r) => [Number(r.id), backend.fromDbBool(r.flag)])).toEqual([
+      [1, true],
+      [2, false],
+      [3, true],
+    ]);
   });
 
   it("matches a column against an id list bound to one parameter (idIn), empty lists included", async () => {
     await tx(async (m) => {
-      for (const note of ["a", "b", "c", "d"]) await backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, [note]);
+      for (const note of ["a", "b", "c", "d"])
+        await backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, [note]);
     });
     const ids = async (list: number[]) =>
-      (await tx((m) => backend.query<{ id: unknown }>(m, `SELECT id FROM contract_probe WHERE ${backend.idIn("id")} ORDER BY id`, [backend.idList(list)]))).map((r) => Number(r.id));
+      (
+        await tx((m) =>
+          backend.query<{ id: unknown }>(m, `SELECT id FROM contract_probe WHERE ${backend.idIn("id")} ORDER BY id`, [
+            backend.idList(list),
+          ]),
+        )
+      ).map((r) => Number(r.id));
     expect(await ids([4, 2, 99])).toEqual([2, 4]);
     expect(await ids([])).toEqual([]);
   });
 
   it("binds `?` placeholders in order, however many", async () => {
-    const [row] = await tx((m) => backend.query<{ a: unknown; b: unknown; c: unknown }>(m, `SELECT ? AS a, ? AS b, ? AS c`, ["1", "2", "3"]));
+    const [row] = await tx((m) =>
+      backend.query<{ a: unknown; b: unknown; c: unknown }>(m, `SELECT ? AS a, ? AS b, ? AS c`, ["1", "2", "3"]),
+    );
     expect([String(row.a), String(row.b), String(row.c)]).toEqual(["1", "2", "3"]);
   });
 
   it("says which errors are transient (retry) and which are a unique violation", async () => {
-    const driverError = (code: string) => new QueryFailedError("SELECT 1", [], Object.assign(new Error(code), { code }));
-    const transient = kind === "sqlite" ? ["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"] : ["40001", "40P01", "57P01", "08006", "ECONNREFUSED"];
+    const driverError = (code: string) =>
+      new QueryFailedError("SELECT 1", [], Object.assign(new Error(code), { code }));
+    const transient =
+      kind === "sqlite"
+        ? ["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"]
+        : ["40001", "40P01", "57P01", "08006", "ECONNREFUSED"];
     for (const code of transient) expect(backend.isTransientError(driverError(code))).toBe(true);
     expect(backend.isTransientError(driverError(kind === "sqlite" ? "SQLITE_CONSTRAINT_UNIQUE" : "23505"))).toBe(false);
     expect(backend.isTransientError(new Error("a job's own bug"))).toBe(false);
-    expect(backend.isTransientError(kind === "sqlite" ? new DatabaseBusyError("x.sqlite", 10, null) : new PreparedStatementLostError("s", "26000"))).toBe(true);
+    expect(
+      backend.isTransientError(
+        kind === "sqlite" ? new DatabaseBusyError("x.sqlite", 10, null) : new PreparedStatementLostError("s", "26000"),
+      ),
+    ).toBe(true);
     // A real unique violation, raised by the database itself.
     await tx((m) => backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, ["same"]));
-    const duplicate = await tx((m) => backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, ["same"])).catch((error: unknown) => error);
+    const duplicate = await tx((m) =>
+      backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, ["same"]),
+    ).catch((error: unknown) => error);
     expect(backend.isUniqueViolation(duplicate)).toBe(true);
     expect(backend.isTransientError(duplicate)).toBe(false);
   });
@@ -137,7 +213,9 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
       expect(await backend.commitStatus({ transactionId: "1", serverPid: null })).toBe("unknown");
       return;
     }
-    const committed = await tx(async (m) => (await backend.query<{ txid: string }>(m, `SELECT txid_current()::text AS txid`))[0].txid);
+    const committed = await tx(
+      async (m) => (await backend.query<{ txid: string }>(m, `SELECT txid_current()::text AS txid`))[0].txid,
+    );
     let aborted = "";
     await tx(async (m) => {
       aborted = (await backend.query<{ txid: string }>(m, `SELECT txid_current()::text AS txid`))[0].txid;
@@ -148,11 +226,17 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
   });
 
   it("joins a caller's open transaction (inTransaction) and opens its own otherwise", async () => {
-    await db.dataSource.transaction(async (m) => {
-      await backend.inTransaction(m, (joined) => backend.execute(joined, `INSERT INTO contract_probe (note) VALUES (?)`, ["joined"]));
-      throw new Error("the caller rolls back");
-    }).catch(() => undefined);
-    await backend.inTransaction(undefined, (own) => backend.execute(own, `INSERT INTO contract_probe (note) VALUES (?)`, ["own"]));
+    await db.dataSource
+      .transaction(async (m) => {
+        await backend.inTransaction(m, (joined) =>
+          backend.execute(joined, `INSERT INTO contract_probe (note) VALUES (?)`, ["joined"]),
+        );
+        throw new Error("the caller rolls back");
+      })
+      .catch(() => undefined);
+    await backend.inTransaction(undefined, (own) =>
+      backend.execute(own, `INSERT INTO contract_probe (note) VALUES (?)`, ["own"]),
+    );
     const notes = await tx((m) => backend.query<{ note: string }>(m, `SELECT note FROM contract_probe`));
     expect(notes.map((r) => r.note)).toEqual(["own"]);
   });

@@ -49,7 +49,12 @@ describe.each(OUTAGE_KINDS)("an outage longer than the old retry budget, on %s",
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it("a write made while the database is down succeeds, once, when it comes back within the budget", async () => {
-    const jobs = new JobQueue(client, { registry, logger: memoryLogger(), transientRetryBudgetMs: 30_000, transientRetryMaxDelayMs: 200 });
+    const jobs = new JobQueue(client, {
+      registry,
+      logger: memoryLogger(),
+      transientRetryBudgetMs: 30_000,
+      transientRetryMaxDelayMs: 200,
+    });
     await db.down("immediate");
     const call = jobs.enqueue("outage.touch", { kwargs: { key: "waited" }, jobName: "during the outage" });
     await sleep(1_500); // longer than the old budget (5 retries from 25 ms: ~0.8 s)
@@ -60,9 +65,16 @@ describe.each(OUTAGE_KINDS)("an outage longer than the old retry budget, on %s",
   });
 
   it("when the budget runs out, DatabaseUnavailableError says nothing was written", async () => {
-    const jobs = new JobQueue(client, { registry, logger: memoryLogger(), transientRetryBudgetMs: 400, transientRetryMaxDelayMs: 100 });
+    const jobs = new JobQueue(client, {
+      registry,
+      logger: memoryLogger(),
+      transientRetryBudgetMs: 400,
+      transientRetryMaxDelayMs: 100,
+    });
     await db.down("fast");
-    const error = await jobs.enqueue("outage.touch", { kwargs: { key: "gave-up" }, jobName: "gave up" }).catch((e: unknown) => e);
+    const error = await jobs
+      .enqueue("outage.touch", { kwargs: { key: "gave-up" }, jobName: "gave up" })
+      .catch((e: unknown) => e);
     await db.up();
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
     const unavailable = error as DatabaseUnavailableError;
@@ -76,7 +88,11 @@ describe.each(OUTAGE_KINDS)("an outage longer than the old retry budget, on %s",
 
   it("a dispatcher stopped during an outage gives up its retries instead of waiting out the budget", async () => {
     const dispatcher = new Dispatcher(client, registry, {
-      logger: memoryLogger(), pollIntervalMs: 50, heartbeatIntervalMs: 100, transientRetryBudgetMs: 600_000, transientRetryMaxDelayMs: 200,
+      logger: memoryLogger(),
+      pollIntervalMs: 50,
+      heartbeatIntervalMs: 100,
+      transientRetryBudgetMs: 600_000,
+      transientRetryMaxDelayMs: 200,
     });
     await dispatcher.start();
     await db.down("fast");
@@ -96,19 +112,40 @@ describe.each(OUTAGE_KINDS)("an outage longer than the old retry budget, on %s",
       let stop!: () => void;
       const err: string[] = [];
       const out: string[] = [];
-      const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), stopRequested: new Promise<void>((resolve) => (stop = resolve)) };
+      const io: CliIo = {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        stopRequested: new Promise<void>((resolve) => (stop = resolve)),
+      };
       await db.down("fast");
       try {
-        const worker = main(["worker", "--config", join(__dirname, "..", "fixtures", "outage.config.ts"), "--no-scheduler"], io);
-        await eventually(async () => err.length >= 3, 30_000, () => `stderr: ${err.join("\n")}`);
+        const worker = main(
+          ["worker", "--config", join(__dirname, "..", "fixtures", "outage.config.ts"), "--no-scheduler"],
+          io,
+        );
+        await eventually(
+          async () => err.length >= 3,
+          30_000,
+          () => `stderr: ${err.join("\n")}`,
+        );
         await db.up();
-        await eventually(async () => out.some((line) => /running; Ctrl-C stops it/.test(line)), 30_000, () => `stdout: ${out.join("\n")}\nstderr: ${err.join("\n")}`);
+        await eventually(
+          async () => out.some((line) => /running; Ctrl-C stops it/.test(line)),
+          30_000,
+          () => `stdout: ${out.join("\n")}\nstderr: ${err.join("\n")}`,
+        );
         await new JobQueue(db.admin, { registry }).enqueue("outage.touch", { kwargs: { key: "after-wait" } });
-        await eventually(async () => (await db.count("test_effect", "effect_key = 'after-wait'")) === 1, 30_000, () => "the job did not run");
+        await eventually(
+          async () => (await db.count("test_effect", "effect_key = 'after-wait'")) === 1,
+          30_000,
+          () => "the job did not run",
+        );
         stop();
         expect(await worker).toBe(0);
         for (const line of err) {
-          expect(line).toMatch(/^hrp-cron: database unavailable \(.*ECONNREFUSED.*\); attempt \d+ failed, retrying in [\d.]+ s$/);
+          expect(line).toMatch(
+            /^hrp-cron: database unavailable \(.*ECONNREFUSED.*\); attempt \d+ failed, retrying in [\d.]+ s$/,
+          );
           expect(line).not.toMatch(/\n/);
         }
       } finally {

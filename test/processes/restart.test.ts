@@ -57,14 +57,25 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
       await client.initialize();
       clients.push(client);
       const dispatcher = new Dispatcher(client, registry, {
-        logger: memoryLogger(), concurrency: 2, batchSize: 10, pollIntervalMs: 100,
-        heartbeatIntervalMs: 200, recoveryIntervalMs: 300, workerTimeoutMs: 6_000, gracefulStopMs: 5_000,
-        transientRetryBudgetMs: 1_000, transientRetryMaxDelayMs: 200,
+        logger: memoryLogger(),
+        concurrency: 2,
+        batchSize: 10,
+        pollIntervalMs: 100,
+        heartbeatIntervalMs: 200,
+        recoveryIntervalMs: 300,
+        workerTimeoutMs: 6_000,
+        gracefulStopMs: 5_000,
+        transientRetryBudgetMs: 1_000,
+        transientRetryMaxDelayMs: 200,
       });
       dispatchers.push(dispatcher);
       await dispatcher.start();
     }
-    child = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "6000", HRP_TEST_CONCURRENCY: "2", HRP_TEST_APP_NAME: "restart-child" });
+    child = spawnWorker(db, {
+      HRP_TEST_TIMEOUT_MS: "6000",
+      HRP_TEST_CONCURRENCY: "2",
+      HRP_TEST_APP_NAME: "restart-child",
+    });
     await child.waitFor(/ready/);
 
     await new JobQueue(db.admin, { registry }).enqueueBulk(
@@ -72,10 +83,18 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
     );
     const effects = () => db.count("test_effect");
     const backAt: number[] = [];
-    await eventually(async () => (await effects()) >= total * 0.2, 60_000, () => "the drain did not start");
+    await eventually(
+      async () => (await effects()) >= total * 0.2,
+      60_000,
+      () => "the drain did not start",
+    );
     await db.restart("fast", 2_000);
     backAt.push(Date.now());
-    await eventually(async () => (await effects()) >= total * 0.5, 60_000, async () => `stuck at ${await effects()} of ${total} after the first restart`);
+    await eventually(
+      async () => (await effects()) >= total * 0.5,
+      60_000,
+      async () => `stuck at ${await effects()} of ${total} after the first restart`,
+    );
     await db.restart("immediate", 2_000);
     backAt.push(Date.now());
 
@@ -83,14 +102,20 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
       `effects ${await effects()}/${total}; jobs ${JSON.stringify(await db.admin.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`))}; ` +
       `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM ir_cron WHERE running_worker IS NOT NULL`))}`;
     await eventually(
-      async () => (await db.count("hrp_cron_job", "state = 'done'")) === total && (await db.count("ir_cron", "running_worker IS NOT NULL")) === 0,
+      async () =>
+        (await db.count("hrp_cron_job", "state = 'done'")) === total &&
+        (await db.count("ir_cron", "running_worker IS NOT NULL")) === 0,
       60_000,
       describe,
     );
 
     expect(await effects()).toBe(total); // effect_key is unique: a second run could not have committed
     expect(await db.count("hrp_cron_run_log", "state = 'done'")).toBe(total);
-    expect(await db.admin.query(`SELECT hrp_cron_job_id FROM hrp_cron_run_log WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`)).toEqual([]);
+    expect(
+      await db.admin.query(
+        `SELECT hrp_cron_job_id FROM hrp_cron_run_log WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`,
+      ),
+    ).toEqual([]);
     expect(await db.count("hrp_cron_job", "state IN ('running', 'pending', 'failed')")).toBe(0);
 
     // How long claims their live worker did not run stayed held once the database was back

@@ -1,4 +1,14 @@
-import { Dispatcher, JobQueue, backendFor, ModelRegistry, Scheduler, ScheduledJobLog, UnknownMethodError, ValidationError, type JobEnv } from "../../src";
+import {
+  Dispatcher,
+  JobQueue,
+  backendFor,
+  ModelRegistry,
+  Scheduler,
+  ScheduledJobLog,
+  UnknownMethodError,
+  ValidationError,
+  type JobEnv,
+} from "../../src";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 describe.each(BACKENDS)("scheduler on %s", (kind) => {
@@ -13,7 +23,11 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
     clock = fixedClock("2026-11-23T10:00:00Z");
     fail = false;
     registry = new ModelRegistry().register("app.tasks", {
-      cleanup() {}, sync() {}, report() {}, depreciate() {}, backup() {},
+      cleanup() {},
+      sync() {},
+      report() {},
+      depreciate() {},
+      backup() {},
       async flaky(env: JobEnv) {
         if (fail) throw new Error("backup disk full");
         return env.uid;
@@ -28,10 +42,18 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
     db.dataSource.query(`SELECT queue, state FROM hrp_cron_job WHERE name LIKE '${method}%' ORDER BY id`);
 
   it("syncs schedulerEvents: inserts, updates changed frequencies, deletes undeclared app types, keeps admin ones", async () => {
-    const first = scheduler({ schedulerEvents: { daily: ["app.tasks.cleanup"], hourly_long: ["app.tasks.sync"], cron: { "0 2 * * *": ["app.tasks.backup"] } } });
+    const first = scheduler({
+      schedulerEvents: {
+        daily: ["app.tasks.cleanup"],
+        hourly_long: ["app.tasks.sync"],
+        cron: { "0 2 * * *": ["app.tasks.backup"] },
+      },
+    });
     expect(await first.sync()).toEqual({ inserted: 3, updated: 0, deleted: 0 });
     await first.createType({ method: "app.tasks.report", frequency: "Cron", cronFormat: "30 6 * * 1" });
-    const second = scheduler({ schedulerEvents: { weekly: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } } });
+    const second = scheduler({
+      schedulerEvents: { weekly: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } },
+    });
     expect(await second.sync()).toEqual({ inserted: 0, updated: 1, deleted: 1 });
     const types = await second.listTypes();
     expect(types.map((t) => [t.method, t.frequency, t.queue, t.createdBy])).toEqual([
@@ -44,13 +66,27 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
 
   it("refuses invalid cron expressions, unknown methods and events", async () => {
     const s = scheduler();
-    await expect(s.createType({ method: "app.tasks.report", frequency: "Cron", cronFormat: "61 * * * *" })).rejects.toBeInstanceOf(ValidationError);
-    await expect(s.createType({ method: "app.tasks.report", frequency: "Cron" })).rejects.toThrow(/needs a cron expression/);
-    await expect(s.createType({ method: "app.tasks.nope", frequency: "Daily" })).rejects.toBeInstanceOf(UnknownMethodError);
-    await expect(s.createType({ method: "app.tasks.report", frequency: "Fortnightly" as never })).rejects.toThrow(/frequency/);
-    await expect(scheduler({ schedulerEvents: { daily: ["app.tasks.nope"] } }).sync()).rejects.toBeInstanceOf(UnknownMethodError);
-    await expect(scheduler({ schedulerEvents: { cron: { "bad cron": ["app.tasks.backup"] } } }).sync()).rejects.toBeInstanceOf(ValidationError);
-    await expect(scheduler({ schedulerEvents: { sometimes: ["app.tasks.backup"] } as never }).sync()).rejects.toThrow(/unknown event "sometimes"/);
+    await expect(
+      s.createType({ method: "app.tasks.report", frequency: "Cron", cronFormat: "61 * * * *" }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(s.createType({ method: "app.tasks.report", frequency: "Cron" })).rejects.toThrow(
+      /needs a cron expression/,
+    );
+    await expect(s.createType({ method: "app.tasks.nope", frequency: "Daily" })).rejects.toBeInstanceOf(
+      UnknownMethodError,
+    );
+    await expect(s.createType({ method: "app.tasks.report", frequency: "Fortnightly" as never })).rejects.toThrow(
+      /frequency/,
+    );
+    await expect(scheduler({ schedulerEvents: { daily: ["app.tasks.nope"] } }).sync()).rejects.toBeInstanceOf(
+      UnknownMethodError,
+    );
+    await expect(
+      scheduler({ schedulerEvents: { cron: { "bad cron": ["app.tasks.backup"] } } }).sync(),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(scheduler({ schedulerEvents: { sometimes: ["app.tasks.backup"] } as never }).sync()).rejects.toThrow(
+      /unknown event "sometimes"/,
+    );
     expect(await count(db, "scheduled_job_type")).toBe(0);
   });
 
@@ -60,21 +96,27 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
     ["weekly", "2026-11-23T10:00:00Z", "2026-11-29T00:00:00Z"], // next Sunday
     ["monthly", "2026-11-23T10:00:00Z", "2026-12-01T00:00:00Z"],
     ["yearly", "2026-11-23T10:00:00Z", "2027-01-01T00:00:00Z"],
-  ])("%s: cold start is due at the first period boundary after creation, not a second earlier", async (event, created, boundary) => {
-    clock.set(created);
-    const s = scheduler({ schedulerEvents: { [event]: ["app.tasks.cleanup"] } });
-    await s.sync();
-    expect((await s.listTypes())[0].nextRunAt).toEqual(new Date(boundary));
-    clock.set(new Date(new Date(boundary).getTime() - 1000));
-    expect((await s.tick()).enqueued).toEqual([]);
-    clock.set(boundary);
-    expect((await s.tick()).enqueued).toEqual(["app.tasks.cleanup"]);
-    clock.advance(1000);
-    expect((await s.tick()).enqueued).toEqual([]); // once per period
-  });
+  ])(
+    "%s: cold start is due at the first period boundary after creation, not a second earlier",
+    async (event, created, boundary) => {
+      clock.set(created);
+      const s = scheduler({ schedulerEvents: { [event]: ["app.tasks.cleanup"] } });
+      await s.sync();
+      expect((await s.listTypes())[0].nextRunAt).toEqual(new Date(boundary));
+      clock.set(new Date(new Date(boundary).getTime() - 1000));
+      expect((await s.tick()).enqueued).toEqual([]);
+      clock.set(boundary);
+      expect((await s.tick()).enqueued).toEqual(["app.tasks.cleanup"]);
+      clock.advance(1000);
+      expect((await s.tick()).enqueued).toEqual([]); // once per period
+    },
+  );
 
   it("`all` uses schedulerIntervalMinutes; _long events go to the long queue", async () => {
-    const s = scheduler({ schedulerIntervalMinutes: 10, schedulerEvents: { all: ["app.tasks.sync"], daily_long: ["app.tasks.depreciate"] } });
+    const s = scheduler({
+      schedulerIntervalMinutes: 10,
+      schedulerEvents: { all: ["app.tasks.sync"], daily_long: ["app.tasks.depreciate"] },
+    });
     await s.sync();
     clock.set("2026-11-23T10:10:00Z");
     expect((await s.tick()).enqueued).toEqual(["app.tasks.sync"]);
@@ -89,7 +131,12 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
   it("cron types run in their time zone across a DST change", async () => {
     clock.set("2026-03-27T12:00:00Z");
     const s = scheduler();
-    const type = await s.createType({ method: "app.tasks.report", frequency: "Cron", cronFormat: "0 9 * * *", timeZone: "Europe/Berlin" });
+    const type = await s.createType({
+      method: "app.tasks.report",
+      frequency: "Cron",
+      cronFormat: "0 9 * * *",
+      timeZone: "Europe/Berlin",
+    });
     expect(s.nextRunAt(type)).toEqual(new Date("2026-03-28T08:00:00Z")); // 09:00 CET
     clock.set("2026-03-28T08:00:00Z");
     expect((await s.tick()).enqueued).toEqual(["app.tasks.report"]);
@@ -147,7 +194,9 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
     expect(skipped.skipped).toEqual([{ method: "app.tasks.sync", reason: expect.stringMatching(/still pending/) }]);
     // The run starts and hangs for longer than the default queue's 300 s timeout.
     const backend = backendFor(db.dataSource);
-    await backend.execute(db.dataSource.manager, `UPDATE hrp_cron_job SET state = 'running', date_started = ?`, [backend.toDbDate(new Date("2026-11-23T12:00:00Z"))]);
+    await backend.execute(db.dataSource.manager, `UPDATE hrp_cron_job SET state = 'running', date_started = ?`, [
+      backend.toDbDate(new Date("2026-11-23T12:00:00Z")),
+    ]);
     clock.set("2026-11-23T12:04:00Z");
     expect((await s.tick()).skipped).toHaveLength(1);
     clock.set("2026-11-23T12:06:00Z");
@@ -189,6 +238,8 @@ describe.each(BACKENDS)("scheduler on %s", (kind) => {
     expect((await s.tick()).enqueued).toEqual([]);
     await s.setControl({ enabled: true });
     expect((await s.tick()).enqueued).toEqual(["app.tasks.sync"]);
-    expect(await new JobQueue(db.dataSource, { registry, now: clock.now }).stats()).toEqual([{ queue: "default", concurrencyKey: null, running: 0, waiting: 1, scheduled: 0 }]);
+    expect(await new JobQueue(db.dataSource, { registry, now: clock.now }).stats()).toEqual([
+      { queue: "default", concurrencyKey: null, running: 0, waiting: 1, scheduled: 0 },
+    ]);
   });
 });

@@ -19,7 +19,9 @@ describe.each(BACKENDS)("scheduler isolation on %s", (kind) => {
   const logs = () => db.dataSource.manager.find(ScheduledJobLog, { order: { id: "ASC" } });
 
   async function addUser(login: string): Promise<number> {
-    const user = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login, name: login, active: true, tz: null, createDate: new Date() }));
+    const user = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login, name: login, active: true, tz: null, createDate: new Date() }),
+    );
     return user.id;
   }
 
@@ -79,7 +81,9 @@ describe.each(BACKENDS)("scheduler isolation on %s", (kind) => {
     await withQueue.createType({ method: "app.tasks.report", frequency: "Hourly", queue: "reports" });
     await withQueue.createType({ method: "app.tasks.cleanup", frequency: "Hourly" });
     const narrower = new Scheduler(db.dataSource, {
-      registry: new ModelRegistry().register("app.tasks", { cleanup() {}, report() {} }), now: clock.now, logger: memoryLogger(),
+      registry: new ModelRegistry().register("app.tasks", { cleanup() {}, report() {} }),
+      now: clock.now,
+      logger: memoryLogger(),
     });
     clock.set("2026-11-23T11:00:00Z");
     expect((await narrower.tick()).enqueued).toEqual(["app.tasks.cleanup"]);

@@ -26,8 +26,10 @@ const SEED = Number(process.env.CASE_SEED ?? 20261122);
 function field(r: Prng, min: number, max: number, hot: readonly number[]): string {
   const v = () => (r.chance(0.5) ? r.pick(hot) : r.int(min, max));
   switch (r.int(0, 6)) {
-    case 0: return "*";
-    case 1: return `*/${r.pick([2, 3, 5, 7, 10, 15, 20, 30, 45].filter((s) => s <= max - min + 1))}`;
+    case 0:
+      return "*";
+    case 1:
+      return `*/${r.pick([2, 3, 5, 7, 10, 15, 20, 30, 45].filter((s) => s <= max - min + 1))}`;
     case 2: {
       const a = v();
       return `${a},${r.chance(0.5) ? a : v()}`; // duplicates are valid
@@ -41,7 +43,8 @@ function field(r: Prng, min: number, max: number, hot: readonly number[]): strin
       const a = r.int(min, max);
       return `${a}-${r.int(a, max)}/${r.int(1, 5)}`;
     }
-    default: return String(v());
+    default:
+      return String(v());
   }
 }
 
@@ -59,7 +62,8 @@ function randomExpression(r: Prng, seconds: boolean): string {
 /** A start instant: half of them within 6 or 36 h of one of the zone's offset changes. */
 function randomStart(r: Prng, changes: readonly number[]): number {
   const hours = r.chance(0.5) ? 6 : 36;
-  if (changes.length > 0 && r.chance(0.5)) return r.pick(changes) + r.int(-hours * 60, hours * 60) * MINUTE + r.int(0, 59_999);
+  if (changes.length > 0 && r.chance(0.5))
+    return r.pick(changes) + r.int(-hours * 60, hours * 60) * MINUTE + r.int(0, 59_999);
   return Date.UTC(2024, 0, 1) + r.int(0, 8 * 365 * 24 * 60) * MINUTE + r.int(0, 59) * 1000;
 }
 
@@ -191,7 +195,10 @@ describe("cron expressions against a brute-force wall-clock oracle", () => {
         const expected = oracleNext(expression, clocks.get(zone)!, after, horizon);
         const actual = nextCronOccurrence(expression, new Date(after), zone).getTime();
         const ok = expected === null ? actual > after + horizon * MINUTE - MINUTE : actual === expected;
-        if (!ok) failures.push(`#${i}.${k} "${expression}" ${zone} after ${iso(after)}: oracle ${iso(expected)}, got ${iso(actual)}`);
+        if (!ok)
+          failures.push(
+            `#${i}.${k} "${expression}" ${zone} after ${iso(after)}: oracle ${iso(expected)}, got ${iso(actual)}`,
+          );
         if (!ok || expected === null) break;
         after = actual;
       }
@@ -227,10 +234,17 @@ describe("cron expressions against croner", () => {
           continue;
         }
         const clock = clocks.get(zone)!;
-        if (theirs !== null && gapEnd(clock, theirs) && actual > theirs && actual - theirs < clock.offset(theirs) - clock.offset(theirs - MINUTE)) {
+        if (
+          theirs !== null &&
+          gapEnd(clock, theirs) &&
+          actual > theirs &&
+          actual - theirs < clock.offset(theirs) - clock.offset(theirs - MINUTE)
+        ) {
           accepted++;
         } else {
-          failures.push(`#${i}.${k} "${expression}" ${zone} after ${iso(after)}: croner ${iso(theirs)}, got ${iso(actual)}`);
+          failures.push(
+            `#${i}.${k} "${expression}" ${zone} after ${iso(after)}: croner ${iso(theirs)}, got ${iso(actual)}`,
+          );
         }
         break;
       }

@@ -28,14 +28,39 @@ describe.each(BACKENDS)("dates outside 0001-9999 on %s", (kind) => {
   });
   afterEach(() => db.close());
 
-  const tables = async () => [await count(db, "ir_cron"), await count(db, "hrp_cron_job"), await count(db, "hrp_cron_run_log")];
+  const tables = async () => [
+    await count(db, "ir_cron"),
+    await count(db, "hrp_cron_job"),
+    await count(db, "hrp_cron_run_log"),
+  ];
 
   it("refuses them wherever a date enters, and writes nothing", async () => {
     const refused: Array<[string, () => Promise<unknown>]> = [
-      ["runByCron dateCreated year 10000", () => service.runByCron("x", "test.model", "record", ["a"], 10, undefined, YEAR_10000)],
-      ["runByCron dateCreated year 0", () => service.runByCron("x", "test.model", "record", ["a"], 10, undefined, YEAR_0)],
-      ["runByCron ISO string year 10000", () => service.runByCron("x", "test.model", "record", ["a"], 10, undefined, "+010000-01-01T00:00:00Z" as unknown as Date)],
-      ["createCron nextcall year 10000", () => service.createCron({ name: "c", model: "test.model", function: "record", nextcall: YEAR_10000 })],
+      [
+        "runByCron dateCreated year 10000",
+        () => service.runByCron("x", "test.model", "record", ["a"], 10, undefined, YEAR_10000),
+      ],
+      [
+        "runByCron dateCreated year 0",
+        () => service.runByCron("x", "test.model", "record", ["a"], 10, undefined, YEAR_0),
+      ],
+      [
+        "runByCron ISO string year 10000",
+        () =>
+          service.runByCron(
+            "x",
+            "test.model",
+            "record",
+            ["a"],
+            10,
+            undefined,
+            "+010000-01-01T00:00:00Z" as unknown as Date,
+          ),
+      ],
+      [
+        "createCron nextcall year 10000",
+        () => service.createCron({ name: "c", model: "test.model", function: "record", nextcall: YEAR_10000 }),
+      ],
       ["listJobs since year 10000", () => service.listJobs({ since: YEAR_10000 })],
       ["listJobs until year 0", () => service.listJobs({ until: YEAR_0 })],
       ["retryJob at year 10000", () => service.retryJob(1, YEAR_10000)],
@@ -48,30 +73,71 @@ describe.each(BACKENDS)("dates outside 0001-9999 on %s", (kind) => {
   });
 
   it("refuses an interval whose next run would be after 9999-12-31", async () => {
-    await expect(service.createCron({ name: "c", model: "test.model", function: "record", intervalType: "months", intervalNumber: 52_704_000 }))
-      .rejects.toThrow(/Invalid interval_number: the run after 2026-03-02T09:00:00.000Z would be after 9999-12-31/);
-    await expect(service.createCron({ name: "c", model: "test.model", function: "record", intervalType: "days", intervalNumber: 1, nextcall: new Date("9999-12-31T12:00:00Z") }))
-      .rejects.toThrow(ValidationError);
-    await expect(service.createCron({ name: "c", model: "test.model", function: "record", cronExpression: "0 0 1 1 *", nextcall: new Date("9999-06-01T00:00:00Z") }))
-      .rejects.toThrow(/Invalid cron_expression/);
+    await expect(
+      service.createCron({
+        name: "c",
+        model: "test.model",
+        function: "record",
+        intervalType: "months",
+        intervalNumber: 52_704_000,
+      }),
+    ).rejects.toThrow(/Invalid interval_number: the run after 2026-03-02T09:00:00.000Z would be after 9999-12-31/);
+    await expect(
+      service.createCron({
+        name: "c",
+        model: "test.model",
+        function: "record",
+        intervalType: "days",
+        intervalNumber: 1,
+        nextcall: new Date("9999-12-31T12:00:00Z"),
+      }),
+    ).rejects.toThrow(ValidationError);
+    await expect(
+      service.createCron({
+        name: "c",
+        model: "test.model",
+        function: "record",
+        cronExpression: "0 0 1 1 *",
+        nextcall: new Date("9999-06-01T00:00:00Z"),
+      }),
+    ).rejects.toThrow(/Invalid cron_expression/);
     expect(await tables()).toEqual([0, 0, 0]);
     // The edges themselves are fine.
     await service.runByCron("edge", "test.model", "record", ["a"], 10, undefined, new Date("9999-12-31T23:59:59.999Z"));
-    await service.createCron({ name: "yearly", model: "test.model", function: "record", intervalType: "months", intervalNumber: 12, nextcall: new Date("9998-12-31T00:00:00Z") });
+    await service.createCron({
+      name: "yearly",
+      model: "test.model",
+      function: "record",
+      intervalType: "months",
+      intervalNumber: 12,
+      nextcall: new Date("9998-12-31T00:00:00Z"),
+    });
     expect(await tables()).toEqual([2, 1, 0]);
   });
 
   it("a cron whose next run cannot be computed is deactivated with a recorded error; its batch-mates still complete", async () => {
     // A row written before this validation existed: valid when created, then its interval made absurd.
-    const cron = await service.createCron({ name: "Absurd", model: "test.model", function: "record", args: ["absurd"], intervalType: "months", intervalNumber: 1, priority: 5 });
+    const cron = await service.createCron({
+      name: "Absurd",
+      model: "test.model",
+      function: "record",
+      args: ["absurd"],
+      intervalType: "months",
+      intervalNumber: 1,
+      priority: 5,
+    });
     await backendFor(db.dataSource).transaction((m) =>
-      backendFor(db.dataSource).execute(m, `UPDATE ir_cron SET interval_number = 52704000 WHERE id = ?`, [cron.id]));
+      backendFor(db.dataSource).execute(m, `UPDATE ir_cron SET interval_number = 52704000 WHERE id = ?`, [cron.id]),
+    );
     const job = await service.runByCron("Normal", "test.model", "record", ["normal"], 10);
     const logger = memoryLogger();
     const dispatcher = new Dispatcher(db.dataSource, registry, { now: clock.now, logger });
     try {
       const results = await dispatcher.runDue();
-      expect(results.map((r) => [r.name, r.outcome])).toEqual([["Absurd", "failed"], ["Normal", "done"]]);
+      expect(results.map((r) => [r.name, r.outcome])).toEqual([
+        ["Absurd", "failed"],
+        ["Normal", "done"],
+      ]);
     } finally {
       await dispatcher.stop();
     }
@@ -90,12 +156,17 @@ describe.each(BACKENDS)("dates outside 0001-9999 on %s", (kind) => {
     // A job row whose bookkeeping cannot be computed (retries left, corrupt backoff), failing, then a normal job.
     const broken = await service.runByCron("Broken", "test.model", "explode", ["broken"], 5);
     const b = backendFor(db.dataSource);
-    await b.transaction((m) => b.execute(m, `UPDATE hrp_cron_job SET max_retries = 3, retry_backoff_ms = 'not json' WHERE id = ?`, [broken.id]));
+    await b.transaction((m) =>
+      b.execute(m, `UPDATE hrp_cron_job SET max_retries = 3, retry_backoff_ms = 'not json' WHERE id = ?`, [broken.id]),
+    );
     const normal = await service.runByCron("Normal", "test.model", "record", ["normal"], 10);
     const dispatcher = new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() });
     try {
       const results = await dispatcher.runDue();
-      expect(results.map((r) => [r.name, r.outcome])).toEqual([["Broken", "failed"], ["Normal", "done"]]);
+      expect(results.map((r) => [r.name, r.outcome])).toEqual([
+        ["Broken", "failed"],
+        ["Normal", "done"],
+      ]);
     } finally {
       await dispatcher.stop();
     }

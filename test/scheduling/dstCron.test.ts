@@ -32,8 +32,13 @@ describe.each(BACKENDS)("an interval cron across a DST gap on %s", (kind) => {
 
   it.each(["ok", "fail"])("returns to 02:30 after the day it ran at 03:30 (method %s)", async (fn) => {
     const cron = await service.createCron({
-      name: "Nightly", model: "test.model", function: fn, intervalType: "days", intervalNumber: 1,
-      timeZone: "America/New_York", nextcall: new Date("2026-03-07T02:30:00-05:00"),
+      name: "Nightly",
+      model: "test.model",
+      function: fn,
+      intervalType: "days",
+      intervalNumber: 1,
+      timeZone: "America/New_York",
+      nextcall: new Date("2026-03-07T02:30:00-05:00"),
     });
     const nextcalls: string[] = [];
     for (let day = 0; day < 3; day++) {

@@ -52,10 +52,12 @@ function randomCase(r: Prng, clock: IntlClock, changes: readonly number[]): Case
   const n = type === "months" ? r.pick([1, 1, 2, 3, 12]) : type === "weeks" ? r.int(1, 2) : r.int(1, 4);
   const around = changes.length > 0 ? r.pick(changes) : Date.UTC(2024, 0, 1) + r.int(0, 8 * 365) * DAY;
   const wallAtChange = clock.naive(around);
-  const timeOfDay = r.chance(0.6) ? (wallAtChange % DAY) - r.int(0, 8) * 15 * 60_000 : r.int(0, 24 * 4 - 1) * 15 * 60_000;
+  const timeOfDay = r.chance(0.6)
+    ? (wallAtChange % DAY) - r.int(0, 8) * 15 * 60_000
+    : r.int(0, 24 * 4 - 1) * 15 * 60_000;
   const stepsBefore = r.int(0, 3) * (type === "months" ? 31 : type === "weeks" ? 7 : 1) * n;
   const date = Math.floor(wallAtChange / DAY) * DAY - stepsBefore * DAY;
-  return { zone: clock.zone, type, n, plan0: date + ((timeOfDay % DAY) + DAY) % DAY };
+  return { zone: clock.zone, type, n, plan0: date + (((timeOfDay % DAY) + DAY) % DAY) };
 }
 
 describe("calendar intervals against a wall-clock oracle", () => {
@@ -91,7 +93,9 @@ describe("calendar intervals against a wall-clock oracle", () => {
       const now = expected[k] + r.int(0, Math.max(0, expected[k + 1] - expected[k] - 1));
       const jump = computeCatchUp(schedule, new Date(expected[0]), new Date(now));
       if (jump.missed !== k + 1 || jump.nextcall.getTime() !== expected[k + 1]) {
-        failures.push(`${label}: catch-up to ${iso(now)} gave ${jump.missed} missed, next ${iso(jump.nextcall.getTime())}; oracle ${k + 1}, ${iso(expected[k + 1])}`);
+        failures.push(
+          `${label}: catch-up to ${iso(now)} gave ${jump.missed} missed, next ${iso(jump.nextcall.getTime())}; oracle ${k + 1}, ${iso(expected[k + 1])}`,
+        );
       }
       // 3. The closed form equals the oracle's walk, plan by plan.
       for (let j = 0; j <= STEPS; j++) {
@@ -109,13 +113,25 @@ describe("calendar intervals against a wall-clock oracle", () => {
     for (let i = 0; i < 300; i++) {
       const type = r.pick(["days", "weeks", "months", "work_days"] as const);
       const n = r.int(1, 13);
-      const plan0 = Date.UTC(r.int(1, 9000), r.int(0, 11), r.pick([1, 15, 28, 29, 30, 31]), r.int(0, 23), r.pick([0, 30, 59]));
+      const plan0 = Date.UTC(
+        r.int(1, 9000),
+        r.int(0, 11),
+        r.pick([1, 15, 28, 29, 30, 31]),
+        r.int(0, 23),
+        r.pick([0, 30, 59]),
+      );
       const k = r.int(1, 400);
       let walked = plan0;
       for (let j = 0; j < k; j++) walked = stepPlan(walked, type, n, 1);
       // Months: the clamp carries, so k single steps are compared with the oracle's walk of the same start.
       const expected = type === "months" ? oracleMonths(plan0, n, k) : walked;
-      expect([type, n, iso(plan0), k, iso(stepPlan(plan0, type, n, k))]).toEqual([type, n, iso(plan0), k, iso(expected)]);
+      expect([type, n, iso(plan0), k, iso(stepPlan(plan0, type, n, k))]).toEqual([
+        type,
+        n,
+        iso(plan0),
+        k,
+        iso(expected),
+      ]);
       if (type !== "months") expect(iso(walked)).toBe(iso(expected));
     }
   });

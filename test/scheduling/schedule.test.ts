@@ -1,4 +1,13 @@
-import { addInterval, computeCatchUp, nextCronOccurrence, nextOccurrence, planCalls, validateCronExpression, validateSchedule, ValidationError } from "../../src";
+import {
+  addInterval,
+  computeCatchUp,
+  nextCronOccurrence,
+  nextOccurrence,
+  planCalls,
+  validateCronExpression,
+  validateSchedule,
+  ValidationError,
+} from "../../src";
 
 const utc = (s: string) => new Date(s.endsWith("Z") ? s : `${s}Z`);
 
@@ -47,13 +56,19 @@ describe("cron expressions", () => {
     expect(nextCronOccurrence("0 2 * * *", utc("2026-11-22T00:00:00"))).toEqual(utc("2026-11-22T02:00:00"));
     expect(nextCronOccurrence("0 2 * * *", utc("2026-11-22T02:00:00"))).toEqual(utc("2026-11-23T02:00:00"));
     // 02:00 in Shanghai (UTC+8) is 18:00 UTC the day before.
-    expect(nextCronOccurrence("0 2 * * *", utc("2026-11-22T00:00:00"), "Asia/Shanghai")).toEqual(utc("2026-11-22T18:00:00"));
+    expect(nextCronOccurrence("0 2 * * *", utc("2026-11-22T00:00:00"), "Asia/Shanghai")).toEqual(
+      utc("2026-11-22T18:00:00"),
+    );
   });
 
   it("stays on local time across DST", () => {
     // 09:00 Berlin is 08:00 UTC in winter, 07:00 UTC after 2026-03-29.
-    expect(nextCronOccurrence("0 9 * * *", utc("2026-03-28T10:00:00"), "Europe/Berlin")).toEqual(utc("2026-03-29T07:00:00"));
-    expect(nextCronOccurrence("0 9 * * *", utc("2026-03-27T10:00:00"), "Europe/Berlin")).toEqual(utc("2026-03-28T08:00:00"));
+    expect(nextCronOccurrence("0 9 * * *", utc("2026-03-28T10:00:00"), "Europe/Berlin")).toEqual(
+      utc("2026-03-29T07:00:00"),
+    );
+    expect(nextCronOccurrence("0 9 * * *", utc("2026-03-27T10:00:00"), "Europe/Berlin")).toEqual(
+      utc("2026-03-28T08:00:00"),
+    );
   });
 
   it("rejects invalid expressions with a clear error", () => {
@@ -62,7 +77,9 @@ describe("cron expressions", () => {
     expect(() => validateCronExpression("* * *")).toThrow(/3 fields/);
     expect(() => validateCronExpression("")).toThrow(/non-empty/);
     expect(() => validateCronExpression("0 2 * * *", "Nowhere/City")).toThrow(/time zone/);
-    expect(() => validateSchedule({ kind: "cron", expression: "0 25 * * *", timeZone: "UTC" })).toThrow(ValidationError);
+    expect(() => validateSchedule({ kind: "cron", expression: "0 25 * * *", timeZone: "UTC" })).toThrow(
+      ValidationError,
+    );
   });
 });
 
@@ -75,8 +92,14 @@ describe("computeCatchUp", () => {
   });
 
   it("counts nextcall itself and keeps the phase", () => {
-    expect(computeCatchUp(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T09:00:00"))).toEqual({ missed: 1, nextcall: utc("2026-01-01T10:00:00") });
-    expect(computeCatchUp(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T11:20:00"))).toEqual({ missed: 3, nextcall: utc("2026-01-01T12:00:00") });
+    expect(computeCatchUp(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T09:00:00"))).toEqual({
+      missed: 1,
+      nextcall: utc("2026-01-01T10:00:00"),
+    });
+    expect(computeCatchUp(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T11:20:00"))).toEqual({
+      missed: 3,
+      nextcall: utc("2026-01-01T12:00:00"),
+    });
   });
 
   it("handles a year of missed minutes arithmetically", () => {
@@ -96,7 +119,10 @@ describe("computeCatchUp", () => {
 
   it("walks cron occurrences", () => {
     const daily = { kind: "cron", expression: "0 2 * * *", timeZone: "UTC" } as const;
-    expect(computeCatchUp(daily, utc("2026-01-01T02:00:00"), utc("2026-01-04T03:00:00"))).toEqual({ missed: 4, nextcall: utc("2026-01-05T02:00:00") });
+    expect(computeCatchUp(daily, utc("2026-01-01T02:00:00"), utc("2026-01-04T03:00:00"))).toEqual({
+      missed: 4,
+      nextcall: utc("2026-01-05T02:00:00"),
+    });
   });
 
   it("jumps past a huge calendar backlog without losing the phase", () => {
@@ -107,7 +133,9 @@ describe("computeCatchUp", () => {
   });
 
   it("nextOccurrence for intervals is the first anchor + k*interval after the date", () => {
-    expect(nextOccurrence(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T11:20:00"))).toEqual(utc("2026-01-01T12:00:00"));
+    expect(nextOccurrence(hourly, utc("2026-01-01T09:00:00"), utc("2026-01-01T11:20:00"))).toEqual(
+      utc("2026-01-01T12:00:00"),
+    );
   });
 });
 
@@ -122,9 +150,12 @@ describe("planCalls (Odoo 16/17 catch-up matrix)", () => {
     [false, 1, 5, 1, 0, false],
     [true, 3, 0, 1, 2, true],
     [false, -1, 0, 1, -1, true],
-  ])("doall=%s numbercall=%i missed=%i -> %i calls, %i left, active=%s", (doall, numbercall, missed, calls, left, active) => {
-    expect(planCalls({ doall, numbercall, missed })).toEqual({ calls, numbercallLeft: left, active });
-  });
+  ])(
+    "doall=%s numbercall=%i missed=%i -> %i calls, %i left, active=%s",
+    (doall, numbercall, missed, calls, left, active) => {
+      expect(planCalls({ doall, numbercall, missed })).toEqual({ calls, numbercallLeft: left, active });
+    },
+  );
 
   it("caps doall at maxCalls", () => {
     expect(planCalls({ doall: true, numbercall: -1, missed: 5000, maxCalls: 100 }).calls).toBe(100);
@@ -153,7 +184,9 @@ describe("schedule maths at the edges (issue 12)", () => {
 
   it("work_days do not drift by stepping through a skipped hour on a weekend", () => {
     // Friday 02:30 EST + 1 work day = Monday 02:30 EDT (not 03:30, as stepping through Sunday's gap gave).
-    expect(addInterval(new Date("2026-03-06T02:30:00-05:00"), "work_days", 1, ny).toISOString()).toBe("2026-03-09T06:30:00.000Z");
+    expect(addInterval(new Date("2026-03-06T02:30:00-05:00"), "work_days", 1, ny).toISOString()).toBe(
+      "2026-03-09T06:30:00.000Z",
+    );
   });
 
   it("catch-up by jumping equals walking, month-end clamps chained as Odoo does", () => {
@@ -176,20 +209,33 @@ describe("schedule maths at the edges (issue 12)", () => {
     for (let i = 0; i < 48; i++) at = nextCronOccurrence("57 * * * *", at, "Pacific/Chatham");
     expect(at).toEqual(utc("2029-04-02T09:12:00"));
     // 2029-09-30 02:45 CHAST jumps to 03:45 CHADT: 03:45-03:59 exist and run; the fixed 03:00 moves to 04:00.
-    expect(nextCronOccurrence("* 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(utc("2029-09-29T14:00:00"));
-    expect(nextCronOccurrence("0 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(utc("2029-09-29T14:15:00"));
+    expect(nextCronOccurrence("* 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(
+      utc("2029-09-29T14:00:00"),
+    );
+    expect(nextCronOccurrence("0 3 * * *", utc("2029-09-29T13:00:00"), "Pacific/Chatham")).toEqual(
+      utc("2029-09-29T14:15:00"),
+    );
   });
 
   it("runs a fixed time that occurs twice once, and a skipped one shifted, never dropped", () => {
-    expect(nextCronOccurrence("30 1 * * *", utc("2026-11-01T05:30:00"), ny)).toEqual(new Date("2026-11-02T01:30:00-05:00"));
-    expect(nextCronOccurrence("30 2 * * *", utc("2026-03-07T08:00:00"), ny)).toEqual(new Date("2026-03-08T03:30:00-04:00"));
+    expect(nextCronOccurrence("30 1 * * *", utc("2026-11-01T05:30:00"), ny)).toEqual(
+      new Date("2026-11-02T01:30:00-05:00"),
+    );
+    expect(nextCronOccurrence("30 2 * * *", utc("2026-03-07T08:00:00"), ny)).toEqual(
+      new Date("2026-03-08T03:30:00-04:00"),
+    );
   });
 
   it("refuses what leaves 0001-9999 or never matches", () => {
     expect(() => addInterval(utc("2026-01-01T00:00:00"), "months", 52_704_000)).toThrow(/after 9999-12-31/);
     expect(() => nextCronOccurrence("0 0 1 1 *", utc("9999-06-01T00:00:00"))).toThrow(ValidationError);
-    expect(() => computeCatchUp({ kind: "interval", intervalType: "days", intervalNumber: 1, timeZone: "UTC" }, utc("9999-12-31T10:00:00"), utc("9999-12-31T11:00:00")))
-      .toThrow(/Invalid schedule/);
+    expect(() =>
+      computeCatchUp(
+        { kind: "interval", intervalType: "days", intervalNumber: 1, timeZone: "UTC" },
+        utc("9999-12-31T10:00:00"),
+        utc("9999-12-31T11:00:00"),
+      ),
+    ).toThrow(/Invalid schedule/);
     expect(() => validateCronExpression("0 0 30 2 *")).toThrow(/never matches/);
   });
 });

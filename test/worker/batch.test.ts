@@ -20,7 +20,12 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
 
   const enqueue = async (method: string, key: string, extra: Record<string, unknown> = {}) =>
     (await jobs.enqueue(`batch.${method}`, { kwargs: { key }, ...extra })) as HrpCronJob;
-  const state = async (job: HrpCronJob) => (await db.dataSource.manager.findOneByOrFail((await import("../../src/schema/entities")).HrpCronJob, { id: job.id })).state;
+  const state = async (job: HrpCronJob) =>
+    (
+      await db.dataSource.manager.findOneByOrFail((await import("../../src/schema/entities")).HrpCronJob, {
+        id: job.id,
+      })
+    ).state;
   const effect = (key: string) => count(db, "test_effect", "effect_key = ?", [key]);
 
   beforeEach(async () => {
@@ -29,7 +34,16 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     late = null;
     lateError = undefined;
     // Every statement any query runner sends (both drivers broadcast BeforeQuery).
-    const spy: EntitySubscriberInterface = { beforeQuery: (event) => void statements.push(event.query.trim().split(/[\s;]+/).slice(0, 3).join(" ")) };
+    const spy: EntitySubscriberInterface = {
+      beforeQuery: (event) =>
+        void statements.push(
+          event.query
+            .trim()
+            .split(/[\s;]+/)
+            .slice(0, 3)
+            .join(" "),
+        ),
+    };
     db.dataSource.subscribers.push(spy);
     registry = new ModelRegistry().register("batch", {
       async write(env: JobEnv, kw: { key: string }) {
@@ -45,7 +59,9 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       async writeThenHang(env: JobEnv, kw: { key: string }) {
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
         await new Promise((r) => setTimeout(r, 300)); // ignores env.signal, then tries to write again
-        late = env.manager.insert(TestEffect, { key: `${kw.key}:late`, uid: env.uid, note: null }).catch((e: unknown) => (lateError = e));
+        late = env.manager
+          .insert(TestEffect, { key: `${kw.key}:late`, uid: env.uid, note: null })
+          .catch((e: unknown) => (lateError = e));
         await late;
       },
       async nestedThenThrow(env: JobEnv, kw: { key: string }) {
@@ -60,7 +76,12 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       },
       async stealNext(env: JobEnv, kw: { key: string; cronId: number }) {
         // Stands in for recovery handing the next job's claim to another worker mid-batch.
-        await env.manager.query(kind === "postgres" ? "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = $1" : "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = ?", [kw.cronId]);
+        await env.manager.query(
+          kind === "postgres"
+            ? "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = $1"
+            : "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = ?",
+          [kw.cronId],
+        );
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
       },
       async sleepInDatabase(env: JobEnv) {
@@ -101,12 +122,16 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     statements = [];
     const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
     expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done", "done"]);
-    expect(statements.filter((s) => /^SAVEPOINT hrp_job/.test(s)).map((s) => s.split(" ").slice(0, 2).join(" "))).toEqual(["SAVEPOINT hrp_job_2", "SAVEPOINT hrp_job_4"]);
+    expect(
+      statements.filter((s) => /^SAVEPOINT hrp_job/.test(s)).map((s) => s.split(" ").slice(0, 2).join(" ")),
+    ).toEqual(["SAVEPOINT hrp_job_2", "SAVEPOINT hrp_job_4"]);
     // register the worker, recovery, the claim, ONE run for all four jobs, the empty claim that ends runDue, unregister
     expect(statements.filter((s) => s === "COMMIT").length).toBe(6);
     expect([await effect("w1"), await effect("w2")]).toEqual([1, 1]);
     expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(4);
-    expect(await count(db, "hrp_cron_job", "state = 'done' AND date_started IS NOT NULL AND date_done IS NOT NULL")).toBe(4);
+    expect(
+      await count(db, "hrp_cron_job", "state = 'done' AND date_started IS NOT NULL AND date_done IS NOT NULL"),
+    ).toBe(4);
   });
 
   it("a job that fails mid-batch is rolled back alone; the jobs before and after it commit", async () => {
@@ -136,7 +161,11 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     // writes roll back. SQLite keeps the statement's failure to itself: the job's other write stands.
     expect(results.map((r) => r.outcome)).toEqual([kind === "postgres" ? "failed" : "done", "done"]);
     expect(await effect("swallowed")).toBe(kind === "postgres" ? 0 : 1);
-    expect([await state(bad), await state(good), await effect("good")]).toEqual([kind === "postgres" ? "failed" : "done", "done", 1]);
+    expect([await state(bad), await state(good), await effect("good")]).toEqual([
+      kind === "postgres" ? "failed" : "done",
+      "done",
+      1,
+    ]);
   });
 
   it("a job over its timeout is rolled back to its savepoint, its late queries are refused, the next jobs still run", async () => {
@@ -150,7 +179,9 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     await new Promise((r) => setTimeout(r, 400));
     await late;
     expect(lateError).toBeInstanceOf(JobScopeClosedError);
-    expect([await effect("before"), await effect("hung"), await effect("hung:late"), await effect("after")]).toEqual([1, 0, 0, 1]);
+    expect([await effect("before"), await effect("hung"), await effect("hung:late"), await effect("after")]).toEqual([
+      1, 0, 0, 1,
+    ]);
   });
 
   if (kind === "postgres") {
@@ -169,16 +200,28 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     const first = await enqueue("noop", "first");
     const thief = (await jobs.enqueue("batch.stealNext", { kwargs: { key: "thief", cronId: 0 } })) as HrpCronJob;
     const victim = await enqueue("write", "victim");
-    const victimCron = await db.dataSource.manager.query(kind === "postgres" ? "SELECT id FROM ir_cron WHERE hrp_cron_job_id = $1" : "SELECT id FROM ir_cron WHERE hrp_cron_job_id = ?", [victim.id]);
+    const victimCron = await db.dataSource.manager.query(
+      kind === "postgres"
+        ? "SELECT id FROM ir_cron WHERE hrp_cron_job_id = $1"
+        : "SELECT id FROM ir_cron WHERE hrp_cron_job_id = ?",
+      [victim.id],
+    );
     await db.dataSource.manager.query(
-      kind === "postgres" ? "UPDATE ir_cron SET args = $1 WHERE hrp_cron_job_id = $2" : "UPDATE ir_cron SET args = ? WHERE hrp_cron_job_id = ?",
+      kind === "postgres"
+        ? "UPDATE ir_cron SET args = $1 WHERE hrp_cron_job_id = $2"
+        : "UPDATE ir_cron SET args = ? WHERE hrp_cron_job_id = ?",
       [JSON.stringify([{ key: "thief", cronId: Number(victimCron[0].id) }]), thief.id],
     );
     const logger = memoryLogger();
     const results = await new Dispatcher(db.dataSource, registry, { logger }).runDue();
     expect(results.map((r) => r.outcome)).toEqual(["done", "done", "skipped"]);
     expect(logger.lines.some((l) => l.includes("batch failed as a whole"))).toBe(true);
-    expect([await state(first), await state(thief), await effect("thief"), await effect("victim")]).toEqual(["done", "done", 1, 0]);
+    expect([await state(first), await state(thief), await effect("thief"), await effect("victim")]).toEqual([
+      "done",
+      "done",
+      1,
+      0,
+    ]);
     expect(await count(db, "ir_cron", "running_worker = 'elsewhere'")).toBe(1);
   });
 
@@ -207,10 +250,15 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       await enqueue("write", "r2");
       await enqueue("awaitNextRound", "r3", { kwargs: { key: "r3", claimed: 5 } });
       for (const k of ["r4", "r5", "r6"]) await enqueue("write", k);
-      const dispatcher = new Dispatcher(db.dataSource, registry, { concurrency: 2, pollIntervalMs: 60_000, logger: memoryLogger() });
+      const dispatcher = new Dispatcher(db.dataSource, registry, {
+        concurrency: 2,
+        pollIntervalMs: 60_000,
+        logger: memoryLogger(),
+      });
       await dispatcher.start();
       const deadline = Date.now() + 15_000;
-      while ((await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while ((await count(db, "hrp_cron_job", "state IN ('done', 'failed')")) < 6 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       await dispatcher.stop();
       expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(6);
       expect(await Promise.all(["r1", "r2", "r3", "r4", "r5", "r6"].map(effect))).toEqual([1, 1, 1, 1, 1, 1]);
@@ -223,18 +271,31 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     const bookkeeping = () => statements.filter((q) => !/SAVEPOINT|test_effect/.test(q)).length;
     const retry = { maxRetries: 2, retryBackoffMs: [60_000] };
     const retried = [await enqueue("writeThenThrow", "r1", retry), await enqueue("writeThenThrow", "r2", retry)];
-    const final = [await enqueue("writeThenThrow", "f1", { maxRetries: 0 }), await enqueue("writeThenThrow", "f2", { maxRetries: 0 }), await enqueue("writeThenThrow", "f3", { maxRetries: 0 })];
+    const final = [
+      await enqueue("writeThenThrow", "f1", { maxRetries: 0 }),
+      await enqueue("writeThenThrow", "f2", { maxRetries: 0 }),
+      await enqueue("writeThenThrow", "f3", { maxRetries: 0 }),
+    ];
     const ok = await enqueue("write", "ok");
     statements = [];
     const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
     const fiveFailures = bookkeeping();
     expect(results.map((r) => r.outcome)).toEqual(["failed", "failed", "failed", "failed", "failed", "done"]);
-    expect(await Promise.all([...retried, ...final, ok].map(state))).toEqual(["pending", "pending", "failed", "failed", "failed", "done"]);
+    expect(await Promise.all([...retried, ...final, ok].map(state))).toEqual([
+      "pending",
+      "pending",
+      "failed",
+      "failed",
+      "failed",
+      "done",
+    ]);
     expect(await Promise.all(["r1", "r2", "f1", "f2", "f3", "ok"].map(effect))).toEqual([0, 0, 0, 0, 0, 1]); // failed writes rolled back
     expect(await count(db, "hrp_cron_job", "exc_info LIKE '%boom%'")).toBe(5);
     expect(await count(db, "hrp_cron_run_log", "state = 'failed' AND error LIKE '%boom%'")).toBe(5);
     // Retried jobs wait out their backoff (cron active, due later); final failures deactivate their one-shot cron.
-    expect(await count(db, "ir_cron", "active = TRUE AND failure_count = 1 AND running_worker IS NULL AND numbercall <> 0")).toBe(2);
+    expect(
+      await count(db, "ir_cron", "active = TRUE AND failure_count = 1 AND running_worker IS NULL AND numbercall <> 0"),
+    ).toBe(2);
     expect(await count(db, "ir_cron", "active = FALSE AND failure_count = 1")).toBe(3);
 
     // The same kinds with one failure each: as many bookkeeping statements (recorded in bulk, not one by one).
@@ -242,7 +303,9 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     await enqueue("writeThenThrow", "f4", { maxRetries: 0 });
     await enqueue("write", "ok2");
     statements = [];
-    expect((await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue()).map((r) => r.outcome)).toEqual(["failed", "failed", "done"]);
+    expect(
+      (await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue()).map((r) => r.outcome),
+    ).toEqual(["failed", "failed", "done"]);
     expect(bookkeeping()).toBe(fiveFailures);
   });
 

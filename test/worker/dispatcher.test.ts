@@ -35,8 +35,18 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("runs a due one-shot job as its user, commits the effect and the bookkeeping together", async () => {
-    const user = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "appr", name: "Approver", active: true, tz: null }));
-    const job = await service.runByCron("Create move", "test.model", "record", ["a"], 10, user.id, new Date("2026-03-02T09:00:30Z"));
+    const user = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login: "appr", name: "Approver", active: true, tz: null }),
+    );
+    const job = await service.runByCron(
+      "Create move",
+      "test.model",
+      "record",
+      ["a"],
+      10,
+      user.id,
+      new Date("2026-03-02T09:00:30Z"),
+    );
 
     expect(await dispatcher.runDue()).toEqual([]); // not due yet
     clock.advance(30_000);
@@ -54,7 +64,13 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
     expect(cron.lastcall?.toISOString()).toBe("2026-03-02T09:00:30.000Z");
     const log = await db.dataSource.manager.findBy(HrpCronRunLog, { hrpCronJobId: job.id });
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ state: "done", userId: user.id, workerId: dispatcher.workerId, calls: 1, error: null });
+    expect(log[0]).toMatchObject({
+      state: "done",
+      userId: user.id,
+      workerId: dispatcher.workerId,
+      calls: 1,
+      error: null,
+    });
     expect(await count(db, "test_effect", "uid = ?", [user.id])).toBe(1);
     expect(await dispatcher.runDue()).toEqual([]); // never twice
   });
@@ -90,7 +106,9 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("a failed job can be retried and then succeeds, still as its stored user", async () => {
-    const user = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "r", name: "R", active: true, tz: null }));
+    const user = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login: "r", name: "R", active: true, tz: null }),
+    );
     let fail = true;
     registry.register("test.model", {
       async flaky(env: JobEnv) {
@@ -127,7 +145,11 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
     const loose = new HrpCronJobService(db.dataSource, { now: clock.now });
     const job = await loose.runByCron("Ghost", "test.model", "ghost", []);
     // No grace period for methods no live worker serves (the default waits 5 minutes: see rollingDeploy.test.ts).
-    const [result] = await new Dispatcher(db.dataSource, registry, { now: clock.now, logger, unknownMethodGraceMs: 0 }).runDue();
+    const [result] = await new Dispatcher(db.dataSource, registry, {
+      now: clock.now,
+      logger,
+      unknownMethodGraceMs: 0,
+    }).runDue();
     expect(result.outcome).toBe("failed");
     const stored = await service.getJob(job.id);
     expect(stored.state).toBe("failed");
@@ -135,10 +157,15 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("missing or inactive user: the run fails and nothing runs as anyone else", async () => {
-    const user = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "soon-gone", name: "S", active: true, tz: null }));
+    const user = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login: "soon-gone", name: "S", active: true, tz: null }),
+    );
     const inactive = await service.runByCron("Inactive", "test.model", "record", ["i"], 10, user.id);
     await db.dataSource.manager.update(ResUsers, { id: user.id }, { active: false });
-    const loose = new HrpCronJobService(db.dataSource, { now: clock.now, userResolver: { findUser: async () => ({ id: 1, login: "x", name: "x", active: true, tz: null }) } });
+    const loose = new HrpCronJobService(db.dataSource, {
+      now: clock.now,
+      userResolver: { findUser: async () => ({ id: 1, login: "x", name: "x", active: true, tz: null }) },
+    });
     const missing = await loose.runByCron("Missing", "test.model", "record", ["m"], 10, 4242);
     const results = await dispatcher.runDue();
     expect(results.map((r) => r.outcome)).toEqual(["failed", "failed"]);
@@ -168,7 +195,13 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
         await gate;
       },
     });
-    const cron = await service.createCron({ name: "Slow", model: "test.model", function: "slow", intervalType: "hours", nextcall: clock.now() });
+    const cron = await service.createCron({
+      name: "Slow",
+      model: "test.model",
+      function: "slow",
+      intervalType: "hours",
+      nextcall: clock.now(),
+    });
     const run = dispatcher.runDue();
     await started;
     // On SQLite the run's transaction holds the write lock; edits from this process queue behind it, so use a
@@ -187,7 +220,14 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("runNow runs a cron that is not due, keeping its schedule", async () => {
-    const cron = await service.createCron({ name: "Daily", model: "test.model", function: "record", args: ["now"], intervalType: "days", nextcall: new Date("2026-03-05T00:00:00Z") });
+    const cron = await service.createCron({
+      name: "Daily",
+      model: "test.model",
+      function: "record",
+      args: ["now"],
+      intervalType: "days",
+      nextcall: new Date("2026-03-05T00:00:00Z"),
+    });
     const result = await dispatcher.runNow(cron.id);
     expect(result.outcome).toBe("done");
     const after = await service.getCron(cron.id);
@@ -196,7 +236,14 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("trigger makes a cron due now", async () => {
-    const cron = await service.createCron({ name: "Later", model: "test.model", function: "record", args: ["t"], intervalType: "days", nextcall: new Date("2026-04-01T00:00:00Z") });
+    const cron = await service.createCron({
+      name: "Later",
+      model: "test.model",
+      function: "record",
+      args: ["t"],
+      intervalType: "days",
+      nextcall: new Date("2026-04-01T00:00:00Z"),
+    });
     expect(await dispatcher.runDue()).toEqual([]);
     await service.trigger(cron.id);
     expect(await dispatcher.runDue()).toHaveLength(1);
@@ -208,7 +255,8 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
     await realDispatcher.start();
     try {
       const job = await realService.runByCron("Wake", "test.model", "record", ["wake"]);
-      for (let i = 0; i < 200 && (await realService.getJob(job.id)).state !== "done"; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await realService.getJob(job.id)).state !== "done"; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect((await realService.getJob(job.id)).state).toBe("done");
     } finally {
       await realDispatcher.stop();
@@ -224,9 +272,12 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
     try {
       let jobId = 0;
       await db.dataSource.transaction(async (manager) => {
-        jobId = (await realService.runByCron("Tx", "test.model", "record", ["tx"], 10, undefined, undefined, { manager })).id;
+        jobId = (
+          await realService.runByCron("Tx", "test.model", "record", ["tx"], 10, undefined, undefined, { manager })
+        ).id;
       });
-      for (let i = 0; i < 200 && (await realService.getJob(jobId)).state !== "done"; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 200 && (await realService.getJob(jobId)).state !== "done"; i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect((await realService.getJob(jobId)).state).toBe("done");
     } finally {
       await realDispatcher.stop();
@@ -234,7 +285,9 @@ describe.each(BACKENDS)("Dispatcher on %s", (kind) => {
   });
 
   it("the ambient user inside a job method is the job's user", async () => {
-    const user = await db.dataSource.manager.save(db.dataSource.manager.create(ResUsers, { login: "amb", name: "Amb", active: true, tz: null }));
+    const user = await db.dataSource.manager.save(
+      db.dataSource.manager.create(ResUsers, { login: "amb", name: "Amb", active: true, tz: null }),
+    );
     let seen: number | undefined;
     registry.register("test.model", {
       async chain() {

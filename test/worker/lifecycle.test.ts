@@ -19,8 +19,10 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
   let jobs: JobQueue;
   let calls: string[];
   const logger = memoryLogger();
-  const dispatcher = (options: ConstructorParameters<typeof Dispatcher>[2] = {}) => new Dispatcher(db.dataSource, registry, { now: clock.now, logger, ...options });
-  const sql = (text: string, params: unknown[] = []) => backendFor(db.dataSource).execute(db.dataSource.manager, text, params);
+  const dispatcher = (options: ConstructorParameters<typeof Dispatcher>[2] = {}) =>
+    new Dispatcher(db.dataSource, registry, { now: clock.now, logger, ...options });
+  const sql = (text: string, params: unknown[] = []) =>
+    backendFor(db.dataSource).execute(db.dataSource.manager, text, params);
 
   beforeEach(async () => {
     db = await openTestDb(kind);
@@ -53,7 +55,8 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
         async busy(env: JobEnv) {
           calls.push("busy");
           await env.manager.insert(TestEffect, { key: `busy:${calls.length}`, uid: env.uid, note: null }); // rolled back each time
-          if (kind === "postgres") await env.manager.query(`SELECT id FROM test_effect WHERE effect_key = 'locked' FOR UPDATE NOWAIT`);
+          if (kind === "postgres")
+            await env.manager.query(`SELECT id FROM test_effect WHERE effect_key = 'locked' FOR UPDATE NOWAIT`);
           else {
             const other = new Database(db.location.sqliteFile!, { timeout: 0 });
             try {
@@ -70,7 +73,11 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
         },
       });
       const busy = await service.runByCron("Busy", "test.model", "busy", [], 1);
-      const coded = (await jobs.enqueue("test.model.coded", { priority: 2, maxRetries: 1, retryBackoffMs: [60_000] })) as HrpCronJob;
+      const coded = (await jobs.enqueue("test.model.coded", {
+        priority: 2,
+        maxRetries: 1,
+        retryBackoffMs: [60_000],
+      })) as HrpCronJob;
       const good = await service.runByCron("Good", "test.model", "record", ["good"], 3);
       if (kind === "postgres") {
         await locker.connect();
@@ -84,7 +91,11 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
         if (kind === "postgres") await locker.rollbackTransaction();
         await locker.release();
       }
-      expect(results.map((r) => [r.jobId, r.outcome])).toEqual([[busy.id, "failed"], [coded.id, "failed"], [good.id, "done"]]);
+      expect(results.map((r) => [r.jobId, r.outcome])).toEqual([
+        [busy.id, "failed"],
+        [coded.id, "failed"],
+        [good.id, "done"],
+      ]);
       // 1 run + 2 immediate retries each (jobTransientRetries), then the failure is the job's.
       expect(calls.filter((c) => c === "busy")).toHaveLength(3);
       expect(calls.filter((c) => c === "coded")).toHaveLength(3);
@@ -118,7 +129,8 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
       await worker.start();
       try {
         await startedP;
-        for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 4; i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 4; i++)
+          await new Promise((r) => setTimeout(r, 10));
         expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(4);
       } finally {
         await worker.stop();
@@ -141,11 +153,23 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
     it("runNow, trigger and setActive(true) refuse the cron of a done, failed or cancelled job and write nothing; retryJob is the way back", async () => {
       const done = await service.runByCron("Done", "test.model", "record", ["done"]);
       const failed = await service.runByCron("Failed", "test.model", "explode", ["failed"]);
-      const cancelled = await service.runByCron("Cancelled", "test.model", "record", ["cancelled"], 10, undefined, new Date("2026-03-03T00:00:00Z"));
+      const cancelled = await service.runByCron(
+        "Cancelled",
+        "test.model",
+        "record",
+        ["cancelled"],
+        10,
+        undefined,
+        new Date("2026-03-03T00:00:00Z"),
+      );
       await dispatcher().runDue();
       await service.cancelJob(cancelled.id);
       const runsBefore = await count(db, "hrp_cron_run_log");
-      for (const [job, state] of [[done, "done"], [failed, "failed"], [cancelled, "cancelled"]] as const) {
+      for (const [job, state] of [
+        [done, "done"],
+        [failed, "failed"],
+        [cancelled, "cancelled"],
+      ] as const) {
         const cron = await service.getJobCron(job.id);
         await expect(dispatcher().runNow(cron.id)).rejects.toThrow(InvalidStateError);
         await expect(service.trigger(cron.id)).rejects.toThrow(new RegExp(`job ${job.id}, which is ${state}`));
@@ -179,8 +203,24 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
 
   describe("Odoo semantics", () => {
     it("a failed run uses up a call: numbercall 2 leaves 1, numbercall 1 leaves the cron inactive", async () => {
-      const two = await service.createCron({ name: "Two", model: "test.model", function: "explode", args: ["two"], intervalType: "hours", numbercall: 2, nextcall: clock.now() });
-      const one = await service.createCron({ name: "One", model: "test.model", function: "explode", args: ["one"], intervalType: "hours", numbercall: 1, nextcall: clock.now() });
+      const two = await service.createCron({
+        name: "Two",
+        model: "test.model",
+        function: "explode",
+        args: ["two"],
+        intervalType: "hours",
+        numbercall: 2,
+        nextcall: clock.now(),
+      });
+      const one = await service.createCron({
+        name: "One",
+        model: "test.model",
+        function: "explode",
+        args: ["one"],
+        intervalType: "hours",
+        numbercall: 1,
+        nextcall: clock.now(),
+      });
       expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["failed", "failed"]);
       expect(await service.getCron(two.id)).toMatchObject({ numbercall: 1, active: true, failureCount: 1 });
       expect(await service.getCron(one.id)).toMatchObject({ numbercall: 0, active: false, failureCount: 1 });
@@ -188,11 +228,22 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
 
     it("trigger runs an interval cron once now without moving its planned next call", async () => {
       const at22 = new Date("2026-03-02T22:00:00Z");
-      const cron = await service.createCron({ name: "Nightly", model: "test.model", function: "record", args: ["n"], intervalType: "days", nextcall: at22 });
+      const cron = await service.createCron({
+        name: "Nightly",
+        model: "test.model",
+        function: "record",
+        args: ["n"],
+        intervalType: "days",
+        nextcall: at22,
+      });
       await service.trigger(cron.id); // at 12:00
       expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["done"]);
       let after: IrCron = await service.getCron(cron.id);
-      expect([after.nextcall.toISOString(), after.plannedNextcall, after.lastcall?.toISOString()]).toEqual([at22.toISOString(), null, "2026-03-02T12:00:00.000Z"]);
+      expect([after.nextcall.toISOString(), after.plannedNextcall, after.lastcall?.toISOString()]).toEqual([
+        at22.toISOString(),
+        null,
+        "2026-03-02T12:00:00.000Z",
+      ]);
       clock.set(at22);
       expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["done"]);
       after = await service.getCron(cron.id);
@@ -208,20 +259,41 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
           if (remaining > 0) await service.trigger(env.cronId); // more work remains: run me again
         },
       });
-      const cron = await service.createCron({ name: "Chunks", model: "test.model", function: "chunk", intervalType: "days", nextcall: clock.now() });
+      const cron = await service.createCron({
+        name: "Chunks",
+        model: "test.model",
+        function: "chunk",
+        intervalType: "days",
+        nextcall: clock.now(),
+      });
       expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["done", "done", "done"]);
       expect(calls).toEqual(["chunk 2", "chunk 1", "chunk 0"]);
       const after = await service.getCron(cron.id);
-      expect([after.nextcall.toISOString(), after.plannedNextcall, after.retrigger]).toEqual(["2026-03-03T12:00:00.000Z", null, false]);
+      expect([after.nextcall.toISOString(), after.plannedNextcall, after.retrigger]).toEqual([
+        "2026-03-03T12:00:00.000Z",
+        null,
+        false,
+      ]);
       // A one-shot job runs once: it cannot re-trigger itself.
-      registry.register("test.model", { async again(env: JobEnv) { await service.trigger(env.cronId); } });
+      registry.register("test.model", {
+        async again(env: JobEnv) {
+          await service.trigger(env.cronId);
+        },
+      });
       const job = await service.runByCron("Again", "test.model", "again", []);
-      expect((await dispatcher().runDue())[0]).toMatchObject({ outcome: "failed", error: expect.stringMatching(/enqueue a follow-up job/) });
+      expect((await dispatcher().runDue())[0]).toMatchObject({
+        outcome: "failed",
+        error: expect.stringMatching(/enqueue a follow-up job/),
+      });
       expect((await service.getJob(job.id)).state).toBe("failed");
     });
 
     it("retryJob resets attempts so a requeued job gets its full retries again", async () => {
-      const job = (await jobs.enqueue("test.model.explode", { args: ["r"], maxRetries: 1, retryBackoffMs: [0] })) as HrpCronJob;
+      const job = (await jobs.enqueue("test.model.explode", {
+        args: ["r"],
+        maxRetries: 1,
+        retryBackoffMs: [0],
+      })) as HrpCronJob;
       await dispatcher().runDue(); // fails, retried at once, fails again: final
       expect(await service.getJob(job.id)).toMatchObject({ state: "failed", attempts: 2 });
       expect((await service.retryJob(job.id)).attempts).toBe(0);
@@ -238,12 +310,21 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
     /** Claims `cronId` as the ghost worker, as if its lone run (`lone`) or its batch had been running when it died. */
     const claimAsGhost = async (cronId: number, lone: boolean) => {
       const old = backendFor(db.dataSource).toDbDate(new Date(Date.now() - 3_600_000));
-      await sql(`UPDATE ir_cron SET running_worker = ?, running_since = ?, suspect = ?, suspect_started = ? WHERE id = ?`, [ghost, old, lone, lone, cronId]);
-      await sql(`UPDATE hrp_cron_job SET state = 'running' WHERE id = (SELECT hrp_cron_job_id FROM ir_cron WHERE id = ?)`, [cronId]);
+      await sql(
+        `UPDATE ir_cron SET running_worker = ?, running_since = ?, suspect = ?, suspect_started = ? WHERE id = ?`,
+        [ghost, old, lone, lone, cronId],
+      );
+      await sql(
+        `UPDATE hrp_cron_job SET state = 'running' WHERE id = (SELECT hrp_cron_job_id FROM ir_cron WHERE id = ?)`,
+        [cronId],
+      );
     };
     beforeEach(async () => {
       const old = backendFor(db.dataSource).toDbDate(new Date(Date.now() - 3_600_000));
-      await sql(`INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at) VALUES (?, 'ghost-host', 4242, ?, ?)`, [ghost, old, old]);
+      await sql(
+        `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at) VALUES (?, 'ghost-host', 4242, ?, ?)`,
+        [ghost, old, old],
+      );
     });
 
     it("an unattributed death makes the claim suspect: it runs alone once and completes, nothing counted", async () => {
@@ -251,26 +332,48 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
       const cron = await service.getJobCron(job.id);
       await claimAsGhost(cron.id, false);
       expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["done"]);
-      expect(await service.getJobCron(job.id)).toMatchObject({ suspect: false, suspectStarted: false, crashCount: 0, runningWorker: null });
+      expect(await service.getJobCron(job.id)).toMatchObject({
+        suspect: false,
+        suspectStarted: false,
+        crashCount: 0,
+        runningWorker: null,
+      });
       expect(await service.getJob(job.id)).toMatchObject({ state: "done", attempts: 1 });
-      const [interrupted] = await service.listRuns({ jobId: job.id, limit: 10 }).then((rows) => rows.filter((r) => r.state === "interrupted"));
+      const [interrupted] = await service
+        .listRuns({ jobId: job.id, limit: 10 })
+        .then((rows) => rows.filter((r) => r.state === "interrupted"));
       expect(interrupted.error).toMatch(/released to run again \(alone/);
     });
 
     it("at the queue's maxCrashes a job is failed with a clear error; retryJob resets the crash count; a recurring cron counts it as one failed run", async () => {
       const workers = { fragile: { maxCrashes: 1 } };
-      registry.register("test.hooks", { async crashed(_env: JobEnv, info: { error: string }) { calls.push(`onFailure: ${info.error}`); } });
-      const fragile = (await new JobQueue(db.dataSource, { now: clock.now, registry, workers })
-        .enqueue("test.model.record", { queue: "fragile", args: ["f"], onFailure: "test.hooks.crashed" })) as HrpCronJob;
+      registry.register("test.hooks", {
+        async crashed(_env: JobEnv, info: { error: string }) {
+          calls.push(`onFailure: ${info.error}`);
+        },
+      });
+      const fragile = (await new JobQueue(db.dataSource, { now: clock.now, registry, workers }).enqueue(
+        "test.model.record",
+        { queue: "fragile", args: ["f"], onFailure: "test.hooks.crashed" },
+      )) as HrpCronJob;
       await claimAsGhost((await service.getJobCron(fragile.id)).id, true);
-      const recurring = await service.createCron({ name: "Hourly", model: "test.model", function: "record", args: ["h"], intervalType: "hours", nextcall: clock.now() });
+      const recurring = await service.createCron({
+        name: "Hourly",
+        model: "test.model",
+        function: "record",
+        args: ["h"],
+        intervalType: "hours",
+        nextcall: clock.now(),
+      });
       await sql(`UPDATE ir_cron SET crash_count = 2 WHERE id = ?`, [recurring.id]);
       await claimAsGhost(recurring.id, true);
 
       await dispatcher({ workers }).runDue();
       const failed = await service.getJob(fragile.id);
       expect([failed.state, failed.attempts]).toEqual(["failed", 1]);
-      expect(failed.excInfo).toMatch(/WorkerCrashedError: The worker died 1 time while running this job \(last: worker ghost-host:4242:dead01 stopped heartbeating/);
+      expect(failed.excInfo).toMatch(
+        /WorkerCrashedError: The worker died 1 time while running this job \(last: worker ghost-host:4242:dead01 stopped heartbeating/,
+      );
       const [log] = await service.listRuns({ jobId: fragile.id });
       expect(log).toMatchObject({ state: "failed", workerId: ghost });
       expect(calls).toEqual([expect.stringMatching(/^onFailure: The worker died 1 time while running this job/)]); // neither ran again

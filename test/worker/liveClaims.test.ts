@@ -34,14 +34,32 @@ describe.each(BACKENDS)("claims of a live dispatcher on another DataSource of th
   });
 
   it("are not recovered by a dispatcher of this DataSource while their dispatcher heartbeats", async () => {
-    const options = { logger: memoryLogger(), heartbeatIntervalMs: 100, workerTimeoutMs: 60_000, recoveryIntervalMs: 3_600_000, pollIntervalMs: 60_000 };
+    const options = {
+      logger: memoryLogger(),
+      heartbeatIntervalMs: 100,
+      workerTimeoutMs: 60_000,
+      recoveryIntervalMs: 3_600_000,
+      pollIntervalMs: 60_000,
+    };
     holder = new Dispatcher(other, registry, options);
     await holder.start();
     // Due in an hour, so nobody claims it by itself; then held by `holder`, as a claim whose run is in progress is.
-    const job: HrpCronJob = await new HrpCronJobService(db.dataSource, { registry }).runByCron("held", "live", "effect", ["held"], 10, undefined, new Date(Date.now() + 3_600_000));
+    const job: HrpCronJob = await new HrpCronJobService(db.dataSource, { registry }).runByCron(
+      "held",
+      "live",
+      "effect",
+      ["held"],
+      10,
+      undefined,
+      new Date(Date.now() + 3_600_000),
+    );
     const backend = backendFor(db.dataSource);
     await backend.transaction(async (m) => {
-      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [holder!.workerId, backend.toDbDate(new Date()), job.id]);
+      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [
+        holder!.workerId,
+        backend.toDbDate(new Date()),
+        job.id,
+      ]);
       await backend.execute(m, `UPDATE hrp_cron_job SET state = 'running' WHERE id = ?`, [job.id]);
     });
 

@@ -37,25 +37,43 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
   async function orphan(job: HrpCronJob, workerId: string): Promise<void> {
     const backend = backendFor(db.dataSource);
     await backend.transaction(async (m) => {
-      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [workerId, new Date(Date.now() - 1000), job.id]);
+      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [
+        workerId,
+        new Date(Date.now() - 1000),
+        job.id,
+      ]);
       await backend.execute(m, `UPDATE hrp_cron_job SET state = 'running' WHERE id = ?`, [job.id]);
     });
   }
 
-  const runLogs = (job: HrpCronJob, state: string) => count(db, "hrp_cron_run_log", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
+  const runLogs = (job: HrpCronJob, state: string) =>
+    count(db, "hrp_cron_run_log", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
 
   it("are released at the worker's next recovery tick (logged interrupted), and the job then runs once", async () => {
     const job = (await jobs.enqueue("own.effect", { kwargs: { key: "orphan" } })) as HrpCronJob;
     dispatcher = new Dispatcher(db.dataSource, registry, {
-      logger: memoryLogger(), heartbeatIntervalMs: 100, recoveryIntervalMs: 100, workerTimeoutMs: 60_000, pollIntervalMs: 50,
+      logger: memoryLogger(),
+      heartbeatIntervalMs: 100,
+      recoveryIntervalMs: 100,
+      workerTimeoutMs: 60_000,
+      pollIntervalMs: 50,
     });
     await orphan(job, dispatcher.workerId);
     await dispatcher.start();
-    await eventually(async () => (await count(db, "test_effect", "effect_key = ?", ["orphan"])) === 1, 15_000, async () =>
-      JSON.stringify(await db.dataSource.query(`SELECT id, running_worker, running_since FROM ir_cron`)));
-    await eventually(async () => (await runLogs(job, "done")) === 1, 5_000, () => "no done run-log row");
+    await eventually(
+      async () => (await count(db, "test_effect", "effect_key = ?", ["orphan"])) === 1,
+      15_000,
+      async () => JSON.stringify(await db.dataSource.query(`SELECT id, running_worker, running_since FROM ir_cron`)),
+    );
+    await eventually(
+      async () => (await runLogs(job, "done")) === 1,
+      5_000,
+      () => "no done run-log row",
+    );
     expect(await runLogs(job, "interrupted")).toBe(1);
-    const [row] = await db.dataSource.query(`SELECT error, worker_id FROM hrp_cron_run_log WHERE state = 'interrupted'`);
+    const [row] = await db.dataSource.query(
+      `SELECT error, worker_id FROM hrp_cron_run_log WHERE state = 'interrupted'`,
+    );
     expect(row.error).toMatch(/held this claim without running it/);
     expect(row.worker_id).toBe(dispatcher.workerId);
     expect((await db.dataSource.manager.findOneByOrFail(HrpCronJob, { id: job.id })).state).toBe("done");
@@ -63,8 +81,22 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
 
   it("are released by a graceful stop", async () => {
     // Due in an hour: the dispatcher itself never claims it; recovery ticks are far apart.
-    const job = await new HrpCronJobService(db.dataSource, { registry }).runByCron("later", "own", "effect", [{ key: "at-stop" }], 10, undefined, new Date(Date.now() + 3_600_000));
-    dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger(), heartbeatIntervalMs: 100, recoveryIntervalMs: 3_600_000, workerTimeoutMs: 3_600_001, pollIntervalMs: 50 });
+    const job = await new HrpCronJobService(db.dataSource, { registry }).runByCron(
+      "later",
+      "own",
+      "effect",
+      [{ key: "at-stop" }],
+      10,
+      undefined,
+      new Date(Date.now() + 3_600_000),
+    );
+    dispatcher = new Dispatcher(db.dataSource, registry, {
+      logger: memoryLogger(),
+      heartbeatIntervalMs: 100,
+      recoveryIntervalMs: 3_600_000,
+      workerTimeoutMs: 3_600_001,
+      pollIntervalMs: 50,
+    });
     await dispatcher.start();
     await orphan(job, dispatcher.workerId);
     await dispatcher.stop();

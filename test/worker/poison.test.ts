@@ -33,14 +33,20 @@ describe.each(BACKENDS)("poison jobs on %s", (kind) => {
     for (const key of innocent.slice(2)) await service.runByCron(`job ${key}`, "test.model", "effect", [key, 0]);
 
     const settled = async () =>
-      (await count(db, "hrp_cron_job", "state = 'failed'")) === 1 && (await count(db, "hrp_cron_job", "state = 'done'")) === innocent.length;
+      (await count(db, "hrp_cron_job", "state = 'failed'")) === 1 &&
+      (await count(db, "hrp_cron_job", "state = 'done'")) === innocent.length;
     let deaths = 0;
     const deadline = Date.now() + 120_000;
     // A supervisor: restart the worker whenever it dies, until everything is settled (or clearly never will be).
     while (!(await settled()) && deaths <= 8 && Date.now() < deadline) {
       const worker = spawnWorker(db, { HRP_TEST_CONCURRENCY: "2" });
       workers.push(worker);
-      while (worker.child.exitCode === null && worker.child.signalCode === null && !(await settled()) && Date.now() < deadline) {
+      while (
+        worker.child.exitCode === null &&
+        worker.child.signalCode === null &&
+        !(await settled()) &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 100));
       }
       if (worker.child.signalCode === "SIGKILL") deaths++;

@@ -1,4 +1,13 @@
-import { Dispatcher, HrpCronJobService, HrpCronWorker, JobQueue, ModelRegistry, Scheduler, type DispatcherOptions, type JobEnv } from "../../src";
+import {
+  Dispatcher,
+  HrpCronJobService,
+  HrpCronWorker,
+  JobQueue,
+  ModelRegistry,
+  Scheduler,
+  type DispatcherOptions,
+  type JobEnv,
+} from "../../src";
 import { doctorReport } from "../../src/cli/doctor";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
@@ -61,7 +70,10 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     // The old worker (even with no grace at all) runs what it knows and leaves the rest.
     const oldWorker = dispatcher(oldRegistry, { now: clock.now, unknownMethodGraceMs: 0 });
     const results = await oldWorker.runDue();
-    expect(results.map((r) => [r.function, r.outcome])).toEqual([["note", "done"], ["note", "done"]]);
+    expect(results.map((r) => [r.function, r.outcome])).toEqual([
+      ["note", "done"],
+      ["note", "done"],
+    ]);
     expect(await jobRows()).toEqual([
       { fn: "fresh", state: "pending", attempts: 0, worker_id: null },
       { fn: "fresh", state: "pending", attempts: 0, worker_id: null },
@@ -76,7 +88,9 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     newClock.set("2026-11-23T08:00:00Z");
     await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 5);
     const rows = await jobRows();
-    expect(rows.filter((r) => r.fn === "fresh")).toEqual(Array(3).fill({ fn: "fresh", state: "done", attempts: 1, worker_id: newWorker.workerId }));
+    expect(rows.filter((r) => r.fn === "fresh")).toEqual(
+      Array(3).fill({ fn: "fresh", state: "done", attempts: 1, worker_id: newWorker.workerId }),
+    );
     expect(await count(db, "test_effect")).toBe(5);
     expect(await count(db, "hrp_cron_run_log", "state <> 'done'")).toBe(0);
   });
@@ -87,16 +101,26 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     const newClock = fixedClock("2026-11-23T07:00:00Z");
     const newWorker = dispatcher(newRegistry, { now: newClock.now, pollIntervalMs: 20 });
     await newWorker.start();
-    const oldWorker = dispatcher(oldRegistry, { now: clock.now, pollIntervalMs: 20, concurrency: 2, unknownMethodGraceMs: 0 });
+    const oldWorker = dispatcher(oldRegistry, {
+      now: clock.now,
+      pollIntervalMs: 20,
+      concurrency: 2,
+      unknownMethodGraceMs: 0,
+    });
     await oldWorker.start();
-    for (let i = 0; i < 6; i++) await jobs.enqueue(i % 2 === 0 ? "app.work.fresh" : "app.work.note", { args: [`k${i}`] });
+    for (let i = 0; i < 6; i++)
+      await jobs.enqueue(i % 2 === 0 ? "app.work.fresh" : "app.work.note", { args: [`k${i}`] });
     await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 3);
     await sleep(300); // the old worker keeps looking meanwhile
-    expect((await jobRows()).filter((r) => r.fn === "fresh")).toEqual(Array(3).fill({ fn: "fresh", state: "pending", attempts: 0, worker_id: null }));
+    expect((await jobRows()).filter((r) => r.fn === "fresh")).toEqual(
+      Array(3).fill({ fn: "fresh", state: "pending", attempts: 0, worker_id: null }),
+    );
 
     newClock.set("2026-11-23T08:00:00Z");
     await eventually(async () => (await count(db, "hrp_cron_job", "state = 'done'")) === 6);
-    expect((await jobRows()).filter((r) => r.fn === "fresh").map((r) => [r.attempts, r.worker_id])).toEqual(Array(3).fill([1, newWorker.workerId]));
+    expect((await jobRows()).filter((r) => r.fn === "fresh").map((r) => [r.attempts, r.worker_id])).toEqual(
+      Array(3).fill([1, newWorker.workerId]),
+    );
     expect(await count(db, "hrp_cron_run_log", "state <> 'done'")).toBe(0);
   });
 
@@ -109,13 +133,19 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     expect(await jobRows()).toEqual([{ fn: "fresh", state: "pending", attempts: 0, worker_id: null }]);
     expect(await count(db, "ir_cron", "unserved_since IS NOT NULL AND running_worker IS NULL")).toBe(1);
     const report = await doctorReport(db.dataSource, scheduler);
-    expect(report).toMatch(/Methods no live worker serves \(their jobs wait, then fail after unknownMethodGraceMs\): 1\n.*\n.*\napp\.work\.fresh\s+1\s+/);
+    expect(report).toMatch(
+      /Methods no live worker serves \(their jobs wait, then fail after unknownMethodGraceMs\): 1\n.*\n.*\napp\.work\.fresh\s+1\s+/,
+    );
 
     const brief = dispatcher(oldRegistry, { unknownMethodGraceMs: 300 });
     await sleep(350); // the grace period has passed since the job was first found unserved
     const [failed, ...rest] = await brief.runDue();
     expect(rest).toEqual([]);
-    expect(failed).toMatchObject({ function: "fresh", outcome: "failed", error: expect.stringMatching(/^Method `app\.work\.fresh` does not exist/) });
+    expect(failed).toMatchObject({
+      function: "fresh",
+      outcome: "failed",
+      error: expect.stringMatching(/^Method `app\.work\.fresh` does not exist/),
+    });
     expect(await jobRows()).toEqual([{ fn: "fresh", state: "failed", attempts: 1, worker_id: brief.workerId }]);
     expect(await doctorReport(db.dataSource, scheduler)).toMatch(/Methods no live worker serves .*: 0\n/);
   });

@@ -19,7 +19,8 @@ describe.each(BACKENDS)("sandboxed runs on %s", (kind) => {
     const ok = (await jobs.enqueue("test.model.ok", { kwargs: { key: "ok" } })) as HrpCronJob;
     const logger = memoryLogger();
     const dispatcher = new Dispatcher(db.dataSource, registry, {
-      logger, sandbox: { configPath: join(__dirname, "..", "fixtures", "sandbox.config.js"), hardKillGraceMs: 200 },
+      logger,
+      sandbox: { configPath: join(__dirname, "..", "fixtures", "sandbox.config.js"), hardKillGraceMs: 200 },
     });
     try {
       const results = await dispatcher.runDue();

@@ -1,8 +1,23 @@
-import { QueryFailedError, type DataSource, type EntityManager, type QueryRunner, type TransactionCommitEvent, type TransactionRollbackEvent } from "typeorm";
+import {
+  QueryFailedError,
+  type DataSource,
+  type EntityManager,
+  type QueryRunner,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
+} from "typeorm";
 import { PreparedStatementLostError } from "../../core/errors";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import { timerDelayMs } from "../../core/validate";
-import { CommitInterrupted, type Backend, type CommitStatus, type CommitTicket, type JsonColumns, type JsonColumnType, type TransactionWork } from "../backend";
+import {
+  CommitInterrupted,
+  type Backend,
+  type CommitStatus,
+  type CommitTicket,
+  type JsonColumns,
+  type JsonColumnType,
+  type TransactionWork,
+} from "../backend";
 import type { Logger } from "../../core/types";
 import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
@@ -10,7 +25,19 @@ import { PgListener, WAKEUP_CHANNEL } from "./listener";
 import { numberPlaceholders, PreparedStatements } from "./prepared";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
-const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set(["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set([
+  "40001",
+  "40P01",
+  "55P03",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08003",
+  "08006",
+  "08001",
+  "08004",
+]);
 const TRANSIENT_NODE_CODES: ReadonlySet<string> = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
 
 /**
@@ -43,10 +70,15 @@ export class PostgresBackend extends BaseBackend implements Backend {
   private readonly announced = new WeakSet<QueryRunner>();
   private watching = false;
 
-  constructor(private readonly dataSource: DataSource, private readonly options: ResolvedPostgresOptions) {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: ResolvedPostgresOptions,
+  ) {
     super();
     this.listener = new PgListener(dataSource, options);
-    this.statements = new PreparedStatements(options.poolMode === "session", options.logger, (runner) => this.guard.inScope(runner));
+    this.statements = new PreparedStatements(options.poolMode === "session", options.logger, (runner) =>
+      this.guard.inScope(runner),
+    );
   }
 
   async announceWork(manager: EntityManager): Promise<void> {
@@ -144,7 +176,8 @@ export class PostgresBackend extends BaseBackend implements Backend {
     const inherited = runner.query;
     const own = runner as { query: (sql: string, ...rest: unknown[]) => Promise<unknown> };
     own.query = async (sql: string, ...rest: unknown[]) => {
-      if (sql !== "START TRANSACTION") return (inherited as (...a: unknown[]) => Promise<unknown>).call(runner, sql, ...rest);
+      if (sql !== "START TRANSACTION")
+        return (inherited as (...a: unknown[]) => Promise<unknown>).call(runner, sql, ...rest);
       try {
         const results = await client.query(`START TRANSACTION; ${TICKET_SQL}`);
         ticket = ticketOf((Array.isArray(results) ? results[1] : results).rows[0]);
@@ -190,15 +223,18 @@ export class PostgresBackend extends BaseBackend implements Backend {
     return result.affected ?? affectedRows(result);
   }
 
-
-
   jsonTable(alias: string, columns: JsonColumns): string {
     const defs = Object.entries(columns).map(([name, type]) => `${name} ${PG_TYPES[type]}`);
     return `json_to_recordset(?::json) AS ${alias}(${defs.join(", ")})`;
   }
 
   jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
-    return encodeJsonRows(columns, rows, (d) => d.toISOString(), (b) => b);
+    return encodeJsonRows(
+      columns,
+      rows,
+      (d) => d.toISOString(),
+      (b) => b,
+    );
   }
 
   updateFrom(table: string, alias: string, columns: JsonColumns): string {
@@ -236,7 +272,12 @@ export class PostgresBackend extends BaseBackend implements Backend {
     if (typeof code === "string" && (TRANSIENT_PG_CODES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
     // TypeORM releases a query runner whose connection died; later queries on it fail with this.
     if (error instanceof Error && /AlreadyReleasedError$/.test(error.name)) return true;
-    return typeof message === "string" && /Connection terminated|connection timeout|Client has encountered a connection error|already released/i.test(message);
+    return (
+      typeof message === "string" &&
+      /Connection terminated|connection timeout|Client has encountered a connection error|already released/i.test(
+        message,
+      )
+    );
   }
 
   async lockForMigrations(manager: EntityManager): Promise<void> {
@@ -245,17 +286,26 @@ export class PostgresBackend extends BaseBackend implements Backend {
   }
 }
 
-const PG_TYPES: Record<JsonColumnType, string> = { int: "integer", text: "text", timestamp: "timestamptz", bool: "boolean" };
-
+const PG_TYPES: Record<JsonColumnType, string> = {
+  int: "integer",
+  text: "text",
+  timestamp: "timestamptz",
+  bool: "boolean",
+};
 
 /** The id and server process of the current transaction (see `beginTracked`). */
 const TICKET_SQL = "SELECT txid_current()::text AS txid, pg_backend_pid() AS pid";
 
 function ticketOf(row: { txid?: unknown; pid?: unknown } | undefined): CommitTicket {
-  return { transactionId: String(row?.txid), serverPid: row?.pid === undefined || row.pid === null ? null : Number(row.pid) };
+  return {
+    transactionId: String(row?.txid),
+    serverPid: row?.pid === undefined || row.pid === null ? null : Number(row.pid),
+  };
 }
 
 /** The part of a `pg` client used for a multi-statement simple query. */
 interface PgTextClient {
-  query(text: string): Promise<{ rows: Array<Record<string, unknown>> } | Array<{ rows: Array<Record<string, unknown>> }>>;
+  query(
+    text: string,
+  ): Promise<{ rows: Array<Record<string, unknown>> } | Array<{ rows: Array<Record<string, unknown>> }>>;
 }

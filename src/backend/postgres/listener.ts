@@ -16,7 +16,10 @@ interface PgPool {
 }
 /** The `pg` module TypeORM loaded (its `driver` option, else `require("pg")`). */
 interface PgModule {
-  Client: new (config: { connectionString: string; application_name?: string }) => PgClient & { connect(): Promise<void>; end(): Promise<void> };
+  Client: new (config: {
+    connectionString: string;
+    application_name?: string;
+  }) => PgClient & { connect(): Promise<void>; end(): Promise<void> };
 }
 
 /** A LISTEN connection and how to give it back. */
@@ -61,7 +64,9 @@ export class PgListener {
   async subscribe(onWake: () => void, logger: Logger): Promise<() => Promise<void>> {
     this.logger ??= logger;
     if (!this.enabled) {
-      logger.info("no LISTEN behind a transaction pooler without listenUrl: other processes' work is found by polling (pollIntervalMs)");
+      logger.info(
+        "no LISTEN behind a transaction pooler without listenUrl: other processes' work is found by polling (pollIntervalMs)",
+      );
       return async () => undefined;
     }
     this.subscribers.add(onWake);

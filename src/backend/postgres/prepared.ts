@@ -51,7 +51,11 @@ export class PreparedStatements {
    * switched off for good and the aborted transaction is reported as a
    * transient {@link PreparedStatementLostError}, to be retried.
    */
-  async run(manager: EntityManager, sql: string, params: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null } | null> {
+  async run(
+    manager: EntityManager,
+    sql: string,
+    params: unknown[],
+  ): Promise<{ rows: unknown[]; rowCount: number | null } | null> {
     if (!this.namedStatements) return null;
     const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
     const client = runner?.databaseConnection;
@@ -89,7 +93,11 @@ export class PreparedStatements {
 
 /** The part of a `pg` client used for prepared statements. */
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
 /** Rewrites `?` placeholders as `$1, $2, ...` (our SQL has no `?` inside literals). */

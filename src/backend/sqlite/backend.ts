@@ -7,7 +7,12 @@ import { Mutex } from "../mutex";
 import type { QueryCall } from "../runnerGuard";
 import { SharedRunner, type RunnerState, type RunScope } from "./sharedRunner";
 
-const TRANSIENT_SQLITE_CODES: ReadonlySet<string> = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
+const TRANSIENT_SQLITE_CODES: ReadonlySet<string> = new Set([
+  "SQLITE_BUSY",
+  "SQLITE_BUSY_SNAPSHOT",
+  "SQLITE_BUSY_RECOVERY",
+  "SQLITE_LOCKED",
+]);
 
 /**
  * SQLite (better-sqlite3) backend: the embedded default.
@@ -26,7 +31,11 @@ const TRANSIENT_SQLITE_CODES: ReadonlySet<string> = new Set(["SQLITE_BUSY", "SQL
  */
 export class SqliteBackend extends BaseBackend implements Backend {
   readonly dialect = "sqlite" as const;
-  readonly ddl = { serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT", timestamp: "datetime", provesPartialIndexes: false };
+  readonly ddl = {
+    serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT",
+    timestamp: "datetime",
+    provesPartialIndexes: false,
+  };
   readonly serialTransactions = true;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
@@ -143,7 +152,12 @@ export class SqliteBackend extends BaseBackend implements Backend {
   }
 
   jsonRows(columns: JsonColumns, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
-    return encodeJsonRows(columns, rows, (d) => this.toDbDate(d), (b) => (b ? 1 : 0));
+    return encodeJsonRows(
+      columns,
+      rows,
+      (d) => this.toDbDate(d),
+      (b) => (b ? 1 : 0),
+    );
   }
 
   updateFrom(table: string, alias: string, columns: JsonColumns): string {

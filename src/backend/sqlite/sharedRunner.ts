@@ -80,9 +80,12 @@ export class SharedRunner {
   query(args: unknown[], next: QueryCall): Promise<unknown> {
     const scope = this.inside.getStore();
     if (scope && !scope.open) {
-      return Promise.reject(new Error("this job's transaction has ended (timed out, stopped or the worker stopped); the query was refused"));
+      return Promise.reject(
+        new Error("this job's transaction has ended (timed out, stopped or the worker stopped); the query was refused"),
+      );
     }
-    if (args[0] === "BEGIN TRANSACTION" || args[0] === "BEGIN IMMEDIATE") return this.begin(args[0] === "BEGIN TRANSACTION");
+    if (args[0] === "BEGIN TRANSACTION" || args[0] === "BEGIN IMMEDIATE")
+      return this.begin(args[0] === "BEGIN TRANSACTION");
     return next(...args);
   }
 

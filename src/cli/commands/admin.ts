@@ -51,7 +51,10 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
       const finished = intFlag(args, "finished-days", 0, 36_500);
       const failed = intFlag(args, "failed-days", 0, 36_500);
       return openRunPrint(ctx, "write", async ({ admin }) => {
-        const n = await admin.purge({ finishedOlderThanMs: finished === undefined ? undefined : finished * DAY_MS, failedOlderThanMs: failed === undefined ? undefined : failed * DAY_MS });
+        const n = await admin.purge({
+          finishedOlderThanMs: finished === undefined ? undefined : finished * DAY_MS,
+          failedOlderThanMs: failed === undefined ? undefined : failed * DAY_MS,
+        });
         return `deleted ${n} job(s)`;
       });
     },

@@ -6,10 +6,13 @@ import { schedulerFor } from "./scheduler";
 
 export const DOCTOR_COMMANDS: Record<string, Command> = {
   doctor: {
-    summary: "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
+    summary:
+      "health: scheduler state and leader, workers and heartbeats, pending jobs per queue and method, stuck runs, failing crons",
     flags: ["config"],
     async run(ctx) {
-      return openRunPrint(ctx, "read", async ({ dataSource, registry }) => doctorReport(dataSource, schedulerFor(dataSource, ctx.config, registry)));
+      return openRunPrint(ctx, "read", async ({ dataSource, registry }) =>
+        doctorReport(dataSource, schedulerFor(dataSource, ctx.config, registry)),
+      );
     },
   },
 };

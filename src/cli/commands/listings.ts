@@ -18,7 +18,8 @@ function dateFlag(args: ParsedArgs, name: string): Date | undefined {
   const text = stringFlag(args, name);
   if (text === undefined) return undefined;
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be an ISO date such as 2026-11-23 or 2026-11-23T08:00:00Z, got "${text}"`);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`--${name} must be an ISO date such as 2026-11-23 or 2026-11-23T08:00:00Z, got "${text}"`);
   return date;
 }
 
@@ -29,22 +30,47 @@ export const LISTING_COMMANDS: Record<string, Command> = {
     async run(ctx) {
       return openRunPrint(ctx, "read", async ({ admin }) => {
         const crons = await admin.listCrons();
-        return (
-          renderTable(
-            ["id", "name", "active", "method", "user", "prio", "every", "nextcall", "lastcall", "left", "fails", "running"],
-            crons.map((c) => [
-              c.id, c.name, c.active ? "yes" : "no", `${c.model}.${c.function}`, c.userId, c.priority,
-              c.cronExpression ? `${c.cronExpression}${c.tz ? ` ${c.tz}` : ""}` : c.hrpCronJobId !== null ? `once (job ${c.hrpCronJobId})` : `${c.intervalNumber} ${c.intervalType}`,
-              c.nextcall, c.lastcall, c.numbercall, c.failureCount, c.runningWorker,
-            ]),
-          )
+        return renderTable(
+          [
+            "id",
+            "name",
+            "active",
+            "method",
+            "user",
+            "prio",
+            "every",
+            "nextcall",
+            "lastcall",
+            "left",
+            "fails",
+            "running",
+          ],
+          crons.map((c) => [
+            c.id,
+            c.name,
+            c.active ? "yes" : "no",
+            `${c.model}.${c.function}`,
+            c.userId,
+            c.priority,
+            c.cronExpression
+              ? `${c.cronExpression}${c.tz ? ` ${c.tz}` : ""}`
+              : c.hrpCronJobId !== null
+                ? `once (job ${c.hrpCronJobId})`
+                : `${c.intervalNumber} ${c.intervalType}`,
+            c.nextcall,
+            c.lastcall,
+            c.numbercall,
+            c.failureCount,
+            c.runningWorker,
+          ]),
         );
       });
     },
   },
 
   jobs: {
-    summary: "list hrp_cron_job rows, newest first [--state S] [--queue Q] [--method model.fn] [--user ID] [--since/--until ISO date] [--limit N]",
+    summary:
+      "list hrp_cron_job rows, newest first [--state S] [--queue Q] [--method model.fn] [--user ID] [--since/--until ISO date] [--limit N]",
     flags: ["config", "state", "queue", "model", "method", "user", "since", "until", "limit"],
     async run(ctx) {
       const { args } = ctx;
@@ -77,11 +103,22 @@ export const LISTING_COMMANDS: Record<string, Command> = {
       };
       return openRunPrint(ctx, "read", async ({ admin }) => {
         const runs = await admin.listRuns(filter);
-        return (
-          renderTable(
-            ["run", "cron", "job", "name", "method", "user", "start", "ms", "calls", "state", "worker", "error"],
-            runs.map((r) => [r.id, r.cronId, r.hrpCronJobId, r.name, `${r.model}.${r.function}`, r.userId, r.dateStart, r.durationMs, r.calls, r.state, r.workerId, r.error]),
-          )
+        return renderTable(
+          ["run", "cron", "job", "name", "method", "user", "start", "ms", "calls", "state", "worker", "error"],
+          runs.map((r) => [
+            r.id,
+            r.cronId,
+            r.hrpCronJobId,
+            r.name,
+            `${r.model}.${r.function}`,
+            r.userId,
+            r.dateStart,
+            r.durationMs,
+            r.calls,
+            r.state,
+            r.workerId,
+            r.error,
+          ]),
         );
       });
     },
@@ -93,7 +130,10 @@ export const LISTING_COMMANDS: Record<string, Command> = {
     async run(ctx) {
       return openRunPrint(ctx, "read", async ({ admin }) => {
         const stats = await admin.stats();
-        return renderTable(["queue", "key", "running", "waiting", "scheduled"], stats.map((s) => [s.queue, s.concurrencyKey, s.running, s.waiting, s.scheduled]));
+        return renderTable(
+          ["queue", "key", "running", "waiting", "scheduled"],
+          stats.map((s) => [s.queue, s.concurrencyKey, s.running, s.waiting, s.scheduled]),
+        );
       });
     },
   },

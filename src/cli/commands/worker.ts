@@ -17,7 +17,8 @@ import { jobsTable, runsTable } from "./shared";
 
 export const WORKER_COMMANDS: Record<string, Command> = {
   worker: {
-    summary: "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
+    summary:
+      "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
     flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
     async run({ args, config, io }) {
       const registry = await openRegistry(config);
@@ -30,39 +31,63 @@ export const WORKER_COMMANDS: Record<string, Command> = {
         );
       }
       // A worker started before its database waits for it (one line per attempt) instead of exiting.
-      return withDatabase(config, async (dataSource) => {
-        const queueSet = new QueueSet(config.workers);
-        const queueFlag = stringFlag(args, "queue");
-        const queues = queueFlag === undefined ? queueSet.names() : queueFlag.split(",").map((q) => q.trim()).filter(Boolean);
-        if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
-        // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
-        const concurrency = Math.min(1000, queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0));
-        const sandbox = args.flags.has("sandbox") ? { configPath: configPathOf(stringFlag(args, "config")) } : config.dispatcher?.sandbox;
-        const dispatcher = new Dispatcher(dataSource, registry, {
-          logger: consoleLogger("info"), concurrency, ...config.dispatcher, queues, sandbox,
-          // Frappe semantics in the CLI: each served queue is capped at its backgroundWorkers (default 1).
-          workers: Object.fromEntries(queues.map((q) => [q, { ...config.workers?.[q], backgroundWorkers: queueSet.get(q).backgroundWorkers }])),
-        });
-        if (args.flags.has("burst")) {
-          const results: RunResult[] = [];
-          for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue()) results.push(...batch);
-          io.out(results.length === 0 ? "nothing was due" : runsTable(results));
-          const failed = results.filter((r) => r.outcome === "failed").length;
-          io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
-          io.out(jobsTable(await new JobAdmin(dataSource).listJobs({ limit: 20 })));
+      return withDatabase(
+        config,
+        async (dataSource) => {
+          const queueSet = new QueueSet(config.workers);
+          const queueFlag = stringFlag(args, "queue");
+          const queues =
+            queueFlag === undefined
+              ? queueSet.names()
+              : queueFlag
+                  .split(",")
+                  .map((q) => q.trim())
+                  .filter(Boolean);
+          if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
+          // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
+          const concurrency = Math.min(
+            1000,
+            queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0),
+          );
+          const sandbox = args.flags.has("sandbox")
+            ? { configPath: configPathOf(stringFlag(args, "config")) }
+            : config.dispatcher?.sandbox;
+          const dispatcher = new Dispatcher(dataSource, registry, {
+            logger: consoleLogger("info"),
+            concurrency,
+            ...config.dispatcher,
+            queues,
+            sandbox,
+            // Frappe semantics in the CLI: each served queue is capped at its backgroundWorkers (default 1).
+            workers: Object.fromEntries(
+              queues.map((q) => [q, { ...config.workers?.[q], backgroundWorkers: queueSet.get(q).backgroundWorkers }]),
+            ),
+          });
+          if (args.flags.has("burst")) {
+            const results: RunResult[] = [];
+            for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue())
+              results.push(...batch);
+            io.out(results.length === 0 ? "nothing was due" : runsTable(results));
+            const failed = results.filter((r) => r.outcome === "failed").length;
+            io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
+            io.out(jobsTable(await new JobAdmin(dataSource).listJobs({ limit: 20 })));
+            return 0;
+          }
+          const scheduler = args.flags.has("no-scheduler")
+            ? null
+            : schedulerFor(dataSource, config, registry, consoleLogger("info"));
+          await scheduler?.sync();
+          await dispatcher.start();
+          await scheduler?.start(); // leader-elected: safe in every worker
+          io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
+          await io.stopRequested;
+          io.out("stopping: letting the running job finish...");
+          await scheduler?.stop();
+          await dispatcher.stop();
           return 0;
-        }
-        const scheduler = args.flags.has("no-scheduler") ? null : schedulerFor(dataSource, config, registry, consoleLogger("info"));
-        await scheduler?.sync();
-        await dispatcher.start();
-        await scheduler?.start(); // leader-elected: safe in every worker
-        io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
-        await io.stopRequested;
-        io.out("stopping: letting the running job finish...");
-        await scheduler?.stop();
-        await dispatcher.stop();
-        return 0;
-      }, (c) => openWhenReachable(c, io));
+        },
+        (c) => openWhenReachable(c, io),
+      );
     },
   },
 
@@ -91,7 +116,10 @@ export const WORKER_COMMANDS: Record<string, Command> = {
     async run({ args, config, io }) {
       const id = idArg(args, "CRON_ID");
       return withDatabase(config, async (dataSource) => {
-        const dispatcher = new Dispatcher(dataSource, await openRegistry(config), { ...config.dispatcher, logger: config.dispatcher?.logger ?? consoleLogger("warn") });
+        const dispatcher = new Dispatcher(dataSource, await openRegistry(config), {
+          ...config.dispatcher,
+          logger: config.dispatcher?.logger ?? consoleLogger("warn"),
+        });
         const result = await dispatcher.runNow(id);
         io.out(runsTable([result]));
         return result.outcome === "done" ? 0 : 1;

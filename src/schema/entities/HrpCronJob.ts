@@ -4,7 +4,14 @@ import { QueueColumns } from "./QueueColumns";
 
 /** Life cycle of an automated task created by `runByCron`. */
 export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled" | "stopped";
-export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = ["pending", "running", "done", "failed", "cancelled", "stopped"];
+export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = [
+  "pending",
+  "running",
+  "done",
+  "failed",
+  "cancelled",
+  "stopped",
+];
 
 /**
  * `hrp_cron_job`: the audited record of one delayed call made with

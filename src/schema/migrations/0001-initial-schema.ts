@@ -13,7 +13,9 @@ export const initialSchema: HrpCronMigration = {
       tz varchar(64),
       create_date ${ts}
     )`);
-    await run(`INSERT INTO res_users (login, name, active, tz, create_date) VALUES ('admin', 'Administrator', TRUE, NULL, CURRENT_TIMESTAMP)`);
+    await run(
+      `INSERT INTO res_users (login, name, active, tz, create_date) VALUES ('admin', 'Administrator', TRUE, NULL, CURRENT_TIMESTAMP)`,
+    );
 
     await run(`CREATE TABLE hrp_cron_job (
       id ${ddl.serialPrimaryKey},

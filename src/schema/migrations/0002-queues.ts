@@ -31,7 +31,9 @@ export const queues: HrpCronMigration = {
     await run(`CREATE INDEX ir_cron_running_key_idx ON ir_cron (concurrency_key) WHERE running_worker IS NOT NULL`);
     await run(`CREATE INDEX ir_cron_running_queue_idx ON ir_cron (queue) WHERE running_worker IS NOT NULL`);
     // Deduplication: one live (pending or running) job per job_key.
-    await run(`CREATE UNIQUE INDEX hrp_cron_job_live_key_idx ON hrp_cron_job (job_key) WHERE job_key IS NOT NULL AND state IN ('pending', 'running')`);
+    await run(
+      `CREATE UNIQUE INDEX hrp_cron_job_live_key_idx ON hrp_cron_job (job_key) WHERE job_key IS NOT NULL AND state IN ('pending', 'running')`,
+    );
     await run(`CREATE INDEX hrp_cron_job_queue_idx ON hrp_cron_job (queue, state, date_created)`);
   },
 };

@@ -26,10 +26,14 @@ export const leanAuditIndexes: HrpCronMigration = {
     await run(`DROP INDEX ir_cron_model_idx`);
     await run(`CREATE INDEX ir_cron_model_idx ON ir_cron (model, function) WHERE hrp_cron_job_id IS NULL`);
     await run(`DROP INDEX hrp_cron_job_state_idx`);
-    await run(`CREATE INDEX hrp_cron_job_state_idx ON hrp_cron_job (state, id)${ddl.provesPartialIndexes ? " WHERE state NOT IN ('running', 'done')" : ""}`);
+    await run(
+      `CREATE INDEX hrp_cron_job_state_idx ON hrp_cron_job (state, id)${ddl.provesPartialIndexes ? " WHERE state NOT IN ('running', 'done')" : ""}`,
+    );
     if (ddl.provesPartialIndexes) {
       await run(`DROP INDEX hrp_cron_run_log_state_idx`);
-      await run(`CREATE INDEX hrp_cron_run_log_state_idx ON hrp_cron_run_log (state, date_start) WHERE state <> 'done'`);
+      await run(
+        `CREATE INDEX hrp_cron_run_log_state_idx ON hrp_cron_run_log (state, date_start) WHERE state <> 'done'`,
+      );
     }
   },
 };

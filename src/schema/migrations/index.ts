@@ -17,5 +17,16 @@ export type { HrpCronMigration, MigrationContext } from "./migration";
  * Every hrp-cron migration, oldest first.
  * Append a new entry; never edit, reorder or remove an existing one.
  */
-export const MIGRATIONS: readonly HrpCronMigration[] = [initialSchema, queues, jobCallbacks, scheduler, keyedDueIndex, dropCrossQueueDueIndex, leanAuditIndexes,
-  crashAndTriggerState, userKey, workerMethods, nextcallWall];
+export const MIGRATIONS: readonly HrpCronMigration[] = [
+  initialSchema,
+  queues,
+  jobCallbacks,
+  scheduler,
+  keyedDueIndex,
+  dropCrossQueueDueIndex,
+  leanAuditIndexes,
+  crashAndTriggerState,
+  userKey,
+  workerMethods,
+  nextcallWall,
+];
