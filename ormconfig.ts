@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { DataSource } from "typeorm";
-import { defaultDataSourceOptions } from "./src/dataSourceOptions";
+import { defaultDataSourceOptions } from "./src/schema/dataSourceOptions";
 
 export { defaultDataSourceOptions };
 

@@ -15,6 +15,8 @@ for (const f of ["package.json", "package-lock.json"]) hash.update(fs.readFileSy
 const want = hash.digest("hex");
 const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : null;
 if (have === want) process.exit(0);
-console.log(`[bench] ${have ? "bench/package.json or package-lock.json changed" : "bench/node_modules missing or not stamped"}: npm ci in bench/`);
+console.log(
+  `[bench] ${have ? "bench/package.json or package-lock.json changed" : "bench/node_modules missing or not stamped"}: npm ci in bench/`,
+);
 execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: dir, stdio: "inherit" });
 fs.writeFileSync(stamp, `${want}\n`);

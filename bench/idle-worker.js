@@ -8,7 +8,10 @@ const lib = require(path.join(__dirname, "..", "dist", "src"));
   const ds = new DataSource({ type: "postgres", url: process.env.BENCH_PG_URL, entities: lib.ENTITIES, poolSize: 4 });
   await ds.initialize();
   await lib.migrate(ds);
-  const dispatcher = new lib.Dispatcher(ds, new lib.ModelRegistry(), { logger: lib.consoleLogger("error"), pollIntervalMs: Number(process.env.BENCH_POLL_MS || 5000) });
+  const dispatcher = new lib.Dispatcher(ds, new lib.ModelRegistry(), {
+    logger: lib.consoleLogger("error"),
+    pollIntervalMs: Number(process.env.BENCH_POLL_MS || 5000),
+  });
   await dispatcher.start();
   console.log("ready");
   process.stdin.on("data", () => console.log(`rss ${process.memoryUsage().rss}`));

@@ -14,15 +14,27 @@ const PEERS = [
 ];
 // What each system guarantees in the mode measured here.
 const GUARANTEES = {
-  "hrp-cron": "hrp-cron commits each job's own writes, its completion, its run-log row and its claim release together: jobs run in batches of up to 50 per transaction, each job in its own savepoint, so a failing job rolls back alone and is recorded as failed in the same transaction. It runs each job as its stored user, keeps every audit row (job state, run log), and commits each claim before running (visible to auditors, fenced by a compare-and-set at completion).",
-  "graphile-worker": "graphile-worker (both modes) commits a job's completion (deleting the row) in its own statement after the handler returns, separately from anything the handler wrote; a crash between the two re-runs the job (at-least-once). Batched mode also keeps up to 500 jobs locked in one process's local queue and holds completed jobs locked until their batched completion commits, so a crash re-runs more of them.",
-  "pg-boss": "pg-boss commits completion of a fetched batch in its own statement after the handler returns, and does not wait for it before sleeping until the next poll; the handler's own writes are separate (at-least-once). Completed jobs stay in its job table until maintenance archives them (disabled here: `supervise: false`).",
-  "BullMQ redis": "BullMQ on Redis keeps jobs and their state in Redis: there is no transaction with your database, so a job's writes and its completion can diverge either way (at-least-once, with stalled-job recovery).",
-  "BullMQ postgres": "BullMQ's PostgreSQL backend keeps jobs in PostgreSQL tables, but completion is its own statement after the handler returns, separately from the handler's writes (at-least-once), as with the Redis backend.",
+  "hrp-cron":
+    "hrp-cron commits each job's own writes, its completion, its run-log row and its claim release together: jobs run in batches of up to 50 per transaction, each job in its own savepoint, so a failing job rolls back alone and is recorded as failed in the same transaction. It runs each job as its stored user, keeps every audit row (job state, run log), and commits each claim before running (visible to auditors, fenced by a compare-and-set at completion).",
+  "graphile-worker":
+    "graphile-worker (both modes) commits a job's completion (deleting the row) in its own statement after the handler returns, separately from anything the handler wrote; a crash between the two re-runs the job (at-least-once). Batched mode also keeps up to 500 jobs locked in one process's local queue and holds completed jobs locked until their batched completion commits, so a crash re-runs more of them.",
+  "pg-boss":
+    "pg-boss commits completion of a fetched batch in its own statement after the handler returns, and does not wait for it before sleeping until the next poll; the handler's own writes are separate (at-least-once). Completed jobs stay in its job table until maintenance archives them (disabled here: `supervise: false`).",
+  "BullMQ redis":
+    "BullMQ on Redis keeps jobs and their state in Redis: there is no transaction with your database, so a job's writes and its completion can diverge either way (at-least-once, with stalled-job recovery).",
+  "BullMQ postgres":
+    "BullMQ's PostgreSQL backend keeps jobs in PostgreSQL tables, but completion is its own statement after the handler returns, separately from the handler's writes (at-least-once), as with the Redis backend.",
 };
 
 const row = (cells) => `| ${cells.join(" | ")} |`;
-const fmt = (x) => (x === undefined || x === null || Number.isNaN(x) ? "-" : x >= 100 ? String(Math.round(x)) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmt = (x) =>
+  x === undefined || x === null || Number.isNaN(x)
+    ? "-"
+    : x >= 100
+      ? String(Math.round(x))
+      : x >= 10
+        ? x.toFixed(1)
+        : x.toFixed(2);
 
 function write(results, docsDir) {
   const t = results.throughput;
@@ -59,16 +71,27 @@ function write(results, docsDir) {
     "",
     row(["system", "enqueue/s", "drain/s", "incl. start-up", "PG tx/job", ...peers.map(([, label]) => `vs ${label}`)]),
     row(["---", ...Array(4 + peers.length).fill("---:")]),
-    ...t.map((r) => row([r.system, r.enqueuePerSec, `**${r.drainPerSec}**`, r.drainWithStartupPerSec ?? "-", r.pgTransactionsPerJob ?? "-", ...peers.map(([name]) => ratio(r, name))])),
+    ...t.map((r) =>
+      row([
+        r.system,
+        r.enqueuePerSec,
+        `**${r.drainPerSec}**`,
+        r.drainWithStartupPerSec ?? "-",
+        r.pgTransactionsPerJob ?? "-",
+        ...peers.map(([name]) => ratio(r, name)),
+      ]),
+    ),
     "",
     ...(ours
       ? [
-        `hrp-cron queue jobs on PostgreSQL drain at ${peers.map(([name, label]) => `**${ratio(ours, name)}x** ${label}`).join(", ")}.`,
-        "",
-      ]
+          `hrp-cron queue jobs on PostgreSQL drain at ${peers.map(([name, label]) => `**${ratio(ours, name)}x** ${label}`).join(", ")}.`,
+          "",
+        ]
       : []),
     `For scale: \`pgbench -N\` (${results.workers} clients) on the same server committed **${results.pgbenchTps ?? "-"}** transactions/s` +
-      (ours && results.pgbenchTps ? `; hrp-cron's drain is ${(ours.drainPerSec / results.pgbenchTps).toFixed(2)} jobs per pgbench transaction.` : "."),
+      (ours && results.pgbenchTps
+        ? `; hrp-cron's drain is ${(ours.drainPerSec / results.pgbenchTps).toFixed(2)} jobs per pgbench transaction.`
+        : "."),
     "",
     "### Configurations",
     "",
@@ -82,7 +105,9 @@ function write(results, docsDir) {
     "### What each system guarantees in the measured mode",
     "",
     `- ${GUARANTEES["hrp-cron"]}`,
-    ...["graphile-worker", "pg-boss", "BullMQ redis", "BullMQ postgres"].filter((k) => peers.some(([, label]) => label.startsWith(k))).map((k) => `- ${GUARANTEES[k]}`),
+    ...["graphile-worker", "pg-boss", "BullMQ redis", "BullMQ postgres"]
+      .filter((k) => peers.some(([, label]) => label.startsWith(k)))
+      .map((k) => `- ${GUARANTEES[k]}`),
     "",
     "## Latency: commit of the enqueue -> start of the handler (one job at a time, idle worker with concurrency 1)",
     "",
@@ -91,7 +116,10 @@ function write(results, docsDir) {
     "",
     `| system | k | p50 ms | p95 ms | p99 ms | max ms | p50 vs ${OURS} |`,
     "|---|---:|---:|---:|---:|---:|---:|",
-    ...lat.map((r) => `| ${r.system} | ${r.k ?? "-"} | ${r.p50Ms} | ${r.p95Ms} | ${r.p99Ms} | ${r.maxMs ?? "-"} | ${oursLat && oursLat.p50Ms ? fmt(r.p50Ms / oursLat.p50Ms) : "-"} |`),
+    ...lat.map(
+      (r) =>
+        `| ${r.system} | ${r.k ?? "-"} | ${r.p50Ms} | ${r.p95Ms} | ${r.p99Ms} | ${r.maxMs ?? "-"} | ${oursLat && oursLat.p50Ms ? fmt(r.p50Ms / oursLat.p50Ms) : "-"} |`,
+    ),
     "",
     `The last column is this system's p50 divided by hrp-cron's (PostgreSQL) p50: below 1 is faster than hrp-cron.`,
     "",
@@ -99,15 +127,17 @@ function write(results, docsDir) {
     "",
     "| rows in backlog | drain/s | ratio to the smallest |",
     "|---:|---:|---:|",
-    ...results.backlog.map((r) => `| ${r.backlog} | ${r.drainPerSec} | ${(r.drainPerSec / results.backlog[0].drainPerSec).toFixed(2)} |`),
+    ...results.backlog.map(
+      (r) => `| ${r.backlog} | ${r.drainPerSec} | ${(r.drainPerSec / results.backlog[0].drainPerSec).toFixed(2)} |`,
+    ),
     "",
     ...(results.idle
       ? [
-        "## Idle worker (hrp-cron, PostgreSQL)",
-        "",
-        `RSS ${results.idle.rssMb} MB; ${results.idle.transactionsPerSec} database transactions/s while idle (pg_stat_database; default 5 s poll, 5 s heartbeat, LISTEN for wake-ups).`,
-        "",
-      ]
+          "## Idle worker (hrp-cron, PostgreSQL)",
+          "",
+          `RSS ${results.idle.rssMb} MB; ${results.idle.transactionsPerSec} database transactions/s while idle (pg_stat_database; default 5 s poll, 5 s heartbeat, LISTEN for wake-ups).`,
+          "",
+        ]
       : []),
     ...(results.errors.length ? ["## Systems that failed to run", "", ...results.errors.map((e) => `- ${e}`), ""] : []),
     "![drain throughput](bench-throughput.svg)",
@@ -128,14 +158,18 @@ function svg(rows, results) {
     const y = 30 + i * (barH + gap);
     const w = Math.max(1, ((width - left - 80) * r.drainPerSec) / max);
     const color = r.system.startsWith("hrp-cron") ? "#2b6cb0" : "#a0aec0";
-    return `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${r.system}</text>` +
+    return (
+      `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${r.system}</text>` +
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>` +
-      `<text x="${left + w + 6}" y="${y + 15}" font-size="12">${r.drainPerSec}/s</text>`;
+      `<text x="${left + w + 6}" y="${y + 15}" font-size="12">${r.drainPerSec}/s</text>`
+    );
   });
   const foot = `N = ${results.N}, ${results.workers} workers, first handler start to N-th completion; ${results.machine}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
     `<text x="10" y="18" font-size="14" font-weight="bold">Drain throughput, no-op jobs (higher is better)</text>${bars.join("")}` +
-    `<text x="10" y="${height - 12}" font-size="11" fill="#4a5568">${foot}</text></svg>\n`;
+    `<text x="10" y="${height - 12}" font-size="11" fill="#4a5568">${foot}</text></svg>\n`
+  );
 }
 
 module.exports = { write };

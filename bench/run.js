@@ -15,7 +15,9 @@ const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.spli
 const quick = process.argv.includes("--quick");
 const N = Number(arg("n") || (quick ? 10_000 : 20_000));
 const REPS = Number(arg("reps") || (quick ? 1 : 3));
-const ONLY = arg("only")?.split(",").map((s) => s.toLowerCase());
+const ONLY = arg("only")
+  ?.split(",")
+  .map((s) => s.toLowerCase());
 const SECTIONS = arg("sections")?.split(",") ?? ["throughput", "latency", "backlog", "pgbench", "idle"];
 const partial = Boolean(ONLY || arg("sections"));
 const WORKERS = 8;
@@ -44,7 +46,9 @@ async function freshDb(name) {
 async function pgTransactions(url) {
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();
-  const r = await admin.query("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1", [dbName(url)]);
+  const r = await admin.query("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1", [
+    dbName(url),
+  ]);
   await admin.end();
   return Number(r.rows[0].n);
 }
@@ -57,12 +61,27 @@ const IDLE_SETTLE_MS = 15_000;
 const sqliteFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hrp-bench-")), "bench.sqlite");
 const CANDIDATES = [
   ["hrp-cron queue (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile() })],
-  ["hrp-cron runByCron (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile() })],
-  ["hrp-cron queue (postgres)", async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp") })],
-  ["hrp-cron runByCron (postgres)", async () => systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp") })],
+  [
+    "hrp-cron runByCron (sqlite)",
+    () => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile() }),
+  ],
+  [
+    "hrp-cron queue (postgres)",
+    async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp") }),
+  ],
+  [
+    "hrp-cron runByCron (postgres)",
+    async () => systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp") }),
+  ],
   ["graphile-worker (postgres)", async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw") })],
-  ["graphile-worker batched (postgres)", async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true })],
-  ["pg-boss (postgres)", async () => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss"), batchSize: PGBOSS_BATCH })],
+  [
+    "graphile-worker batched (postgres)",
+    async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true }),
+  ],
+  [
+    "pg-boss (postgres)",
+    async () => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss"), batchSize: PGBOSS_BATCH }),
+  ],
   ["BullMQ (redis)", async () => systems.bullmq({})],
   ["BullMQ (postgres)", async () => systems.bullmq({ pgUrl: await freshDb("hrp_bench_bullmq") })],
 ].filter(([name]) => wanted(name));
@@ -84,10 +103,20 @@ async function oneRep(make) {
     let xactsPerJob;
     if (sys.pgUrl) {
       await systems.sleep(STATS_SETTLE_MS);
-      xactsPerJob = (await pgTransactions(sys.pgUrl) - before) / N;
+      xactsPerJob = ((await pgTransactions(sys.pgUrl)) - before) / N;
     }
     const leftover = sys.remaining ? await sys.remaining() : undefined;
-    return { name: sys.name, config: sys.config, enqueueMs, drainMs: d.ms, drainWithStartupMs: d.msWithStartup, handlerMs: d.handlerMs, xactsPerJob, leftover, load1 };
+    return {
+      name: sys.name,
+      config: sys.config,
+      enqueueMs,
+      drainMs: d.ms,
+      drainWithStartupMs: d.msWithStartup,
+      handlerMs: d.handlerMs,
+      xactsPerJob,
+      leftover,
+      load1,
+    };
   } finally {
     await sys.teardown();
   }
@@ -100,13 +129,21 @@ async function throughput(results) {
       try {
         const r = await oneRep(make);
         reps.get(key).push(r);
-        log(`${key} rep ${rep + 1}/${REPS}: enqueue ${Math.round(N / r.enqueueMs * 1000)}/s, drain ${Math.round(N / r.drainMs * 1000)}/s ` +
-          `(incl. start-up ${Math.round(N / r.drainWithStartupMs * 1000)}/s, to last handler return ${Math.round(N / r.handlerMs * 1000)}/s)` +
-          (r.xactsPerJob !== undefined ? `, ${r.xactsPerJob.toFixed(3)} PG transactions/job` : "") +
-          (r.leftover ? `, ${r.leftover} jobs NOT completed` : "") + `, load ${r.load1.toFixed(2)}`);
+        log(
+          `${key} rep ${rep + 1}/${REPS}: enqueue ${Math.round((N / r.enqueueMs) * 1000)}/s, drain ${Math.round((N / r.drainMs) * 1000)}/s ` +
+            `(incl. start-up ${Math.round((N / r.drainWithStartupMs) * 1000)}/s, to last handler return ${Math.round((N / r.handlerMs) * 1000)}/s)` +
+            (r.xactsPerJob !== undefined ? `, ${r.xactsPerJob.toFixed(3)} PG transactions/job` : "") +
+            (r.leftover ? `, ${r.leftover} jobs NOT completed` : "") +
+            `, load ${r.load1.toFixed(2)}`,
+        );
       } catch (error) {
         log(`${key} failed: ${error.message}`);
-        results.errors.push(`${key}: ${String(error.stack || error).split("\n").slice(0, 3).join(" | ")}`);
+        results.errors.push(
+          `${key}: ${String(error.stack || error)
+            .split("\n")
+            .slice(0, 3)
+            .join(" | ")}`,
+        );
       }
     }
   }
@@ -120,7 +157,8 @@ async function throughput(results) {
       drainPerSec: perSec(median(rs.map((r) => r.drainMs))),
       drainWithStartupPerSec: perSec(median(rs.map((r) => r.drainWithStartupMs))),
       drainToLastHandlerPerSec: perSec(median(rs.map((r) => r.handlerMs))),
-      pgTransactionsPerJob: rs[0].xactsPerJob === undefined ? undefined : +median(rs.map((r) => r.xactsPerJob)).toFixed(3),
+      pgTransactionsPerJob:
+        rs[0].xactsPerJob === undefined ? undefined : +median(rs.map((r) => r.xactsPerJob)).toFixed(3),
       leftover: Math.max(0, ...rs.map((r) => r.leftover ?? 0)),
       runs: rs.length,
       drainPerSecRuns: rs.map((r) => perSec(r.drainMs)),
@@ -142,12 +180,24 @@ async function latency(results) {
       } finally {
         await sys.teardown();
       }
-      const r = { system: key, k, p50Ms: +pct(samples, 50).toFixed(2), p95Ms: +pct(samples, 95).toFixed(2), p99Ms: +pct(samples, 99).toFixed(2), maxMs: +Math.max(...samples).toFixed(2) };
+      const r = {
+        system: key,
+        k,
+        p50Ms: +pct(samples, 50).toFixed(2),
+        p95Ms: +pct(samples, 95).toFixed(2),
+        p99Ms: +pct(samples, 99).toFixed(2),
+        maxMs: +Math.max(...samples).toFixed(2),
+      };
       log(`latency ${key}: p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, p99 ${r.p99Ms} ms (k=${k})`);
       results.latency.push(r);
     } catch (error) {
       log(`latency ${key} failed: ${error.message}`);
-      results.errors.push(`latency ${key}: ${String(error.stack || error).split("\n").slice(0, 3).join(" | ")}`);
+      results.errors.push(
+        `latency ${key}: ${String(error.stack || error)
+          .split("\n")
+          .slice(0, 3)
+          .join(" | ")}`,
+      );
     }
   }
 }
@@ -155,7 +205,16 @@ async function latency(results) {
 function pgbench() {
   const url = dbUrl("hrp_bench_pgbench");
   execFileSync("pgbench", ["-i", "-q", "-s", "1", url], { stdio: "ignore" });
-  const out = execFileSync("pgbench", ["-N", "-c", String(WORKERS), "-j", "2", "-T", quick ? "5" : "10", url]).toString();
+  const out = execFileSync("pgbench", [
+    "-N",
+    "-c",
+    String(WORKERS),
+    "-j",
+    "2",
+    "-T",
+    quick ? "5" : "10",
+    url,
+  ]).toString();
   return Number(/tps = ([\d.]+)/.exec(out)[1]);
 }
 
@@ -166,8 +225,11 @@ async function backlog(size) {
   const c = new Client({ connectionString: url });
   await c.connect();
   // Future-dated recurring crons: never due during the run, but in the table.
-  await c.query(`INSERT INTO ir_cron (name, user_id, nextcall, numbercall, model, function, queue)
-                 SELECT 'future ' || g, 1, now() + interval '1 year', -1, 'bench', 'noop', 'default' FROM generate_series(1, $1) g`, [size]);
+  await c.query(
+    `INSERT INTO ir_cron (name, user_id, nextcall, numbercall, model, function, queue)
+                 SELECT 'future ' || g, 1, now() + interval '1 year', -1, 'bench', 'noop', 'default' FROM generate_series(1, $1) g`,
+    [size],
+  );
   await c.query("ANALYZE ir_cron");
   await c.end();
   const n = quick ? 1_000 : 5_000;
@@ -179,7 +241,9 @@ async function backlog(size) {
 
 async function idleCost() {
   const url = await freshDb("hrp_bench_idle");
-  const child = spawn(process.execPath, [path.join(__dirname, "idle-worker.js")], { env: { ...process.env, BENCH_PG_URL: url } });
+  const child = spawn(process.execPath, [path.join(__dirname, "idle-worker.js")], {
+    env: { ...process.env, BENCH_PG_URL: url },
+  });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   while (!out.includes("ready")) await systems.sleep(50);
@@ -214,8 +278,24 @@ async function main() {
   const started = new Date();
   const machine = `${os.cpus().length} x ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const versions = peerVersions();
-  log(`mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}; ${machine}; ${JSON.stringify(versions)}`);
-  const results = { date: started.toISOString(), machine, mode: quick ? "quick" : "full", N, workers: WORKERS, reps: REPS, pgBossBatchSize: PGBOSS_BATCH, versions, loadAtStart: os.loadavg().map((x) => +x.toFixed(2)), throughput: [], latency: [], backlog: [], errors: [] };
+  log(
+    `mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}; ${machine}; ${JSON.stringify(versions)}`,
+  );
+  const results = {
+    date: started.toISOString(),
+    machine,
+    mode: quick ? "quick" : "full",
+    N,
+    workers: WORKERS,
+    reps: REPS,
+    pgBossBatchSize: PGBOSS_BATCH,
+    versions,
+    loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    throughput: [],
+    latency: [],
+    backlog: [],
+    errors: [],
+  };
   if (SECTIONS.includes("throughput")) await throughput(results);
   if (SECTIONS.includes("latency")) await latency(results);
   if (SECTIONS.includes("backlog") && !ONLY) {
@@ -251,12 +331,16 @@ async function main() {
 // connection to a database being dropped gets "terminating connection due to administrator command" (57P01) on
 // it, and some peers' pools have no 'error' listener; that must not end the whole run.
 process.on("uncaughtException", (error) => {
-  if (error && error.code === "57P01") return log(`ignored a dropped idle connection of a finished system: ${error.message}`);
+  if (error && error.code === "57P01")
+    return log(`ignored a dropped idle connection of a finished system: ${error.message}`);
   console.error(error);
   process.exit(1);
 });
 
-main().then(() => process.exit(0), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -36,7 +36,10 @@ function tracker() {
       t.last = null;
       t.done = new Promise((resolve, reject) => {
         t.resolve = resolve;
-        const timer = setTimeout(() => reject(new Error(`drain timed out after ${DRAIN_TIMEOUT_MS} ms (${t.finished}/${target} jobs)`)), DRAIN_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`drain timed out after ${DRAIN_TIMEOUT_MS} ms (${t.finished}/${target} jobs)`)),
+          DRAIN_TIMEOUT_MS,
+        );
         timer.unref();
       });
     },
@@ -115,9 +118,10 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
       lat.stamp(kw.i);
     },
   });
-  const options = dialect === "postgres"
-    ? { type: "postgres", url: pgUrl, entities: lib.ENTITIES, poolSize: 20 }
-    : { type: "better-sqlite3", database: sqliteFile, entities: lib.ENTITIES, enableWAL: true, timeout: 10000 };
+  const options =
+    dialect === "postgres"
+      ? { type: "postgres", url: pgUrl, entities: lib.ENTITIES, poolSize: 20 }
+      : { type: "better-sqlite3", database: sqliteFile, entities: lib.ENTITIES, enableWAL: true, timeout: 10000 };
   return {
     name: `hrp-cron ${kind} (${dialect})`,
     pgUrl: dialect === "postgres" ? pgUrl : undefined,
@@ -136,7 +140,17 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
         if (kind === "queue") await jobs.enqueueBulk(chunk.map((j) => ({ method, options: { kwargs: argsOf(j) } })));
         else {
           await ds.transaction(async (manager) => {
-            for (const j of chunk) await service.runByCron("bench", method.split(".")[0], method.split(".")[1], [argsOf(j)], 10, 1, undefined, { manager });
+            for (const j of chunk)
+              await service.runByCron(
+                "bench",
+                method.split(".")[0],
+                method.split(".")[1],
+                [argsOf(j)],
+                10,
+                1,
+                undefined,
+                { manager },
+              );
           });
         }
       }
@@ -144,7 +158,11 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
     async drain(n, workers) {
       track.reset(n);
       const t0 = performance.now();
-      dispatcher = new lib.Dispatcher(ds, registry, { concurrency: workers, pollIntervalMs: 1000, logger: lib.consoleLogger("error") });
+      dispatcher = new lib.Dispatcher(ds, registry, {
+        concurrency: workers,
+        pollIntervalMs: 1000,
+        logger: lib.consoleLogger("error"),
+      });
       await dispatcher.start();
       await track.done;
       const r = await track.result(t0);
@@ -153,7 +171,11 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile }) {
     },
     async latency(k) {
       lat = stamps();
-      dispatcher = new lib.Dispatcher(ds, registry, { concurrency: 1, pollIntervalMs: 5000, logger: lib.consoleLogger("error") });
+      dispatcher = new lib.Dispatcher(ds, registry, {
+        concurrency: 1,
+        pollIntervalMs: 5000,
+        logger: lib.consoleLogger("error"),
+      });
       await dispatcher.start();
       await sleep(200);
       const samples = [];
@@ -189,8 +211,17 @@ function graphileWorker({ pgUrl, batched }) {
   const track = tracker();
   let lat = stamps();
   const logger = new gw.Logger(() => () => undefined);
-  const preset = batched ? { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } : undefined;
-  const runOptions = (concurrency, taskList) => ({ connectionString: pgUrl, concurrency, noHandleSignals: true, preset, taskList, logger });
+  const preset = batched
+    ? { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } }
+    : undefined;
+  const runOptions = (concurrency, taskList) => ({
+    connectionString: pgUrl,
+    concurrency,
+    noHandleSignals: true,
+    preset,
+    taskList,
+    logger,
+  });
   return {
     name: `graphile-worker${batched ? " batched" : ""} (postgres)`,
     pgUrl,
@@ -207,19 +238,23 @@ function graphileWorker({ pgUrl, batched }) {
     async drain(n, workers) {
       track.reset(n);
       const t0 = performance.now();
-      const runner = await gw.run(runOptions(workers, {
-        noop: async () => {
-          track.start();
-          track.finish(1);
-        },
-      }));
+      const runner = await gw.run(
+        runOptions(workers, {
+          noop: async () => {
+            track.start();
+            track.finish(1);
+          },
+        }),
+      );
       await track.done;
       const r = await track.result(t0, this.remaining);
       await runner.stop();
       return r;
     },
     async remaining() {
-      return utils.withPgClient(async (c) => Number((await c.query("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0].n));
+      return utils.withPgClient(async (c) =>
+        Number((await c.query("SELECT count(*) AS n FROM graphile_worker._private_jobs")).rows[0].n),
+      );
     },
     async latency(k) {
       lat = stamps();
@@ -263,17 +298,20 @@ function pgBoss({ pgUrl, batchSize = 100 }) {
       await boss.createQueue("stamp");
     },
     async enqueue(n) {
-      for (let i = 0; i < n; i += 1000) await boss.insert(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: "noop", data: {} })));
+      for (let i = 0; i < n; i += 1000)
+        await boss.insert(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: "noop", data: {} })));
     },
     async drain(n, workers) {
       track.reset(n);
       const t0 = performance.now();
       const ids = [];
       for (let w = 0; w < workers; w++) {
-        ids.push(await boss.work("noop", { batchSize, pollingIntervalSeconds: 0.5 }, async (batch) => {
-          track.start();
-          track.finish(batch.length);
-        }));
+        ids.push(
+          await boss.work("noop", { batchSize, pollingIntervalSeconds: 0.5 }, async (batch) => {
+            track.start();
+            track.finish(batch.length);
+          }),
+        );
       }
       await track.done;
       const r = await track.result(t0, this.remaining);
@@ -281,12 +319,16 @@ function pgBoss({ pgUrl, batchSize = 100 }) {
       return r;
     },
     async remaining() {
-      const c = await boss.getDb().executeSql("SELECT count(*) AS n FROM pgboss_bench.job WHERE name = 'noop' AND state <> 'completed'");
+      const c = await boss
+        .getDb()
+        .executeSql("SELECT count(*) AS n FROM pgboss_bench.job WHERE name = 'noop' AND state <> 'completed'");
       return Number(c.rows[0].n);
     },
     async latency(k) {
       lat = stamps();
-      const id = await boss.work("stamp", { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => lat.stamp(job.data.i));
+      const id = await boss.work("stamp", { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) =>
+        lat.stamp(job.data.i),
+      );
       await sleep(200);
       const samples = [];
       for (let i = 0; i < k; i++) {
@@ -311,7 +353,9 @@ function bullmq({ pgUrl } = {}) {
   const onPg = Boolean(pgUrl);
   const { Queue, Worker } = onPg ? bull.withBackend(bull.createPostgresBackend) : bull;
   // Redis: ioredis options. PostgreSQL: a pg pool config; migrate: true creates the bullmq schema on first connect.
-  const connection = onPg ? { connectionString: pgUrl, migrate: true, max: 10 } : { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
+  const connection = onPg
+    ? { connectionString: pgUrl, migrate: true, max: 10 }
+    : { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
   const qname = onPg ? "noop" : "hrp-bench-noop";
   const lname = onPg ? "stamp" : "hrp-bench-stamp";
   let queue;
@@ -330,15 +374,26 @@ function bullmq({ pgUrl } = {}) {
       await lqueue.obliterate({ force: true }).catch(() => undefined);
     },
     async enqueue(n) {
-      for (let i = 0; i < n; i += 1000) await queue.addBulk(Array.from({ length: Math.min(1000, n - i) }, () => ({ name: "noop", data: {}, opts: { removeOnComplete: true } })));
+      for (let i = 0; i < n; i += 1000)
+        await queue.addBulk(
+          Array.from({ length: Math.min(1000, n - i) }, () => ({
+            name: "noop",
+            data: {},
+            opts: { removeOnComplete: true },
+          })),
+        );
     },
     async drain(n, workers) {
       track.reset(n);
       const t0 = performance.now();
-      const worker = new Worker(qname, async () => {
-        track.start();
-        track.finish(1);
-      }, { connection, concurrency: workers });
+      const worker = new Worker(
+        qname,
+        async () => {
+          track.start();
+          track.finish(1);
+        },
+        { connection, concurrency: workers },
+      );
       worker.on("error", () => undefined);
       await track.done;
       const r = await track.result(t0, this.remaining);

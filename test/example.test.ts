@@ -17,8 +17,12 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
     const registry = exampleRegistry();
     const service = new HrpCronJobService(db.dataSource, { registry });
     const m = db.dataSource.manager;
-    const approver = await m.save(m.create(ResUsers, { login: "approver", name: "Approver", active: true, tz: "Asia/Shanghai" }));
-    const [app] = await m.save(AssetReceivingApplication, [{ name: "ARA-1", amount: 100, state: "draft" as const, approvedUid: null }]);
+    const approver = await m.save(
+      m.create(ResUsers, { login: "approver", name: "Approver", active: true, tz: "Asia/Shanghai" }),
+    );
+    const [app] = await m.save(AssetReceivingApplication, [
+      { name: "ARA-1", amount: 100, state: "draft" as const, approvedUid: null },
+    ]);
 
     const before = Date.now();
     const job = await approveApplications(db.dataSource, service, [app.id], approver.id);
@@ -48,7 +52,13 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
       { name: "ARA-ZERO", amount: 0, state: "draft" as const, approvedUid: null },
     ]);
     // Both in one job: the good one's move must roll back with the failure.
-    const job = await approveApplications(db.dataSource, service, apps.map((a) => a.id), 1, 0);
+    const job = await approveApplications(
+      db.dataSource,
+      service,
+      apps.map((a) => a.id),
+      1,
+      0,
+    );
     const dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger() });
     const [result] = await dispatcher.runDue();
     expect(result.outcome).toBe("failed");
@@ -61,10 +71,21 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
   it("an approval that rolls back leaves no job", async () => {
     const service = new HrpCronJobService(db.dataSource, { registry: exampleRegistry() });
     const m = db.dataSource.manager;
-    const [app] = await m.save(AssetReceivingApplication, [{ name: "ARA-RB", amount: 100, state: "draft" as const, approvedUid: null }]);
+    const [app] = await m.save(AssetReceivingApplication, [
+      { name: "ARA-RB", amount: 100, state: "draft" as const, approvedUid: null },
+    ]);
     await expect(
       db.dataSource.transaction(async (manager) => {
-        await service.runByCron("Create Asset Receiving Account Move", "hrp.asset.receiving.application", "createAssetAcceptanceAccountMove", [[app.id]], 10, 1, undefined, { manager });
+        await service.runByCron(
+          "Create Asset Receiving Account Move",
+          "hrp.asset.receiving.application",
+          "createAssetAcceptanceAccountMove",
+          [[app.id]],
+          10,
+          1,
+          undefined,
+          { manager },
+        );
         throw new Error("approval refused");
       }),
     ).rejects.toThrow("approval refused");

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -7,5 +8,11 @@ import { join } from "node:path";
  */
 export default function globalSetup(): void {
   const root = join(__dirname, "..");
-  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { cwd: root, stdio: "inherit" });
+  // From scratch: a file moved or deleted in src/ must not survive in dist/ (and shadow its replacement).
+  rmSync(join(root, "dist"), { recursive: true, force: true });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")],
+    { cwd: root, stdio: "inherit" },
+  );
 }

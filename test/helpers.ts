@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
-import { ENTITIES } from "../entities";
+import { ENTITIES } from "../src/schema/entities";
 import { backendFor, migrate, type Logger } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 
@@ -115,6 +115,10 @@ export function fixedClock(start: string | Date) {
 /** Counts rows with raw SQL in a dialect-neutral way. */
 export async function count(db: TestDb, table: string, where = "1 = 1", params: unknown[] = []): Promise<number> {
   const backend = backendFor(db.dataSource);
-  const rows = await backend.query<{ n: unknown }>(db.dataSource.manager, `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
+  const rows = await backend.query<{ n: unknown }>(
+    db.dataSource.manager,
+    `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`,
+    params,
+  );
   return Number(rows[0].n);
 }

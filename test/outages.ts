@@ -54,13 +54,18 @@ export async function openOutageDb(kind: OutageKind, server?: OwnPgServer): Prom
     location = { sqliteFile: join(dir, "outage.sqlite") };
   }
   const options = (): DataSourceOptions =>
-    kind === "sqlite" ? ({ ...dataSourceOptions(location), timeout: 20 } as DataSourceOptions) : dataSourceOptions(location);
+    kind === "sqlite"
+      ? ({ ...dataSourceOptions(location), timeout: 20 } as DataSourceOptions)
+      : dataSourceOptions(location);
   const admin = new DataSource(dataSourceOptions(location));
   await admin.initialize();
   await migrate(admin);
   const backend = backendFor(admin);
   await backend.transaction((m) =>
-    backend.execute(m, `CREATE TABLE test_effect (id ${backend.ddl.serialPrimaryKey}, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`),
+    backend.execute(
+      m,
+      `CREATE TABLE test_effect (id ${backend.ddl.serialPrimaryKey}, effect_key varchar(128) NOT NULL UNIQUE, uid integer NOT NULL, note varchar(256))`,
+    ),
   );
   let holder: Database.Database | null = null;
   const down = async (mode: "fast" | "immediate" = "fast") => {
@@ -83,14 +88,22 @@ export async function openOutageDb(kind: OutageKind, server?: OwnPgServer): Prom
     holder = null;
   };
   return {
-    kind, location, options, admin, down, up,
+    kind,
+    location,
+    options,
+    admin,
+    down,
+    up,
     async restart(mode, downMs) {
       await down(mode);
       await new Promise((resolve) => setTimeout(resolve, downMs));
       await up();
     },
     async count(table, where = "1 = 1") {
-      const rows = await backend.query<{ n: unknown }>(admin.manager, `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`);
+      const rows = await backend.query<{ n: unknown }>(
+        admin.manager,
+        `SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`,
+      );
       return Number(rows[0].n);
     },
     async close() {

@@ -126,7 +126,7 @@ function parseText(message: Buffer): string {
 
 /** Whether the server's messages in `buffer` include a ReadyForQuery ('Z'). */
 function hasReadyForQuery(buffer: Buffer): boolean {
-  for (let at = 0; at + 5 <= buffer.length; ) {
+  for (let at = 0; at + 5 <= buffer.length;) {
     if (buffer[at] === 0x5a) return true;
     at += buffer.readInt32BE(at + 1) + 1;
   }

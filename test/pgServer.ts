@@ -52,7 +52,9 @@ function run(binary: string, args: string[]): Promise<string> {
   const [file, argv] = command(binary, args);
   return new Promise((resolve, reject) =>
     execFile(file, argv, { timeout: 60_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${binary} ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      error
+        ? reject(new Error(`${binary} ${args.join(" ")} failed: ${error.message}\n${stdout}\n${stderr}`))
+        : resolve(stdout),
     ),
   );
 }
@@ -77,9 +79,18 @@ export async function startOwnPgServer(): Promise<OwnPgServer> {
   const log = join(dir, "server.log");
   await run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();
-  const settings = [`-p ${port}`, "-c listen_addresses=127.0.0.1", `-c unix_socket_directories=${dir}`, "-c fsync=off", "-c full_page_writes=off", "-c max_connections=100"];
-  const start = () => run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings.join(" "), "start"]).then(() => undefined);
-  const stop = (mode: "fast" | "immediate") => run("pg_ctl", ["-D", data, "-w", "-t", "60", "-m", mode, "stop"]).then(() => undefined);
+  const settings = [
+    `-p ${port}`,
+    "-c listen_addresses=127.0.0.1",
+    `-c unix_socket_directories=${dir}`,
+    "-c fsync=off",
+    "-c full_page_writes=off",
+    "-c max_connections=100",
+  ];
+  const start = () =>
+    run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o", settings.join(" "), "start"]).then(() => undefined);
+  const stop = (mode: "fast" | "immediate") =>
+    run("pg_ctl", ["-D", data, "-w", "-t", "60", "-m", mode, "stop"]).then(() => undefined);
   // A test process that dies (or a hook that times out) must not leave the server running.
   const onExit = () => {
     try {

@@ -14,7 +14,8 @@ import { join } from "node:path";
 export const PGBOUNCER: string | null = findPgBouncer();
 
 function findPgBouncer(): string | null {
-  for (const path of ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"]) if (existsSync(path)) return path;
+  for (const path of ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"])
+    if (existsSync(path)) return path;
   const found = spawnSync("sh", ["-c", "command -v pgbouncer"], { encoding: "utf8" });
   return found.status === 0 && found.stdout.trim() ? found.stdout.trim() : null;
 }
@@ -80,13 +81,17 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       ].join("\n"),
       { mode: 0o644 },
     );
-    const args = process.getuid?.() === 0 ? ["-u", unprivilegedUser(), join(dir, "pgbouncer.ini")] : [join(dir, "pgbouncer.ini")];
+    const args =
+      process.getuid?.() === 0 ? ["-u", unprivilegedUser(), join(dir, "pgbouncer.ini")] : [join(dir, "pgbouncer.ini")];
     const child = spawn(PGBOUNCER, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const up = await waitUntil(() => output.includes(`listening on 127.0.0.1:${port}`), () => child.exitCode !== null || child.signalCode !== null);
+    const up = await waitUntil(
+      () => output.includes(`listening on 127.0.0.1:${port}`),
+      () => child.exitCode !== null || child.signalCode !== null,
+    );
     if (up) {
       return {
         url: `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/hrp`,
@@ -124,7 +129,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

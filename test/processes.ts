@@ -51,7 +51,11 @@ export function spawnWorker(db: Pick<TestDb, "location">, env: Record<string, st
 }
 
 /** Polls `probe` until it returns true; throws with `describe()` after `timeoutMs`. */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string> | string): Promise<void> {
+export async function eventually(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => Promise<string> | string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms: ${await describe()}`);

@@ -26,17 +26,26 @@ describe.each(BACKENDS)("README quick start on %s", (kind) => {
       source = source.replace("Date.now() + 30_000", "Date.now() + 300"); // do not make the test wait 30 s
       if (db) {
         const { pgUrl, pgSchema } = db.location;
-        const options = { type: "postgres", url: pgUrl, schema: pgSchema, extra: { options: `-c search_path=${pgSchema}` } };
+        const options = {
+          type: "postgres",
+          url: pgUrl,
+          schema: pgSchema,
+          extra: { options: `-c search_path=${pgSchema}` },
+        };
         source = source.replace(SQLITE_OPTIONS, `{ ...${JSON.stringify(options)}, entities: ENTITIES } as any`);
       }
       writeFileSync(join(dir, "quickstart.js"), transpile(source));
-      const child = spawn(process.execPath, ["quickstart.js"], { cwd: dir, env: { ...process.env, NODE_PATH: join(ROOT, "node_modules") } });
+      const child = spawn(process.execPath, ["quickstart.js"], {
+        cwd: dir,
+        env: { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+      });
       let output = "";
       child.stdout.on("data", (d: Buffer) => (output += d.toString()));
       child.stderr.on("data", (d: Buffer) => (output += d.toString()));
       const exited = new Promise((resolve) => child.on("exit", resolve));
       const deadline = Date.now() + 30_000;
-      while (!/creating account moves for 12, 13 as user 1/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!/creating account moves for 12, 13 as user 1/.test(output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       expect(output).toMatch(/creating account moves for 12, 13 as user 1/);
       // The job's completion commits right after the method returns.
       let state = "";

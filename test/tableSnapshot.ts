@@ -4,8 +4,12 @@ import type { TestDb } from "./helpers";
 export async function tableNames(db: TestDb): Promise<string[]> {
   const rows: Array<{ name: string }> =
     db.kind === "sqlite"
-      ? await db.dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-      : await db.dataSource.query(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`);
+      ? await db.dataSource.query(
+          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+        )
+      : await db.dataSource.query(
+          `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
+        );
   return rows.map((r) => r.name);
 }
 

@@ -26,8 +26,14 @@ export type Prng = ReturnType<typeof prng>;
 
 /** Zones with 30/45-minute offsets, half-hour DST, southern-hemisphere DST, no DST. */
 export const ORACLE_ZONES = [
-  "Pacific/Chatham", "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns",
-  "Europe/Berlin", "America/New_York", "Asia/Shanghai", "UTC",
+  "Pacific/Chatham",
+  "Asia/Kolkata",
+  "Australia/Lord_Howe",
+  "America/St_Johns",
+  "Europe/Berlin",
+  "America/New_York",
+  "Asia/Shanghai",
+  "UTC",
 ] as const;
 
 /** Local wall-clock fields of an instant. */
@@ -50,15 +56,30 @@ export class IntlClock {
 
   constructor(readonly zone: string) {
     this.format = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone, hourCycle: "h23", weekday: "short",
-      year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
+      timeZone: zone,
+      hourCycle: "h23",
+      weekday: "short",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
     });
   }
 
   local(t: number): Local {
     const parts: Record<string, string> = {};
     for (const p of this.format.formatToParts(t)) parts[p.type] = p.value;
-    return { y: +parts.year, mo: +parts.month, d: +parts.day, h: +parts.hour, mi: +parts.minute, s: +parts.second, dow: WEEKDAYS.indexOf(parts.weekday) };
+    return {
+      y: +parts.year,
+      mo: +parts.month,
+      d: +parts.day,
+      h: +parts.hour,
+      mi: +parts.minute,
+      s: +parts.second,
+      dow: WEEKDAYS.indexOf(parts.weekday),
+    };
   }
 
   /** Wall-clock time of `t` encoded as UTC milliseconds ("naive"). */
@@ -79,7 +100,10 @@ export class IntlClock {
    */
   instantOf(naive: number): number {
     const offsets = new Set([this.offset(naive - 86_400_000), this.offset(naive), this.offset(naive + 86_400_000)]);
-    const valid = [...offsets].map((o) => naive - o).filter((t) => this.naive(t) === naive).sort((a, b) => a - b);
+    const valid = [...offsets]
+      .map((o) => naive - o)
+      .filter((t) => this.naive(t) === naive)
+      .sort((a, b) => a - b);
     return valid.length > 0 ? valid[0] : naive - this.offset(naive - 86_400_000);
   }
 }
@@ -105,4 +129,5 @@ export function offsetChanges(clock: IntlClock): number[] {
   return out;
 }
 
-export const iso = (t: number | null | undefined) => (t === null || t === undefined ? String(t) : new Date(t).toISOString());
+export const iso = (t: number | null | undefined) =>
+  t === null || t === undefined ? String(t) : new Date(t).toISOString();

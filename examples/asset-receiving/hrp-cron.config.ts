@@ -1,4 +1,4 @@
-import { defaultDataSourceOptions } from "../../src/dataSourceOptions";
+import { defaultDataSourceOptions } from "../../src/schema/dataSourceOptions";
 import { ENTITIES, ResUsers } from "../../src";
 import { defineConfig } from "../../src/cli";
 import { approveApplications } from "./app";
@@ -26,22 +26,28 @@ export default defineConfig({
     await ensureExampleSchema(dataSource);
     if ((await dataSource.manager.count(AssetReceivingApplication)) > 0) return;
     const approver = await dataSource.manager.save(
-      dataSource.manager.create(ResUsers, { login: "zhang.wei", name: "Zhang Wei", active: true, tz: "Asia/Shanghai", createDate: new Date() }),
+      dataSource.manager.create(ResUsers, {
+        login: "zhang.wei",
+        name: "Zhang Wei",
+        active: true,
+        tz: "Asia/Shanghai",
+        createDate: new Date(),
+      }),
     );
-    const [a, b, c] = await dataSource.manager.save(
-      AssetReceivingApplication,
-      [
-        { name: "ARA-0001", amount: 1_250_000, state: "draft" as const, approvedUid: null },
-        { name: "ARA-0002", amount: 0, state: "draft" as const, approvedUid: null },
-        { name: "ARA-0003", amount: 86_000, state: "draft" as const, approvedUid: null },
-      ],
-    );
+    const [a, b, c] = await dataSource.manager.save(AssetReceivingApplication, [
+      { name: "ARA-0001", amount: 1_250_000, state: "draft" as const, approvedUid: null },
+      { name: "ARA-0002", amount: 0, state: "draft" as const, approvedUid: null },
+      { name: "ARA-0003", amount: 86_000, state: "draft" as const, approvedUid: null },
+    ]);
     await approveApplications(dataSource, service, [a.id], approver.id, 0);
     await approveApplications(dataSource, service, [b.id], approver.id, 0);
     await approveApplications(dataSource, service, [c.id], approver.id, 30_000);
     await service.createCron({
-      name: "Daily asset depreciation", model: APPLICATION_MODEL, function: "dailyDepreciation",
-      cronExpression: "0 2 * * *", userId: approver.id,
+      name: "Daily asset depreciation",
+      model: APPLICATION_MODEL,
+      function: "dailyDepreciation",
+      cronExpression: "0 2 * * *",
+      userId: approver.id,
     });
   },
 });

@@ -31,10 +31,15 @@ export function exampleRegistry(registry = new ModelRegistry()): ModelRegistry {
       for (const application of applications) {
         if (application.state !== "approved") continue;
         if (application.amount <= 0) {
-          throw new Error(`application ${application.name} has amount ${application.amount}; an account move needs a positive amount`);
+          throw new Error(
+            `application ${application.name} has amount ${application.amount}; an account move needs a positive amount`,
+          );
         }
         await env.manager.insert(AccountMove, {
-          ref: `AM/${application.name}`, applicationId: application.id, amount: application.amount, createUid: env.uid,
+          ref: `AM/${application.name}`,
+          applicationId: application.id,
+          amount: application.amount,
+          createUid: env.uid,
         });
         await env.manager.update(AssetReceivingApplication, { id: application.id }, { state: "posted" });
       }

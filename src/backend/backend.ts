@@ -1,5 +1,6 @@
-import type { EntityManager } from "typeorm";
-import type { Logger } from "../types";
+import type { EntityManager, QueryRunner } from "typeorm";
+import type { JobScope } from "./jobScope";
+import type { Logger } from "../core/types";
 
 /** SQL vocabulary for the DDL that differs between databases. */
 export interface DdlVocabulary {
@@ -44,7 +45,11 @@ export type CommitStatus = "committed" | "aborted" | "in progress" | "unknown";
  * a result, a retry or a `CommitOutcomeUnknownError`.
  */
 export class CommitInterrupted extends Error {
-  constructor(readonly ticket: CommitTicket, readonly value: unknown, cause: unknown) {
+  constructor(
+    readonly ticket: CommitTicket,
+    readonly value: unknown,
+    cause: unknown,
+  ) {
     super(`the connection failed during COMMIT of transaction ${ticket.transactionId}`, { cause });
   }
 }
@@ -109,6 +114,14 @@ export interface Backend {
    * given and active (the caller's business transaction).
    */
   inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * One job of a batch in its own savepoint `name` on `runner` (the batch
+   * transaction's), opened lazily by the job's first query; see `JobScope`.
+   * `timeoutMs` bounds each of the job's statements where the dialect can
+   * ({@link savepointSql}).
+   */
+  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null): JobScope;
 
   /** Runs raw SQL written with `?` placeholders; returns the rows. */
   query<R = Record<string, unknown>>(manager: EntityManager, sql: string, params?: unknown[]): Promise<R[]>;

@@ -53,7 +53,8 @@ export function encodeJsonRows(
       const out: Record<string, unknown> = {};
       for (const name of names) {
         const value = row[name];
-        out[name] = value instanceof Date ? toDbDate(value) : typeof value === "boolean" ? toDbBool(value) : value ?? null;
+        out[name] =
+          value instanceof Date ? toDbDate(value) : typeof value === "boolean" ? toDbBool(value) : (value ?? null);
       }
       return out;
     }),
@@ -64,12 +65,17 @@ export function encodeJsonRows(
  * Entities from raw rows (`SELECT *`), converted the way TypeORM converts
  * what it loads itself (dates, booleans), without building a query.
  */
-export function hydrate<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, rows: readonly Record<string, unknown>[]): T[] {
+export function hydrate<T extends ObjectLiteral>(
+  manager: EntityManager,
+  target: EntityTarget<T>,
+  rows: readonly Record<string, unknown>[],
+): T[] {
   const metadata = manager.connection.getMetadata(target);
   const driver = manager.connection.driver;
   return rows.map((row) => {
     const entity = metadata.create() as T;
-    for (const column of metadata.columns) column.setEntityValue(entity, driver.prepareHydratedValue(row[column.databaseName], column));
+    for (const column of metadata.columns)
+      column.setEntityValue(entity, driver.prepareHydratedValue(row[column.databaseName], column));
     return entity;
   });
 }

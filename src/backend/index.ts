@@ -1,22 +1,38 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DataSource, DataSourceOptions } from "typeorm";
-import { ConfigError } from "../errors";
-import { resolvePostgresOptions, type PostgresOptions, type ResolvedPostgresOptions } from "../options";
+import { ConfigError } from "../core/errors";
+import type { PostgresOptions } from "../core/options";
+import { resolvePostgresOptions, type ResolvedPostgresOptions } from "../core/resolveOptions";
 import type { Backend } from "./backend";
-import { PostgresBackend } from "./postgres";
-import { SqliteBackend } from "./sqlite";
+import { newProcessLocal, type ProcessLocal } from "./processLocal";
+import { PostgresBackend } from "./postgres/backend";
+import { SqliteBackend } from "./sqlite/backend";
 
-export type { Backend, CommitStatus, CommitTicket, DdlVocabulary, JsonColumns, JsonColumnType, TransactionWork } from "./backend";
+export type {
+  Backend,
+  CommitStatus,
+  CommitTicket,
+  DdlVocabulary,
+  JsonColumns,
+  JsonColumnType,
+  TransactionWork,
+} from "./backend";
 export { CommitInterrupted } from "./backend";
-export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres";
+export { MIGRATION_ADVISORY_LOCK_KEY } from "./postgres/backend";
 
-/** A DataSource's backend and the options it was created with. */
+/** A DataSource's backend, the options it was created with, and what its hrp-cron objects share in this process. */
 interface Entry {
   readonly backend: Backend;
   readonly options: ResolvedPostgresOptions;
+  readonly local: ProcessLocal;
 }
 
+/**
+ * The per-DataSource cache: the only module-level state of hrp-cron (see
+ * docs/ARCHITECTURE.md, "Decisions"). Keyed weakly, so a DataSource that is
+ * dropped takes its backend with it.
+ */
 const backends = new WeakMap<DataSource, Entry>();
 
 /**
@@ -40,12 +56,18 @@ const backends = new WeakMap<DataSource, Entry>();
  */
 export function backendFor(dataSource: DataSource, options?: PostgresOptions): Backend {
   if (!isDataSourceLike(dataSource)) {
-    throw new ConfigError("expected a TypeORM DataSource (new DataSource({ type: \"better-sqlite3\" | \"postgres\", ... }))", {});
+    throw new ConfigError(
+      'expected a TypeORM DataSource (new DataSource({ type: "better-sqlite3" | "postgres", ... }))',
+      {},
+    );
   }
   const resolved = options === undefined ? undefined : resolvePostgresOptions(options);
   const existing = backends.get(dataSource);
   if (existing) {
-    if (resolved && (resolved.poolMode !== existing.options.poolMode || resolved.listenUrl !== existing.options.listenUrl)) {
+    if (
+      resolved &&
+      (resolved.poolMode !== existing.options.poolMode || resolved.listenUrl !== existing.options.listenUrl)
+    ) {
       throw new ConfigError(
         `this DataSource's hrp-cron backend already runs with poolMode "${existing.options.poolMode}" and listenUrl ${existing.options.listenUrl === null ? "none" : "set"}; ` +
           "give backend options at the first hrp-cron call on a DataSource (backendFor(dataSource, options) before migrate), and the same ones every time",
@@ -55,9 +77,19 @@ export function backendFor(dataSource: DataSource, options?: PostgresOptions): B
     return existing.backend;
   }
   const chosen = resolved ?? resolvePostgresOptions();
-  const entry = { backend: createBackend(dataSource, chosen), options: chosen };
+  const entry = { backend: createBackend(dataSource, chosen), options: chosen, local: newProcessLocal(dataSource) };
   backends.set(dataSource, entry);
   return entry.backend;
+}
+
+/**
+ * What the hrp-cron objects of `dataSource` share within this process
+ * (in-process wake-ups, runs in progress, live dispatchers): one set per
+ * DataSource, created with its backend.
+ */
+export function localFor(dataSource: DataSource): ProcessLocal {
+  backendFor(dataSource);
+  return backends.get(dataSource)!.local;
 }
 
 function createBackend(dataSource: DataSource, options: ResolvedPostgresOptions): Backend {
@@ -77,7 +109,8 @@ export { hydrate } from "./common";
  * existing file, `:memory:` and other databases.
  */
 export function missingDatabaseFile(options: DataSourceOptions): string | null {
-  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:") return null;
+  if (options.type !== "better-sqlite3" || typeof options.database !== "string" || options.database === ":memory:")
+    return null;
   return existsSync(options.database) ? null : resolve(options.database);
 }
 

@@ -1,4 +1,4 @@
-import { HrpCronError } from "../errors";
+import { HrpCronError } from "../core/errors";
 
 /** Bad command-line usage: the CLI prints the message and the usage, and exits with code 2. */
 export class UsageError extends HrpCronError {
@@ -46,7 +46,10 @@ export function parseArgs(argv: readonly string[], booleans: ReadonlySet<string>
 /** Throws UsageError for flags the command does not know. */
 export function allowFlags(args: ParsedArgs, allowed: readonly string[]): void {
   for (const name of args.flags.keys()) {
-    if (!allowed.includes(name)) throw new UsageError(`unknown option --${name} for "${args.command}"; allowed: ${allowed.map((a) => `--${a}`).join(", ") || "none"}`);
+    if (!allowed.includes(name))
+      throw new UsageError(
+        `unknown option --${name} for "${args.command}"; allowed: ${allowed.map((a) => `--${a}`).join(", ") || "none"}`,
+      );
   }
 }
 
@@ -64,7 +67,8 @@ export function intFlag(args: ParsedArgs, name: string, min: number, max: number
 
 /** The single positional `ID` of commands such as `run-now ID`. */
 export function idArg(args: ParsedArgs, label = "ID"): number {
-  if (args.positionals.length !== 1) throw new UsageError(`"${args.command}" takes exactly one ${label}, got ${args.positionals.length}`);
+  if (args.positionals.length !== 1)
+    throw new UsageError(`"${args.command}" takes exactly one ${label}, got ${args.positionals.length}`);
   return toInt(label, args.positionals[0], 1, 2_147_483_647);
 }
 

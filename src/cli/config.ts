@@ -1,16 +1,13 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { DataSource, type DataSourceOptions } from "typeorm";
-import { backendFor } from "../backend";
-import { defaultDataSourceOptions, defaultPostgresOptions } from "../dataSourceOptions";
-import { ENTITIES } from "../../entities";
-import { ConfigError } from "../errors";
-import { checkConfig } from "./configCheck";
-import type { DispatcherOptions, PostgresOptions } from "../options";
-import type { QueueSettings } from "../queue/queues";
-import type { SchedulerEvents } from "../scheduler/scheduler";
-import { ModelRegistry } from "../registry";
-import type { HrpCronJobService } from "../service";
+import type { DataSource, DataSourceOptions } from "typeorm";
+import type { HrpCronJobService } from "../api/automatedTasks";
+import { ConfigError } from "../core/errors";
+import type { DispatcherOptions, PostgresOptions, QueueSettings } from "../core/options";
+import { QueueSet } from "../core/queues";
+import type { ModelRegistry } from "../core/registry";
+import { resolveDispatcherOptions } from "../core/resolveOptions";
+import { checkInt } from "../core/validate";
+import { checkSchedulerEvents, type SchedulerEvents } from "../scheduler/schedulerInput";
+import { ResUsersResolver } from "../store/users";
 
 /** What `setup` receives: the migrated data source and a service bound to the registry. */
 export interface SetupContext {
@@ -36,7 +33,8 @@ export interface HrpCronConfig {
    * function returning either. Its entities must include hrp-cron's `ENTITIES`.
    * @defaultValue `defaultDataSourceOptions()` from `ormconfig.ts` (`./hrp-cron.sqlite` or `HRP_CRON_DB`)
    */
-  readonly dataSource?: DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
+  readonly dataSource?:
+    DataSource | DataSourceOptions | (() => DataSource | DataSourceOptions | Promise<DataSource | DataSourceOptions>);
   /** The models and methods jobs may call. @defaultValue an empty registry (`hrp-cron worker` then refuses to start) */
   readonly registry?: ModelRegistry | (() => ModelRegistry | Promise<ModelRegistry>);
   /** Custom queues and overrides of short/default/long (Frappe's `workers`), shared by workers and `JobQueue`. */
@@ -66,48 +64,56 @@ export function defineConfig(config: HrpCronConfig): HrpCronConfig {
   return config;
 }
 
-/** The config file's absolute path (`--config`, else `HRP_CRON_CONFIG`, else `./hrp-cron.config.js`). */
-export function configPathOf(explicitPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(explicitPath ?? env.HRP_CRON_CONFIG ?? "hrp-cron.config.js");
-}
+/**
+ * Every key a config file may set, with what its value must be. A misspelt
+ * key (`schedulerEvent`, `worker`) is refused instead of silently doing
+ * nothing; a new config option must be listed here.
+ */
+const CONFIG_KEYS: Readonly<Record<keyof HrpCronConfig, string>> = {
+  dataSource: "object|function",
+  registry: "object|function",
+  workers: "object",
+  schedulerEvents: "object",
+  schedulerIntervalMinutes: "number",
+  dispatcher: "object",
+  setup: "function",
+  postgres: "object",
+};
 
-/** Loads the config module; no file means the defaults (embedded SQLite, empty registry). */
-export function loadConfig(explicitPath: string | undefined, env: NodeJS.ProcessEnv = process.env): HrpCronConfig {
-  const candidate = explicitPath ?? env.HRP_CRON_CONFIG;
-  const path = configPathOf(explicitPath, env);
-  if (!existsSync(path)) {
-    if (candidate) throw new ConfigError(`config file ${path} does not exist; pass --config with the path of your hrp-cron.config.js`, { path });
-    return {};
+/**
+ * Checks a loaded config before any command opens the database: its keys,
+ * the kinds of their values, and the queue, dispatcher and scheduler
+ * settings themselves (the same checks their classes make).
+ * @throws ConfigError, ValidationError
+ */
+export function checkConfig(config: HrpCronConfig, path: string): HrpCronConfig {
+  for (const [key, value] of Object.entries(config)) {
+    if (key === "__esModule" || value === undefined) continue;
+    const expected = CONFIG_KEYS[key as keyof HrpCronConfig];
+    if (expected === undefined) {
+      throw new ConfigError(
+        `config file ${path}: unknown key "${key}"; known keys are ${Object.keys(CONFIG_KEYS).join(", ")}`,
+        { path, key },
+      );
+    }
+    const kind = value === null ? "null" : typeof value;
+    if (!expected.split("|").includes(kind)) {
+      throw new ConfigError(`config file ${path}: "${key}" must be ${expected.replace("|", " or ")}, got ${kind}`, {
+        path,
+        key,
+      });
+    }
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(path) as { default?: HrpCronConfig } & HrpCronConfig;
-  const config = loaded.default ?? loaded;
-  if (typeof config !== "object" || config === null) {
-    throw new ConfigError(`config file ${path} must export an object (use defineConfig)`, { path });
+  if (config.workers !== undefined) new QueueSet(config.workers);
+  if (config.dispatcher !== undefined) {
+    resolveDispatcherOptions(
+      { ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } },
+      false,
+      new ResUsersResolver(),
+    );
   }
-  checkConfig(config, path);
+  if (config.schedulerEvents !== undefined) checkSchedulerEvents(config.schedulerEvents);
+  if (config.schedulerIntervalMinutes !== undefined)
+    checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes, 1, 59);
   return config;
-}
-
-/** Resolves the configured DataSource, initialized, with its backend options (`postgres`) applied. */
-export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
-  const dataSource = await configuredDataSource(config);
-  if (!dataSource.isInitialized) await dataSource.initialize();
-  const postgres = { ...defaultPostgresOptions(process.env), ...config.postgres };
-  if (Object.keys(postgres).length > 0) backendFor(dataSource, postgres);
-  return dataSource;
-}
-
-/** The configured DataSource as given: not initialized unless the config initialized it. */
-export async function configuredDataSource(config: HrpCronConfig): Promise<DataSource> {
-  const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
-  return given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
-}
-
-export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry> {
-  const given = typeof config.registry === "function" ? await config.registry() : config.registry;
-  if (given !== undefined && !(given instanceof ModelRegistry)) {
-    throw new ConfigError("config.registry must be a ModelRegistry (or a function returning one)", {});
-  }
-  return given ?? new ModelRegistry();
 }

@@ -1,8 +1,12 @@
 import type { DataSource } from "typeorm";
-import { migrate } from "../migrate";
-import { HrpCronJobService } from "../service";
+import { HrpCronJobService } from "../api/automatedTasks";
+import { JobAdmin } from "../api/jobAdmin";
+import type { ModelRegistry } from "../core/registry";
+import { migrate } from "../schema/migrate";
 import type { ParsedArgs } from "./args";
-import { openDataSource, openRegistry, type HrpCronConfig } from "./config";
+import type { HrpCronConfig } from "./config";
+import { openDataSource, openRegistry } from "./loadConfig";
+import { withExistingDatabase } from "./readOnly";
 
 /** Where a command writes, and how the worker learns it should stop. */
 export interface CliIo {
@@ -24,14 +28,13 @@ export type Command = {
   run(ctx: CommandContext): Promise<number>;
 };
 
-
 /**
  * Opens the database (with `open`: the worker waits for an unreachable one),
  * migrates it and runs the config's setup, then `work`; always closes.
  */
 export async function withDatabase<T>(
   config: HrpCronConfig,
-  work: (ds: DataSource, service: HrpCronJobService) => Promise<T>,
+  work: (ds: DataSource, service: HrpCronJobService, registry: ModelRegistry) => Promise<T>,
   open: (config: HrpCronConfig) => Promise<DataSource> = openDataSource,
 ): Promise<T> {
   const dataSource = await open(config);
@@ -40,10 +43,39 @@ export async function withDatabase<T>(
     const registry = await openRegistry(config);
     const service = new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined });
     if (config.setup) await config.setup({ dataSource, registry, service });
-    return await work(dataSource, service);
+    return await work(dataSource, service, registry);
   } finally {
     // A job abandoned at stop may keep a connection busy; do not let it hold the exit.
-    if (dataSource.isInitialized) await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    if (dataSource.isInitialized)
+      await Promise.race([dataSource.destroy(), new Promise((r) => setTimeout(r, 5_000).unref())]);
   }
 }
 
+/** What a command's work gets: the open database and the objects on it. */
+export interface OpenDatabase {
+  readonly dataSource: DataSource;
+  /** The config's registry (empty when it names none). */
+  readonly registry: ModelRegistry;
+  readonly service: HrpCronJobService;
+  /** Retry, cancel, stop, purge, stats, listings: no registry needed. */
+  readonly admin: JobAdmin;
+}
+
+/**
+ * The one shape of most commands: open the database, run `work`, print
+ * what it returns, close; exit code 0 (failures: see `main`). `"read"`
+ * opens the existing, migrated database only (never migrates, never runs
+ * the config's `setup`, never creates a file: see `withExistingDatabase`);
+ * `"write"` migrates and runs `setup` first (`withDatabase`).
+ */
+export async function openRunPrint(
+  ctx: CommandContext,
+  access: "read" | "write",
+  work: (db: OpenDatabase) => Promise<string>,
+): Promise<number> {
+  const open = access === "read" ? withExistingDatabase : withDatabase;
+  return open(ctx.config, async (dataSource, service, registry) => {
+    ctx.io.out(await work({ dataSource, service, registry, admin: new JobAdmin(dataSource) }));
+    return 0;
+  });
+}

@@ -1,3 +1,4 @@
 export { main } from "./main";
-export { defineConfig, loadConfig, type HrpCronConfig, type SetupContext } from "./config";
+export { defineConfig, type HrpCronConfig, type SetupContext } from "./config";
+export { loadConfig } from "./loadConfig";
 export type { CliIo } from "./database";

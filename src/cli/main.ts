@@ -1,11 +1,11 @@
 import "reflect-metadata";
-import { HrpCronError } from "../errors";
+import { HrpCronError } from "../core/errors";
 import { parseArgs, UsageError } from "./args";
 import { checkFlags, COMMANDS, usage } from "./commands";
 import type { CliIo } from "./database";
-import { loadConfig } from "./config";
+import { loadConfig } from "./loadConfig";
 
-const BOOLEAN_FLAGS = new Set(["burst", "help", "sandbox", "no-scheduler"]);
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["burst", "help", "sandbox", "no-scheduler"]);
 
 /**
  * Runs one CLI command and resolves with its exit code: 0 success, 1 a

@@ -1,9 +1,11 @@
 import type { DataSource } from "typeorm";
 import { missingDatabaseFile } from "../backend";
-import { ConfigError } from "../errors";
-import { pendingMigrations } from "../migrate";
-import { HrpCronJobService } from "../service";
-import { configuredDataSource, openRegistry, type HrpCronConfig } from "./config";
+import { ConfigError } from "../core/errors";
+import { pendingMigrations } from "../schema/migrate";
+import { HrpCronJobService } from "../api/automatedTasks";
+import type { ModelRegistry } from "../core/registry";
+import type { HrpCronConfig } from "./config";
+import { configuredDataSource, openRegistry } from "./loadConfig";
 
 /**
  * For commands that only read (`jobs`, `crons`, `runs`, `queues`, `doctor`,
@@ -13,7 +15,10 @@ import { configuredDataSource, openRegistry, type HrpCronConfig } from "./config
  * file, or a schema that hrp-cron's migrations have not brought up to date,
  * is refused with a {@link ConfigError} saying what to do.
  */
-export async function withExistingDatabase<T>(config: HrpCronConfig, work: (ds: DataSource, service: HrpCronJobService) => Promise<T>): Promise<T> {
+export async function withExistingDatabase<T>(
+  config: HrpCronConfig,
+  work: (ds: DataSource, service: HrpCronJobService, registry: ModelRegistry) => Promise<T>,
+): Promise<T> {
   const dataSource = await configuredDataSource(config);
   if (!dataSource.isInitialized) {
     const missing = missingDatabaseFile(dataSource.options);
@@ -36,7 +41,11 @@ export async function withExistingDatabase<T>(config: HrpCronConfig, work: (ds: 
       );
     }
     const registry = await openRegistry(config);
-    return await work(dataSource, new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined }));
+    return await work(
+      dataSource,
+      new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined }),
+      registry,
+    );
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
   }

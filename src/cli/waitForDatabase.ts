@@ -1,7 +1,8 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
-import { coerceError, DatabaseUnavailableError } from "../errors";
-import { configuredDataSource, type HrpCronConfig } from "./config";
+import { coerceError, DatabaseUnavailableError } from "../core/errors";
+import type { HrpCronConfig } from "./config";
+import { configuredDataSource } from "./loadConfig";
 import type { CliIo } from "./database";
 
 /** First wait between attempts; doubles up to {@link MAX_WAIT_MS}. */
@@ -29,9 +30,19 @@ export async function openWhenReachable(config: HrpCronConfig, io: CliIo): Promi
     } catch (error) {
       if (!backend.isTransientError(error)) throw error;
       await dataSource.driver.disconnect().catch(() => undefined); // the failed attempt's pool
-      if (stopped) throw new DatabaseUnavailableError({ operation: "starting the worker" }, "nothing", attempt, Date.now() - began, error, true);
+      if (stopped)
+        throw new DatabaseUnavailableError(
+          { operation: "starting the worker" },
+          "nothing",
+          attempt,
+          Date.now() - began,
+          error,
+          true,
+        );
       const waitMs = Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (attempt - 1));
-      io.err(`hrp-cron: database unavailable (${oneLine(error)}); attempt ${attempt} failed, retrying in ${waitMs / 1000} s`);
+      io.err(
+        `hrp-cron: database unavailable (${oneLine(error)}); attempt ${attempt} failed, retrying in ${waitMs / 1000} s`,
+      );
       await Promise.race([new Promise((resolve) => setTimeout(resolve, waitMs).unref()), io.stopRequested]);
     }
   }

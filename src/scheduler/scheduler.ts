@@ -1,64 +1,56 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { HrpCronJob } from "../../entities/HrpCronJob";
-import { ScheduledJobLog, ScheduledJobType } from "../../entities/ScheduledJobType";
+import { JobQueue } from "../api/jobQueue";
 import { backendFor, type Backend } from "../backend";
-import { ClaimStore } from "../claims";
-import { coerceError, NotFoundError, UnknownMethodError, ValidationError } from "../errors";
-import { resolveShared, SHARED_OPTION_KEYS, type ResolvedShared, type SharedOptions } from "../options";
-
-const SCHEDULER_OPTION_KEYS = [
-  ...SHARED_OPTION_KEYS, "registry", "workers", "schedulerEvents", "schedulerIntervalMinutes", "tickIntervalMs", "leaseMs", "catchUp", "maxCatchUp",
-];
-import { JobQueue } from "../queue/jobQueue";
-import type { QueueSettings } from "../queue/queues";
-import type { ModelRegistry } from "../registry";
-import { withTransientRetry } from "../retry";
-import { commitOnce } from "../commitOnce";
-import { checkTimeZone, nextCronOccurrence } from "../schedule";
-import { checkBool, describe, checkId, checkInt, checkOptions, optionalBool } from "../validate";
-import { checkJobTypeSpec, checkSchedulerEvents } from "./schedulerInput";
-import { EVENT_NAMES, expressionOf, frequencyOfEvent, queueOfFrequency, type EventName, type Frequency } from "./frequencies";
-import { ADMIN_USER_ID, checkUserKey, requireActiveUser, userKeyOf } from "../users";
-import { failingTypes, recordTypeFailure, type FailingType } from "./typeFailures";
-
-/** App-declared events, Frappe hooks style: `{ daily: ["app.tasks.cleanup"], cron: { "0 2 * * *": ["app.tasks.backup"] } }`. */
-export type SchedulerEvents = Partial<Record<EventName, readonly string[]>> & {
-  readonly cron?: Readonly<Record<string, readonly string[]>>;
-  readonly cron_long?: Readonly<Record<string, readonly string[]>>;
-};
-
-export interface SchedulerOptions extends SharedOptions {
-  readonly registry: ModelRegistry;
-  readonly workers?: Readonly<Record<string, QueueSettings>>;
-  readonly schedulerEvents?: SchedulerEvents;
-  /** Period of the `all` event, in minutes (Frappe's `scheduler_interval`). @defaultValue 4 */
-  readonly schedulerIntervalMinutes?: number;
-  /** How often `start()` ticks. @defaultValue 15000 */
-  readonly tickIntervalMs?: number;
-  /** The leader's lease; a dead leader is replaced within this long. @defaultValue 20000 */
-  readonly leaseMs?: number;
-  /** Replay missed periods (bounded by `maxCatchUp`) instead of one run for all of them. @defaultValue false */
-  readonly catchUp?: boolean;
-  /** @defaultValue 24 */
-  readonly maxCatchUp?: number;
-}
+import { commitOnce } from "../backend/commitOnce";
+import { retriedTransaction } from "../backend/retry";
+import { coerceError, ValidationError } from "../core/errors";
+import { newWorkerId } from "../core/host";
+import { DEFAULTS } from "../core/options";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
+import { checkBool, checkId, checkInt, checkOptions, optionalBool } from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { ScheduledJobType } from "../schema/entities/ScheduledJobType";
+import { checkTimeZone, nextCronOccurrence } from "../scheduling";
+import { expressionOf, queueOfFrequency } from "../scheduling/frequencies";
+import {
+  allTypes,
+  closeFinishedLogs,
+  deleteType,
+  failingTypes,
+  findJob,
+  findTypeByMethod,
+  insertType,
+  listTypes,
+  logStart,
+  logStuck,
+  recordTypeFailure,
+  releaseLease,
+  saveType,
+  schedulerStatus,
+  setSchedulerControl,
+  setTypeStopped,
+  takeLease,
+  updateType,
+  type FailingType,
+  type SchedulerStatus,
+} from "../store/scheduler";
+import { ResUsersResolver } from "../store/users";
+import {
+  checkJobTypeSpec,
+  checkSchedulerControl,
+  SCHEDULER_OPTION_KEYS,
+  type JobTypeSpec,
+  type SchedulerControl,
+  type SchedulerOptions,
+} from "./schedulerInput";
+import { checkTypeMethod, declaredTypes } from "./declaredTypes";
 
 /** What one tick did. */
 export interface TickResult {
   readonly leader: boolean;
   readonly enqueued: string[];
   readonly skipped: Array<{ method: string; reason: string }>;
-}
-
-export interface JobTypeSpec {
-  readonly method: string;
-  readonly frequency: Frequency;
-  readonly cronFormat?: string;
-  readonly queue?: string;
-  /** @defaultValue 1 (Administrator) */
-  readonly userId?: number;
-  readonly timeZone?: string;
-  readonly stopped?: boolean;
 }
 
 /**
@@ -75,7 +67,7 @@ export interface JobTypeSpec {
  * ```
  */
 export class Scheduler {
-  readonly id = ClaimStore.newWorkerId();
+  readonly id = newWorkerId();
   private readonly backend: Backend;
   private readonly options: ResolvedShared;
   private readonly jobs: JobQueue;
@@ -83,6 +75,7 @@ export class Scheduler {
   private readonly tickMs: number;
   private readonly leaseMs: number;
   private readonly maxCatchUp: number;
+  private readonly catchUp: boolean;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<unknown> | null = null;
   /** Set by `stop()`: a tick in a transient retry gives up instead of waiting out its budget. */
@@ -90,18 +83,27 @@ export class Scheduler {
 
   private readonly config: SchedulerOptions;
 
-  constructor(private readonly dataSource: DataSource, config: SchedulerOptions) {
+  constructor(
+    private readonly dataSource: DataSource,
+    config: SchedulerOptions,
+  ) {
     this.backend = backendFor(dataSource);
     config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
     this.config = config;
-    this.options = resolveShared(config);
-    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } = config;
+    this.options = resolveShared(config, new ResUsersResolver());
+    const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } =
+      config;
     this.jobs = new JobQueue(dataSource, queueOptions);
-    this.allMinutes = checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes ?? 4, 1, 59);
-    this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? 15_000, 10, 3_600_000);
-    this.leaseMs = checkInt("leaseMs", config.leaseMs ?? 20_000, 100, 3_600_000);
-    this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? 24, 1, 10_000);
-    optionalBool("catchUp", config.catchUp, false);
+    this.allMinutes = checkInt(
+      "schedulerIntervalMinutes",
+      config.schedulerIntervalMinutes ?? DEFAULTS.schedulerIntervalMinutes,
+      1,
+      59,
+    );
+    this.tickMs = checkInt("tickIntervalMs", config.tickIntervalMs ?? DEFAULTS.tickIntervalMs, 10, 3_600_000);
+    this.leaseMs = checkInt("leaseMs", config.leaseMs ?? DEFAULTS.leaseMs, 100, 3_600_000);
+    this.maxCatchUp = checkInt("maxCatchUp", config.maxCatchUp ?? DEFAULTS.maxCatchUp, 1, 10_000);
+    this.catchUp = optionalBool("catchUp", config.catchUp, DEFAULTS.catchUp);
   }
 
   /**
@@ -110,65 +112,87 @@ export class Scheduler {
    * longer declared (types created by an administrator are kept).
    */
   async sync(): Promise<{ inserted: number; updated: number; deleted: number }> {
-    const declared = this.declared();
-    return withTransientRetry(this.backend, this.options, () =>
-      this.backend.transaction(async (m) => {
-        const existing = await m.find(ScheduledJobType);
-        let inserted = 0;
-        let updated = 0;
-        let deleted = 0;
-        for (const d of declared) {
-          const row = existing.find((e) => e.method === d.method);
-          if (!row) {
-            const admin = await this.options.userResolver.findUser(m, ADMIN_USER_ID);
-            await m.insert(ScheduledJobType, { ...d, userId: ADMIN_USER_ID, userKey: admin ? userKeyOf(admin) : null, tz: null, stopped: false, createdBy: "app", lastExecution: null, lastJobId: null, createDate: this.options.now() });
-            inserted++;
-          } else if (row.createdBy === "app" && (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)) {
-            await m.update(ScheduledJobType, { id: row.id }, d);
-            updated++;
-          }
+    const declared = declaredTypes(this.config.schedulerEvents, this.config.registry, this.allMinutes);
+    return retriedTransaction(this.backend, this.options, async (m) => {
+      const existing = await allTypes(m);
+      let inserted = 0;
+      let updated = 0;
+      let deleted = 0;
+      for (const d of declared) {
+        const row = existing.find((e) => e.method === d.method);
+        if (!row) {
+          const admin = await this.options.userResolver.findUser(m, DEFAULTS.jobTypeUserId);
+          await insertType(m, {
+            ...d,
+            userId: DEFAULTS.jobTypeUserId,
+            userKey: admin ? userKeyOf(admin) : null,
+            tz: null,
+            stopped: false,
+            createdBy: "app",
+            lastExecution: null,
+            lastJobId: null,
+            createDate: this.options.now(),
+          });
+          inserted++;
+        } else if (
+          row.createdBy === "app" &&
+          (row.frequency !== d.frequency || row.cronFormat !== d.cronFormat || row.queue !== d.queue)
+        ) {
+          await updateType(m, row.id, d);
+          updated++;
         }
-        for (const row of existing) {
-          if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
-            await m.delete(ScheduledJobType, { id: row.id });
-            deleted++;
-          }
+      }
+      for (const row of existing) {
+        if (row.createdBy === "app" && !declared.some((d) => d.method === row.method)) {
+          await deleteType(m, row.id);
+          deleted++;
         }
-        return { inserted, updated, deleted };
-      }),
-    );
+      }
+      return { inserted, updated, deleted };
+    });
   }
 
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
   async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
     spec = checkJobTypeSpec(spec);
-    const method = this.checkMethod(spec.method);
+    const method = checkTypeMethod(this.config.registry, spec.method);
     const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
     expressionOf(spec.frequency, spec.cronFormat ?? null, this.allMinutes, tz ?? "UTC");
     const queue = spec.queue ?? queueOfFrequency(spec.frequency);
     this.jobs.queues.get(queue);
-    const userId = checkId("userId", spec.userId ?? 1);
+    const userId = checkId("userId", spec.userId ?? DEFAULTS.jobTypeUserId);
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
       const user = await requireActiveUser(this.options.userResolver, m, userId);
-      if (await m.findOneBy(ScheduledJobType, { method })) throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
-      return m.save(m.create(ScheduledJobType, {
-        method, frequency: spec.frequency, cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null, queue, userId, userKey: userKeyOf(user), tz,
-        stopped: spec.stopped ?? false, createdBy: "admin", lastExecution: null, lastJobId: null, createDate: this.options.now(),
-      }));
+      if (await findTypeByMethod(m, method))
+        throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
+      return saveType(m, {
+        method,
+        frequency: spec.frequency,
+        cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null,
+        queue,
+        userId,
+        userKey: userKeyOf(user),
+        tz,
+        stopped: spec.stopped ?? false,
+        createdBy: "admin",
+        lastExecution: null,
+        lastJobId: null,
+        createDate: this.options.now(),
+      });
     });
   }
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
   async setStopped(typeId: number, stopped: boolean): Promise<void> {
     checkBool("stopped", stopped);
-    const result = await this.backend.transaction((m) => m.update(ScheduledJobType, { id: checkId("typeId", typeId) }, { stopped }));
-    if (!result.affected) throw new NotFoundError("scheduled_job_type", typeId);
+    const id = checkId("typeId", typeId);
+    await this.backend.transaction((m) => setTypeStopped(m, id, stopped));
   }
 
   /** Every type with its next run (`nextRunAt`): the first occurrence after its last run, or after its creation on a cold start. */
   async listTypes(): Promise<Array<ScheduledJobType & { nextRunAt: Date }>> {
-    const types = await this.dataSource.manager.find(ScheduledJobType, { order: { id: "ASC" } });
+    const types = await listTypes(this.dataSource);
     return types.map((t) => Object.assign(t, { nextRunAt: this.nextRunAt(t) }));
   }
 
@@ -183,42 +207,28 @@ export class Scheduler {
   }
 
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
-  async setControl(change: { paused?: boolean; enabled?: boolean }): Promise<void> {
-    change = checkOptions("change", change, ["paused", "enabled"]);
-    optionalBool("paused", change.paused, false);
-    optionalBool("enabled", change.enabled, true);
-    await this.backend.transaction((m) => this.backend.execute(m,
-      `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
-      [change.paused ?? null, change.enabled ?? null]));
+  async setControl(change: SchedulerControl): Promise<void> {
+    change = checkSchedulerControl(change);
+    await setSchedulerControl(this.backend, change.paused ?? null, change.enabled ?? null);
   }
 
-  async status(): Promise<{ enabled: boolean; paused: boolean; leaderId: string | null; leaderUntil: Date | null; lastTick: Date | null }> {
-    const [row] = await this.backend.transaction((m) => this.backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`));
-    return {
-      enabled: this.backend.fromDbBool(row.enabled), paused: this.backend.fromDbBool(row.paused),
-      leaderId: (row.leader_id as string | null) ?? null, leaderUntil: this.backend.fromDbDate(row.leader_until), lastTick: this.backend.fromDbDate(row.last_tick),
-    };
+  async status(): Promise<SchedulerStatus> {
+    return schedulerStatus(this.backend);
   }
 
   /** One scheduling pass: updates finished runs' logs, then (as leader) enqueues every due type. */
   async tick(): Promise<TickResult> {
-    return withTransientRetry(this.backend, { ...this.options, stopping: () => this.stopping }, () => this.backend.transaction((m) => this.tickIn(m)));
+    return retriedTransaction(this.backend, { ...this.options, stopping: () => this.stopping }, (m) => this.tickIn(m));
   }
 
   private async tickIn(m: EntityManager): Promise<TickResult> {
     const now = this.options.now();
-    const d = (x: Date) => this.backend.toDbDate(x);
-    const won = await this.backend.execute(
-      m,
-      `UPDATE hrp_cron_scheduler SET leader_id = ?, leader_until = ?, last_tick = ?
-        WHERE id = 1 AND enabled = TRUE AND paused = FALSE AND (leader_id IS NULL OR leader_id = ? OR leader_until < ?)`,
-      [this.id, d(new Date(now.getTime() + this.leaseMs)), d(now), this.id, d(now)],
-    );
-    if (won === 0) return { leader: false, enqueued: [], skipped: [] };
-    await this.closeFinishedLogs(m, now);
+    if (!(await takeLease(this.backend, m, this.id, new Date(now.getTime() + this.leaseMs), now)))
+      return { leader: false, enqueued: [], skipped: [] };
+    await closeFinishedLogs(this.backend, m, now);
     const enqueued: string[] = [];
     const skipped: Array<{ method: string; reason: string }> = [];
-    for (const type of await m.find(ScheduledJobType, { where: { stopped: false }, order: { id: "ASC" } })) {
+    for (const type of await allTypes(m, false)) {
       let due: Date;
       try {
         due = this.nextRunAt(type);
@@ -227,7 +237,10 @@ export class Scheduler {
         const reason = coerceError(error).message;
         skipped.push({ method: type.method, reason });
         if (await recordTypeFailure(this.backend, m, type, now, null, reason)) {
-          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", { method: type.method, error: reason });
+          this.options.logger.error("scheduler: a scheduled job type cannot be scheduled", {
+            method: type.method,
+            error: reason,
+          });
         }
         continue;
       }
@@ -244,7 +257,7 @@ export class Scheduler {
         this.options.logger.error("scheduler: a due scheduled job type failed", { method: type.method, error: reason });
         // One Failed row for this occurrence; the type is due again at its next occurrence.
         await recordTypeFailure(this.backend, m, type, now, due, reason);
-        await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now });
+        await updateType(m, type.id, { lastExecution: now });
       }
     }
     return { leader: true, enqueued, skipped };
@@ -257,11 +270,11 @@ export class Scheduler {
    * replaced, method no longer registered, queue no longer configured).
    */
   private async enqueueType(m: EntityManager, type: ScheduledJobType, due: Date, now: Date): Promise<string | null> {
-    const d = (x: Date) => this.backend.toDbDate(x);
     const tz = type.tz ?? "UTC";
     const expression = expressionOf(type.frequency, type.cronFormat, this.allMinutes, tz);
-    if (type.userKey !== null) checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
-    const previous = type.lastJobId === null ? null : await m.findOneBy(HrpCronJob, { id: type.lastJobId });
+    if (type.userKey !== null)
+      checkUserKey(await requireActiveUser(this.options.userResolver, m, type.userId), type.userKey);
+    const previous = type.lastJobId === null ? null : await findJob(m, type.lastJobId);
     if (previous && (previous.state === "pending" || previous.state === "running")) {
       const timeoutMs = previous.timeoutMs ?? this.jobs.queues.get(type.queue).timeoutMs;
       const since = previous.dateStarted ?? previous.dateCreated;
@@ -274,38 +287,26 @@ export class Scheduler {
       // Frappe would skip this forever; report it and schedule anew.
       const reason = `previous run (job ${previous.id}) has been running past its ${timeoutMs / 1000} s timeout`;
       this.options.logger.error("scheduler: stuck run detected", { method: type.method, jobId: previous.id });
-      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = 'Failed', date_end = ?, error = ? WHERE hrp_cron_job_id = ? AND status = 'Start'`, [d(now), `stuck: ${reason}`, previous.id]);
+      await logStuck(this.backend, m, previous.id, now, reason);
     }
     let runs = 1;
-    if (this.config.catchUp) {
+    if (this.catchUp) {
       runs = 0;
       for (let at = due; at <= now && runs < this.maxCatchUp; at = nextCronOccurrence(expression, at, tz)) runs++;
     }
     let lastJob: HrpCronJob | null = null;
     for (let i = 0; i < runs; i++) {
-      lastJob = (await this.jobs.enqueue(type.method, { queue: type.queue, userId: type.userId, jobName: `${type.method} (${type.frequency})`, manager: m })) as HrpCronJob;
-      await m.insert(ScheduledJobLog, {
-        scheduledJobTypeId: type.id, method: type.method, status: "Start", hrpCronJobId: lastJob.id, scheduledFor: due, dateStart: now, dateEnd: null, error: null,
+      lastJob = await this.jobs.enqueue(type.method, {
+        queue: type.queue,
+        userId: type.userId,
+        jobName: `${type.method} (${type.frequency})`,
+        manager: m,
       });
+      await logStart(m, type, lastJob.id, due, now);
     }
     // Missed periods collapse: the next run is the first occurrence after now.
-    await m.update(ScheduledJobType, { id: type.id }, { lastExecution: now, lastJobId: lastJob!.id });
+    await updateType(m, type.id, { lastExecution: now, lastJobId: lastJob!.id });
     return null;
-  }
-
-  /** `Start` rows whose job ended become `Complete` or `Failed` (with the job's error). */
-  private async closeFinishedLogs(m: EntityManager, now: Date): Promise<void> {
-    const open = await this.backend.query<{ id: number; state: string; exc_info: string | null; date_done: unknown }>(
-      m,
-      `SELECT l.id, j.state, j.exc_info, j.date_done FROM scheduled_job_log l JOIN hrp_cron_job j ON j.id = l.hrp_cron_job_id
-        WHERE l.status = 'Start' AND j.state IN ('done', 'failed', 'cancelled', 'stopped')`,
-    );
-    for (const row of open) {
-      const status = row.state === "done" ? "Complete" : "Failed";
-      await this.backend.execute(m, `UPDATE scheduled_job_log SET status = ?, date_end = ?, error = ? WHERE id = ?`, [
-        status, this.backend.toDbDate(this.backend.fromDbDate(row.date_done) ?? now), status === "Failed" ? row.exc_info ?? row.state : null, row.id,
-      ]);
-    }
   }
 
   /** Ticks every `tickIntervalMs` until `stop()`. */
@@ -313,7 +314,9 @@ export class Scheduler {
     if (this.timer) return;
     this.stopping = false;
     const loop = async () => {
-      this.ticking = this.tick().catch((error: unknown) => this.options.logger.error("scheduler tick failed", { error: String(error) }));
+      this.ticking = this.tick().catch((error: unknown) =>
+        this.options.logger.error("scheduler tick failed", { error: String(error) }),
+      );
       await this.ticking;
       if (this.timer) this.timer = setTimeout(loop, this.tickMs);
     };
@@ -327,38 +330,6 @@ export class Scheduler {
     this.timer = null;
     this.stopping = true;
     await this.ticking;
-    await this.backend.transaction((m) => this.backend.execute(m, `UPDATE hrp_cron_scheduler SET leader_id = NULL, leader_until = NULL WHERE id = 1 AND leader_id = ?`, [this.id]))
-      .catch(() => undefined);
-  }
-
-  private declared(): Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> {
-    const events = checkSchedulerEvents(this.config.schedulerEvents);
-    const out: Array<{ method: string; frequency: Frequency; cronFormat: string | null; queue: string }> = [];
-    const add = (method: string, frequency: Frequency, cronFormat: string | null, queue: string) => {
-      this.checkMethod(method);
-      expressionOf(frequency, cronFormat, this.allMinutes);
-      if (out.some((o) => o.method === method)) throw new ValidationError("schedulerEvents", `${method} is declared twice`, method);
-      out.push({ method, frequency, cronFormat, queue });
-    };
-    for (const [event, methods] of Object.entries(events)) {
-      if (event === "cron" || event === "cron_long") {
-        for (const [expression, list] of Object.entries(methods as Record<string, string[]>)) {
-          for (const method of list) add(method, "Cron", expression, event === "cron_long" ? "long" : "default");
-        }
-      } else if ((EVENT_NAMES as readonly string[]).includes(event)) {
-        const frequency = frequencyOfEvent(event as EventName);
-        for (const method of methods as string[]) add(method, frequency, null, queueOfFrequency(frequency));
-      } else {
-        throw new ValidationError("schedulerEvents", `unknown event "${event}"; use ${[...EVENT_NAMES, "cron", "cron_long"].join(", ")}`, event);
-      }
-    }
-    return out;
-  }
-
-  private checkMethod(method: string): string {
-    const dot = typeof method === "string" ? method.lastIndexOf(".") : -1;
-    if (dot <= 0) throw new ValidationError("method", `expected "model.method", got ${describe(method)}`, method);
-    if (!this.config.registry.has(method.slice(0, dot), method.slice(dot + 1))) throw new UnknownMethodError(method.slice(0, dot), method.slice(dot + 1));
-    return method;
+    await releaseLease(this.backend, this.id).catch(() => undefined);
   }
 }

@@ -1,0 +1,337 @@
+import type { DataSource, EntityManager } from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { backendFor, localFor, type Backend } from "../backend";
+import { writeOnce } from "../backend/commitOnce";
+import type { ProcessLocal } from "../backend/processLocal";
+import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
+import { UnknownMethodError, type WriteDescription } from "../core/errors";
+import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { requireActiveUser, userKeyOf } from "../core/users";
+import {
+  checkBool,
+  checkDate,
+  checkId,
+  checkInt,
+  checkName,
+  checkOptionalDate,
+  checkOptions,
+  checkPriority,
+  checkTransactionOption,
+  serializeArgs,
+} from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { IrCron } from "../schema/entities/IrCron";
+import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
+import { deleteIdleCron, findCron, insertCron, markRetrigger, updateIdleCron } from "../store/crons";
+import { insertJob } from "../store/jobs";
+import { requireRunnable } from "../store/jobState";
+import { ResUsersResolver } from "../store/users";
+import { JobAdmin } from "./jobAdmin";
+import { checkCronSpec, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
+
+/**
+ * The write side of automated tasks: `runByCron` (Odoo's
+ * `hrp.cron.job.run_by_cron`), recurring crons, and the operator actions
+ * (run now, activate; retry, cancel and listings through {@link JobAdmin}).
+ * Every call validates its input first and writes nothing when it throws.
+ *
+ * ```ts
+ * const service = new HrpCronJobService(dataSource, { registry });
+ * await runAsUser(approverId, () =>
+ *   service.runByCron("Create Asset Receiving Account Move", "hrp.asset.receiving.application",
+ *     "createAssetAcceptanceAccountMove", [[12, 13]], 10, undefined, new Date(Date.now() + 30_000)));
+ * ```
+ */
+export class HrpCronJobService {
+  private readonly backend: Backend;
+  /** In-process wake-ups (and, for the queue, runs in progress) of this DataSource. */
+  private readonly local: ProcessLocal;
+  private readonly options: ResolvedShared;
+  private readonly registry?: ModelRegistry;
+  /** Retry, cancel and the listings, shared with `JobQueue` and the CLI. */
+  private readonly admin: JobAdmin;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: ServiceOptions = {},
+  ) {
+    this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
+    options = checkOptions("options", options, SERVICE_OPTION_KEYS);
+    this.options = resolveShared(options, new ResUsersResolver());
+    this.registry = checkRegistry(options.registry, true);
+    this.admin = new JobAdmin(dataSource, {}, this.options);
+  }
+
+  /**
+   * Schedules one call of `model.fn(...args)` at `dateCreated` (default: now)
+   * as `userId` (default: the ambient user of {@link runAsUser}, else the
+   * configured default). Writes the `hrp_cron_job` row and its one-shot
+   * `ir_cron` row in one transaction — the caller's, when `options.manager`
+   * is given. Returns the saved job.
+   *
+   * @throws ValidationError for an empty name, non-JSON args, a bad priority or date
+   * @throws UnknownMethodError when a registry was given and `model.fn` is not in it
+   * @throws InvalidUserError when the user is missing or inactive
+   */
+  async runByCron(
+    name: string,
+    model: string,
+    fn: string,
+    args: unknown[] = [],
+    priority: number = DEFAULTS.jobPriority,
+    userId?: number,
+    dateCreated?: Date,
+    options: TransactionOption = {},
+  ): Promise<HrpCronJob> {
+    options = checkTransactionOption(options, this.dataSource);
+    checkOptionalDate("dateCreated", dateCreated);
+    checkName("name", name);
+    this.checkMethod(model, fn);
+    const argsJson = serializeArgs(args);
+    checkPriority(priority);
+    const uid = checkId("userId", userId ?? currentUserId() ?? this.options.defaultUserId);
+    const now = this.options.now();
+    const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
+    const creator = currentUserId() ?? uid;
+
+    const job = await this.write(
+      { operation: "runByCron", name, model, function: fn },
+      options.manager,
+      async (manager) => {
+        const user = await this.checkUser(manager, uid);
+        const saved = await insertJob(
+          this.backend,
+          manager,
+          {
+            name,
+            model,
+            function: fn,
+            args: argsJson,
+            priority,
+            userId: uid,
+            userKey: userKeyOf(user),
+            dateCreated: startAt,
+            state: "pending",
+            dateStarted: null,
+            dateDone: null,
+            excInfo: null,
+            createUid: creator,
+            createDate: now,
+            kind: "cron",
+            jobKey: null,
+            maxRetries: 0,
+            attempts: 0,
+            retryBackoffMs: null,
+            workerId: null,
+            onSuccess: null,
+            onFailure: null,
+            queue: "default",
+            timeoutMs: null,
+            concurrencyKey: null,
+            concurrencyLimit: null,
+          },
+          { nextcall: startAt, doall: true },
+        );
+        await this.backend.announceWork(manager);
+        return saved;
+      },
+    );
+    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, startAt);
+    return job;
+  }
+
+  /**
+   * Creates a recurring cron: every `intervalNumber` x `intervalType`, or on
+   * a `cronExpression`, in `timeZone`.
+   *
+   * @throws ValidationError for a bad schedule, name, args, priority, numbercall or date
+   */
+  async createCron(spec: CronSpec, options: TransactionOption = {}): Promise<IrCron> {
+    options = checkTransactionOption(options, this.dataSource);
+    spec = checkCronSpec(spec);
+    checkName("name", spec.name);
+    this.checkMethod(spec.model, spec.function);
+    const argsJson = serializeArgs(spec.args ?? []);
+    const priority = checkPriority(spec.priority ?? DEFAULTS.cronPriority);
+    const uid = checkId("userId", spec.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const numbercall = checkInt("numbercall", spec.numbercall ?? -1, -1, 2_147_483_647);
+    const intervalType = spec.intervalType ?? "days";
+    const intervalNumber = spec.intervalNumber ?? 1;
+    const now = this.options.now();
+    const nextcallGiven = spec.nextcall === undefined ? undefined : checkDate("nextcall", spec.nextcall);
+
+    const cron = await this.write(
+      { operation: "createCron", name: spec.name, model: spec.model, function: spec.function },
+      options.manager,
+      async (manager) => {
+        const user = await this.checkUser(manager, uid);
+        const timeZone = spec.timeZone ?? user.tz ?? "UTC";
+        const schedule = spec.cronExpression
+          ? ({ kind: "cron", expression: spec.cronExpression, timeZone } as const)
+          : ({ kind: "interval", intervalType, intervalNumber, timeZone } as const);
+        validateSchedule(schedule);
+        const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
+        checkSchedulable(schedule, nextcall);
+        if (spec.active ?? true) await this.backend.announceWork(manager);
+        return insertCron(manager, {
+          name: spec.name,
+          active: spec.active ?? true,
+          userId: uid,
+          userKey: userKeyOf(user),
+          priority,
+          intervalNumber,
+          intervalType,
+          cronExpression: spec.cronExpression ?? null,
+          tz: spec.timeZone ?? null,
+          nextcall,
+          lastcall: null,
+          numbercall,
+          doall: spec.doall ?? false,
+          model: spec.model,
+          function: spec.function,
+          args: argsJson,
+          hrpCronJobId: null,
+          failureCount: 0,
+          firstFailureDate: null,
+          runningWorker: null,
+          runningSince: null,
+          createUid: currentUserId() ?? uid,
+          createDate: now,
+          writeDate: now,
+        });
+      },
+    );
+    if (cron.active)
+      this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, cron.nextcall);
+    return cron;
+  }
+
+  /**
+   * Runs a cron once, now (Odoo's trigger): it becomes due at once and a
+   * dispatcher picks it up, without moving its schedule — its planned next
+   * call is kept in `plannedNextcall`, and the schedule resumes from it after
+   * the triggered run (a daily 22:00 cron triggered at 12:00 still runs at
+   * 22:00). To execute it in this process and wait for the outcome, use
+   * `Dispatcher.runNow(id)`.
+   *
+   * Called by the cron's own run (`trigger(env.cronId)`: "more work
+   * remains", Odoo's pattern), it makes the cron due again as soon as this
+   * run is recorded; if the run fails the request is rolled back with it.
+   *
+   * @throws CurrentlyRunningError when another run of it is executing
+   * @throws InvalidStateError when it is the cron of a job that is not pending
+   *   (done, failed, cancelled, stopped: use `retryJob`), or a job re-triggering itself
+   */
+  async trigger(cronId: number): Promise<IrCron> {
+    checkId("cronId", cronId);
+    // A cron's own run asks to run again once it is recorded (in the run's transaction).
+    if (currentJobCronId() === cronId)
+      return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
+    const now = this.options.now();
+    const cron = await this.editIdle(
+      cronId,
+      { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" },
+      true,
+    );
+    this.local.wakeups.notify(now);
+    return cron;
+  }
+
+  /**
+   * Activates or deactivates a cron.
+   * @throws CurrentlyRunningError when a worker is executing it
+   * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`)
+   */
+  async setActive(cronId: number, active: boolean): Promise<IrCron> {
+    checkBool("active", active);
+    const cron = await this.editIdle(cronId, { active }, active);
+    if (active) this.local.wakeups.notify(cron.nextcall);
+    return cron;
+  }
+
+  /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
+  async deleteCron(cronId: number): Promise<void> {
+    checkId("cronId", cronId);
+    await this.write({ operation: "deleteCron", cronId }, undefined, (manager) =>
+      deleteIdleCron(this.backend, manager, cronId),
+    );
+  }
+
+  /** {@link JobAdmin.retryJob}. */
+  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    return this.admin.retryJob(jobId, at);
+  }
+
+  /** {@link JobAdmin.cancelJob}. */
+  async cancelJob(jobId: number): Promise<HrpCronJob> {
+    return this.admin.cancelJob(jobId);
+  }
+
+  async getCron(cronId: number): Promise<IrCron> {
+    return this.admin.getCron(cronId);
+  }
+
+  async getJob(jobId: number): Promise<HrpCronJob> {
+    return this.admin.getJob(jobId);
+  }
+
+  /** The one-shot cron of a job. */
+  async getJobCron(jobId: number): Promise<IrCron> {
+    return this.admin.getJobCron(jobId);
+  }
+
+  /** All crons, in run order. */
+  async listCrons(): Promise<IrCron[]> {
+    return this.admin.listCrons();
+  }
+
+  /** Jobs, newest first. */
+  async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    return this.admin.listJobs(filter);
+  }
+
+  /** Run-log rows, newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+    return this.admin.listRuns(filter);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private checkMethod(model: string, fn: string): void {
+    checkName("model", model, 128);
+    checkName("function", fn, 128);
+    if (this.registry && !this.registry.has(model, fn)) throw new UnknownMethodError(model, fn);
+  }
+
+  private async checkUser(manager: EntityManager, uid: number) {
+    return requireActiveUser(this.options.userResolver, manager, uid);
+  }
+
+  /**
+   * One transaction: the caller's when given (it commits it), else our own,
+   * committed exactly once (`commitOnce`: retried while the database is
+   * unavailable, never blindly after a lost COMMIT reply).
+   */
+  private write<T>(
+    what: WriteDescription,
+    given: EntityManager | undefined,
+    work: (m: EntityManager) => Promise<T>,
+  ): Promise<T> {
+    // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
+    return writeOnce(this.backend, this.options, what, given, work);
+  }
+
+  /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
+  private async editIdle(cronId: number, values: QueryDeepPartialEntity<IrCron>, runs = false): Promise<IrCron> {
+    checkId("cronId", cronId);
+    return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
+      if (runs) await requireRunnable(this.backend, manager, cronId);
+      await updateIdleCron(this.backend, manager, cronId, values, this.options.now());
+      return (await findCron(manager, cronId))!;
+    });
+  }
+}

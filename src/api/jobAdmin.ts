@@ -1,0 +1,180 @@
+import type { DataSource } from "typeorm";
+import { backendFor, localFor, type Backend } from "../backend";
+import { writeOnce } from "../backend/commitOnce";
+import type { ProcessLocal } from "../backend/processLocal";
+import { retriedTransaction } from "../backend/retry";
+import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
+import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded } from "../core/validate";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { IrCron } from "../schema/entities/IrCron";
+import { cancelJob, jobForChange, purgeJobs, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
+import * as listings from "../store/listings";
+import { ResUsersResolver } from "../store/users";
+import { checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
+
+/** One line of {@link JobAdmin.stats}. */
+export interface QueueStats {
+  readonly queue: string;
+  readonly concurrencyKey: string | null;
+  /** Claimed by a worker now. */
+  readonly running: number;
+  /** Due and waiting for a slot (or for its key's limit). */
+  readonly waiting: number;
+  /** Not due yet (delayed, or waiting for a retry backoff). */
+  readonly scheduled: number;
+}
+
+/** What {@link JobAdmin.purge} deletes. */
+export interface PurgeOptions {
+  /** Finished (done, cancelled, stopped) jobs older than this. @defaultValue 7 days */
+  readonly finishedOlderThanMs?: number;
+  /** Failed jobs older than this. @defaultValue 30 days */
+  readonly failedOlderThanMs?: number;
+}
+
+const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({ finishedOlderThanMs: true, failedOlderThanMs: true });
+
+/**
+ * The operators' verbs on jobs, in one place, for applications, the CLI and
+ * `doctor` alike: retry, cancel, stop, retention (`purge`), queue
+ * statistics, listings and lookups. `HrpCronJobService` and `JobQueue`
+ * offer the same verbs by delegating here; no registry is needed.
+ *
+ * ```ts
+ * const admin = new JobAdmin(dataSource);
+ * await admin.retryJob(42);
+ * console.table(await admin.stats());
+ * ```
+ */
+export class JobAdmin {
+  private readonly backend: Backend;
+  private readonly local: ProcessLocal;
+  private readonly options: ResolvedShared;
+
+  /** `resolved`: options already resolved by the caller (`HrpCronJobService`, `JobQueue`). @internal */
+  constructor(
+    private readonly dataSource: DataSource,
+    options: SharedOptions = {},
+    resolved?: ResolvedShared,
+  ) {
+    this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
+    this.options =
+      resolved ?? resolveShared(checkOptions("options", options, SHARED_OPTION_KEYS), new ResUsersResolver());
+  }
+
+  /**
+   * Puts a failed or cancelled job back in the queue, due now (or at
+   * `at`), with its failure counters, `attempts` and crash count reset, so it
+   * gets its full retries again. It runs as its stored user.
+   *
+   * @throws InvalidStateError when the job is pending, running or done
+   */
+  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+    checkOptionalDate("at", at);
+    checkId("jobId", jobId);
+    const when = at === undefined ? this.options.now() : checkDate("at", at);
+    const job = await writeOnce(this.backend, this.options, { operation: "retryJob", jobId }, undefined, async (m) => {
+      const { cron } = await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
+      return requeueJob(this.backend, m, jobId, cron.id, when, this.options.now);
+    });
+    this.local.wakeups.notify(when);
+    return job;
+  }
+
+  /** Cancels a pending (or failed) job: it will not run. @throws InvalidStateError when it is running or done */
+  async cancelJob(jobId: number): Promise<HrpCronJob> {
+    checkId("jobId", jobId);
+    return writeOnce(this.backend, this.options, { operation: "cancelJob", jobId }, undefined, async (m) => {
+      const { cron } = await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
+      return cancelJob(this.backend, m, jobId, cron.id, this.options.now);
+    });
+  }
+
+  /**
+   * Stops a running job: the worker running it aborts the run at its next
+   * heartbeat (`heartbeatIntervalMs`; at once when it runs in this process
+   * on this DataSource), rolls its writes back and marks it `stopped` (not
+   * retried). On SQLite a job running in another process holds the write
+   * lock, so the request is written only after that job ends. To drop a job
+   * that has not started, use {@link cancelJob}.
+   * @throws NotFoundError, InvalidStateError when the job is not running
+   */
+  async stopJob(jobId: number): Promise<void> {
+    checkId("jobId", jobId);
+    if (this.local.runs.stopJob(jobId)) return;
+    await retriedTransaction(this.backend, this.options, (m) => requestJobStop(this.backend, m, jobId));
+  }
+
+  /**
+   * Running and waiting (due, pending) counts per queue and per concurrency
+   * key, across all workers — what the concurrency manager is doing.
+   */
+  async stats(now = this.options.now()): Promise<QueueStats[]> {
+    const at = guarded("now", () => checkDate("now", now));
+    return this.backend.transaction((m) => queueStats(this.backend, m, at));
+  }
+
+  /**
+   * Retention: deletes finished (`done`, `cancelled`, `stopped`) jobs older
+   * than `finishedOlderThanMs` and failed ones older than
+   * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
+   * how many jobs were deleted.
+   */
+  async purge(options: PurgeOptions = {}): Promise<number> {
+    options = checkOptions("options", options, PURGE_OPTION_KEYS);
+    const finishedMs = checkInt(
+      "finishedOlderThanMs",
+      options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const failedMs = checkInt(
+      "failedOlderThanMs",
+      options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const now = this.options.now().getTime();
+    return retriedTransaction(this.backend, this.options, (m) =>
+      purgeJobs(this.backend, m, new Date(now - finishedMs), new Date(now - failedMs)),
+    );
+  }
+
+  async getCron(cronId: number): Promise<IrCron> {
+    return listings.getCron(this.dataSource, checkId("cronId", cronId));
+  }
+
+  async getJob(jobId: number): Promise<HrpCronJob> {
+    return listings.getJob(this.dataSource, checkId("jobId", jobId));
+  }
+
+  /** The one-shot cron of a job. */
+  async getJobCron(jobId: number): Promise<IrCron> {
+    return listings.getJobCron(this.dataSource, checkId("jobId", jobId));
+  }
+
+  /** All crons, in run order. */
+  async listCrons(): Promise<IrCron[]> {
+    return listings.listCrons(this.dataSource);
+  }
+
+  /** Jobs, newest first. */
+  async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
+    const f = checkJobFilter(filter);
+    return listings.listJobs(this.dataSource, {
+      ...f,
+      since: f.since === undefined ? undefined : checkDate("since", f.since),
+      until: f.until === undefined ? undefined : checkDate("until", f.until),
+      limit: f.limit ?? DEFAULTS.listLimit,
+    });
+  }
+
+  /** Run-log rows, newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+    const f = checkRunFilter(filter);
+    return listings.listRuns(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });
+  }
+}

@@ -1,0 +1,129 @@
+import { existsSync } from "node:fs";
+import { JobAdmin } from "../../api/jobAdmin";
+import { ConfigError } from "../../core/errors";
+import { consoleLogger } from "../../core/logger";
+import { QueueSet } from "../../core/queues";
+import type { RunResult } from "../../core/types";
+import { migrate } from "../../schema/migrate";
+import { Dispatcher } from "../../worker/dispatcher";
+import { idArg, stringFlag, UsageError } from "../args";
+import { withDatabase, type Command } from "../database";
+import { configPathOf, openDataSource, openRegistry } from "../loadConfig";
+import { openWhenReachable } from "../waitForDatabase";
+import { schedulerFor } from "./scheduler";
+import { jobsTable, runsTable } from "./shared";
+
+/** Running work: the worker, a manual run, and migrating the schema. */
+
+export const WORKER_COMMANDS: Record<string, Command> = {
+  worker: {
+    summary:
+      "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
+    flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
+    async run({ args, config, io }) {
+      const registry = await openRegistry(config);
+      if (registry.list().length === 0) {
+        const path = configPathOf(stringFlag(args, "config"));
+        throw new ConfigError(
+          `no job methods are registered (config ${path}${existsSync(path) ? "" : ": not found"}), so this worker would fail every job it takes; ` +
+            "give your registry in the config (registry: () => myRegistry) and pass --config PATH or set HRP_CRON_CONFIG",
+          { path },
+        );
+      }
+      // A worker started before its database waits for it (one line per attempt) instead of exiting.
+      return withDatabase(
+        config,
+        async (dataSource) => {
+          const queueSet = new QueueSet(config.workers);
+          const queueFlag = stringFlag(args, "queue");
+          const queues =
+            queueFlag === undefined
+              ? queueSet.names()
+              : queueFlag
+                  .split(",")
+                  .map((q) => q.trim())
+                  .filter(Boolean);
+          if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
+          // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
+          const concurrency = Math.min(
+            1000,
+            queues.reduce((n, q) => n + queueSet.get(q).backgroundWorkers, 0),
+          );
+          const sandbox = args.flags.has("sandbox")
+            ? { configPath: configPathOf(stringFlag(args, "config")) }
+            : config.dispatcher?.sandbox;
+          const dispatcher = new Dispatcher(dataSource, registry, {
+            logger: consoleLogger("info"),
+            concurrency,
+            ...config.dispatcher,
+            queues,
+            sandbox,
+            // Frappe semantics in the CLI: each served queue is capped at its backgroundWorkers (default 1).
+            workers: Object.fromEntries(
+              queues.map((q) => [q, { ...config.workers?.[q], backgroundWorkers: queueSet.get(q).backgroundWorkers }]),
+            ),
+          });
+          if (args.flags.has("burst")) {
+            const results: RunResult[] = [];
+            for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue())
+              results.push(...batch);
+            io.out(results.length === 0 ? "nothing was due" : runsTable(results));
+            const failed = results.filter((r) => r.outcome === "failed").length;
+            io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
+            io.out(jobsTable(await new JobAdmin(dataSource).listJobs({ limit: 20 })));
+            return 0;
+          }
+          const scheduler = args.flags.has("no-scheduler")
+            ? null
+            : schedulerFor(dataSource, config, registry, consoleLogger("info"));
+          await scheduler?.sync();
+          await dispatcher.start();
+          await scheduler?.start(); // leader-elected: safe in every worker
+          io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
+          await io.stopRequested;
+          io.out("stopping: letting the running job finish...");
+          await scheduler?.stop();
+          await dispatcher.stop();
+          return 0;
+        },
+        (c) => openWhenReachable(c, io),
+      );
+    },
+  },
+
+  migrate: {
+    summary: "bring the database schema up to date (idempotent)",
+    flags: ["config"],
+    async run({ config, io }) {
+      const dataSource = await openDataSource(config);
+      try {
+        const applied = await migrate(dataSource);
+        io.out(applied.length === 0 ? "database is up to date" : `applied: ${applied.join(", ")}`);
+        if (config.schedulerEvents) {
+          const synced = await schedulerFor(dataSource, config, await openRegistry(config)).sync();
+          io.out(`scheduler events: ${synced.inserted} inserted, ${synced.updated} updated, ${synced.deleted} deleted`);
+        }
+        return 0;
+      } finally {
+        await dataSource.destroy();
+      }
+    },
+  },
+
+  "run-now": {
+    summary: "run cron ID now in this process, due or not (exit 1 if the run fails)",
+    flags: ["config"],
+    async run({ args, config, io }) {
+      const id = idArg(args, "CRON_ID");
+      return withDatabase(config, async (dataSource) => {
+        const dispatcher = new Dispatcher(dataSource, await openRegistry(config), {
+          ...config.dispatcher,
+          logger: config.dispatcher?.logger ?? consoleLogger("warn"),
+        });
+        const result = await dispatcher.runNow(id);
+        io.out(runsTable([result]));
+        return result.outcome === "done" ? 0 : 1;
+      });
+    },
+  },
+};

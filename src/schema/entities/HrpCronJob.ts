@@ -1,0 +1,108 @@
+import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
+import { dateColumn, intColumn } from "./columns";
+import { QueueColumns } from "./QueueColumns";
+
+/** Life cycle of an automated task created by `runByCron`. */
+export type HrpCronJobState = "pending" | "running" | "done" | "failed" | "cancelled" | "stopped";
+export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = [
+  "pending",
+  "running",
+  "done",
+  "failed",
+  "cancelled",
+  "stopped",
+];
+
+/**
+ * `hrp_cron_job`: the audited record of one delayed call made with
+ * `runByCron`. Its one-shot `ir_cron` row (`ir_cron.hrp_cron_job_id`) is what
+ * the dispatcher claims; this row says what happened: `state`, timings and,
+ * on failure, `exc_info` (message and stack).
+ */
+@Entity({ name: "hrp_cron_job" })
+export class HrpCronJob extends QueueColumns {
+  @PrimaryGeneratedColumn({ type: "integer" })
+  id!: number;
+
+  @Column({ type: "varchar", length: 256 })
+  name!: string;
+
+  @Column({ type: "varchar", length: 128 })
+  model!: string;
+
+  @Column({ name: "function", type: "varchar", length: 128 })
+  function!: string;
+
+  /** JSON array of positional arguments. */
+  @Column({ type: "text", default: "[]" })
+  args!: string;
+
+  @Column(intColumn("priority", { default: 10 }))
+  priority!: number;
+
+  /** The user the call runs as. */
+  @Column(intColumn("user_id"))
+  userId!: number;
+
+  /**
+   * Who the user was when this was created: the login (or the user
+   * resolver's stable key). A run refuses to start when `user_id` now
+   * resolves to someone else; null (rows from before migration 0009) is not checked.
+   */
+  @Column({ name: "user_key", type: "varchar", length: 256, nullable: true })
+  userKey!: string | null;
+
+  /** When the call should start. */
+  @Column(dateColumn("date_created", { nullable: false }))
+  dateCreated!: Date;
+
+  @Column({ type: "varchar", length: 16, default: "pending" })
+  state!: HrpCronJobState;
+
+  @Column(dateColumn("date_started"))
+  dateStarted!: Date | null;
+
+  @Column(dateColumn("date_done"))
+  dateDone!: Date | null;
+
+  /** Error message and stack of the last failure. */
+  @Column({ name: "exc_info", type: "text", nullable: true })
+  excInfo!: string | null;
+
+  @Column(intColumn("create_uid", { nullable: true }))
+  createUid!: number | null;
+
+  @Column(dateColumn("create_date"))
+  createDate!: Date | null;
+
+  /** `cron` for `runByCron`, `queue` for `enqueue`. */
+  @Column({ type: "varchar", length: 16, default: "cron" })
+  kind!: "cron" | "queue";
+
+  /** Frappe's `job_id`: with `deduplicate`, one live job per key. */
+  @Column({ name: "job_key", type: "varchar", length: 256, nullable: true })
+  jobKey!: string | null;
+
+  @Column(intColumn("max_retries", { default: 0 }))
+  maxRetries!: number;
+
+  /** Runs started so far (first try and retries). */
+  @Column(intColumn("attempts", { default: 0 }))
+  attempts!: number;
+
+  /** JSON array of delays (ms) between retries; the last repeats. */
+  @Column({ name: "retry_backoff_ms", type: "text", nullable: true })
+  retryBackoffMs!: string | null;
+
+  /** The worker that ran it last. */
+  @Column({ name: "worker_id", type: "varchar", length: 128, nullable: true })
+  workerId!: string | null;
+
+  /** Registered `model.method` called as `(env, { jobId, result })` in the job's transaction when it succeeds. */
+  @Column({ name: "on_success", type: "varchar", length: 256, nullable: true })
+  onSuccess!: string | null;
+
+  /** Registered `model.method` called as `(env, { jobId, error })` after the job has finally failed. */
+  @Column({ name: "on_failure", type: "varchar", length: 256, nullable: true })
+  onFailure!: string | null;
+}

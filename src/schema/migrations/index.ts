@@ -1,0 +1,32 @@
+import { initialSchema } from "./0001-initial-schema";
+import { queues } from "./0002-queues";
+import { jobCallbacks } from "./0003-job-callbacks";
+import { scheduler } from "./0004-scheduler";
+import { keyedDueIndex } from "./0005-keyed-due-index";
+import { dropCrossQueueDueIndex } from "./0006-drop-cross-queue-due-index";
+import { leanAuditIndexes } from "./0007-lean-audit-indexes";
+import { crashAndTriggerState } from "./0008-crash-and-trigger-state";
+import { userKey } from "./0009-user-key";
+import { workerMethods } from "./0010-worker-methods";
+import { nextcallWall } from "./0011-nextcall-wall";
+import type { HrpCronMigration } from "./migration";
+
+export type { HrpCronMigration, MigrationContext } from "./migration";
+
+/**
+ * Every hrp-cron migration, oldest first.
+ * Append a new entry; never edit, reorder or remove an existing one.
+ */
+export const MIGRATIONS: readonly HrpCronMigration[] = [
+  initialSchema,
+  queues,
+  jobCallbacks,
+  scheduler,
+  keyedDueIndex,
+  dropCrossQueueDueIndex,
+  leanAuditIndexes,
+  crashAndTriggerState,
+  userKey,
+  workerMethods,
+  nextcallWall,
+];

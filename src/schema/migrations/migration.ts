@@ -1,0 +1,19 @@
+import type { DdlVocabulary } from "../../backend";
+
+/** What a migration gets: the dialect's DDL words and a way to run SQL. */
+export interface MigrationContext {
+  readonly ddl: DdlVocabulary;
+  /** Runs one SQL statement (written with `?` placeholders). */
+  run(sql: string, params?: unknown[]): Promise<void>;
+}
+
+/**
+ * One schema step. Migrations are append-only: never edit, reorder or remove
+ * one that has shipped; add a new one instead. Each runs in a transaction
+ * and is recorded in `hrp_cron_migrations`.
+ */
+export interface HrpCronMigration {
+  /** Unique and sortable, e.g. `0001-initial-schema`. */
+  readonly name: string;
+  up(ctx: MigrationContext): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import type { Backend } from "../backend";
+import { READY } from "./predicates";
+import { liveWorkerMethods } from "./workers";
+
+/** What `hrp-cron doctor` reports, read from the database (dates and booleans converted). */
+export interface DoctorFacts {
+  readonly workers: ReadonlyArray<{
+    id: string;
+    hostname: string;
+    pid: number;
+    startedAt: Date | null;
+    lastSeenAt: Date | null;
+  }>;
+  /** Pending jobs per queue and `model.method`. */
+  readonly pending: ReadonlyArray<{ queue: string; method: string; count: number; oldest: Date | null }>;
+  /** Ready crons of methods no live worker serves (their jobs wait, then fail after `unknownMethodGraceMs`). */
+  readonly unserved: ReadonlyArray<{ method: string; count: number; nextDue: Date | null; since: Date | null }>;
+  /** Every claim, with its worker's last heartbeat (null: the worker is not registered). */
+  readonly running: ReadonlyArray<{
+    id: number;
+    name: string;
+    queue: string;
+    runningWorker: string;
+    runningSince: Date | null;
+    timeoutMs: number | null;
+    lastSeenAt: Date | null;
+  }>;
+  /** Crons with failures, most first. */
+  readonly failing: ReadonlyArray<{
+    id: number;
+    name: string;
+    failureCount: number;
+    firstFailureDate: Date | null;
+    active: boolean;
+  }>;
+}
+
+/** Reads the facts of a doctor report; a worker is live when it heartbeat within `workerTimeoutMs`. */
+export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Promise<DoctorFacts> {
+  const q = <R>(sql: string, params: unknown[] = []) => backend.transaction((m) => backend.query<R>(m, sql, params));
+  const date = (v: unknown) => backend.fromDbDate(v);
+  const workers = await q<{ id: string; hostname: string; pid: number; started_at: unknown; last_seen_at: unknown }>(
+    `SELECT id, hostname, pid, started_at, last_seen_at FROM hrp_cron_worker ORDER BY started_at`,
+  );
+  const pending = await q<{ queue: string; method: string; n: unknown; oldest: unknown }>(
+    `SELECT queue, model || '.' || function AS method, COUNT(*) AS n, MIN(date_created) AS oldest
+       FROM hrp_cron_job WHERE state = 'pending' GROUP BY queue, model, function ORDER BY queue, method`,
+  );
+  const waiting = await q<{ method: string; n: unknown; next_due: unknown; since: unknown }>(
+    `SELECT model || '.' || function AS method, COUNT(*) AS n, MIN(nextcall) AS next_due, MIN(unserved_since) AS since
+       FROM ir_cron WHERE ${READY} GROUP BY model, function ORDER BY method`,
+  );
+  const served = await backend.transaction((m) => liveWorkerMethods(backend, m, workerTimeoutMs));
+  const running = await q<{
+    id: number;
+    name: string;
+    queue: string;
+    running_worker: string;
+    running_since: unknown;
+    timeout_ms: number | null;
+    last_seen_at: unknown;
+  }>(
+    `SELECT c.id, c.name, c.queue, c.running_worker, c.running_since, c.timeout_ms, w.last_seen_at
+       FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker WHERE c.running_worker IS NOT NULL ORDER BY c.running_since`,
+  );
+  const failing = await q<{
+    id: number;
+    name: string;
+    failure_count: number;
+    first_failure_date: unknown;
+    active: unknown;
+  }>(
+    `SELECT id, name, failure_count, first_failure_date, active FROM ir_cron WHERE failure_count > 0 ORDER BY failure_count DESC`,
+  );
+  return {
+    workers: workers.map((w) => ({
+      id: w.id,
+      hostname: w.hostname,
+      pid: w.pid,
+      startedAt: date(w.started_at),
+      lastSeenAt: date(w.last_seen_at),
+    })),
+    pending: pending.map((p) => ({ queue: p.queue, method: p.method, count: Number(p.n), oldest: date(p.oldest) })),
+    unserved: waiting
+      .filter((w) => !served.has(w.method))
+      .map((w) => ({ method: w.method, count: Number(w.n), nextDue: date(w.next_due), since: date(w.since) })),
+    running: running.map((r) => ({
+      id: r.id,
+      name: r.name,
+      queue: r.queue,
+      runningWorker: r.running_worker,
+      runningSince: date(r.running_since),
+      timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms),
+      lastSeenAt: r.last_seen_at === null ? null : date(r.last_seen_at),
+    })),
+    failing: failing.map((f) => ({
+      id: f.id,
+      name: f.name,
+      failureCount: f.failure_count,
+      firstFailureDate: date(f.first_failure_date),
+      active: backend.fromDbBool(f.active),
+    })),
+  };
+}

@@ -1,0 +1,107 @@
+import type { EntityManager } from "typeorm";
+import type { Backend } from "../backend";
+import { HOST } from "../core/host";
+
+/**
+ * The SQL of `hrp_cron_worker`: workers register (with the `model.method`
+ * names they serve), heartbeat, and unregister; recovery and the re-check of
+ * a worker's own claims list every claim with its worker's registration.
+ * Liveness uses wall-clock time, not the injected schedule clock.
+ */
+
+/** A claim and its worker's registration, as {@link claimHolders} lists them. */
+export interface ClaimHolder {
+  id: number;
+  running_worker: string;
+  /** When it was claimed (the claimer's wall clock). */
+  running_since: unknown;
+  hostname: string | null;
+  pid: number | null;
+  last_seen_at: unknown;
+}
+
+/** Registers (or re-registers) `workerId` of this process, with the `model.method` names it serves (null: not said). */
+export async function registerWorker(
+  backend: Backend,
+  workerId: string,
+  methods: readonly string[] | null,
+): Promise<void> {
+  const now = backend.toDbDate(new Date());
+  await backend.transaction(async (m) => {
+    await backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]);
+    await backend.execute(
+      m,
+      `INSERT INTO hrp_cron_worker (id, hostname, pid, started_at, last_seen_at, methods) VALUES (?, ?, ?, ?, ?, ?)`,
+      [workerId, HOST, process.pid, now, now, methods === null ? null : JSON.stringify(methods)],
+    );
+  });
+}
+
+/** Refreshes `last_seen_at`; false when the worker's row is gone (it was presumed dead and removed). */
+export async function touchWorker(backend: Backend, m: EntityManager, workerId: string): Promise<boolean> {
+  return (
+    (await backend.execute(m, `UPDATE hrp_cron_worker SET last_seen_at = ? WHERE id = ?`, [
+      backend.toDbDate(new Date()),
+      workerId,
+    ])) > 0
+  );
+}
+
+export async function unregisterWorker(backend: Backend, workerId: string): Promise<void> {
+  await backend.transaction((m) => backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]));
+}
+
+/** Every claim with its worker's registration (null columns: not registered). */
+export function claimHolders(backend: Backend, m: EntityManager): Promise<ClaimHolder[]> {
+  return backend.query<ClaimHolder>(
+    m,
+    `SELECT c.id, c.running_worker, c.running_since, w.hostname, w.pid, w.last_seen_at
+       FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker
+      WHERE c.running_worker IS NOT NULL`,
+  );
+}
+
+/** Crons `workerId` holds whose stop was requested (`stopJob`). */
+export async function stopRequests(
+  backend: Backend,
+  workerId: string,
+): Promise<Array<{ cronId: number; jobId: number | null }>> {
+  const rows = await backend.transaction((m) =>
+    backend.query<{ id: number; hrp_cron_job_id: number | null }>(
+      m,
+      `SELECT id, hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE`,
+      [workerId],
+    ),
+  );
+  return rows.map((r) => ({
+    cronId: Number(r.id),
+    jobId: r.hrp_cron_job_id === null ? null : Number(r.hrp_cron_job_id),
+  }));
+}
+
+/** The `model.method` names served by workers that heartbeat within `workerTimeoutMs` (wall clock). */
+export async function liveWorkerMethods(
+  backend: Backend,
+  m: EntityManager,
+  workerTimeoutMs: number,
+): Promise<Set<string>> {
+  const rows = await backend.query<{ methods: string | null }>(
+    m,
+    `SELECT methods FROM hrp_cron_worker WHERE last_seen_at > ? AND methods IS NOT NULL`,
+    [backend.toDbDate(new Date(Date.now() - workerTimeoutMs))],
+  );
+  const served = new Set<string>();
+  for (const row of rows) {
+    const names: unknown = parseOrNull(row.methods);
+    if (Array.isArray(names)) for (const name of names) served.add(String(name));
+  }
+  return served;
+}
+
+function parseOrNull(text: string | null): unknown {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,385 @@
+import type { DataSource } from "typeorm";
+import { backendFor, localFor, type Backend } from "../backend";
+import type { ProcessLocal } from "../backend/processLocal";
+import { withTransientRetry, type RetryPolicy } from "../backend/retry";
+import { newWorkerId } from "../core/host";
+import type { DispatcherOptions } from "../core/options";
+import { checkRegistry, type ModelRegistry } from "../core/registry";
+import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
+import type { RunResult } from "../core/types";
+import { checkId } from "../core/validate";
+import { ClaimStore, type Claim, type ClaimPlan } from "../store/claims";
+import { CrashRecords } from "../store/crashes";
+import { ResUsersResolver } from "../store/users";
+import { stopRequests } from "../store/workers";
+import { Executor } from "./executor";
+import { Liveness } from "./liveness";
+import { LocalQueue } from "./localQueue";
+import { ManualRuns } from "./manualRuns";
+import { MethodGate } from "./methodGate";
+import { OwnClaims } from "./ownClaims";
+import { Recovery } from "./recovery";
+import { SandboxPool } from "./sandbox";
+import { Execution } from "./execution";
+import { Slots } from "./slots";
+import { finishOrAbandon, workerAbort } from "./stopGrace";
+import { WakeableSleep } from "./wakeableSleep";
+
+/** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
+const BLOCKED_RETRY_MS = 250;
+
+/**
+ * The worker's lifecycle: `stopped` (new, or after `stop()`), `running`
+ * (between `start()` and `stop()`), `stopping` (while `stop()` runs:
+ * retries give up at once instead of waiting out their budget).
+ */
+type Phase = "stopped" | "running" | "stopping";
+
+/**
+ * The worker: claims due crons and runs them through the {@link Executor}.
+ *
+ * - `runDue()` runs everything due now and resolves with what it did (tests,
+ *   `--burst`, scripts).
+ * - `start()` runs a loop: drain what is due, then sleep until the earliest
+ *   `nextcall`, the poll interval, or a wake-up from this process (a job
+ *   added, a cron triggered), whichever comes first. `stop()` stops
+ *   claiming, lets the running method finish within `gracefulStopMs`, then
+ *   aborts its `env.signal`; an unfinished run is rolled back and released.
+ * - It registers in `hrp_cron_worker`, heartbeats, and recovers claims of
+ *   workers that died.
+ *
+ * ```ts
+ * const dispatcher = new Dispatcher(dataSource, registry, { pollIntervalMs: 5000 });
+ * await dispatcher.start();
+ * process.on("SIGTERM", () => dispatcher.stop());
+ * ```
+ */
+export class Dispatcher {
+  /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
+  readonly workerId = newWorkerId();
+  private readonly backend: Backend;
+  /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
+  private readonly local: ProcessLocal;
+  private readonly options: ResolvedDispatcherOptions;
+  private readonly claims: ClaimStore;
+  /** Leaves jobs of methods this worker lacks to workers that serve them (rolling deploys). */
+  private readonly gate: MethodGate;
+  private readonly executor: Executor;
+  /** In this thread or in sandbox threads. */
+  private readonly execution: Execution;
+  /** The re-check of claims the database gives this worker that it does not hold (see OwnClaims). */
+  private readonly own: OwnClaims;
+  /** Registration, heartbeat, recovery (of dead workers' claims and of its own), stop requests. */
+  private readonly liveness: Liveness;
+  private readonly retry: RetryPolicy;
+  private readonly alarm = new WakeableSleep();
+  /** Claimed, not started yet (claimed ahead, or deferred by a batch), and the claims that fill it. */
+  private readonly queue: LocalQueue;
+  /** Batches in progress (and the suspect's, which runs alone). */
+  private readonly slots: Slots;
+  /** `runDue` and `runNow`. */
+  private readonly manual: ManualRuns;
+  private phase: Phase = "stopped";
+  private loop: Promise<void> | null = null;
+  private abandoned = false;
+  private unlisten: (() => Promise<void>) | null = null;
+  private abort = workerAbort();
+  /** Set by a claim that found nothing to take: when the next ready row is due. */
+  private idleUntil: Date | "never" | null = null;
+
+  constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
+    this.backend = backendFor(dataSource);
+    this.local = localFor(dataSource);
+    checkRegistry(registry);
+    this.options = resolveDispatcherOptions(options, this.backend.serialTransactions, new ResUsersResolver());
+    const { logger } = this.options;
+    this.claims = new ClaimStore(this.backend, logger);
+    this.gate = new MethodGate(this.backend, registry, this.options);
+    this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
+    this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldIds());
+    this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
+    const recovery = new Recovery(
+      this.backend,
+      this.claims,
+      new CrashRecords(this.backend, this.options),
+      this.local.workers,
+      logger,
+      (failed) => this.executor.failedByRecovery(failed, failed.start, failed.error),
+    );
+    this.liveness = new Liveness(
+      this.backend,
+      recovery,
+      this.own,
+      this.local.workers,
+      this.workerId,
+      this.options,
+      this.retry,
+      this.gate.methods(),
+    );
+    const sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
+    this.execution = new Execution(this.executor, sandbox, () => this.abort.signal);
+    this.manual = new ManualRuns(
+      this.liveness,
+      this.own,
+      this.execution,
+      (total) =>
+        this.claimDue(
+          this.plans(() => total),
+          total,
+        ),
+      (cronId) => {
+        const now = this.options.now();
+        return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
+      },
+      this.options.batchSize,
+      () => this.phase === "running",
+    );
+    this.slots = new Slots(this.options.concurrency, this.options.queueCaps);
+    this.queue = new LocalQueue(
+      this.options.batchSize,
+      this.options.batchMaxMs,
+      this.options.concurrency,
+      (perQueue, want, keep) => this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
+    );
+  }
+
+  /** True between `start()` and the end of `stop()`. */
+  get isRunning(): boolean {
+    return this.phase === "running";
+  }
+
+  /**
+   * Runs every cron that is due now, in order `priority, nextcall, id`, and
+   * resolves with one result per run. Crons claimed by other workers are
+   * left to them. Stops early if every run of a batch was skipped (the
+   * database stayed busy), so it always returns.
+   */
+  async runDue(): Promise<RunResult[]> {
+    return this.manual.runDue();
+  }
+
+  /**
+   * Claims cron `cronId` whether or not it is due and runs it now, in this
+   * process (Odoo's "Run Manually"); resolves with the outcome.
+   * @throws CurrentlyRunningError when another worker is executing it
+   */
+  async runNow(cronId: number): Promise<RunResult> {
+    checkId("cronId", cronId);
+    return this.manual.runNow(cronId);
+  }
+
+  /** Starts the polling loop in the background; resolves once the worker is registered. */
+  async start(): Promise<void> {
+    if (this.phase === "running") return;
+    this.phase = "running";
+    this.abort = workerAbort();
+    await this.liveness.register();
+    await this.liveness.recover();
+    // Liveness off the claim path: heartbeat, recovery of dead workers' claims and of its own, stop requests.
+    this.liveness.start(() => this.checkStopRequests());
+    // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
+    this.unlisten = await this.backend.listen(() => this.requestWake(), this.options.logger);
+    this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
+    this.loop = this.runLoop();
+  }
+
+  /**
+   * Stops claiming, waits up to `gracefulStopMs` for the run in progress,
+   * then aborts its signal and waits for it to unwind (its transaction rolls
+   * back and its claim is released). Resolves when the worker is gone.
+   */
+  async stop(): Promise<void> {
+    if (this.phase !== "running") {
+      await this.execution.close(); // threads started by runDue()
+      return;
+    }
+    this.phase = "stopping";
+    this.requestWake();
+    try {
+      if (
+        (await finishOrAbandon(
+          this.loop,
+          this.abort,
+          this.options.gracefulStopMs,
+          this.options.abandonAfterAbortMs,
+        )) === "abandoned"
+      ) {
+        this.options.logger.error(
+          "a job method ignored the stop signal; abandoning its run (it cannot commit) so other workers recover it",
+          {
+            workerId: this.workerId,
+          },
+        );
+        this.abandoned = true;
+      }
+    } finally {
+      this.liveness.stop();
+      await this.unlisten?.().catch(() => undefined);
+      this.unlisten = null;
+      this.loop = null;
+      // Whatever this worker still holds without running it (a release that failed during an outage).
+      if (!this.abandoned)
+        await this.own.releaseAll(this.options.now()).catch((e) =>
+          this.options.logger.warn("could not release claims at stop; others will recover them", {
+            error: String(e),
+          }),
+        );
+      // An abandoned run may still hold SQLite's write lock: do not wait for it forever.
+      const unregistered = this.liveness.unregister();
+      if (this.abandoned)
+        await Promise.race([unregistered, new Promise((r) => setTimeout(r, this.options.abandonAfterAbortMs).unref())]);
+      else await unregistered;
+      await this.execution.close();
+      this.phase = "stopped"; // a later runDue() retries as usual
+      this.options.logger.info("worker stopped", { workerId: this.workerId });
+    }
+  }
+
+  private async runLoop(): Promise<void> {
+    const unsubscribe = this.local.wakeups.subscribe(() => this.requestWake());
+    let errors = 0;
+    try {
+      while (this.phase === "running") {
+        let delayMs = this.options.pollIntervalMs;
+        this.alarm.rearm();
+        this.idleUntil = null;
+        try {
+          await this.fill();
+          if (this.idleUntil !== null) delayMs = Math.min(delayMs, this.msUntil(this.idleUntil));
+          errors = 0;
+        } catch (error) {
+          errors++;
+          delayMs = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(errors, 8));
+          this.options.logger.error("dispatcher loop error; retrying", { error: String(error), retryInMs: delayMs });
+        }
+        if (this.phase === "running") await this.alarm.sleep(delayMs);
+      }
+      await this.slots.settled();
+      await this.queue.settled();
+      await this.releaseBuffered(); // including what the last batches deferred
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /**
+   * How long to sleep when the last claim found nothing it could take:
+   * until the earliest ready row is due. A row that is due but could not be
+   * claimed (its key or queue at its limit) is looked at again shortly, not
+   * in a tight loop.
+   */
+  private msUntil(next: Date | "never"): number {
+    if (next === "never") return Number.POSITIVE_INFINITY;
+    const ms = next.getTime() - this.options.now().getTime();
+    return ms > 0 ? ms : Math.min(this.options.pollIntervalMs, BLOCKED_RETRY_MS);
+  }
+
+  /** What the next claim may take from each queue, in order of preference. */
+  private plans(perQueueMax: (queue: string) => number): ClaimPlan[] {
+    return this.options.queues.map((queue) => ({
+      queue,
+      max: perQueueMax(queue),
+      maxConcurrency: this.options.queueSet.get(queue).maxConcurrency,
+    }));
+  }
+
+  /** One claim of due runs (retried while the database is away; rows of methods this worker lacks handed back: see MethodGate). */
+  private claimDue(plans: readonly ClaimPlan[], total: number): Promise<Claim> {
+    return this.gate.claim(() =>
+      withTransientRetry(this.backend, this.retry, () =>
+        this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate),
+      ),
+    );
+  }
+
+  /**
+   * The loop: claims only what its free slots (per queue and in all) can
+   * take, and starts batches. With several slots it claims one round ahead,
+   * so a finishing slot usually finds work already claimed: one claim round
+   * trip per batch, not per job (see {@link LocalQueue}). Buffered claims
+   * count against global limits and are released on stop.
+   */
+  private async fill(): Promise<void> {
+    const { batchSize } = this.options;
+    const error = this.queue.takeError();
+    if (error !== null) throw error;
+    const room = (queue: string) => this.slots.room(queue);
+    const prefetch = () =>
+      this.queue.prefetchIfLow(
+        Math.max(0, this.slots.free),
+        room,
+        () => this.phase === "running",
+        () => this.requestWake(),
+      );
+    while (this.phase === "running") {
+      const free = this.slots.free;
+      if (free <= 0) return prefetch();
+      if (this.queue.size === 0) {
+        if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
+        const claim = await this.queue.claimRound(free, room);
+        if (this.queue.size === 0) {
+          this.idleUntil = claim.nextDue ?? "never";
+          return;
+        }
+      }
+      const first = this.queue.first((run) => this.slots.room(run.cron.queue) > 0);
+      if (!first) return prefetch();
+      // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
+      if (this.slots.loneRunning || (first.cron.suspect && this.slots.busy > 0)) return;
+      // Spread what is buffered over the free slots (each takes at most batchSize), unless
+      // transactions run one at a time anyway: then one full batch commits the most.
+      const queue = first.cron.queue;
+      const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.slots.room(queue)));
+      const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
+      const batch = this.queue.take(queue, size);
+      const began = Date.now();
+      const run = this.execution
+        .batch(batch, () => this.phase === "running")
+        .then((outcome) => {
+          this.queue.putBack(outcome.deferred);
+          if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
+        })
+        .catch((e: unknown) =>
+          this.options.logger.error("batch crashed; recovery will release its claims", {
+            crons: batch.map((r) => r.cron.id),
+            error: String(e),
+          }),
+        );
+      this.slots.occupy(queue, batch, first.cron.suspect, run, () => this.requestWake()); // a slot is free
+    }
+  }
+
+  /** Hands claimed-but-unstarted runs back (stopping). */
+  private async releaseBuffered(): Promise<void> {
+    for (const { cron } of this.queue.drain()) {
+      await this.backend
+        .transaction((m) => this.claims.release(m, cron, this.workerId))
+        .catch((error: unknown) =>
+          this.options.logger.warn("could not release a claim; recovery will", {
+            cronId: cron.id,
+            error: String(error),
+          }),
+        );
+    }
+  }
+
+  /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
+  private async checkStopRequests(): Promise<void> {
+    if (this.execution.runningCronIds().length === 0 && this.slots.busy === 0) return;
+    for (const row of await stopRequests(this.backend, this.workerId))
+      this.execution.requestStop(row.cronId, row.jobId);
+  }
+
+  /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
+  private *heldIds(): Iterable<number> {
+    for (const run of this.queue.runs()) yield run.cron.id;
+    for (const run of this.slots.runs()) yield run.cron.id;
+    yield* this.manual.heldIds();
+    yield* this.execution.runningCronIds();
+  }
+
+  /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */
+  private requestWake(): void {
+    this.alarm.wake();
+  }
+}

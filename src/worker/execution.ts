@@ -1,0 +1,58 @@
+import { ClaimLostError } from "../core/errors";
+import type { RunResult } from "../core/types";
+import type { ClaimedRun } from "../store/claims";
+import type { BatchOutcome, Executor } from "./executor";
+import { skipped } from "./runResult";
+import type { SandboxPool } from "./sandbox";
+
+/**
+ * Where a dispatcher's runs execute: in this thread through the
+ * {@link Executor} (batches), or one by one in sandbox threads that can be
+ * terminated ({@link SandboxPool}). Stop requests reach either.
+ */
+export class Execution {
+  constructor(
+    private readonly executor: Executor,
+    private readonly sandbox: SandboxPool | null,
+    /** The worker-stop signal of the current run of the dispatcher. */
+    private readonly workerSignal: () => AbortSignal,
+  ) {}
+
+  /**
+   * Runs claimed runs as one batch (in a sandbox: the first one, in its
+   * thread; the rest are deferred). `keepGoing` false makes the batch stop
+   * taking jobs (the worker is stopping).
+   */
+  async batch(runs: ClaimedRun[], keepGoing: () => boolean): Promise<BatchOutcome> {
+    if (!this.sandbox) return this.executor.executeBatch(runs, this.workerSignal(), keepGoing);
+    const [first, ...rest] = runs;
+    return { results: [await this.one(first)], deferred: rest };
+  }
+
+  /** Runs one claimed run; a claim lost meanwhile gives a `skipped` result. */
+  async one(run: ClaimedRun): Promise<RunResult> {
+    try {
+      if (this.sandbox) return await this.sandbox.run(run, this.executor, this.workerSignal());
+      return await this.executor.execute(run, this.workerSignal());
+    } catch (error) {
+      if (!(error instanceof ClaimLostError)) throw error;
+      return skipped(run.cron, error.message);
+    }
+  }
+
+  /** Aborts the run of `cronId`, wherever it runs (an operator's stop request). */
+  requestStop(cronId: number, jobId: number | null): void {
+    this.executor.requestStop(cronId, jobId);
+    this.sandbox?.requestStop(cronId, jobId);
+  }
+
+  /** Crons running in this thread now. */
+  runningCronIds(): number[] {
+    return this.executor.runningCronIds();
+  }
+
+  /** Ends the sandbox threads, if any. */
+  async close(): Promise<void> {
+    await this.sandbox?.close();
+  }
+}

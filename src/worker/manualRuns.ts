@@ -1,0 +1,92 @@
+import type { RunResult } from "../core/types";
+import type { Claim, ClaimedRun } from "../store/claims";
+import type { Execution } from "./execution";
+import type { Liveness } from "./liveness";
+import type { OwnClaims } from "./ownClaims";
+
+/**
+ * A dispatcher's runs made on request rather than by its loop: `runDue`
+ * (everything due now, batch after batch) and `runNow` (one cron, due or
+ * not). A dispatcher that is not started registers for the call and
+ * unregisters after it. Keeps what it claimed, for the re-check of the
+ * worker's own claims.
+ */
+export class ManualRuns {
+  /** Claimed by `runNow` / `runDue` and not finished yet. */
+  private readonly claimed = new Set<ClaimedRun>();
+
+  constructor(
+    private readonly liveness: Liveness,
+    private readonly own: OwnClaims,
+    private readonly execution: Execution,
+    /** Claims up to `total` due runs (in the dispatcher's queue order). */
+    private readonly claimDue: (total: number) => Promise<Claim>,
+    /** Claims cron `cronId` whatever its schedule. */
+    private readonly claimOne: (cronId: number) => Promise<ClaimedRun>,
+    private readonly batchSize: number,
+    /** Whether the dispatcher's loop runs (then it stays registered). */
+    private readonly started: () => boolean,
+  ) {}
+
+  /** See `Dispatcher.runDue`. */
+  runDue(): Promise<RunResult[]> {
+    return this.registered(() => this.drain());
+  }
+
+  /** See `Dispatcher.runNow`. */
+  runNow(cronId: number): Promise<RunResult> {
+    return this.registered(async () => {
+      const run = await this.own.claiming(
+        () => this.claimOne(cronId),
+        (claimed) => this.claimed.add(claimed),
+      );
+      try {
+        return await this.execution.one(run);
+      } finally {
+        this.claimed.delete(run);
+      }
+    });
+  }
+
+  /** Crons claimed by these runs and not finished yet. */
+  *heldIds(): Iterable<number> {
+    for (const run of this.claimed) yield run.cron.id;
+  }
+
+  /** Runs `work` registered: a worker not started registers for it and unregisters after (unless it was started meanwhile). */
+  private async registered<T>(work: () => Promise<T>): Promise<T> {
+    const temporary = !this.liveness.registered;
+    if (temporary) await this.liveness.register();
+    try {
+      return await work();
+    } finally {
+      if (temporary && !this.started()) await this.liveness.unregister();
+    }
+  }
+
+  /** Claims of `batchSize`, run as batches one after another, until nothing is due. */
+  private async drain(): Promise<RunResult[]> {
+    const results: RunResult[] = [];
+    await this.liveness.recover();
+    for (;;) {
+      const claim = () => this.claimDue(this.batchSize);
+      let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.claimed.add(r))))
+        .runs;
+      if (pending.length === 0) break;
+      let progressed = false;
+      try {
+        while (pending.length > 0) {
+          const outcome = await this.execution.batch(pending, () => true);
+          results.push(...outcome.results);
+          if (outcome.results.some((r) => r.outcome !== "skipped")) progressed = true;
+          for (const run of pending) if (!outcome.deferred.includes(run)) this.claimed.delete(run);
+          pending = outcome.deferred;
+        }
+      } finally {
+        for (const run of pending) this.claimed.delete(run);
+      }
+      if (!progressed) break;
+    }
+    return results;
+  }
+}

@@ -1,0 +1,44 @@
+import { ValidationError } from "../core/errors";
+
+/** Helpers of a job method's call: its stored arguments, its abort race, its JSON-safe result. */
+
+/** Stored args are a JSON array; anything else is a data error that fails the run. */
+export function parseArgs(text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError("args", `stored args are not valid JSON: ${text.slice(0, 80)}`);
+  }
+  if (!Array.isArray(parsed))
+    throw new ValidationError("args", `stored args must be a JSON array, got ${text.slice(0, 80)}`);
+  return parsed;
+}
+
+/** Resolves or rejects with `work`, or rejects with the signal's reason as soon as it aborts (leaving `work` behind). */
+export function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(work).then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A method's return value as JSON data (undefined and unserialisable values become null). */
+export function toJsonSafe(value: unknown): unknown {
+  try {
+    return value === undefined ? null : JSON.parse(JSON.stringify(value));
+  } catch {
+    return null;
+  }
+}

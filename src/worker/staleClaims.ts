@@ -1,0 +1,47 @@
+import type { IrCron } from "../schema/entities/IrCron";
+
+/**
+ * Whether the claims of a batch are still this worker's when each job is
+ * about to start.
+ *
+ * A worker that was frozen (SIGSTOP, a VM pause, a long GC) stops
+ * heartbeating; after `workerTimeoutMs` other workers recover its claims and
+ * run them. When it resumes, its batch must not start the jobs it still has
+ * buffered: their writes could not commit (the claim compare-and-set fences
+ * them), but what they do outside the transaction (mail, HTTP calls) would
+ * happen twice. Recovery needs the claim to be older than `workerTimeoutMs -
+ * heartbeatIntervalMs`, so a claim taken (or checked) more recently than
+ * `maxAgeMs` (half of that) is trusted without a round trip; otherwise one
+ * statement re-reads the rest of the batch's claims. A batch of quick jobs
+ * therefore never pays for it.
+ *
+ * One instance per batch run; `check` reads which of the given cron ids are
+ * still held.
+ */
+export class StaleClaimCheck {
+  private checkedAt: number;
+  private readonly lost = new Set<number>();
+
+  constructor(
+    private readonly crons: readonly IrCron[],
+    private readonly maxAgeMs: number,
+    private readonly check: (cronIds: number[]) => Promise<Set<number>>,
+  ) {
+    // Claim times are this process's wall clock (the claim statement writes them).
+    this.checkedAt = crons.reduce((min, c) => Math.min(min, c.runningSince?.getTime() ?? min), Date.now());
+  }
+
+  /** Whether `crons[index]` may start: its claim is recent, or the database says it is still held. */
+  async held(index: number): Promise<boolean> {
+    if (Date.now() - this.checkedAt > this.maxAgeMs) {
+      const rest = this.crons
+        .slice(index)
+        .map((c) => c.id)
+        .filter((id) => !this.lost.has(id));
+      this.checkedAt = Date.now();
+      const held = await this.check(rest);
+      for (const id of rest) if (!held.has(id)) this.lost.add(id);
+    }
+    return !this.lost.has(this.crons[index].id);
+  }
+}

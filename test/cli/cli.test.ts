@@ -1,0 +1,407 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DataSource } from "typeorm";
+import { main, type CliIo } from "../../src/cli";
+import { ConfigError, ENTITIES, JobQueue, MIGRATIONS, defaultDataSourceOptions, migrate } from "../../src";
+import { BACKENDS } from "../helpers";
+import { registry as queueRegistry } from "../fixtures/queue.config";
+import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../../examples/asset-receiving/entities";
+
+const ROOT = join(__dirname, "..", "..");
+const EXAMPLE_CONFIG = join(ROOT, "examples", "asset-receiving", "hrp-cron.config.ts");
+
+function captureIo(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (t) => stdout.push(t),
+    err: (t) => stderr.push(t),
+    stopRequested: new Promise(() => undefined),
+  };
+}
+
+describe("hrp-cron CLI", () => {
+  let dir: string;
+  let dbFile: string;
+  const savedDb = process.env.HRP_CRON_DB;
+  const savedLevel = process.env.HRP_CRON_LOG_LEVEL;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-cli-"));
+    dbFile = join(dir, "cli.sqlite");
+    process.env.HRP_CRON_DB = dbFile;
+    process.env.HRP_CRON_LOG_LEVEL = "silent";
+  });
+
+  afterEach(() => {
+    process.env.HRP_CRON_DB = savedDb;
+    if (savedDb === undefined) delete process.env.HRP_CRON_DB;
+    process.env.HRP_CRON_LOG_LEVEL = savedLevel;
+    if (savedLevel === undefined) delete process.env.HRP_CRON_LOG_LEVEL;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await main(argv, io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+
+  async function withDb<T>(work: (ds: DataSource) => Promise<T>): Promise<T> {
+    const ds = new DataSource({
+      type: "better-sqlite3",
+      database: dbFile,
+      entities: [...ENTITIES, ...EXAMPLE_ENTITIES],
+    });
+    await ds.initialize();
+    try {
+      return await work(ds);
+    } finally {
+      await ds.destroy();
+    }
+  }
+
+  it("rejects bad usage with exit code 2 and a message", async () => {
+    expect((await run()).code).toBe(2);
+    const unknown = await run("frobnicate");
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/unknown command "frobnicate"/);
+    expect((await run("jobs", "--state", "bogus")).err).toMatch(
+      /--state must be one of pending, running, done, failed, cancelled/,
+    );
+    expect((await run("run-now", "abc")).code).toBe(2);
+    expect((await run("run-now")).err).toMatch(/exactly one CRON_ID/);
+    expect((await run("jobs", "--limit", "0")).err).toMatch(/--limit must be from 1/);
+    expect((await run("crons", "--burst")).err).toMatch(/unknown option --burst/);
+    expect((await run("worker", "--config", join(dir, "missing.js"))).code).toBe(1);
+  });
+
+  it("a worker with an empty registry refuses to start, before opening the database", async () => {
+    const burst = await run("worker", "--burst");
+    expect(burst.code).toBe(1);
+    expect(burst.err).toMatch(
+      /ConfigError: no job methods are registered \(config .*hrp-cron\.config\.js: not found\), so this worker would fail every job/,
+    );
+    expect(existsSync(dbFile)).toBe(false);
+  });
+
+  it("refuses a database URL it cannot use instead of creating a file named after it", async () => {
+    expect(() => defaultDataSourceOptions({ DATABASE_URL: "mysql://app:secret@db.example:3306/app" })).toThrow(
+      ConfigError,
+    );
+    expect(() => defaultDataSourceOptions({ HRP_CRON_DB: "sqlite:///var/db/x.sqlite" })).toThrow(
+      /HRP_CRON_DB is a "sqlite:" URL/,
+    );
+    expect(defaultDataSourceOptions({ DATABASE_URL: "postgresql://h/db" }).type).toBe("postgres");
+    expect(defaultDataSourceOptions({ HRP_CRON_DB: "", DATABASE_URL: "./x.sqlite" })).toMatchObject({
+      type: "better-sqlite3",
+      database: "./x.sqlite",
+    });
+    // The real CLI, in an empty directory: nothing may appear there.
+    const cwd = join(dir, "cwd");
+    mkdirSync(cwd);
+    for (const [variable, url, command] of [
+      ["DATABASE_URL", "mysql://app:secret@db.example:3306/app", "jobs"],
+      ["HRP_CRON_DB", "http://example.com/db", "migrate"],
+    ]) {
+      const env: NodeJS.ProcessEnv = { ...process.env, [variable]: url };
+      if (variable === "DATABASE_URL") delete env.HRP_CRON_DB;
+      const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), command], { cwd, env });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      expect([code, stderr]).toEqual([
+        1,
+        expect.stringMatching(
+          new RegExp(`ConfigError: ${variable} is a "${url.split(":")[0]}:" URL, which hrp-cron cannot use`),
+        ),
+      ]);
+      expect(stderr).not.toMatch(/secret/);
+      expect(readdirSync(cwd)).toEqual([]);
+    }
+  });
+
+  it("migrates an empty database idempotently", async () => {
+    const first = await run("migrate");
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/applied: 0001/);
+    expect((await run("migrate")).out).toBe("database is up to date");
+  });
+
+  it("refuses operations on missing rows with exit code 1", async () => {
+    const retry = await run("retry", "999");
+    expect(retry.code).toBe(1);
+    expect(retry.err).toMatch(/NotFoundError/);
+  });
+
+  it("runs the example end to end: burst, audit, retry after a fix, cancel, run-now", async () => {
+    const burst = await run("worker", "--burst", "--config", EXAMPLE_CONFIG);
+    expect(burst.code).toBe(0);
+    expect(burst.out).toMatch(/burst: 2 run\(s\), 1 done, 1 failed/);
+
+    const { approver, moves } = await withDb(async (ds) => ({
+      approver: (await ds.query(`SELECT id FROM res_users WHERE login = 'zhang.wei'`))[0].id as number,
+      moves: await ds.manager.find(AccountMove),
+    }));
+    expect(moves).toHaveLength(1);
+    expect(moves[0].createUid).toBe(approver); // ran as the approving user, not as Administrator
+
+    const failed = await run("jobs", "--state", "failed", "--config", EXAMPLE_CONFIG);
+    expect(failed.out).toMatch(/ARA-0002 has amount 0; an account move needs/);
+    const runs = await run("runs", "--config", EXAMPLE_CONFIG);
+    expect(runs.out.split("\n").filter((l) => /\bfailed\b/.test(l))).toHaveLength(1);
+
+    // Fix the data, retry the failed job: it runs again as the same user.
+    await withDb((ds) => ds.manager.update(AssetReceivingApplication, { name: "ARA-0002" }, { amount: 500 }));
+    expect((await run("retry", "2", "--config", EXAMPLE_CONFIG)).code).toBe(0);
+    expect((await run("worker", "--burst", "--config", EXAMPLE_CONFIG)).out).toMatch(/1 run\(s\), 1 done, 0 failed/);
+    await withDb(async (ds) => {
+      const again = await ds.manager.findOneByOrFail(AccountMove, { ref: "AM/ARA-0002" });
+      expect(again.createUid).toBe(approver);
+    });
+
+    // Job 3 is due in 30 s: cancel it, then it cannot be retried into running twice.
+    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).out).toBe("job 3 is cancelled");
+    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).code).toBe(1);
+
+    // A finished job is final: run-now refuses its cron (exit 1) and writes no second run.
+    const doneCron = await withDb(
+      async (ds) => (await ds.query(`SELECT id FROM ir_cron WHERE hrp_cron_job_id = 1`))[0].id as number,
+    );
+    const runsBefore = (await run("runs", "--job", "1", "--config", EXAMPLE_CONFIG)).out;
+    const refused = await run("run-now", String(doneCron), "--config", EXAMPLE_CONFIG);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/InvalidStateError: Cron \d+ belongs to job 1, which is done/);
+    expect((await run("runs", "--job", "1", "--config", EXAMPLE_CONFIG)).out).toBe(runsBefore);
+
+    // The recurring cron (id 4) runs on demand.
+    const now = await run("run-now", "4", "--config", EXAMPLE_CONFIG);
+    expect(now.code).toBe(0);
+    expect(now.out).toMatch(/dailyDepreciation\s+2\s+done/);
+    expect((await run("crons", "--config", EXAMPLE_CONFIG)).out).toMatch(/0 2 \* \* \*/);
+  });
+
+  it("queue commands: worker --queue --burst, jobs --queue, queues, stop, purge", async () => {
+    const config = join(ROOT, "test", "fixtures", "queue.config.ts");
+    expect((await run("migrate", "--config", config)).code).toBe(0);
+    await withDb(async (ds) => {
+      const jobs = new JobQueue(ds, { registry: queueRegistry, workers: { reports: { timeoutMs: 60_000 } } });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "s" }, queue: "short" });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "r" }, queue: "reports" });
+      await jobs.enqueue("app.tasks.note", { kwargs: { key: "l" }, queue: "long" });
+    });
+    expect((await run("worker", "--queue", "nope", "--burst", "--config", config)).err).toMatch(
+      /UnknownQueueError: Queue "nope" does not exist/,
+    );
+    const burst = await run("worker", "--queue", "short,reports", "--burst", "--config", config);
+    expect(burst.code).toBe(0);
+    expect(burst.out).toMatch(/burst: 2 run\(s\), 2 done, 0 failed/);
+    expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(
+      /app\.tasks\.note\s+long\s+1\s+10\s+pending/,
+    );
+    expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
+    expect(
+      (await run("jobs", "--method", "app.tasks.note", "--state", "done", "--config", config)).out.split("\n"),
+    ).toHaveLength(4);
+    expect((await run("jobs", "--since", "2999-01-01", "--config", config)).out.split("\n")).toHaveLength(2);
+    expect((await run("jobs", "--until", "yesterday", "--config", config)).code).toBe(2);
+    const stop = await run("stop", "3", "--config", config);
+    expect([stop.code, stop.err]).toEqual([1, expect.stringMatching(/not running; cancel a pending job/)]);
+    expect((await run("purge", "--finished-days", "0", "--config", config)).out).toBe("deleted 2 job(s)");
+    expect((await run("jobs", "--config", config)).out.split("\n")).toHaveLength(3); // header, rule, the long job
+  });
+
+  it("scheduler commands: sync on migrate, job-types, add-job-type, pause/resume, doctor", async () => {
+    const config = join(ROOT, "test", "fixtures", "queue.config.ts");
+    expect((await run("migrate", "--config", config)).out).toMatch(
+      /scheduler events: 1 inserted, 0 updated, 0 deleted/,
+    );
+    const bad = await run("add-job-type", "app.tasks.note", "--cron", "61 * * * *", "--config", config);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/ValidationError: Invalid cron_expression/)]);
+    expect((await run("add-job-type", "--cron", "0 2 * * *", "--config", config)).code).toBe(2);
+    expect((await run("job-types", "--config", config)).out).toMatch(
+      /app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/,
+    );
+    expect((await run("job-types", "--stop", "1", "--config", config)).out).toMatch(/Hourly\s+default\s+1\s+yes/);
+    expect((await run("job-types", "--stop", "99", "--config", config)).code).toBe(1);
+    expect((await run("scheduler", "pause", "--config", config)).out).toMatch(/enabled, paused/);
+    const doctor = await run("doctor", "--config", config);
+    expect(doctor.code).toBe(0);
+    expect(doctor.out).toMatch(/^Scheduler: enabled, PAUSED; leader none/);
+    expect(doctor.out).toMatch(/Workers online: 0/);
+    expect((await run("scheduler", "resume", "--config", config)).out).toMatch(/enabled, running/);
+    expect((await run("scheduler", "jump", "--config", config)).code).toBe(2);
+  });
+
+  it("a worker process stops cleanly on SIGINT", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "dist", "src", "cli", "bin.js"),
+        "worker",
+        "--config",
+        join(ROOT, "dist", "examples", "asset-receiving", "hrp-cron.config.js"),
+      ],
+      {
+        env: { ...process.env, HRP_CRON_DB: dbFile, HRP_CRON_LOG_LEVEL: "info" },
+      },
+    );
+    let output = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker did not run the due jobs:\n${output}`)), 30_000);
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (/Ctrl-C stops it/.test(output) && /cron run failed/.test(output) && /cron run done/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+    });
+    try {
+      await ready;
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(output).toMatch(/worker stopped/);
+    await withDb(async (ds) => {
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM hrp_cron_worker`))[0].n)).toBe(0);
+      expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL`))[0].n)).toBe(
+        0,
+      );
+    });
+  });
+});
+
+/** The commands that only read: they must not migrate, run the config's setup, or create a database. */
+const READ_ONLY = [["jobs"], ["crons"], ["runs"], ["queues"], ["doctor"], ["job-types"], ["scheduler", "status"]];
+
+describe.each(BACKENDS)("read-only CLI commands on %s", (kind) => {
+  const QUEUE_CONFIG = join(ROOT, "test", "fixtures", "queue.config.ts");
+  const savedDb = process.env.HRP_CRON_DB;
+  let dir: string;
+  let location: { file?: string; schema?: string };
+  let admin: DataSource | null = null;
+
+  /** A DataSource on the database the CLI sees (not initialized). */
+  const dataSource = () =>
+    new DataSource(
+      location.file
+        ? { type: "better-sqlite3", database: location.file, entities: ENTITIES }
+        : {
+            type: "postgres",
+            url: process.env.HRP_CRON_PG_URL,
+            schema: location.schema,
+            entities: ENTITIES,
+            extra: { options: `-c search_path=${location.schema}` },
+          },
+    );
+  const run = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await main(argv, io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+  const tables = async (): Promise<string[]> => {
+    if (location.file) {
+      if (!existsSync(location.file)) return [];
+      const ds = dataSource();
+      await ds.initialize();
+      try {
+        return (
+          await ds.query(
+            `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+          )
+        ).map((r: { name: string }) => r.name);
+      } finally {
+        await ds.destroy();
+      }
+    }
+    return (
+      await admin!.query(
+        `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+        [location.schema],
+      )
+    ).map((r: { name: string }) => r.name);
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-cli-ro-"));
+    if (kind === "sqlite") {
+      location = { file: join(dir, "never-created.sqlite") };
+      process.env.HRP_CRON_DB = location.file;
+    } else {
+      location = { schema: `cli_ro_${process.pid}_${Date.now().toString(36)}` };
+      admin = new DataSource({ type: "postgres", url: process.env.HRP_CRON_PG_URL });
+      await admin.initialize();
+      await admin.query(`CREATE SCHEMA ${location.schema}`);
+      process.env.HRP_CRON_DB = `${process.env.HRP_CRON_PG_URL}?options=${encodeURIComponent(`-c search_path=${location.schema}`)}`;
+    }
+  });
+  afterEach(async () => {
+    process.env.HRP_CRON_DB = savedDb;
+    if (savedDb === undefined) delete process.env.HRP_CRON_DB;
+    if (admin) {
+      await admin.query(`DROP SCHEMA ${location.schema} CASCADE`);
+      await admin.destroy();
+      admin = null;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuse a database that does not exist or is not migrated, and create or migrate nothing", async () => {
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv);
+      expect([argv, result.code]).toEqual([argv, 1]);
+      expect(result.err).toMatch(
+        kind === "sqlite"
+          ? /ConfigError: database file .*never-created\.sqlite does not exist \(nothing was created\)/
+          : new RegExp(
+              `ConfigError: the database schema is not up to date \\(${MIGRATIONS.length} hrp-cron migration\\(s\\) not applied: 0001-initial-schema`,
+            ),
+      );
+    }
+    expect(existsSync(dir) && readdirSync(dir)).toEqual([]);
+    expect(await tables()).toEqual([]);
+
+    // Half migrated (an older hrp-cron): refused, and left as it is.
+    const ds = dataSource();
+    await ds.initialize();
+    await migrate(ds, MIGRATIONS.slice(0, 2));
+    await ds.destroy();
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv);
+      expect([argv, result.code, result.err]).toEqual([
+        argv,
+        1,
+        expect.stringMatching(/not up to date .* run "hrp-cron migrate" first/),
+      ]);
+    }
+    const ds2 = dataSource();
+    await ds2.initialize();
+    expect(Number((await ds2.query(`SELECT COUNT(*) AS n FROM hrp_cron_migrations`))[0].n)).toBe(2);
+    await ds2.destroy();
+  });
+
+  it("on a migrated database, run without the config's setup", async () => {
+    const ds = dataSource();
+    await ds.initialize();
+    await migrate(ds);
+    await ds.destroy();
+    const before = await tables();
+    for (const argv of READ_ONLY) {
+      const result = await run(...argv, "--config", QUEUE_CONFIG);
+      expect([argv, result.code, result.err]).toEqual([argv, 0, ""]);
+    }
+    expect(await tables()).toEqual(before); // setup would have created hrp_cron_run_note
+    expect(before).not.toContain("hrp_cron_run_note");
+  });
+});
