@@ -110,10 +110,12 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile, workload = NOOP }) {
       const t0 = performance.now();
       dispatcher = new lib.Dispatcher(ds, registry, { concurrency: workers, pollIntervalMs: 1000, logger: lib.consoleLogger("error") });
       await dispatcher.start();
-      await track.done;
-      const r = await track.result(t0, { remaining, visible: app.visible });
-      await dispatcher.stop();
-      return r;
+      try {
+        await track.done;
+        return await track.result(t0, { remaining, visible: app.visible });
+      } finally {
+        await dispatcher.stop();
+      }
     },
     remaining,
     check: app.check,
@@ -194,10 +196,12 @@ function graphileWorker({ pgUrl, batched, workload = NOOP }) {
           track.finish(1);
         },
       }));
-      await track.done;
-      const r = await track.result(t0, { remaining, visible: app.visible });
-      await runner.stop();
-      return r;
+      try {
+        await track.done;
+        return await track.result(t0, { remaining, visible: app.visible });
+      } finally {
+        await runner.stop();
+      }
     },
     remaining,
     check: app.check,
@@ -272,10 +276,12 @@ function pgBoss({ pgUrl, batchSize = 100, workload = NOOP }) {
           track.finish(batch.length);
         }));
       }
-      await track.done;
-      const r = await track.result(t0, { remaining, visible: app.visible });
-      for (const id of ids) await boss.offWork({ id });
-      return r;
+      try {
+        await track.done;
+        return await track.result(t0, { remaining, visible: app.visible });
+      } finally {
+        for (const id of ids) await boss.offWork({ id });
+      }
     },
     remaining,
     check: app.check,
@@ -357,10 +363,12 @@ function bullmq({ pgUrl, appUrl, workload = NOOP } = {}) {
         track.finish(1);
       }, { connection, concurrency: workers });
       worker.on("error", () => undefined);
-      await track.done;
-      const r = await track.result(t0, { remaining, visible: app.visible });
-      await worker.close();
-      return r;
+      try {
+        await track.done;
+        return await track.result(t0, { remaining, visible: app.visible });
+      } finally {
+        await worker.close();
+      }
     },
     remaining,
     check: app.check,

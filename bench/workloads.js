@@ -28,7 +28,7 @@ const WORKLOADS = [
   },
   {
     key: "write5",
-    label: "jobs running 5 statements",
+    label: "jobs running 5 statements in one transaction",
     statementsPerJob: 5,
     description: "each job, in one transaction, reads its account (SELECT), inserts a bench_move row (its unique key) and two bench_move_line rows, and marks the move posted (UPDATE ... WHERE job_key): 5 statements; peers wrap them in BEGIN/COMMIT on one pooled connection, hrp-cron runs them in the job's own transaction (a savepoint of its batch)",
     async job(db, k) {
