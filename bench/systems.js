@@ -135,12 +135,6 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile, workload = NOOP }) {
       await dispatcher.stop();
       return samples;
     },
-    async idle(ms) {
-      dispatcher = new lib.Dispatcher(ds, registry, { concurrency: 1, logger: lib.consoleLogger("error") });
-      await dispatcher.start();
-      await sleep(ms);
-      await dispatcher.stop();
-    },
     async teardown() {
       await app.close();
       await ds?.destroy();
