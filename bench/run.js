@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // hrp-cron benchmarks against its peers, on this machine, in one run.
-// Usage: npm run bench [-- --quick] [-- --n=100000] [-- --reps=3] [-- --pgboss-batch=100] [-- --only=graphile,pg-boss] [-- --sections=throughput,latency]
+// Usage: npm run bench [-- --quick] [-- --n=100000] [-- --reps=3] [-- --pgboss-batch=100] [-- --only=graphile,pg-boss]
+//   [-- --sections=throughput,latency] [-- --workloads=noop,write1,write5]
+// The throughput section runs every workload of bench/workloads.js (no-op jobs; jobs writing one row; jobs running 5
+// statements) on every system; after each drain of a writing workload it checks exactly-once effects (N rows, N
+// distinct keys) and a run where any system lost or duplicated a row exits with status 1 after writing its results.
 // A full run writes bench/results/latest.json, docs/BENCHMARKS.md and docs/bench-throughput.svg; a run restricted with
-// --only or --sections writes bench/results/partial.json and leaves the docs alone.
+// --only, --sections or --workloads writes bench/results/partial.json and leaves the docs alone.
 "use strict";
 const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
@@ -10,6 +14,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { Client } = require("pg");
 const systems = require("./systems");
+const { WORKLOADS, workload } = require("./workloads");
 
 const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = process.argv.includes("--quick");
@@ -19,7 +24,8 @@ const ONLY = arg("only")
   ?.split(",")
   .map((s) => s.toLowerCase());
 const SECTIONS = arg("sections")?.split(",") ?? ["throughput", "latency", "backlog", "pgbench", "idle"];
-const partial = Boolean(ONLY || arg("sections"));
+const RUN_WORKLOADS = (arg("workloads")?.split(",") ?? WORKLOADS.map((w) => w.key)).map(workload);
+const partial = Boolean(ONLY || arg("sections") || arg("workloads"));
 const WORKERS = 8;
 const PGBOSS_BATCH = Number(arg("pgboss-batch") || 100);
 const LATENCY_K = quick ? 200 : 1_000;
@@ -59,112 +65,182 @@ const IDLE_SETTLE_MS = 15_000;
 // The systems, each with a stable key so that repetitions can run round-robin (rep 1 of every system, then rep 2, ...),
 // which spreads any background noise over all systems instead of concentrating it on one.
 const sqliteFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hrp-bench-")), "bench.sqlite");
+// Each maker takes the workload (default: no-op jobs) and returns the adapter, on a fresh database / SQLite file.
 const CANDIDATES = [
-  ["hrp-cron queue (sqlite)", () => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile() })],
+  [
+    "hrp-cron queue (sqlite)",
+    (workload) => systems.hrpCron({ dialect: "sqlite", kind: "queue", sqliteFile: sqliteFile(), workload }),
+  ],
   [
     "hrp-cron runByCron (sqlite)",
-    () => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile() }),
+    (workload) => systems.hrpCron({ dialect: "sqlite", kind: "runByCron", sqliteFile: sqliteFile(), workload }),
   ],
   [
     "hrp-cron queue (postgres)",
-    async () => systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp") }),
+    async (workload) =>
+      systems.hrpCron({ dialect: "postgres", kind: "queue", pgUrl: await freshDb("hrp_bench_hrp"), workload }),
   ],
   [
     "hrp-cron runByCron (postgres)",
-    async () => systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp") }),
+    async (workload) =>
+      systems.hrpCron({ dialect: "postgres", kind: "runByCron", pgUrl: await freshDb("hrp_bench_hrp"), workload }),
   ],
-  ["graphile-worker (postgres)", async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw") })],
+  [
+    "graphile-worker (postgres)",
+    async (workload) => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), workload }),
+  ],
   [
     "graphile-worker batched (postgres)",
-    async () => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true }),
+    async (workload) => systems.graphileWorker({ pgUrl: await freshDb("hrp_bench_gw"), batched: true, workload }),
   ],
   [
     "pg-boss (postgres)",
-    async () => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss"), batchSize: PGBOSS_BATCH }),
+    async (workload) => systems.pgBoss({ pgUrl: await freshDb("hrp_bench_pgboss"), batchSize: PGBOSS_BATCH, workload }),
   ],
-  ["BullMQ (redis)", async () => systems.bullmq({})],
-  ["BullMQ (postgres)", async () => systems.bullmq({ pgUrl: await freshDb("hrp_bench_bullmq") })],
+  [
+    "BullMQ (redis)",
+    async (workload) =>
+      systems.bullmq({ appUrl: workload?.job ? await freshDb("hrp_bench_bullmq_app") : undefined, workload }),
+  ],
+  ["BullMQ (postgres)", async (workload) => systems.bullmq({ pgUrl: await freshDb("hrp_bench_bullmq"), workload })],
 ].filter(([name]) => wanted(name));
 
-async function oneRep(make) {
-  const sys = await make();
+async function oneRep(make, w) {
+  const sys = await make(w);
+  let r;
   await sys.setup();
   try {
     const t0 = performance.now();
     await sys.enqueue(N);
     const enqueueMs = performance.now() - t0;
-    let before;
     if (sys.pgUrl) {
       await systems.sleep(STATS_SETTLE_MS);
-      before = await pgTransactions(sys.pgUrl);
+      r = { before: await pgTransactions(sys.pgUrl) };
     }
     const load1 = os.loadavg()[0];
-    const d = await sys.drain(N, WORKERS);
-    let xactsPerJob;
-    if (sys.pgUrl) {
-      await systems.sleep(STATS_SETTLE_MS);
-      xactsPerJob = ((await pgTransactions(sys.pgUrl)) - before) / N;
+    let d;
+    try {
+      d = await sys.drain(N, WORKERS);
+    } catch (error) {
+      // A drain that never saw all N rows: say what the application table holds (lost or duplicated rows).
+      const check = await sys.check(N).catch(() => undefined);
+      if (check && !check.ok) error.message += `; exactly-once check: ${check.problem}`;
+      error.check = check;
+      throw error;
     }
-    const leftover = sys.remaining ? await sys.remaining() : undefined;
-    return {
+    const check = await sys.check(N);
+    const leftover = await sys.remaining();
+    r = {
+      ...r,
       name: sys.name,
       config: sys.config,
+      bulkEnqueue: sys.bulkEnqueue,
       enqueueMs,
       drainMs: d.ms,
       drainWithStartupMs: d.msWithStartup,
       handlerMs: d.handlerMs,
-      xactsPerJob,
       leftover,
       load1,
+      check,
+      harnessQueries: sys.harnessQueries(),
     };
   } finally {
     await sys.teardown();
   }
+  if (sys.pgUrl) {
+    // Counted after the teardown closed every connection of the system (and the harness's own to the application
+    // tables): a backend that was busy until the end of the drain holds back up to a second of counts for 10 s
+    // (PGSTAT_IDLE_INTERVAL) while it idles, but sends them when it exits. The harness's own statements on its
+    // application connection (end-of-drain polls, the check) are left out; its polls of the system's queue are not.
+    await systems.sleep(STATS_SETTLE_MS);
+    r.xactsPerJob = ((await pgTransactions(sys.pgUrl)) - r.before - r.harnessQueries) / N;
+  }
+  return r;
 }
 
+/** Medians over the repetitions of one system on one workload: a row of the JSON (and of a report table). */
+function summarise(key, w, rs) {
+  const perSec = (ms) => Math.round((N / ms) * 1000);
+  const checks = rs.map((r) => r.check).filter(Boolean);
+  return {
+    system: key,
+    workload: w.key,
+    config: rs[0].config,
+    bulkEnqueue: rs[0].bulkEnqueue,
+    enqueuePerSec: perSec(median(rs.map((r) => r.enqueueMs))),
+    drainPerSec: perSec(median(rs.map((r) => r.drainMs))),
+    drainWithStartupPerSec: perSec(median(rs.map((r) => r.drainWithStartupMs))),
+    drainToLastHandlerPerSec: perSec(median(rs.map((r) => r.handlerMs))),
+    pgTransactionsPerJob:
+      rs[0].xactsPerJob === undefined ? undefined : +median(rs.map((r) => r.xactsPerJob)).toFixed(3),
+    leftover: Math.max(0, ...rs.map((r) => r.leftover ?? 0)),
+    ...(checks.length ? { exactlyOnce: { ok: checks.every((c) => c.ok), runs: checks } } : {}),
+    runs: rs.length,
+    drainPerSecRuns: rs.map((r) => perSec(r.drainMs)),
+    load1: rs.map((r) => +r.load1.toFixed(2)),
+  };
+}
+
+/**
+ * Every workload on every system, REPS times, round-robin (rep 1 of every workload and system, then rep 2, ...).
+ * No-op rows go to results.throughput (the shape earlier runs wrote); writing workloads to results.writes, one entry
+ * per workload with its rows. A failed exactly-once check is logged loudly and listed in results.exactlyOnceViolations.
+ */
 async function throughput(results) {
-  const reps = new Map(CANDIDATES.map(([key]) => [key, []]));
+  const reps = new Map(RUN_WORKLOADS.flatMap((w) => CANDIDATES.map(([key]) => [`${w.key}/${key}`, []])));
   for (let rep = 0; rep < REPS; rep++) {
-    for (const [key, make] of CANDIDATES) {
-      try {
-        const r = await oneRep(make);
-        reps.get(key).push(r);
-        log(
-          `${key} rep ${rep + 1}/${REPS}: enqueue ${Math.round((N / r.enqueueMs) * 1000)}/s, drain ${Math.round((N / r.drainMs) * 1000)}/s ` +
-            `(incl. start-up ${Math.round((N / r.drainWithStartupMs) * 1000)}/s, to last handler return ${Math.round((N / r.handlerMs) * 1000)}/s)` +
-            (r.xactsPerJob !== undefined ? `, ${r.xactsPerJob.toFixed(3)} PG transactions/job` : "") +
-            (r.leftover ? `, ${r.leftover} jobs NOT completed` : "") +
-            `, load ${r.load1.toFixed(2)}`,
-        );
-      } catch (error) {
-        log(`${key} failed: ${error.message}`);
-        results.errors.push(
-          `${key}: ${String(error.stack || error)
-            .split("\n")
-            .slice(0, 3)
-            .join(" | ")}`,
-        );
+    for (const w of RUN_WORKLOADS) {
+      for (const [key, make] of CANDIDATES) {
+        const label = `${key} [${w.key}]`;
+        try {
+          const r = await oneRep(make, w);
+          reps.get(`${w.key}/${key}`).push(r);
+          log(
+            `${label} rep ${rep + 1}/${REPS}: enqueue ${Math.round((N / r.enqueueMs) * 1000)}/s, drain ${Math.round((N / r.drainMs) * 1000)}/s ` +
+              `(incl. start-up ${Math.round((N / r.drainWithStartupMs) * 1000)}/s, to last handler return ${Math.round((N / r.handlerMs) * 1000)}/s)` +
+              (r.xactsPerJob !== undefined ? `, ${r.xactsPerJob.toFixed(3)} PG transactions/job` : "") +
+              (r.leftover ? `, ${r.leftover} jobs NOT completed` : "") +
+              (r.check
+                ? r.check.ok
+                  ? `, exactly-once OK (${r.check.rows} rows, ${r.check.keys} distinct keys)`
+                  : ""
+                : "") +
+              `, load ${r.load1.toFixed(2)}`,
+          );
+          if (r.check && !r.check.ok) violation(results, label, rep, r.check);
+        } catch (error) {
+          log(`${label} failed: ${error.message}`);
+          results.errors.push(
+            `${label}: ${String(error.stack || error)
+              .split("\n")
+              .slice(0, 3)
+              .join(" | ")}`,
+          );
+          if (error.check && !error.check.ok) violation(results, label, rep, error.check);
+        }
       }
     }
   }
-  for (const [key, rs] of reps) {
-    if (!rs.length) continue;
-    const perSec = (ms) => Math.round((N / ms) * 1000);
-    results.throughput.push({
-      system: key,
-      config: rs[0].config,
-      enqueuePerSec: perSec(median(rs.map((r) => r.enqueueMs))),
-      drainPerSec: perSec(median(rs.map((r) => r.drainMs))),
-      drainWithStartupPerSec: perSec(median(rs.map((r) => r.drainWithStartupMs))),
-      drainToLastHandlerPerSec: perSec(median(rs.map((r) => r.handlerMs))),
-      pgTransactionsPerJob:
-        rs[0].xactsPerJob === undefined ? undefined : +median(rs.map((r) => r.xactsPerJob)).toFixed(3),
-      leftover: Math.max(0, ...rs.map((r) => r.leftover ?? 0)),
-      runs: rs.length,
-      drainPerSecRuns: rs.map((r) => perSec(r.drainMs)),
-      load1: rs.map((r) => +r.load1.toFixed(2)),
-    });
+  for (const w of RUN_WORKLOADS) {
+    const rows = CANDIDATES.map(([key]) => [key, reps.get(`${w.key}/${key}`)])
+      .filter(([, rs]) => rs.length)
+      .map(([key, rs]) => summarise(key, w, rs));
+    if (w.key === "noop") results.throughput.push(...rows);
+    else
+      results.writes.push({
+        workload: w.key,
+        label: w.label,
+        statementsPerJob: w.statementsPerJob,
+        description: w.description,
+        rows,
+      });
   }
+}
+
+function violation(results, label, rep, check) {
+  const line = `${label} rep ${rep + 1}: ${check.problem} (${check.rows} rows, ${check.keys} distinct keys, N = ${N})`;
+  results.exactlyOnceViolations.push(line);
+  console.error(`\n[bench] !!! EXACTLY-ONCE VIOLATED: ${line}\n`);
 }
 
 async function latency(results) {
@@ -279,7 +355,7 @@ async function main() {
   const machine = `${os.cpus().length} x ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const versions = peerVersions();
   log(
-    `mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}; ${machine}; ${JSON.stringify(versions)}`,
+    `mode ${quick ? "quick" : "full"}: N=${N}, workers=${WORKERS}, reps=${REPS}, workloads=${RUN_WORKLOADS.map((w) => w.key).join(",")}; ${machine}; ${JSON.stringify(versions)}`,
   );
   const results = {
     date: started.toISOString(),
@@ -291,10 +367,13 @@ async function main() {
     pgBossBatchSize: PGBOSS_BATCH,
     versions,
     loadAtStart: os.loadavg().map((x) => +x.toFixed(2)),
+    workloads: RUN_WORKLOADS.map((w) => w.key),
     throughput: [],
+    writes: [],
     latency: [],
     backlog: [],
     errors: [],
+    exactlyOnceViolations: [],
   };
   if (SECTIONS.includes("throughput")) await throughput(results);
   if (SECTIONS.includes("latency")) await latency(results);
@@ -320,11 +399,12 @@ async function main() {
   if (partial) {
     fs.writeFileSync(path.join(__dirname, "results", "partial.json"), JSON.stringify(results, null, 2));
     log("partial run: wrote bench/results/partial.json only");
-    return;
+  } else {
+    fs.writeFileSync(path.join(__dirname, "results", "latest.json"), JSON.stringify(results, null, 2));
+    require("./report").write(results, path.join(__dirname, "..", "docs"));
+    log("wrote bench/results/latest.json, docs/BENCHMARKS.md, docs/bench-throughput.svg");
   }
-  fs.writeFileSync(path.join(__dirname, "results", "latest.json"), JSON.stringify(results, null, 2));
-  require("./report").write(results, path.join(__dirname, "..", "docs"));
-  log("wrote bench/results/latest.json, docs/BENCHMARKS.md, docs/bench-throughput.svg");
+  return results;
 }
 
 // Each system gets a fresh database (DROP DATABASE ... WITH (FORCE)). A peer whose pool still holds an idle
@@ -338,7 +418,14 @@ process.on("uncaughtException", (error) => {
 });
 
 main().then(
-  () => process.exit(0),
+  (results) => {
+    const bad = results.exactlyOnceViolations;
+    if (bad.length)
+      console.error(
+        `\n[bench] !!! ${bad.length} drain(s) LOST OR DUPLICATED application rows (exactly-once violated):\n${bad.map((b) => `  - ${b}`).join("\n")}`,
+      );
+    process.exit(bad.length ? 1 : 0);
+  },
   (error) => {
     console.error(error);
     process.exit(1);
