@@ -119,11 +119,13 @@ async function insertChunkInOneStatement(
   rows: ShapedJobs["rows"],
   shapeParam: string,
 ): Promise<number[]> {
-  // nextval in the materialized scan of the rows draws the ids in input order; the final
-  // SELECT reads them back in that order. Both INSERTs run to completion whatever it reads.
+  // nextval in the materialized scan of the rows draws the ids in input order (the sequence is
+  // looked up once, an InitPlan); the final SELECT reads them back in that order. Both INSERTs
+  // run to completion whatever it reads.
   const inserted = await backend.query<{ id: unknown }>(
     manager,
-    `WITH r AS MATERIALIZED (SELECT nextval('hrp_cron_job_id_seq') AS id, v.s, v.args FROM ${backend.jsonTable("v", ROW_JSON)}),
+    `WITH r AS MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('hrp_cron_job', 'id'))::regclass) AS id, v.s, v.args
+                              FROM ${backend.jsonTable("v", ROW_JSON)}),
           s AS MATERIALIZED (SELECT * FROM ${backend.jsonTable("x", SHAPE_JSON)}),
           job AS (INSERT INTO hrp_cron_job (id, ${JOB_COLUMNS}) SELECT r.id, ${JOB_VALUES} FROM r JOIN s ON s.i = r.s),
           cron AS (INSERT INTO ir_cron (${CRON_COLUMNS}) SELECT ${CRON_VALUES} FROM r JOIN s ON s.i = r.s)
