@@ -65,6 +65,12 @@ describe.each(BACKENDS)("bulk writes on %s", (kind) => {
     expect(await count(db, "ir_cron")).toBe(20);
   });
 
+  it("enqueue and runByCron write their job's two rows with one INSERT statement on PostgreSQL too", async () => {
+    expect(await inserts(() => jobs.enqueue("app.work.noop", { args: [1] }))).toBe(perChunk);
+    expect(await inserts(() => service.runByCron("n", "app.work", "noop", [2]))).toBe(perChunk);
+    expect(await count(db, "ir_cron")).toBe(2);
+  });
+
   it(`cuts a bulk into chunks of at most ${MAX_CHUNK_JOBS} jobs, one statement each, ids and rows in order`, async () => {
     const n = MAX_CHUNK_JOBS + 3;
     const args = Array.from({ length: n }, (_, i) => `[${i}]`);
