@@ -40,8 +40,9 @@ const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]
  * make them cheap, measured on PostgreSQL at 1,000 jobs per statement:
  *  1. Shapes (see ShapedJobs): per job only { s, args } is sent and parsed;
  *     the other 27 columns come once per distinct shape, joined back in SQL.
- *     json_to_recordset of 2 fields instead of 29, and a JSON parameter of
- *     ~30 bytes per job instead of ~600, on both sides of the wire.
+ *     json_to_recordset of 2 fields per job instead of 29 twice, and about
+ *     30 bytes of parameters per job instead of 1,100 (every column, twice),
+ *     encoded in 0.4 µs per job instead of 15-25 µs.
  *  2. One statement per chunk on PostgreSQL: a data-modifying WITH draws
  *     the job ids (nextval, in input order), inserts the hrp_cron_job rows
  *     and their ir_cron rows from the same parsed rows, and returns the ids.
