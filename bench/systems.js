@@ -81,12 +81,12 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile, workload = NOOP }) {
   return {
     name: `hrp-cron ${kind} (${dialect})`,
     pgUrl: dialect === "postgres" ? pgUrl : undefined,
-    bulkEnqueue: kind === "queue",
+    bulkEnqueue: true,
     config:
       "Dispatcher concurrency = workers (defaults otherwise: batchSize 50 on PostgreSQL, 100 on SQLite; batchMaxMs 100), pollIntervalMs 1000; " +
       (kind === "queue"
         ? "JobQueue.enqueueBulk, 1,000 jobs per call"
-        : "HrpCronJobService.runByCron (no bulk form), 1,000 calls per transaction") +
+        : "HrpCronJobService.runByCronBulk, 1,000 calls per call") +
       writesVia(
         workload,
         "through the job's env.manager (manager.query), inside the job's savepoint of its batch transaction",
@@ -102,15 +102,13 @@ function hrpCron({ dialect, kind, pgUrl, sqliteFile, workload = NOOP }) {
     async enqueue(n) {
       for (let i = 0; i < n; i += 1000) {
         const chunk = Array.from({ length: Math.min(1000, n - i) }, (_, k) => i + k);
-        // Queue jobs: enqueueBulk, like the peers' bulk calls. runByCron has no bulk form yet: 1,000 calls per
-        // transaction (when it gets one, call it here and set bulkEnqueue for runByCron).
+        // The bulk forms, like the peers' bulk calls: enqueueBulk for queue jobs, runByCronBulk for automated tasks.
         if (kind === "queue") await jobs.enqueueBulk(chunk.map((j) => ({ method, options: { kwargs: argsOf(j) } })));
         else {
           const [model, fn] = method.split(".");
-          await ds.transaction(async (manager) => {
-            for (const j of chunk)
-              await service.runByCron("bench", model, fn, [argsOf(j)], 10, 1, undefined, { manager });
-          });
+          await service.runByCronBulk(
+            chunk.map((j) => ({ name: "bench", model, function: fn, args: [argsOf(j)], priority: 10, userId: 1 })),
+          );
         }
       }
     },

@@ -3,6 +3,7 @@ import "reflect-metadata";
 export { Dispatcher } from "./worker/dispatcher";
 export { HrpCronJobService } from "./api/automatedTasks";
 export type { CronSpec, JobFilter, RunFilter, TransactionOption } from "./api/serviceInput";
+export type { RunByCronCall } from "./api/runByCronInput";
 export { ModelRegistry, jobMethod, jobModel } from "./core/registry";
 export type { JobMethod, ModelMethods } from "./core/registry";
 export { runAsUser, currentUserId } from "./core/context";

@@ -120,16 +120,17 @@ const BOOLEAN_KEYS = [
 
 const BULK_JOB_KEYS = optionKeys<BulkJob>({ method: true, options: true });
 
-/** @throws ValidationError */
+/** `item`: the bulk call's entry (`jobs[3]`), which errors name (`jobs[3].options.queue`). @throws ValidationError */
 export function checkEnqueueOptions(
   options: EnqueueOptions | undefined,
   dataSource: DataSource,
-  field = "options",
+  item?: string,
 ): EnqueueOptions {
-  const o = checkOptions(field, options, ENQUEUE_KEYS);
-  for (const key of BOOLEAN_KEYS) optionalBool(key, o[key], false);
-  if (o.queue !== undefined) checkName("queue", o.queue, 64);
-  if (o.kwargs !== undefined) checkKwargs("kwargs", o.kwargs);
+  const at = item === undefined ? "" : `${item}.options.`;
+  const o = checkOptions(item === undefined ? "options" : `${item}.options`, options, ENQUEUE_KEYS);
+  for (const key of BOOLEAN_KEYS) optionalBool(`${at}${key}`, o[key], false);
+  if (o.queue !== undefined) checkName(`${at}queue`, o.queue, 64);
+  if (o.kwargs !== undefined) checkKwargs(`${at}kwargs`, o.kwargs);
   checkManager(o.manager, dataSource);
   return o;
 }
@@ -145,6 +146,6 @@ export function checkBulkJobs(jobs: readonly BulkJob[], dataSource: DataSource):
         'is missing: give a registered "model.method" name or function',
         undefined,
       );
-    return { method: j.method, options: checkEnqueueOptions(j.options, dataSource, `jobs[${i}].options`) };
+    return { method: j.method, options: checkEnqueueOptions(j.options, dataSource, `jobs[${i}]`) };
   });
 }

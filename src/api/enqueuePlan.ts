@@ -22,12 +22,16 @@ export class EnqueuePlan {
     private readonly options: ResolvedShared,
   ) {}
 
-  /** A registered method, by reference or dotted name, as `[model, method]`. @throws ValidationError, UnknownMethodError */
-  resolveMethod(method: MethodRef): [string, string] {
+  /**
+   * A registered method, by reference or dotted name, as `[model, method]`.
+   * `field` names it in errors; `item`, the bulk call's entry (`jobs[3]`).
+   * @throws ValidationError, UnknownMethodError
+   */
+  resolveMethod(method: MethodRef, field = "method", item?: string): [string, string] {
     const name = typeof method === "function" ? this.registry.nameOf(method) : method;
     if (typeof method === "function" && !name) {
       throw new ValidationError(
-        "method",
+        field,
         `function ${method.name || "(anonymous)"} is not registered; register it with registry.register(model, { ... })`,
         method.name,
       );
@@ -35,45 +39,56 @@ export class EnqueuePlan {
     const split = typeof name === "string" ? splitMethodName(name) : null;
     if (split === null)
       throw new ValidationError(
-        "method",
+        field,
         `expected a registered "model.method" name or function, got ${describe(name)}`,
         name,
       );
-    if (!this.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method);
+    if (!this.registry.has(split.model, split.method)) throw new UnknownMethodError(split.model, split.method, item);
     return [split.model, split.method];
   }
 
-  /** Validates one enqueue and builds its rows; throws before anything is written. */
+  /**
+   * Validates one enqueue and builds its rows; throws before anything is
+   * written. A bulk call gives its one `now` (all its jobs are created at
+   * that instant) and `item`, its entry (`jobs[3]`), which errors name
+   * (`jobs[3].options.priority`).
+   */
   prepare(
     model: string,
     fn: string,
     args: unknown[],
     o: EnqueueOptions,
     defaultQueue: string,
+    now: Date = this.options.now(),
+    item?: string,
   ): { job: NewJob; schedule: NewJobSchedule } {
+    const at = item === undefined ? "" : `${item}.options.`;
     const queueName = o.queue ?? defaultQueue;
-    const queue = this.queues.get(queueName);
-    const argsJson = serializeArgs(args);
-    const priority = checkPriority(o.priority ?? DEFAULTS.jobPriority);
+    const queue = this.queues.get(queueName, item);
+    const argsJson = serializeArgs(args, `${at}args`);
+    const priority = checkPriority(o.priority ?? DEFAULTS.jobPriority, `${at}priority`);
     const timeoutMs =
-      o.timeoutMs === undefined ? queue.timeoutMs : checkInt("timeoutMs", o.timeoutMs, 1, MAX_TIMEOUT_MS);
-    const maxRetries = o.maxRetries === undefined ? queue.maxRetries : checkInt("maxRetries", o.maxRetries, 0, 1000);
-    const backoff = checkBackoff("retryBackoffMs", o.retryBackoffMs ?? queue.retryBackoffMs);
-    const uid = checkId("userId", o.userId ?? currentUserId() ?? this.options.defaultUserId);
-    const name = checkName("jobName", o.jobName ?? joinMethodName(model, fn));
-    const jobKey = o.jobId === undefined ? null : checkName("jobId", o.jobId);
+      o.timeoutMs === undefined ? queue.timeoutMs : checkInt(`${at}timeoutMs`, o.timeoutMs, 1, MAX_TIMEOUT_MS);
+    const maxRetries =
+      o.maxRetries === undefined ? queue.maxRetries : checkInt(`${at}maxRetries`, o.maxRetries, 0, 1000);
+    const backoff = checkBackoff(`${at}retryBackoffMs`, o.retryBackoffMs ?? queue.retryBackoffMs);
+    const uid = checkId(`${at}userId`, o.userId ?? currentUserId() ?? this.options.defaultUserId);
+    const name = checkName(`${at}jobName`, o.jobName ?? joinMethodName(model, fn));
+    const jobKey = o.jobId === undefined ? null : checkName(`${at}jobId`, o.jobId);
     if (o.deduplicate && jobKey === null)
-      throw new ValidationError("deduplicate", "needs a jobId to deduplicate on", true);
-    const concurrencyKey = o.concurrencyKey === undefined ? null : checkName("concurrencyKey", o.concurrencyKey, 128);
+      throw new ValidationError(`${at}deduplicate`, "needs a jobId to deduplicate on", true);
+    const concurrencyKey =
+      o.concurrencyKey === undefined ? null : checkName(`${at}concurrencyKey`, o.concurrencyKey, 128);
     const concurrencyLimit =
       concurrencyKey === null
         ? null
-        : checkInt("concurrencyLimit", o.concurrencyLimit ?? DEFAULTS.concurrencyLimit, 1, 1_000_000);
+        : checkInt(`${at}concurrencyLimit`, o.concurrencyLimit ?? DEFAULTS.concurrencyLimit, 1, 1_000_000);
     if (o.concurrencyLimit !== undefined && concurrencyKey === null)
-      throw new ValidationError("concurrencyLimit", "needs a concurrencyKey", o.concurrencyLimit);
-    const onSuccess = o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess).join(".");
-    const onFailure = o.onFailure === undefined ? null : this.resolveMethod(o.onFailure).join(".");
-    const now = this.options.now();
+      throw new ValidationError(`${at}concurrencyLimit`, "needs a concurrencyKey", o.concurrencyLimit);
+    const onSuccess =
+      o.onSuccess === undefined ? null : this.resolveMethod(o.onSuccess, `${at}onSuccess`, item).join(".");
+    const onFailure =
+      o.onFailure === undefined ? null : this.resolveMethod(o.onFailure, `${at}onFailure`, item).join(".");
     const job: NewJob = {
       name,
       model,

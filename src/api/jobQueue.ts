@@ -27,9 +27,13 @@ import {
   type QueuedEnqueueOptions,
 } from "./enqueueInput";
 import { EnqueuePlan } from "./enqueuePlan";
+import { userKeysOnce } from "./bulkUsers";
 import { JobAdmin, type PurgeOptions, type QueueStats } from "./jobAdmin";
 
 export type { PurgeOptions, QueueStats } from "./jobAdmin";
+
+/** Options of `enqueue` that need a decision per job, so `enqueueBulk` refuses them. */
+const BULK_REFUSED_KEYS = ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const;
 
 export interface JobQueueOptions extends SharedOptions {
   /** The registry jobs are checked against at enqueue time (unknown methods are refused). */
@@ -141,9 +145,11 @@ export class JobQueue {
   /**
    * Enqueues many jobs at once (BullMQ's `addBulk`, graphile-worker's
    * `addJobs`): every job is validated first — one bad job and nothing is
-   * written — then all are written with a few statements, in one
-   * transaction (`manager`'s when given, like `enqueue`). Resolves with the
-   * jobs in the order given. Options that need a per-job decision
+   * written, and the error names it (`jobs[3].options.priority`) — then
+   * all are written in one transaction (`manager`'s when given, like
+   * `enqueue`), with one statement per chunk of up to 5,000 jobs on
+   * PostgreSQL; each distinct user is checked once, and the jobs share one
+   * creation time. Resolves with the jobs in the order given. Options that need a per-job decision
    * (`jobId`/`deduplicate`, inline `now`/`isAsync: false`) are refused here;
    * use `enqueue` for those.
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
@@ -154,27 +160,39 @@ export class JobQueue {
   ): Promise<HrpCronJob[]> {
     options = checkTransactionOption(options, this.dataSource);
     jobs = checkBulkJobs(jobs, this.dataSource);
-    if (!Array.isArray(jobs)) throw new ValidationError("jobs", "expected an array of { method, options }", jobs);
+    const now = this.options.now(); // one instant for the whole call: its jobs share their creation time
     const prepared = jobs.map((job, i) => {
-      const o = job?.options ?? {};
-      for (const key of ["jobId", "deduplicate", "now", "isAsync", "manager", "enqueueAfterCommit"] as const) {
-        if (o[key as keyof EnqueueOptions] !== undefined)
+      const item = `jobs[${i}]`;
+      const o = job.options ?? {};
+      for (const key of BULK_REFUSED_KEYS) {
+        if (o[key] !== undefined)
           throw new ValidationError(
-            `jobs[${i}].options.${key}`,
+            `${item}.options.${key}`,
             "is not supported by enqueueBulk; use enqueue for this job",
-            o[key as keyof EnqueueOptions],
+            o[key],
           );
       }
-      const [model, fn] = this.plan.resolveMethod(job?.method);
+      const [model, fn] = this.plan.resolveMethod(job.method, `${item}.method`, item);
       if (o.args !== undefined && o.kwargs !== undefined)
-        throw new ValidationError(`jobs[${i}].options.kwargs`, "pass either args or kwargs, not both", undefined);
-      return this.plan.prepare(model, fn, o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []), o, "default");
+        throw new ValidationError(`${item}.options.kwargs`, "pass either args or kwargs, not both", undefined);
+      return this.plan.prepare(
+        model,
+        fn,
+        o.args ?? (o.kwargs !== undefined ? [o.kwargs] : []),
+        o,
+        "default",
+        now,
+        item,
+      );
     });
     const joined = options.manager ?? currentJobManager();
     const work = async (manager: EntityManager) => {
-      const keys = new Map<number, string>();
-      for (const uid of new Set(prepared.map((p) => p.job.userId)))
-        keys.set(uid, userKeyOf(await this.checkUser(manager, uid)));
+      const keys = await userKeysOnce(
+        this.options.userResolver,
+        manager,
+        prepared.map((p) => p.job.userId),
+        (i) => `jobs[${i}]`,
+      );
       for (const p of prepared) p.job.userKey = keys.get(p.job.userId)!; // our own rows: no copy per job
       const saved = await insertJobs(
         this.backend,

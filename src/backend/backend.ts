@@ -74,6 +74,12 @@ export interface Backend {
    * instead of spreading work over slots that would only queue behind it.
    */
   readonly serialTransactions: boolean;
+  /**
+   * True when one statement can write several tables (PostgreSQL's
+   * data-modifying `WITH ... AS (INSERT ...)`), so related rows cost one
+   * round trip; SQLite has no such statement, and no round trips to save.
+   */
+  readonly dataModifyingWith: boolean;
 
   /**
    * Runs `work` in one database transaction and commits it, or rolls it back

@@ -21,16 +21,20 @@ export class ValidationError extends HrpCronError {
   }
 }
 
-/** `model.method` is not registered in the {@link ModelRegistry}: it can never run. */
+/**
+ * `model.method` is not registered in the {@link ModelRegistry}: it can never run.
+ * `item` names the entry of a bulk call that asked for it (`calls[3]`).
+ */
 export class UnknownMethodError extends HrpCronError {
   constructor(
     readonly model: string,
     readonly method: string,
+    item?: string,
   ) {
     super(
       "UNKNOWN_METHOD",
-      `Method \`${model}.${method}\` does not exist: register it with registry.register(${JSON.stringify(model)}, { ${method}(env, ...args) { ... } })`,
-      { model, method },
+      `${item ? `${item}: ` : ""}Method \`${model}.${method}\` does not exist: register it with registry.register(${JSON.stringify(model)}, { ${method}(env, ...args) { ... } })`,
+      item ? { model, method, item } : { model, method },
     );
   }
   override get name(): string {
@@ -42,23 +46,26 @@ export class UnknownMethodError extends HrpCronError {
  * The user a job must run as is missing or inactive, or its id now belongs
  * to another login than the one the job was created for (`replaced`: the
  * user was deleted and the id reused); the job does not run as anyone else.
+ * `item` names the first entry of a bulk call that asked for the user (`calls[3]`).
  */
 export class InvalidUserError extends HrpCronError {
   constructor(
     readonly userId: number,
     reason: "missing" | "inactive" | "replaced",
     keys: { readonly expected?: string; readonly actual?: string } = {},
+    item?: string,
   ) {
     super(
       "INVALID_USER",
-      reason === "missing"
-        ? `User ${userId} does not exist: create it in res_users (or in your user resolver) or set another user on the job`
-        : reason === "inactive"
-          ? `User ${userId} is inactive: reactivate the user or set another user on the job`
-          : `User ${userId} now belongs to another login (${JSON.stringify(keys.actual)}, not ${JSON.stringify(keys.expected)} for whom the job was created), ` +
-            `so it was not run as someone else: create the job again for the intended user (or, if that login was only renamed, ` +
-            `set user_key to ${JSON.stringify(keys.actual)} on its ir_cron row)`,
-      { userId, reason, ...keys },
+      (item ? `${item}: ` : "") +
+        (reason === "missing"
+          ? `User ${userId} does not exist: create it in res_users (or in your user resolver) or set another user on the job`
+          : reason === "inactive"
+            ? `User ${userId} is inactive: reactivate the user or set another user on the job`
+            : `User ${userId} now belongs to another login (${JSON.stringify(keys.actual)}, not ${JSON.stringify(keys.expected)} for whom the job was created), ` +
+              `so it was not run as someone else: create the job again for the intended user (or, if that login was only renamed, ` +
+              `set user_key to ${JSON.stringify(keys.actual)} on its ir_cron row)`),
+      item ? { userId, reason, ...keys, item } : { userId, reason, ...keys },
     );
   }
   override get name(): string {
@@ -151,19 +158,20 @@ export class ConfigError extends HrpCronError {
   }
 }
 
-/** A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written. */
+/**
+ * A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written.
+ * `item` names the entry of a bulk call that asked for it (`jobs[3]`).
+ */
 export class UnknownQueueError extends HrpCronError {
   constructor(
     readonly queue: string,
     known: readonly string[],
+    item?: string,
   ) {
     super(
       "UNKNOWN_QUEUE",
-      `Queue "${queue}" does not exist; use one of ${known.join(", ")} or configure it under workers: { ${JSON.stringify(queue)}: { timeoutMs, backgroundWorkers } }`,
-      {
-        queue,
-        known,
-      },
+      `${item ? `${item}: ` : ""}Queue "${queue}" does not exist; use one of ${known.join(", ")} or configure it under workers: { ${JSON.stringify(queue)}: { timeoutMs, backgroundWorkers } }`,
+      item ? { queue, known, item } : { queue, known },
     );
   }
   override get name(): string {

@@ -49,10 +49,10 @@ export class QueueSet {
     }
   }
 
-  /** @throws UnknownQueueError */
-  get(name: string): QueueConfig {
+  /** @throws UnknownQueueError (naming `item`, the bulk call's entry that asked for the queue, when given) */
+  get(name: string, item?: string): QueueConfig {
     const queue = this.queues.get(name);
-    if (!queue) throw new UnknownQueueError(name, this.names());
+    if (!queue) throw new UnknownQueueError(name, this.names(), item);
     return queue;
   }
 

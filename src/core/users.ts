@@ -32,13 +32,19 @@ export const ADMIN_USER_ID = 1;
 
 /**
  * The user `uid`, or throws: a job never runs as (and is never written for)
- * a missing or inactive user, and never falls back to another one.
+ * a missing or inactive user, and never falls back to another one. `item`
+ * names the bulk call's entry that asked for the user, for the error.
  * @throws InvalidUserError
  */
-export async function requireActiveUser(resolver: UserResolver, manager: EntityManager, uid: number): Promise<JobUser> {
+export async function requireActiveUser(
+  resolver: UserResolver,
+  manager: EntityManager,
+  uid: number,
+  item?: string,
+): Promise<JobUser> {
   const user = await resolver.findUser(manager, uid);
-  if (!user) throw new InvalidUserError(uid, "missing");
-  if (!user.active) throw new InvalidUserError(uid, "inactive");
+  if (!user) throw new InvalidUserError(uid, "missing", {}, item);
+  if (!user.active) throw new InvalidUserError(uid, "inactive", {}, item);
   return user;
 }
 

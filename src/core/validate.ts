@@ -83,7 +83,9 @@ export function checkOptions<T extends object>(
       }
       copy[key] = (value as Record<string, unknown>)[key];
       if (copy[key] === null && !nullable.includes(key)) {
-        throw new ValidationError(key, "null is not a value for this option; leave it out to get its default", null);
+        // An entry of a list (`jobs[3]`) is named with the key; a call's own options object is not.
+        const named = field.includes("[") ? `${field}.${key}` : key;
+        throw new ValidationError(named, "null is not a value for this option; leave it out to get its default", null);
       }
     }
   });
@@ -166,11 +168,11 @@ export function guarded<T>(field: string, check: () => T): T {
   }
 }
 
-/** An integer priority; lower runs first. */
-export function checkPriority(value: unknown): number {
+/** An integer priority; lower runs first. `field` names it in the error (`calls[3].priority` in a bulk call). */
+export function checkPriority(value: unknown, field = "priority"): number {
   if (typeof value !== "number" || !Number.isInteger(value) || Math.abs(value) > MAX_PRIORITY) {
     throw new ValidationError(
-      "priority",
+      field,
       `expected an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}, got ${describe(value)}`,
       value,
     );
@@ -218,11 +220,11 @@ export function checkDate(field: string, value: unknown): Date {
  * non-finite numbers, class instances (Date, Map, Buffer, ...) and cycles are
  * refused rather than silently changed by `JSON.stringify`.
  */
-export function serializeArgs(args: unknown): string {
-  return guarded("args", () => {
+export function serializeArgs(args: unknown, field = "args"): string {
+  return guarded(field, () => {
     if (!Array.isArray(args))
-      throw new ValidationError("args", `expected an array of JSON values, got ${describe(args)}`, args);
-    checkJson(args, "args", new Set(), 1);
+      throw new ValidationError(field, `expected an array of JSON values, got ${describe(args)}`, args);
+    checkJson(args, field, new Set(), 1);
     return JSON.stringify(args);
   });
 }
@@ -239,41 +241,41 @@ export function checkKwargs(field: string, value: unknown): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-function checkJson(value: unknown, path: string, seen: Set<object>, depth: number): void {
+function checkJson(value: unknown, path: string, seen: Set<object>, depth: number, field = path): void {
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new ValidationError("args", `${path} is ${value}, which JSON cannot represent`);
+    if (!Number.isFinite(value)) throw new ValidationError(field, `${path} is ${value}, which JSON cannot represent`);
     return;
   }
   if (typeof value !== "object") {
     throw new ValidationError(
-      "args",
+      field,
       `${path} is a ${typeof value}; arguments must be JSON data (null, boolean, number, string, array, plain object)`,
     );
   }
-  if (seen.has(value)) throw new ValidationError("args", `${path} is a circular reference`);
+  if (seen.has(value)) throw new ValidationError(field, `${path} is a circular reference`);
   if (depth > MAX_ARGS_DEPTH)
     throw new ValidationError(
-      "args",
+      field,
       `${path} is nested more than ${MAX_ARGS_DEPTH} levels deep; flatten the arguments`,
     );
   seen.add(value);
   if (Object.getOwnPropertySymbols(value).length > 0)
-    throw new ValidationError("args", `${path} has symbol keys, which JSON drops`);
+    throw new ValidationError(field, `${path} has symbol keys, which JSON drops`);
   if (Array.isArray(value)) {
     if (Object.keys(value).length !== value.length)
-      throw new ValidationError("args", `${path} is an array with extra properties or holes, which JSON drops`);
+      throw new ValidationError(field, `${path} is an array with extra properties or holes, which JSON drops`);
     for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw new ValidationError("args", `${path}[${i}] is a hole in a sparse array`);
-      checkJson(value[i], `${path}[${i}]`, seen, depth + 1);
+      if (!(i in value)) throw new ValidationError(field, `${path}[${i}] is a hole in a sparse array`);
+      checkJson(value[i], `${path}[${i}]`, seen, depth + 1, field);
     }
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       const kind = (value as object).constructor?.name ?? "object";
-      throw new ValidationError("args", `${path} is a ${kind}; pass plain JSON data (e.g. a Date as an ISO string)`);
+      throw new ValidationError(field, `${path} is a ${kind}; pass plain JSON data (e.g. a Date as an ISO string)`);
     }
-    for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, seen, depth + 1);
+    for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, seen, depth + 1, field);
   }
   seen.delete(value);
 }

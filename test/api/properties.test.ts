@@ -177,6 +177,38 @@ describe.each(BACKENDS)(
       );
     });
 
+    it("runByCronBulk", async () => {
+      const good = { name: "n", model: "app.work", function: "noop" };
+      await check(
+        fc.oneof(
+          anyValue.filter((v) => !Array.isArray(v)).map((list) => [list, undefined]),
+          fc
+            .tuple(
+              fc.nat(3),
+              fc.oneof(
+                anyValue,
+                corruptOne<Record<string, unknown>>(good, {
+                  name: badName(),
+                  model: badName(128).filter((v) => v !== "app.work"),
+                  function: badName(128).filter((v) => v !== "noop"),
+                  args: badArgs,
+                  priority: badInt(-1_000_000, 1_000_000),
+                  userId: badId(true, true),
+                  dateCreated: badDate(),
+                  fn: anyValue,
+                }),
+              ),
+            )
+            .map(([at, bad]) => [
+              [good, good, good].slice(0, at).concat([bad as never], [good, good, good].slice(at)),
+              undefined,
+            ]),
+          badOptions(["manager"]).map((options) => [[good], options]),
+        ),
+        ([list, options]) => service.runByCronBulk(list as never, options as never),
+      );
+    });
+
     it("createCron", async () => {
       const spec = { name: "c", model: "app.work", function: "noop" };
       await check(

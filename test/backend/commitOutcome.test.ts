@@ -78,7 +78,7 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
   const cronsOfJobsNamed = (name: string) =>
     count(db, "ir_cron", "hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE name = ?)", [name]);
 
-  it("enqueue, enqueueBulk, runByCron and createCron each write exactly once", async () => {
+  it("enqueue, enqueueBulk, runByCron, runByCronBulk and createCron each write exactly once", async () => {
     const jobs = new JobQueue(client, { registry, logger: memoryLogger(), ...budget });
     const service = new HrpCronJobService(client, { registry, logger: memoryLogger(), ...budget });
 
@@ -105,6 +105,16 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     expect(await cronsOfJobsNamed("one runByCron")).toBe(1);
 
     happened = fault();
+    const calls = await service.runByCronBulk(
+      ["s", "t", "u"].map((key) => ({ name: "one runByCronBulk", model: "lost", function: "effect", args: [{ key }] })),
+    );
+    await happened;
+    expect(calls).toHaveLength(3);
+    expect(await jobsNamed("one runByCronBulk")).toBe(3);
+    expect(await cronsOfJobsNamed("one runByCronBulk")).toBe(3);
+    expect(calls.map((j) => j.args)).toEqual(['[{"key":"s"}]', '[{"key":"t"}]', '[{"key":"u"}]']);
+
+    happened = fault();
     const cron = await service.createCron({
       name: "one createCron",
       model: "lost",
@@ -114,7 +124,7 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     await happened;
     expect(await count(db, "ir_cron", "name = ?", ["one createCron"])).toBe(1);
     expect(cron.id).toBeGreaterThan(0);
-    if (proxy) expect(proxy.cuts).toBe(4);
+    if (proxy) expect(proxy.cuts).toBe(5);
   });
 
   it("a batch whose COMMIT reply is lost runs and records each of its jobs once", async () => {

@@ -39,6 +39,23 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
     expect(backend.claimLockClause).toBe(kind === "postgres" ? "FOR UPDATE SKIP LOCKED" : "");
   });
 
+  it("says whether one statement can write several tables (a data-modifying WITH), and it can exactly then", async () => {
+    expect(backend.dataModifyingWith).toBe(kind === "postgres");
+    const write = tx((m) =>
+      backend.query(
+        m,
+        `WITH a AS (INSERT INTO contract_probe (note) VALUES ('w1') RETURNING id) INSERT INTO contract_probe (note) SELECT 'w2' FROM a`,
+      ),
+    );
+    if (backend.dataModifyingWith) {
+      await write;
+      expect(await tx((m) => backend.query(m, `SELECT note FROM contract_probe ORDER BY note`))).toEqual([
+        { note: "w1" },
+        { note: "w2" },
+      ]);
+    } else await expect(write).rejects.toThrow();
+  });
+
   it("writes dates and booleans as bind parameters and reads them back through raw SQL, to the millisecond", async () => {
     const at = new Date("2026-03-29T01:30:15.123Z");
     const early = new Date("0001-01-01T00:00:00.000Z");

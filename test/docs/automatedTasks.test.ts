@@ -18,6 +18,16 @@ describe.each(BACKENDS)("docs/automated-tasks.md on %s", (kind) => {
     expect(scheduled.dateCreated.getTime()).toBe((values.runAt as Date).getTime());
   });
 
+  itRunsExample(kind, "automated-tasks/bulk", async ({ values }) => {
+    const service = values.service as HrpCronJobService;
+    const jobs = values.scheduled as HrpCronJob[];
+    for (const job of jobs) expect((await service.getJobCron(job.id)).numbercall).toBe(0); // each ran once
+    expect((await service.listJobs({ state: "done" })).map((j) => j.id).sort((a, b) => a - b)).toEqual([
+      (values.job as HrpCronJob).id,
+      ...jobs.map((j) => j.id),
+    ]);
+  });
+
   itRunsExample(kind, "automated-tasks/decorators");
 
   itRunsExample(kind, "automated-tasks/user-resolver", async ({ values }) => {

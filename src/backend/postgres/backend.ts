@@ -61,6 +61,7 @@ export class PostgresBackend extends BaseBackend implements Backend {
   readonly dialect = "postgres" as const;
   readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz", provesPartialIndexes: true };
   readonly serialTransactions = false;
+  readonly dataModifyingWith = true;
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
   private readonly listener: PgListener;

@@ -37,6 +37,7 @@ export class SqliteBackend extends BaseBackend implements Backend {
     provesPartialIndexes: false,
   };
   readonly serialTransactions = true;
+  readonly dataModifyingWith = false;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
   /** The guard of each shared runner this DataSource has had (a new one after it is re-initialized). */
