@@ -277,8 +277,12 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       await enqueue("writeThenThrow", "f3", { maxRetries: 0 }),
     ];
     const ok = await enqueue("write", "ok");
+    // One batch whatever the machine's load: a batch past batchMaxMs would split in two and double the bookkeeping.
     statements = [];
-    const results = await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue();
+    const results = await new Dispatcher(db.dataSource, registry, {
+      logger: memoryLogger(),
+      batchMaxMs: 60_000,
+    }).runDue();
     const fiveFailures = bookkeeping();
     expect(results.map((r) => r.outcome)).toEqual(["failed", "failed", "failed", "failed", "failed", "done"]);
     expect(await Promise.all([...retried, ...final, ok].map(state))).toEqual([
@@ -304,7 +308,9 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     await enqueue("write", "ok2");
     statements = [];
     expect(
-      (await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue()).map((r) => r.outcome),
+      (await new Dispatcher(db.dataSource, registry, { logger: memoryLogger(), batchMaxMs: 60_000 }).runDue()).map(
+        (r) => r.outcome,
+      ),
     ).toEqual(["failed", "failed", "done"]);
     expect(bookkeeping()).toBe(fiveFailures);
   });
