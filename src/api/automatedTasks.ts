@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
-import type { ProcessLocal } from "../backend/processLocal";
+import { workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
 import { UnknownMethodError, type WriteDescription } from "../core/errors";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
@@ -97,6 +97,7 @@ export class HrpCronJobService {
     const now = this.options.now();
     const startAt = dateCreated === undefined ? now : checkDate("dateCreated", dateCreated);
     const creator = currentUserId() ?? uid;
+    const band = workBandOf({ queue: "default", priority, concurrencyKey: null });
 
     const job = await this.write(
       { operation: "runByCron", name, model, function: fn },
@@ -136,11 +137,11 @@ export class HrpCronJobService {
           },
           { nextcall: startAt, doall: true },
         );
-        await this.backend.announceWork(manager);
+        await this.backend.announceWork(manager, [band]);
         return saved;
       },
     );
-    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, startAt);
+    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, startAt, [band]);
     return job;
   }
 
