@@ -365,11 +365,17 @@ export class Dispatcher {
     prepared: PreparedBatch<BatchBody> | undefined,
   ): void {
     const began = Date.now();
+    // Quiet: it left nothing due that no wake-up names (see Wakeups).
+    let quiet = false;
     const run = this.execution
       .batch(batch, () => this.phase === "running", prepared)
       .then((outcome) => {
         this.queue.putBack(outcome.deferred);
         if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
+        quiet =
+          outcome.deferred.length === 0 &&
+          outcome.results.every((r) => r.outcome === "done") &&
+          batch.every((r) => r.cron.numbercall === 1);
       })
       .catch((e: unknown) =>
         this.options.logger.error("batch crashed; recovery will release its claims", {
@@ -377,7 +383,7 @@ export class Dispatcher {
           error: String(e),
         }),
       );
-    this.slots.occupy(queue, batch, alone, run, () => this.requestWake()); // a slot is free
+    this.slots.occupy(queue, batch, alone, run, () => this.wakeups.batchEnded(quiet)); // a slot is free
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */

@@ -46,7 +46,11 @@ export class ForegroundClaim {
       : undefined;
     try {
       const claim = await this.queue.claimRound(free, room, { bands, onClaimed });
-      if (this.queue.size > 0) return { prepared: opened, idleUntil: null };
+      if (this.queue.size > 0) {
+        if (bands) this.wakeups.tookNamed(this.queue.backlogLikely);
+        else this.wakeups.claimed(claim.runs.length, claim.nextDue);
+        return { prepared: opened, idleUntil: null };
+      }
       opened?.cancel();
       if (bands) return await this.claim(free, room); // taken elsewhere: look everywhere
       this.wakeups.claimed(0, claim.nextDue);

@@ -55,6 +55,11 @@ export class LocalQueue {
     return this.buffered.length;
   }
 
+  /** Whether the last claim got all it asked for (more is probably due). */
+  get backlogLikely(): boolean {
+    return this.backlog;
+  }
+
   /** The background claim's state. */
   get prefetchState(): PrefetchState["state"] {
     return this.prefetch.state;

@@ -11,17 +11,20 @@ import { WakeableSleep } from "./wakeableSleep";
  *
  * It knows only while
  * 1. its last full claim took nothing — nothing was due — and the earliest
- *    ready row it saw is not due yet (`nextDue`), and
+ *    ready row it saw is not due yet (`nextDue`),
  * 2. every wake-up heard since named its bands: due now, without
  *    concurrency keys, in queues this dispatcher claims without a global
- *    limit.
+ *    limit, and
+ * 3. every claim of named bands since drained them (took less than it
+ *    asked for), and every batch since ended quietly: one-shot jobs, all
+ *    done, nothing deferred — nothing a batch did made other work due.
  *
- * Anything else — a wake-up that names no band (a slot freed, a trigger, a
- * reconnected LISTEN), the poll timer, a claim that took something — makes
- * the next claim a full one. Work that nobody announced (a claim recovered
- * meanwhile, another process behind a pooler) is found by that next full
- * claim, at the latest when the batch started by the named work ends, as
- * it is by the poll today.
+ * Anything else — a wake-up that names no band (a reconnected LISTEN, a
+ * trigger, stopping), a batch that failed, retried or ran a recurring cron,
+ * the poll timer — makes the next claim a full one. Work that nobody
+ * announced (a claim recovered meanwhile, another process behind a pooler)
+ * is found by the next full claim — after the batch of the named work, when
+ * nothing else is named — or by the poll, as before.
  */
 export class Wakeups {
   private readonly alarm = new WakeableSleep();
@@ -54,10 +57,20 @@ export class Wakeups {
     this.alarm.wake();
   }
 
-  /** Wakes the loop for something no wake-up named (a slot freed, stopping): the next claim looks everywhere. */
+  /** Wakes the loop for something no wake-up named (stopping, a background claim ended): the next claim looks everywhere. */
   wake(): void {
     this.forget();
     this.alarm.wake();
+  }
+
+  /**
+   * A batch ended and freed its slot: wakes the loop. `quiet` (one-shot
+   * jobs, all done, nothing deferred) keeps what is known; else the next
+   * claim looks everywhere.
+   */
+  batchEnded(quiet: boolean): void {
+    if (quiet) this.alarm.wake();
+    else this.wake();
   }
 
   /** Forgets earlier wake-ups of the sleep: call before looking for work (see {@link WakeableSleep}). */
@@ -72,34 +85,35 @@ export class Wakeups {
 
   /**
    * The bands the next claim may take without looking for due bands, or
-   * null (a full claim). Taken once: the claim after it is a full one
-   * unless {@link claimed} says otherwise.
+   * null: a full claim, whose outcome {@link claimed} must be told. Named
+   * bands are taken once.
    */
   take(now: Date): DueBand[] | null {
     const named = [...this.named.values()];
     const usable = this.idleUntil !== null && this.idleUntil > now.getTime() && named.length > 0;
-    this.startClaim();
+    this.named = new Map();
+    this.blurred = false;
+    if (!usable) this.idleUntil = null;
     return usable ? named : null;
   }
 
   /**
-   * After a full claim (started by {@link take} returning null): it took
-   * `took` runs, and the earliest ready row was due at `nextDue` (null:
-   * none). Idle when it took none and nothing blurred the picture meanwhile.
+   * After a full claim: it took `took` runs, and the earliest ready row was
+   * due at `nextDue` (null: none). Idle when it took none and nothing
+   * blurred the picture meanwhile.
    */
   claimed(took: number, nextDue: Date | null): void {
     this.idleUntil = took === 0 && !this.blurred ? (nextDue?.getTime() ?? Number.POSITIVE_INFINITY) : null;
+  }
+
+  /** After a claim of named bands that took something: `full` (it took all it asked for) means more may be due there. */
+  tookNamed(full: boolean): void {
+    if (full) this.idleUntil = null;
   }
 
   private forget(): void {
     this.idleUntil = null;
     this.named.clear();
     this.blurred = true;
-  }
-
-  private startClaim(): void {
-    this.idleUntil = null;
-    this.named = new Map();
-    this.blurred = false;
   }
 }

@@ -85,7 +85,7 @@ export class PostgresBackend extends BaseBackend implements Backend {
   async announceWork(manager: EntityManager, bands: readonly WorkBand[] | null = null): Promise<void> {
     // Delivered at commit, dropped on rollback; identical notifications in one transaction
     // fold into one, so a transaction that enqueues many jobs of one band sends the NOTIFY only once.
-    const payload = wakeupPayload(bands);
+    const payload = wakeupPayload(bands, this.listener.sender);
     const runner = manager.queryRunner;
     if (runner?.isTransactionActive) {
       const sent = this.announced.get(runner) ?? new Set<string>();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import type { Logger } from "../../core/types";
@@ -13,27 +14,32 @@ export const WAKEUP_CHANNEL = "hrp_cron_wakeup";
 /** PostgreSQL refuses payloads of 8000 bytes or more; longer lists are sent as "anywhere". */
 const MAX_PAYLOAD_BYTES = 7_900;
 
-/** A notification's payload: `bands` as JSON `[[queue, priority, keyed], ...]`, or "" for anywhere (null, or too long). */
-export function wakeupPayload(bands: readonly WorkBand[] | null): string {
+/**
+ * A notification's payload: JSON `{"from": sender, "bands": [[queue,
+ * priority, keyed], ...]}`, or "" for anywhere (no bands, or too long).
+ * `sender` is the announcing DataSource's listener ({@link PgListener.sender}).
+ */
+export function wakeupPayload(bands: readonly WorkBand[] | null, sender: string): string {
   if (!bands || bands.length === 0) return "";
-  const text = JSON.stringify(bands.map((b) => [b.queue, b.priority, b.keyed ? 1 : 0]));
+  const text = JSON.stringify({ from: sender, bands: bands.map((b) => [b.queue, b.priority, b.keyed ? 1 : 0]) });
   return Buffer.byteLength(text) < MAX_PAYLOAD_BYTES ? text : "";
 }
 
-/** The bands a payload names; null (anywhere) when it names none or cannot be read (an older or newer sender). */
-export function parseWakeupPayload(payload: string | undefined): WorkBand[] | null {
-  if (!payload) return null;
+/** What a payload says; bands null (anywhere) when it names none or cannot be read (an older or newer sender). */
+export function parseWakeupPayload(payload: string | undefined): { from: string | null; bands: WorkBand[] | null } {
+  const anywhere = { from: null, bands: null };
+  if (!payload) return anywhere;
   try {
-    const items: unknown = JSON.parse(payload);
-    if (!Array.isArray(items) || items.length === 0) return null;
+    const { from, bands: items } = JSON.parse(payload) as { from?: unknown; bands?: unknown };
+    if (!Array.isArray(items) || items.length === 0) return anywhere;
     const bands: WorkBand[] = [];
     for (const item of items) {
-      if (!Array.isArray(item) || typeof item[0] !== "string" || !Number.isInteger(item[1])) return null;
+      if (!Array.isArray(item) || typeof item[0] !== "string" || !Number.isInteger(item[1])) return anywhere;
       bands.push({ queue: item[0], priority: item[1] as number, keyed: item[2] !== 0 });
     }
-    return bands;
+    return { from: typeof from === "string" ? from : null, bands };
   } catch {
-    return null;
+    return anywhere;
   }
 }
 
@@ -72,9 +78,14 @@ interface Connection {
  * reconnects with backoff (100 ms doubling to 5 s) and then wakes
  * everybody, because notifications sent while it was down are lost.
  * Polling stays the backstop. Subscribers hear the bands each notification
- * names (null: anywhere).
+ * names (null: anywhere). A notification this DataSource sent naming bands
+ * is not heard again: its in-process wake-up (`WakeupHub`, which every
+ * such announcement is paired with) already woke this process's
+ * dispatchers.
  */
 export class PgListener {
+  /** This listener's DataSource, as the sender of its notifications. */
+  readonly sender = randomUUID();
   private readonly subscribers = new Set<(bands: readonly WorkBand[] | null) => void>();
   private connection: Connection | null = null;
   private connecting: Promise<void> | null = null;
@@ -139,7 +150,9 @@ export class PgListener {
       const connection = await this.open();
       const { client } = connection;
       client.on("notification", (message) => {
-        if (message.channel === WAKEUP_CHANNEL) this.wakeAll(parseWakeupPayload(message.payload));
+        if (message.channel !== WAKEUP_CHANNEL) return;
+        const { from, bands } = parseWakeupPayload(message.payload);
+        if (from !== this.sender) this.wakeAll(bands);
       });
       client.on("error", (error) => this.lost(connection, error));
       client.on("end", () => this.lost(connection, new Error("LISTEN connection ended")));
