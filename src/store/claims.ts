@@ -42,12 +42,14 @@ export interface Claim {
 /** Ways to shorten a claim's path (latency); both optional. */
 export interface ClaimShortcuts {
   /**
-   * The bands that hold the new work, as wake-ups named them: claimed
-   * without the statement that looks for due bands (`dueBands`), and no
-   * keyed rows (the claim's `nextDue` is then null: unknown). Only for a
-   * caller that knows nothing else is due.
+   * The bands that hold the new work, as wake-ups named them, asked once the
+   * claim's transaction has begun (so wake-ups of work committed while it
+   * waited for its turn count): claimed without the statement that looks
+   * for due bands (`dueBands`), and no keyed rows (the claim's `nextDue` is
+   * then null: unknown). Null: look for due bands. Only for a caller that
+   * knows nothing else is due.
    */
-  readonly bands?: readonly DueBand[];
+  readonly bands?: () => readonly DueBand[] | null;
   /**
    * Told the users of the rows as soon as the claim statements have taken
    * them, inside the claim's transaction, before the rest of its statements
@@ -115,8 +117,9 @@ export class ClaimStore {
       let locked = false;
       const active = plans.filter((p) => p.max > 0);
       if (active.length === 0 || total <= 0) return { runs: [], nextDue: null };
-      const { bands, keyed, nextDue } = shortcuts.bands
-        ? { bands: [...shortcuts.bands].sort((a, b) => a.priority - b.priority), keyed: false, nextDue: null }
+      const named = shortcuts.bands?.() ?? null;
+      const { bands, keyed, nextDue } = named
+        ? { bands: [...named].sort((a, b) => a.priority - b.priority), keyed: false, nextDue: null }
         : await dueBands(
             this.backend,
             m,

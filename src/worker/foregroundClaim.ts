@@ -2,6 +2,7 @@ import type { BatchBody } from "./executor";
 import type { Execution } from "./execution";
 import type { LocalQueue } from "./localQueue";
 import type { PreparedBatch } from "./preparedBatch";
+import type { DueBand } from "../store/claims";
 import type { Wakeups } from "./wakeups";
 
 /** What a foreground claim left: the first batch's prepared transaction, or when the loop may sleep until. */
@@ -37,7 +38,13 @@ export class ForegroundClaim {
 
   /** Claims for `free` slots (`room(queue)`: slots a queue may take); the runs join the local queue. */
   async claim(free: number, room: (queue: string) => number): Promise<ForegroundOutcome> {
-    const bands = this.wakeups.take(this.now()) ?? undefined;
+    // Asked once the claim's transaction has begun (see ClaimShortcuts.bands); each attempt asks again.
+    let bands: DueBand[] | null = null;
+    let looked = false;
+    const named = () => {
+      looked = true;
+      return (bands = this.wakeups.take(this.now()));
+    };
     let opened = null as PreparedBatch<BatchBody> | null;
     const onClaimed = this.overlap
       ? (userIds: number[]) => {
@@ -45,7 +52,7 @@ export class ForegroundClaim {
         }
       : undefined;
     try {
-      const claim = await this.queue.claimRound(free, room, { bands, onClaimed });
+      const claim = await this.queue.claimRound(free, room, { bands: named, onClaimed });
       if (this.queue.size > 0) {
         if (bands) this.wakeups.tookNamed(this.queue.backlogLikely);
         else this.wakeups.claimed(claim.runs.length, claim.nextDue);
@@ -53,7 +60,8 @@ export class ForegroundClaim {
       }
       opened?.cancel();
       if (bands) return await this.claim(free, room); // taken elsewhere: look everywhere
-      this.wakeups.claimed(0, claim.nextDue);
+      if (looked) this.wakeups.claimed(0, claim.nextDue);
+      else this.wakeups.tookNamed(true); // nothing to claim for (no room): not known idle
       return { prepared: null, idleUntil: claim.nextDue ?? "never" };
     } catch (error) {
       opened?.cancel();

@@ -106,7 +106,7 @@ export class Wakeups {
     this.idleUntil = took === 0 && !this.blurred ? (nextDue?.getTime() ?? Number.POSITIVE_INFINITY) : null;
   }
 
-  /** After a claim of named bands that took something: `full` (it took all it asked for) means more may be due there. */
+  /** After a claim of named bands that took something: `full` (it took all it asked for) means more may be due there; also after a claim that did not look at all (true). */
   tookNamed(full: boolean): void {
     if (full) this.idleUntil = null;
   }

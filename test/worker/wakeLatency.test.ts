@@ -264,15 +264,16 @@ describe.each(BACKENDS)("the path of a job enqueued to an idle worker, on %s", (
       let claimCommitted = false;
       let batchReadyBeforeCommit: boolean | null = null;
       const inner = pgClient.query;
-      const claiming = new WeakSet<object>();
+      // The claim's connections, with where their "job running" statement was sent.
+      const claiming = new WeakMap<object, number>();
       pgClient.query = function (this: object, ...args: unknown[]) {
         const config = args[0] as string | { text?: string };
         const text = typeof config === "string" ? config : String(config?.text);
         sent.push(text);
-        if (/UPDATE hrp_cron_job SET state = 'running'/.test(text)) claiming.add(this);
-        if (text === "COMMIT" && claiming.has(this)) {
+        if (/UPDATE hrp_cron_job SET state = 'running'/.test(text)) claiming.set(this, sent.length);
+        const mark = claiming.get(this);
+        if (text === "COMMIT" && mark !== undefined) {
           claiming.delete(this);
-          const mark = sent.length;
           const ready = () =>
             sent.slice(mark).some((s) => /^START TRANSACTION; SELECT txid_current/.test(s)) &&
             sent.slice(mark).some((s) => /FROM res_users/.test(s));
