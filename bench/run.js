@@ -39,7 +39,16 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
 const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 const wanted = (name) => !ONLY || ONLY.some((o) => name.toLowerCase().includes(o));
 
+/**
+ * Prefix of the benchmark's databases (default `hrp_bench`): give each of several runs on one server its own
+ * (HRP_BENCH_DB_PREFIX=hrp_bench_a), since every system gets a fresh database by DROP DATABASE ... WITH (FORCE),
+ * which would end another run's connections.
+ */
+const DB_PREFIX = process.env.HRP_BENCH_DB_PREFIX || "hrp_bench";
+if (!/^[a-z_][a-z0-9_]{0,40}$/.test(DB_PREFIX)) throw new Error(`HRP_BENCH_DB_PREFIX must be a lower-case SQL name, got ${DB_PREFIX}`);
+
 async function freshDb(name) {
+  name = name.replace(/^hrp_bench/, DB_PREFIX);
   const admin = new Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -279,7 +288,7 @@ async function latency(results) {
 }
 
 function pgbench() {
-  const url = dbUrl("hrp_bench_pgbench");
+  const url = dbUrl(`${DB_PREFIX}_pgbench`);
   execFileSync("pgbench", ["-i", "-q", "-s", "1", url], { stdio: "ignore" });
   const out = execFileSync("pgbench", [
     "-N",

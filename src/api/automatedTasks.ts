@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
-import type { ProcessLocal } from "../backend/processLocal";
+import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
 import { UnknownMethodError, type WriteDescription } from "../core/errors";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
@@ -93,17 +93,20 @@ export class HrpCronJobService {
       { name, model, function: fn, args, priority, userId, dateCreated },
       this.runContext(),
     );
+    const band = workBandOf(values);
     const job = await this.write(
       { operation: "runByCron", name, model, function: fn },
       options.manager,
       async (manager) => {
         const user = await this.checkUser(manager, values.userId);
         const saved = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
-        await this.backend.announceWork(manager);
+        await this.backend.announceWork(manager, [band]);
         return saved;
       },
     );
-    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, schedule.nextcall);
+    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, schedule.nextcall, [
+      band,
+    ]);
     return job;
   }
 
@@ -130,6 +133,7 @@ export class HrpCronJobService {
     const planned = checkRunByCronCalls(calls).map((call, i) => planRunByCron(call, context, `calls[${i}]`));
     if (planned.length === 0) return [];
     const jobs = planned.map((p) => p.job);
+    const bands = mergeBands([], jobs.map(workBandOf));
     const saved = await this.write(
       { operation: "runByCronBulk", calls: jobs.length },
       options.manager,
@@ -147,7 +151,7 @@ export class HrpCronJobService {
           rows,
           planned.map((p) => p.schedule),
         );
-        await this.backend.announceWork(manager);
+        await this.backend.announceWork(manager, bands);
         return written;
       },
     );
@@ -155,7 +159,7 @@ export class HrpCronJobService {
       (at, p) => (p.schedule.nextcall < at ? p.schedule.nextcall : at),
       planned[0].schedule.nextcall,
     );
-    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, earliest);
+    this.local.wakeups.notifyAfterCommit((options.manager ?? currentJobManager())?.queryRunner, earliest, bands);
     return saved;
   }
 

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import { callerTransaction } from "../backend/base";
 import { commitOnce, writeOnce } from "../backend/commitOnce";
-import type { ProcessLocal } from "../backend/processLocal";
+import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobManager, runInJob } from "../core/context";
 import { UnknownMethodError, ValidationError } from "../core/errors";
 import { joinMethodName } from "../core/methodName";
@@ -186,6 +186,10 @@ export class JobQueue {
       );
     });
     const joined = options.manager ?? currentJobManager();
+    const bands = mergeBands(
+      [],
+      prepared.map((p) => workBandOf(p.job)),
+    );
     const work = async (manager: EntityManager) => {
       const keys = await userKeysOnce(
         this.options.userResolver,
@@ -200,7 +204,7 @@ export class JobQueue {
         prepared.map((p) => p.job),
         prepared.map((p) => p.schedule),
       );
-      if (saved.length > 0) await this.backend.announceWork(manager);
+      if (saved.length > 0) await this.backend.announceWork(manager, bands);
       return saved;
     };
     const saved = await writeOnce(
@@ -210,7 +214,7 @@ export class JobQueue {
       options.manager,
       work,
     );
-    if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now());
+    if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now(), bands);
     return saved;
   }
 
@@ -242,7 +246,7 @@ export class JobQueue {
         }
       }
       const job = await insertJob(this.backend, manager, { ...values, userKey: userKeyOf(user) }, schedule);
-      await this.backend.announceWork(manager);
+      await this.backend.announceWork(manager, [workBandOf(values)]);
       return job;
     };
     // Exactly once: retried while the database is unavailable, never blindly after a lost COMMIT reply.
@@ -265,7 +269,7 @@ export class JobQueue {
         job = await own();
       }
     }
-    if (job) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, now);
+    if (job) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, now, [workBandOf(values)]);
     return job;
   }
 

@@ -1,6 +1,7 @@
 import type { EntityManager, QueryRunner } from "typeorm";
 import type { JobScope } from "./jobScope";
 import type { Logger } from "../core/types";
+import type { WorkBand } from "./processLocal";
 
 /** SQL vocabulary for the DDL that differs between databases. */
 export interface DdlVocabulary {
@@ -181,20 +182,21 @@ export interface Backend {
   isTransientError(error: unknown): boolean;
 
   /**
-   * Announces, inside `manager`'s transaction, that work may be due, so
-   * workers in other processes wake up when (and only if) it commits:
-   * `NOTIFY` on PostgreSQL; nothing on SQLite (in-process wake-up and
-   * polling cover it).
+   * Announces, inside `manager`'s transaction, that work may be due (in
+   * `bands`, when given: see `WorkBand`), so workers in other processes wake
+   * up when (and only if) it commits: `NOTIFY` on PostgreSQL; nothing on
+   * SQLite (in-process wake-up and polling cover it).
    */
-  announceWork(manager: EntityManager): Promise<void>;
+  announceWork(manager: EntityManager, bands?: readonly WorkBand[] | null): Promise<void>;
 
   /**
-   * Calls `onWake` when another process announces work; resolves with the
+   * Calls `onWake` when another process announces work (with the bands it
+   * named, null: anywhere); resolves with the
    * unsubscribe function. PostgreSQL: a shared `LISTEN` connection that
    * reconnects by itself (on `listenUrl` when given; none behind a
    * transaction pooler without it). SQLite: never calls.
    */
-  listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>>;
+  listen(onWake: (bands: readonly WorkBand[] | null) => void, logger: Logger): Promise<() => Promise<void>>;
 
   /**
    * The SQL that opens a job's savepoint `name`. With `timeoutMs`, any

@@ -26,6 +26,42 @@ export function newProcessLocal(dataSource: DataSource): ProcessLocal {
 }
 
 /**
+ * Where new work is: the (queue, priority) band a claim takes it from, and
+ * whether any of it has a concurrency key (such rows are claimed by the
+ * limit-aware path). A wake-up that names its bands lets an idle dispatcher
+ * claim them without first looking for due bands, and wakes only the
+ * dispatchers that serve the queue.
+ */
+export interface WorkBand {
+  readonly queue: string;
+  readonly priority: number;
+  readonly keyed: boolean;
+}
+
+/** The band of a new job (or cron) row. */
+export function workBandOf(row: {
+  readonly queue: string;
+  readonly priority: number;
+  readonly concurrencyKey: string | null;
+}): WorkBand {
+  return { queue: row.queue, priority: row.priority, keyed: row.concurrencyKey !== null };
+}
+
+/** `into` plus `more`, one entry per (queue, priority); keyed if any of its entries is. */
+export function mergeBands(into: readonly WorkBand[], more: readonly WorkBand[]): WorkBand[] {
+  const merged = new Map<string, WorkBand>();
+  for (const band of [...into, ...more]) {
+    const key = `${band.priority}:${band.queue}`;
+    const seen = merged.get(key);
+    merged.set(key, seen && !seen.keyed ? { ...seen, keyed: band.keyed } : (seen ?? band));
+  }
+  return [...merged.values()];
+}
+
+/** What a wake-up says: work may be due at `at`, in `bands` (null: anywhere). */
+export type Wakeup = (at: Date, bands: readonly WorkBand[] | null) => void;
+
+/**
  * In-process wake-up: when a cron becomes due sooner than a dispatcher's
  * next poll (a job added, a cron triggered), dispatchers of the same
  * DataSource are told at once instead of waiting for their poll. Work
@@ -35,26 +71,32 @@ export function newProcessLocal(dataSource: DataSource): ProcessLocal {
  */
 export class WakeupHub {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
-  private readonly pending = new WeakMap<QueryRunner, Date>();
+  /** Per open transaction: the earliest `at` announced in it, and its bands (null once one announcement named none). */
+  private readonly pending = new WeakMap<QueryRunner, { at: Date; bands: WorkBand[] | null }>();
   private hooked = false;
 
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Announces that work may be due at `at`. */
-  notify(at: Date): void {
-    this.emitter.emit("work", at);
+  /** Announces that work may be due at `at`, in `bands` (default: anywhere). */
+  notify(at: Date, bands: readonly WorkBand[] | null = null): void {
+    this.emitter.emit("work", at, bands);
   }
 
-  /** Announces `at` once `runner`'s transaction commits (at once when no transaction is open). */
-  notifyAfterCommit(runner: QueryRunner | undefined, at: Date): void {
-    if (!runner?.isTransactionActive) return this.notify(at);
+  /** Announces `at` (and `bands`) once `runner`'s transaction commits (at once when no transaction is open). */
+  notifyAfterCommit(runner: QueryRunner | undefined, at: Date, bands: readonly WorkBand[] | null = null): void {
+    if (!runner?.isTransactionActive) return this.notify(at, bands);
     this.hook();
     const earlier = this.pending.get(runner);
-    this.pending.set(runner, earlier && earlier < at ? earlier : at);
+    if (!earlier) {
+      this.pending.set(runner, { at, bands: bands && mergeBands([], bands) });
+      return;
+    }
+    if (at < earlier.at) earlier.at = at;
+    earlier.bands = earlier.bands && bands ? mergeBands(earlier.bands, bands) : null;
   }
 
   /** Subscribes; returns the unsubscribe function. */
-  subscribe(listener: (at: Date) => void): () => void {
+  subscribe(listener: Wakeup): () => void {
     this.emitter.on("work", listener);
     return () => this.emitter.off("work", listener);
   }
@@ -64,11 +106,11 @@ export class WakeupHub {
     this.hooked = true;
     const subscriber: EntitySubscriberInterface = {
       afterTransactionCommit: (event: TransactionCommitEvent) => {
-        const at = this.pending.get(event.queryRunner);
+        const work = this.pending.get(event.queryRunner);
         // A released savepoint also "commits": wait for the outermost commit.
-        if (at && !event.queryRunner.isTransactionActive) {
+        if (work && !event.queryRunner.isTransactionActive) {
           this.pending.delete(event.queryRunner);
-          this.notify(at);
+          this.notify(work.at, work.bands);
         }
       },
       afterTransactionRollback: (event: TransactionRollbackEvent) => {

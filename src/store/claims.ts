@@ -3,11 +3,19 @@ import { hydrate, type Backend } from "../backend";
 import { CurrentlyRunningError, NotFoundError } from "../core/errors";
 import type { Logger } from "../core/types";
 import { IrCron } from "../schema/entities/IrCron";
-import { candidates, claimBand, claimLimited, dueBands, type ClaimedRow, type ClaimPlan } from "./dueBands";
+import {
+  candidates,
+  claimBand,
+  claimLimited,
+  dueBands,
+  type ClaimedRow,
+  type ClaimPlan,
+  type DueBand,
+} from "./dueBands";
 import { jobBackToPending, markJobsRunning, releaseFinished, requireRunnable } from "./jobState";
 import { insertRunLogs } from "./runLog";
 
-export type { ClaimedRow, ClaimPlan } from "./dueBands";
+export type { ClaimedRow, ClaimPlan, DueBand } from "./dueBands";
 
 /**
  * A claimed cron as the claim read it: the row, and the callbacks of its
@@ -29,6 +37,28 @@ export interface Claim {
   readonly nextDue: Date | null;
   /** Rows claimed and handed back at once by the claim's {@link ClaimFilter}. */
   readonly leftOut?: number;
+}
+
+/** Ways to shorten a claim's path (latency); both optional. */
+export interface ClaimShortcuts {
+  /**
+   * The bands that hold the new work, as wake-ups named them, asked once the
+   * claim's transaction has begun (so wake-ups of work committed while it
+   * waited for its turn count): claimed without the statement that looks
+   * for due bands (`dueBands`), and no keyed rows (the claim's `nextDue` is
+   * then null: unknown). Null: look for due bands. Only for a caller that
+   * knows nothing else is due.
+   */
+  readonly bands?: () => readonly DueBand[] | null;
+  /**
+   * Told the users of the rows as soon as the claim statements have taken
+   * them, inside the claim's transaction, before the rest of its statements
+   * and its COMMIT: the dispatcher opens the batch's transaction and looks
+   * the users up meanwhile. Nothing may run before `claimDue` returns (the
+   * claim is committed only then); the rows may still be handed back or
+   * released.
+   */
+  readonly onClaimed?: (userIds: number[]) => void;
 }
 
 /** Decides, inside the claim's transaction, which claimed rows this worker runs (rolling deploys: `MethodGate`). */
@@ -68,6 +98,9 @@ export class ClaimStore {
    * With a `filter` (rolling deploys, see `MethodGate`), rows of its
    * `skipMethods` are not claimed, and the rows it does not `keep` are handed
    * back in the same transaction, before their jobs are marked running.
+   *
+   * `shortcuts` (latency, see {@link ClaimShortcuts}) may skip the search for
+   * due bands and tell the caller the claimed rows' users before the commit.
    */
   async claimDue(
     workerId: string,
@@ -75,19 +108,24 @@ export class ClaimStore {
     plans: readonly ClaimPlan[],
     total: number,
     filter?: ClaimFilter,
+    shortcuts: ClaimShortcuts = {},
   ): Promise<Claim> {
     const skip = filter?.skipMethods() ?? [];
+    const { onClaimed } = shortcuts;
     return this.backend.transaction(async (m) => {
       const claimed: ClaimedRow[] = [];
       let locked = false;
       const active = plans.filter((p) => p.max > 0);
       if (active.length === 0 || total <= 0) return { runs: [], nextDue: null };
-      const { bands, keyed, nextDue } = await dueBands(
-        this.backend,
-        m,
-        active.map((p) => p.queue),
-        now,
-      );
+      const named = shortcuts.bands?.() ?? null;
+      const { bands, keyed, nextDue } = named
+        ? { bands: [...named].sort((a, b) => a.priority - b.priority), keyed: false, nextDue: null }
+        : await dueBands(
+            this.backend,
+            m,
+            active.map((p) => p.queue),
+            now,
+          );
       for (const plan of active) {
         let taken = 0;
         const room = () => Math.min(plan.max - taken, total - claimed.length);
@@ -113,6 +151,7 @@ export class ClaimStore {
         claimed.push(...rows);
         taken += rows.length;
       }
+      if (claimed.length > 0) onClaimed?.([...new Set(claimed.map((row) => Number(row.user_id)))]);
       const kept = filter && claimed.length > 0 ? await filter.keep(m, claimed) : claimed;
       const leftOut = claimed.length - kept.length;
       if (kept.length === 0) return { runs: [], nextDue, leftOut };

@@ -1,6 +1,6 @@
 import type { DataSource } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
-import type { ProcessLocal } from "../backend/processLocal";
+import type { ProcessLocal, WorkBand } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 import { newWorkerId } from "../core/host";
 import type { DispatcherOptions } from "../core/options";
@@ -8,22 +8,24 @@ import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
-import { ClaimStore, type Claim, type ClaimPlan } from "../store/claims";
+import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
-import { Executor } from "./executor";
+import { Executor, type BatchBody } from "./executor";
 import { Liveness } from "./liveness";
 import { LocalQueue } from "./localQueue";
 import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
+import type { PreparedBatch } from "./preparedBatch";
 import { Recovery } from "./recovery";
 import { SandboxPool } from "./sandbox";
 import { Execution } from "./execution";
+import { ForegroundClaim } from "./foregroundClaim";
 import { Slots } from "./slots";
 import { finishOrAbandon, workerAbort } from "./stopGrace";
-import { WakeableSleep } from "./wakeableSleep";
+import { Wakeups } from "./wakeups";
 
 /** Retry delay for due rows that could not be claimed (their concurrency key or queue at its limit). */
 const BLOCKED_RETRY_MS = 250;
@@ -72,11 +74,14 @@ export class Dispatcher {
   /** Registration, heartbeat, recovery (of dead workers' claims and of its own), stop requests. */
   private readonly liveness: Liveness;
   private readonly retry: RetryPolicy;
-  private readonly alarm = new WakeableSleep();
+  /** The loop's sleep and wake-ups, and where they said new work is (see Wakeups). */
+  private readonly wakeups: Wakeups;
   /** Claimed, not started yet (claimed ahead, or deferred by a batch), and the claims that fill it. */
   private readonly queue: LocalQueue;
   /** Batches in progress (and the suspect's, which runs alone). */
   private readonly slots: Slots;
+  /** The claim of an idle slot (see ForegroundClaim). */
+  private readonly foreground: ForegroundClaim;
   /** `runDue` and `runNow`. */
   private readonly manual: ManualRuns;
   private phase: Phase = "stopped";
@@ -134,13 +139,19 @@ export class Dispatcher {
       this.options.batchSize,
       () => this.phase === "running",
     );
+    const serves = (queue: string) => this.options.queues.includes(queue);
+    this.wakeups = new Wakeups(serves, (q) => serves(q) && this.options.queueSet.get(q).maxConcurrency === null);
     this.slots = new Slots(this.options.concurrency, this.options.queueCaps);
     this.queue = new LocalQueue(
       this.options.batchSize,
       this.options.batchMaxMs,
       this.options.concurrency,
-      (perQueue, want, keep) => this.own.claiming(() => this.claimDue(this.plans(perQueue), want), keep),
+      (perQueue, want, keep, shortcuts) =>
+        this.own.claiming(() => this.claimDue(this.plans(perQueue), want, shortcuts), keep),
     );
+    const running = () => this.phase === "running";
+    const overlap = !this.backend.serialTransactions;
+    this.foreground = new ForegroundClaim(this.queue, this.wakeups, this.execution, overlap, this.options.now, running);
   }
 
   /** True between `start()` and the end of `stop()`. */
@@ -178,7 +189,7 @@ export class Dispatcher {
     // Liveness off the claim path: heartbeat, recovery of dead workers' claims and of its own, stop requests.
     this.liveness.start(() => this.checkStopRequests());
     // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
-    this.unlisten = await this.backend.listen(() => this.requestWake(), this.options.logger);
+    this.unlisten = await this.backend.listen((bands) => this.heard(this.options.now(), bands), this.options.logger);
     this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
     this.loop = this.runLoop();
   }
@@ -236,12 +247,12 @@ export class Dispatcher {
   }
 
   private async runLoop(): Promise<void> {
-    const unsubscribe = this.local.wakeups.subscribe(() => this.requestWake());
+    const unsubscribe = this.local.wakeups.subscribe((at, bands) => this.heard(at, bands));
     let errors = 0;
     try {
       while (this.phase === "running") {
         let delayMs = this.options.pollIntervalMs;
-        this.alarm.rearm();
+        this.wakeups.rearm();
         this.idleUntil = null;
         try {
           await this.fill();
@@ -252,7 +263,7 @@ export class Dispatcher {
           delayMs = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(errors, 8));
           this.options.logger.error("dispatcher loop error; retrying", { error: String(error), retryInMs: delayMs });
         }
-        if (this.phase === "running") await this.alarm.sleep(delayMs);
+        if (this.phase === "running") await this.wakeups.sleep(delayMs);
       }
       await this.slots.settled();
       await this.queue.settled();
@@ -283,11 +294,15 @@ export class Dispatcher {
     }));
   }
 
-  /** One claim of due runs (retried while the database is away; rows of methods this worker lacks handed back: see MethodGate). */
-  private claimDue(plans: readonly ClaimPlan[], total: number): Promise<Claim> {
+  /**
+   * One claim of due runs (retried while the database is away; rows of
+   * methods this worker lacks handed back: see MethodGate). `shortcuts`: see
+   * `ClaimStore.claimDue`.
+   */
+  private claimDue(plans: readonly ClaimPlan[], total: number, shortcuts?: ClaimShortcuts): Promise<Claim> {
     return this.gate.claim(() =>
       withTransientRetry(this.backend, this.retry, () =>
-        this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate),
+        this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate, shortcuts),
       ),
     );
   }
@@ -311,42 +326,64 @@ export class Dispatcher {
         () => this.phase === "running",
         () => this.requestWake(),
       );
-    while (this.phase === "running") {
-      const free = this.slots.free;
-      if (free <= 0) return prefetch();
-      if (this.queue.size === 0) {
-        if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
-        const claim = await this.queue.claimRound(free, room);
+    // The first batch after a claim, its transaction opened while the claim committed (see PreparedBatch).
+    let prepared: PreparedBatch<BatchBody> | null = null;
+    try {
+      while (this.phase === "running") {
+        const free = this.slots.free;
+        if (free <= 0) return prefetch();
         if (this.queue.size === 0) {
-          this.idleUntil = claim.nextDue ?? "never";
-          return;
+          if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
+          const claimed = await this.foreground.claim(free, room);
+          prepared = claimed.prepared;
+          if (claimed.idleUntil !== null) this.idleUntil = claimed.idleUntil;
+          if (this.queue.size === 0) return;
         }
+        const first = this.queue.first((run) => this.slots.room(run.cron.queue) > 0);
+        if (!first) return prefetch();
+        // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
+        if (this.slots.loneRunning || (first.cron.suspect && this.slots.busy > 0)) return;
+        // Spread what is buffered over the free slots (each takes at most batchSize), unless
+        // transactions run one at a time anyway: then one full batch commits the most.
+        const queue = first.cron.queue;
+        const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.slots.room(queue)));
+        const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
+        const batch = this.queue.take(queue, size);
+        this.startBatch(queue, batch, first.cron.suspect, prepared ?? undefined);
+        prepared = null;
       }
-      const first = this.queue.first((run) => this.slots.room(run.cron.queue) > 0);
-      if (!first) return prefetch();
-      // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
-      if (this.slots.loneRunning || (first.cron.suspect && this.slots.busy > 0)) return;
-      // Spread what is buffered over the free slots (each takes at most batchSize), unless
-      // transactions run one at a time anyway: then one full batch commits the most.
-      const queue = first.cron.queue;
-      const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.slots.room(queue)));
-      const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
-      const batch = this.queue.take(queue, size);
-      const began = Date.now();
-      const run = this.execution
-        .batch(batch, () => this.phase === "running")
-        .then((outcome) => {
-          this.queue.putBack(outcome.deferred);
-          if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
-        })
-        .catch((e: unknown) =>
-          this.options.logger.error("batch crashed; recovery will release its claims", {
-            crons: batch.map((r) => r.cron.id),
-            error: String(e),
-          }),
-        );
-      this.slots.occupy(queue, batch, first.cron.suspect, run, () => this.requestWake()); // a slot is free
+    } finally {
+      prepared?.cancel();
     }
+  }
+
+  /** Runs `batch` (of `queue`) in a slot; the slot wakes the loop when it is free again. */
+  private startBatch(
+    queue: string,
+    batch: ClaimedRun[],
+    alone: boolean,
+    prepared: PreparedBatch<BatchBody> | undefined,
+  ): void {
+    const began = Date.now();
+    // Quiet: it left nothing due that no wake-up names (see Wakeups).
+    let quiet = false;
+    const run = this.execution
+      .batch(batch, () => this.phase === "running", prepared)
+      .then((outcome) => {
+        this.queue.putBack(outcome.deferred);
+        if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
+        quiet =
+          outcome.deferred.length === 0 &&
+          outcome.results.every((r) => r.outcome === "done") &&
+          batch.every((r) => r.cron.numbercall === 1);
+      })
+      .catch((e: unknown) =>
+        this.options.logger.error("batch crashed; recovery will release its claims", {
+          crons: batch.map((r) => r.cron.id),
+          error: String(e),
+        }),
+      );
+    this.slots.occupy(queue, batch, alone, run, () => this.wakeups.batchEnded(quiet)); // a slot is free
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */
@@ -380,6 +417,11 @@ export class Dispatcher {
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */
   private requestWake(): void {
-    this.alarm.wake();
+    this.wakeups.wake();
+  }
+
+  /** New work due at `at` in `bands` (null: anywhere), from this process or (NOTIFY) another. */
+  private heard(at: Date, bands: readonly WorkBand[] | null): void {
+    this.wakeups.heard(at, bands, this.options.now());
   }
 }

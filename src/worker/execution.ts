@@ -1,7 +1,8 @@
 import { ClaimLostError } from "../core/errors";
 import type { RunResult } from "../core/types";
 import type { ClaimedRun } from "../store/claims";
-import type { BatchOutcome, Executor } from "./executor";
+import type { BatchBody, BatchOutcome, Executor } from "./executor";
+import type { PreparedBatch } from "./preparedBatch";
 import { skipped } from "./runResult";
 import type { SandboxPool } from "./sandbox";
 
@@ -19,12 +20,25 @@ export class Execution {
   ) {}
 
   /**
+   * The next batch's transaction, opened while its claim commits (see
+   * `Executor.prepare`); null in a sandbox, whose runs have transactions of
+   * their own in their threads.
+   */
+  prepare(userIds: readonly number[], keepGoing: () => boolean): PreparedBatch<BatchBody> | null {
+    return this.sandbox ? null : this.executor.prepare(userIds, this.workerSignal(), keepGoing);
+  }
+
+  /**
    * Runs claimed runs as one batch (in a sandbox: the first one, in its
    * thread; the rest are deferred). `keepGoing` false makes the batch stop
-   * taking jobs (the worker is stopping).
+   * taking jobs (the worker is stopping). `prepared`: from {@link prepare}.
    */
-  async batch(runs: ClaimedRun[], keepGoing: () => boolean): Promise<BatchOutcome> {
-    if (!this.sandbox) return this.executor.executeBatch(runs, this.workerSignal(), keepGoing);
+  async batch(
+    runs: ClaimedRun[],
+    keepGoing: () => boolean,
+    prepared?: PreparedBatch<BatchBody>,
+  ): Promise<BatchOutcome> {
+    if (!this.sandbox) return this.executor.executeBatch(runs, this.workerSignal(), keepGoing, prepared);
     const [first, ...rest] = runs;
     return { results: [await this.one(first)], deferred: rest };
   }

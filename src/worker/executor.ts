@@ -7,7 +7,6 @@ import { ClaimLostError, coerceError, formatExcInfo } from "../core/errors";
 import type { ModelRegistry } from "../core/registry";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
-import { requireActiveUser, type JobUser } from "../core/users";
 import type { IrCron } from "../schema/entities/IrCron";
 import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
@@ -15,6 +14,7 @@ import { stillHeld } from "../store/jobState";
 import { RunRecords } from "../store/outcomes";
 import { JobRunner, type JobOutcome } from "./jobRun";
 import { MethodTimes } from "./methodTimes";
+import { BatchUsers, PreparedBatch } from "./preparedBatch";
 import { resultBase, skipped } from "./runResult";
 import { StaleClaimCheck } from "./staleClaims";
 
@@ -24,6 +24,9 @@ export interface BatchOutcome {
   /** Still claimed by this worker, not run: the batch reached `batchMaxMs` or the worker is stopping. */
   readonly deferred: ClaimedRun[];
 }
+
+/** What a batch transaction produced: results, runs left for the next batch, final failures (their `onFailure` runs after the commit). */
+export type BatchBody = { results: RunResult[]; deferred: ClaimedRun[]; failed: FinalFailure[] };
 
 /** A run that finally failed in a batch: its `onFailure` runs after the commit. */
 interface FinalFailure {
@@ -106,41 +109,55 @@ export class Executor {
   }
 
   /**
+   * Opens the transaction of the next batch while its claim is still
+   * committing (see {@link PreparedBatch}): `userIds` are the claimed rows'
+   * users, looked up meanwhile. Give it to {@link executeBatch} (or cancel it).
+   */
+  prepare(userIds: readonly number[], workerSignal: AbortSignal, keepGoing: () => boolean): PreparedBatch<BatchBody> {
+    return new PreparedBatch(
+      userIds,
+      this.options.userResolver,
+      (crons, work) => this.batchTransaction(crons, keepGoing, work),
+      (manager, runs, users) => this.runBatch(manager, runs, workerSignal, keepGoing, users),
+    );
+  }
+
+  /**
    * Runs claimed crons, in order, as one batch. `workerSignal` fires when
    * the worker stops: the running job is aborted and rolled back, and the
    * crons not started are deferred — as they are once `keepGoing()`
-   * returns false.
+   * returns false. `prepared`: the batch's transaction, opened while the
+   * claim committed ({@link prepare}); used unless a suspect must run first.
    */
   async executeBatch(
     all: readonly ClaimedRun[],
     workerSignal: AbortSignal,
     keepGoing: () => boolean = () => true,
+    prepared?: PreparedBatch<BatchBody>,
   ): Promise<BatchOutcome> {
     // A suspect runs alone, after its start marker is committed; the crons after it wait.
     const { now: runs, later } = splitSuspects(all);
     const first = runs[0]?.cron;
+    if (prepared && (first === undefined || first.suspect)) {
+      prepared.cancel();
+      prepared = undefined;
+    }
     if (
       first?.suspect &&
       !(await withTransientRetry(this.backend, this.options, () => this.crashes.markStarted(first, this.workerId)))
     ) {
       return { results: [this.lostBeforeStart(first)], deferred: later };
     }
-    let outcome: { results: RunResult[]; deferred: ClaimedRun[]; failed: FinalFailure[] };
+    let outcome: BatchBody;
     try {
-      // A lost COMMIT reply is settled by asking the database, never by running the batch again;
-      // a stopping worker does not wait out the retry budget.
-      outcome = await commitOnce(
-        this.backend,
-        { ...this.options, stopping: () => !keepGoing() },
-        { operation: "a batch", crons: runs.map((r) => r.cron.id) },
-        (manager) => this.runBatch(manager, runs, workerSignal, keepGoing),
-        (error, attempt) =>
-          this.options.logger.debug("transient database error, retrying batch", {
-            crons: runs.length,
-            attempt,
-            error: String(error),
-          }),
-      );
+      outcome = await (prepared
+        ? prepared.run(runs)
+        : this.batchTransaction(
+            runs.map((r) => r.cron.id),
+            keepGoing,
+            (manager) =>
+              this.runBatch(manager, runs, workerSignal, keepGoing, new BatchUsers(this.options.userResolver, manager)),
+          ));
     } catch (error) {
       if (runs.length > 1 && !isOutage(this.backend, error)) {
         this.options.logger.warn("batch failed as a whole; running its crons one per transaction", {
@@ -244,19 +261,40 @@ export class Executor {
     return { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId: runLogId ?? undefined };
   }
 
+  /**
+   * A batch's transaction: a lost COMMIT reply is settled by asking the
+   * database, never by running the batch again; a stopping worker does not
+   * wait out the retry budget. `crons`: the batch's crons, for messages.
+   */
+  private batchTransaction(
+    crons: readonly number[],
+    keepGoing: () => boolean,
+    work: (manager: EntityManager) => Promise<BatchBody>,
+  ): Promise<BatchBody> {
+    return commitOnce(
+      this.backend,
+      { ...this.options, stopping: () => !keepGoing() },
+      { operation: "a batch", crons },
+      work,
+      (error, attempt) =>
+        this.options.logger.debug("transient database error, retrying batch", {
+          crons: crons.length,
+          attempt,
+          error: String(error),
+        }),
+    );
+  }
+
   /** The body of a batch transaction. */
   private async runBatch(
     manager: EntityManager,
     runs: readonly ClaimedRun[],
     workerSignal: AbortSignal,
     keepGoing: () => boolean,
-  ) {
+    users: BatchUsers,
+  ): Promise<BatchBody> {
     const began = Date.now();
-    const users = new Map<number, Promise<JobUser>>();
-    const userOf = (uid: number) => {
-      if (!users.has(uid)) users.set(uid, requireActiveUser(this.options.userResolver, manager, uid));
-      return users.get(uid)!;
-    };
+    const userOf = (uid: number) => users.get(uid);
     const outcomes: Array<{ run: ClaimedRun; outcome: JobOutcome }> = [];
     let deferred: ClaimedRun[] = [];
     const fresh = new StaleClaimCheck(

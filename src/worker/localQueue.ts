@@ -1,4 +1,4 @@
-import type { Claim, ClaimedRun } from "../store/claims";
+import type { Claim, ClaimedRun, ClaimShortcuts } from "../store/claims";
 import { ClaimSizing } from "./claimSizing";
 
 /**
@@ -39,12 +39,13 @@ export class LocalQueue {
      * Claims up to `want` runs in all, at most `perQueue(queue)` from a queue
      * (the dispatcher's claim: retried, gated, tracked as in flight); `keep`
      * must be called with what was claimed before the claim stops counting
-     * as in flight.
+     * as in flight; `shortcuts` as in `ClaimStore.claimDue`.
      */
     private readonly claim: (
       perQueue: (queue: string) => number,
       want: number,
       keep: (claimed: Claim) => void,
+      shortcuts?: ClaimShortcuts,
     ) => Promise<Claim>,
   ) {
     this.sizing = new ClaimSizing(batchSize, batchMaxMs);
@@ -52,6 +53,11 @@ export class LocalQueue {
 
   get size(): number {
     return this.buffered.length;
+  }
+
+  /** Whether the last claim got all it asked for (more is probably due). */
+  get backlogLikely(): boolean {
+    return this.backlog;
   }
 
   /** The background claim's state. */
@@ -122,15 +128,15 @@ export class LocalQueue {
    * measured time per job), plus one round ahead, less what is buffered
    * (`room(queue)`: slots a queue may still take): full batches for quick
    * jobs, and a slow job is never hoarded by a busy worker while another one
-   * sits idle. The runs join the buffer.
+   * sits idle. The runs join the buffer. `shortcuts`: see `ClaimStore.claimDue`.
    */
-  async claimRound(free: number, room: (queue: string) => number): Promise<Claim> {
+  async claimRound(free: number, room: (queue: string) => number, shortcuts?: ClaimShortcuts): Promise<Claim> {
     const perSlot = this.sizing.perSlot();
     const ahead = this.slots > 1 ? this.slots : 0;
     const perQueue = (queue: string) => Math.max(0, (Math.max(0, room(queue)) + ahead) * perSlot - this.countIn(queue));
     const want = Math.max(0, (free + ahead) * perSlot - this.buffered.length);
     if (want === 0) return { runs: [], nextDue: null };
-    const claim = await this.claim(perQueue, want, (claimed) => this.buffered.push(...claimed.runs));
+    const claim = await this.claim(perQueue, want, (claimed) => this.buffered.push(...claimed.runs), shortcuts);
     this.backlog = claim.runs.length >= want;
     return claim;
   }

@@ -23,16 +23,17 @@ export class WakeableSleep {
     this.wakeSleeper?.();
   }
 
-  sleep(ms: number): Promise<void> {
+  /** Sleeps; resolves true when a wake-up ended it (or came before it), false when `ms` ran out. */
+  sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      if (this.woken) return resolve();
-      const done = () => {
+      if (this.woken) return resolve(true);
+      const done = (woken: boolean) => {
         clearTimeout(timer);
         this.wakeSleeper = null;
-        resolve();
+        resolve(woken);
       };
-      const timer = setTimeout(done, ms);
-      this.wakeSleeper = done;
+      const timer = setTimeout(() => done(false), ms);
+      this.wakeSleeper = () => done(true);
     });
   }
 }

@@ -21,7 +21,8 @@ import {
 import type { Logger } from "../../core/types";
 import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
-import { PgListener, WAKEUP_CHANNEL } from "./listener";
+import { PgListener, WAKEUP_CHANNEL, wakeupPayload } from "./listener";
+import type { WorkBand } from "../processLocal";
 import { numberPlaceholders, PreparedStatements } from "./prepared";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
@@ -67,8 +68,8 @@ export class PostgresBackend extends BaseBackend implements Backend {
   private readonly listener: PgListener;
   /** hrp-cron's own statements, prepared under a name per connection while that works. */
   private readonly statements: PreparedStatements;
-  /** Query runners whose open transaction has already sent its NOTIFY. */
-  private readonly announced = new WeakSet<QueryRunner>();
+  /** Query runners whose open transaction has already sent a NOTIFY, with the payloads it sent. */
+  private readonly announced = new WeakMap<QueryRunner, Set<string>>();
   private watching = false;
 
   constructor(
@@ -82,16 +83,19 @@ export class PostgresBackend extends BaseBackend implements Backend {
     );
   }
 
-  async announceWork(manager: EntityManager): Promise<void> {
+  async announceWork(manager: EntityManager, bands: readonly WorkBand[] | null = null): Promise<void> {
     // Delivered at commit, dropped on rollback; identical notifications in one transaction
-    // fold into one, so a transaction that enqueues many jobs sends the NOTIFY only once.
+    // fold into one, so a transaction that enqueues many jobs of one band sends the NOTIFY only once.
+    const payload = wakeupPayload(bands, this.listener.sender);
     const runner = manager.queryRunner;
     if (runner?.isTransactionActive) {
-      if (this.announced.has(runner)) return;
+      const sent = this.announced.get(runner) ?? new Set<string>();
+      if (sent.has(payload)) return;
       this.watchTransactions();
-      this.announced.add(runner);
+      sent.add(payload);
+      this.announced.set(runner, sent);
     }
-    await rawQuery(manager, `NOTIFY ${WAKEUP_CHANNEL}`, []);
+    await rawQuery(manager, `SELECT pg_notify($1, $2)`, [WAKEUP_CHANNEL, payload]);
   }
 
   /**
@@ -125,7 +129,7 @@ export class PostgresBackend extends BaseBackend implements Backend {
     return driverError(error).code === "23505";
   }
 
-  listen(onWake: () => void, logger: Logger): Promise<() => Promise<void>> {
+  listen(onWake: (bands: readonly WorkBand[] | null) => void, logger: Logger): Promise<() => Promise<void>> {
     return this.listener.subscribe(onWake, logger);
   }
 

@@ -1,13 +1,51 @@
+import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
 import type { Logger } from "../../core/types";
+import type { WorkBand } from "../processLocal";
 
-/** The NOTIFY channel hrp-cron uses; payloads are ignored (a notification only means "look now"). */
+/**
+ * The NOTIFY channel hrp-cron uses. A notification means "look now"; its
+ * payload names the bands of the new work ({@link wakeupPayload}), or is
+ * empty (anywhere).
+ */
 export const WAKEUP_CHANNEL = "hrp_cron_wakeup";
+
+/** PostgreSQL refuses payloads of 8000 bytes or more; longer lists are sent as "anywhere". */
+const MAX_PAYLOAD_BYTES = 7_900;
+
+/**
+ * A notification's payload: JSON `{"from": sender, "bands": [[queue,
+ * priority, keyed], ...]}`, or "" for anywhere (no bands, or too long).
+ * `sender` is the announcing DataSource's listener ({@link PgListener.sender}).
+ */
+export function wakeupPayload(bands: readonly WorkBand[] | null, sender: string): string {
+  if (!bands || bands.length === 0) return "";
+  const text = JSON.stringify({ from: sender, bands: bands.map((b) => [b.queue, b.priority, b.keyed ? 1 : 0]) });
+  return Buffer.byteLength(text) < MAX_PAYLOAD_BYTES ? text : "";
+}
+
+/** What a payload says; bands null (anywhere) when it names none or cannot be read (an older or newer sender). */
+export function parseWakeupPayload(payload: string | undefined): { from: string | null; bands: WorkBand[] | null } {
+  const anywhere = { from: null, bands: null };
+  if (!payload) return anywhere;
+  try {
+    const { from, bands: items } = JSON.parse(payload) as { from?: unknown; bands?: unknown };
+    if (!Array.isArray(items) || items.length === 0) return anywhere;
+    const bands: WorkBand[] = [];
+    for (const item of items) {
+      if (!Array.isArray(item) || typeof item[0] !== "string" || !Number.isInteger(item[1])) return anywhere;
+      bands.push({ queue: item[0], priority: item[1] as number, keyed: item[2] !== 0 });
+    }
+    return { from: typeof from === "string" ? from : null, bands };
+  } catch {
+    return anywhere;
+  }
+}
 
 interface PgClient {
   query(sql: string): Promise<unknown>;
-  on(event: "notification", listener: (message: { channel: string }) => void): void;
+  on(event: "notification", listener: (message: { channel: string; payload?: string }) => void): void;
   on(event: "error" | "end", listener: (error?: Error) => void): void;
   removeAllListeners(): void;
 }
@@ -39,10 +77,16 @@ interface Connection {
  * connection drops (server restart, `pg_terminate_backend`, network) it
  * reconnects with backoff (100 ms doubling to 5 s) and then wakes
  * everybody, because notifications sent while it was down are lost.
- * Polling stays the backstop.
+ * Polling stays the backstop. Subscribers hear the bands each notification
+ * names (null: anywhere). A notification this DataSource sent naming bands
+ * is not heard again: its in-process wake-up (`WakeupHub`, which every
+ * such announcement is paired with) already woke this process's
+ * dispatchers.
  */
 export class PgListener {
-  private readonly subscribers = new Set<() => void>();
+  /** This listener's DataSource, as the sender of its notifications. */
+  readonly sender = randomUUID();
+  private readonly subscribers = new Set<(bands: readonly WorkBand[] | null) => void>();
   private connection: Connection | null = null;
   private connecting: Promise<void> | null = null;
   private closed = false;
@@ -61,7 +105,7 @@ export class PgListener {
   }
 
   /** Adds a subscriber; the first one opens the connection. Returns the unsubscribe function. */
-  async subscribe(onWake: () => void, logger: Logger): Promise<() => Promise<void>> {
+  async subscribe(onWake: (bands: readonly WorkBand[] | null) => void, logger: Logger): Promise<() => Promise<void>> {
     this.logger ??= logger;
     if (!this.enabled) {
       logger.info(
@@ -106,7 +150,9 @@ export class PgListener {
       const connection = await this.open();
       const { client } = connection;
       client.on("notification", (message) => {
-        if (message.channel === WAKEUP_CHANNEL) this.wakeAll();
+        if (message.channel !== WAKEUP_CHANNEL) return;
+        const { from, bands } = parseWakeupPayload(message.payload);
+        if (from !== this.sender) this.wakeAll(bands);
       });
       client.on("error", (error) => this.lost(connection, error));
       client.on("end", () => this.lost(connection, new Error("LISTEN connection ended")));
@@ -147,7 +193,7 @@ export class PgListener {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect().then(
-        () => this.wakeAll(), // catch up on anything announced while disconnected
+        () => this.wakeAll(null), // catch up on anything announced while disconnected
         (e) => this.scheduleReconnect(e),
       );
     }, this.retryMs);
@@ -155,8 +201,8 @@ export class PgListener {
     this.retryMs = Math.min(this.retryMs * 2, 5_000);
   }
 
-  private wakeAll(): void {
-    for (const s of this.subscribers) s();
+  private wakeAll(bands: readonly WorkBand[] | null): void {
+    for (const s of this.subscribers) s(bands);
   }
 
   private async close(): Promise<void> {

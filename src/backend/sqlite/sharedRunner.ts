@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DataSource, QueryRunner } from "typeorm";
 import type { QueryCall } from "../runnerGuard";
-import { beginImmediate, type NativeSqlite } from "./begin";
+import { ImmediateBegin, type NativeSqlite } from "./begin";
 
 /**
  * TypeORM's query-runner fields this module keeps in step when hrp-cron
@@ -35,8 +35,11 @@ export class SharedRunner {
   /** The async context of hrp-cron's transaction. */
   readonly inside = new AsyncLocalStorage<RunScope>();
   private ended: Array<() => void> = [];
+  /** `BEGIN IMMEDIATE` on the shared connection. */
+  private readonly immediate: ImmediateBegin;
 
   constructor(private readonly runner: RunnerState) {
+    this.immediate = new ImmediateBegin(() => runner.driver.databaseConnection);
     const original = runner.startTransaction.bind(runner);
     runner.startTransaction = async (isolation) => {
       while (this.busy && !this.inside.getStore()?.open) await this.busy;
@@ -91,7 +94,7 @@ export class SharedRunner {
 
   /**
    * `BEGIN IMMEDIATE` on the shared connection, waiting for the write lock
-   * asynchronously ({@link beginImmediate}). For an application transaction
+   * asynchronously ({@link ImmediateBegin}). For an application transaction
    * (TypeORM's `startTransaction` has already marked the runner active) a
    * BEGIN that never happened un-marks it, so the runner is not left "in a
    * transaction" that does not exist.
@@ -100,7 +103,7 @@ export class SharedRunner {
     const runner = this.runner;
     runner.driver.dataSource.logger.logQuery("BEGIN IMMEDIATE", [], runner);
     try {
-      await beginImmediate(runner.driver.databaseConnection);
+      await this.immediate.begin();
       return undefined;
     } catch (error) {
       if (forApplication) runner.isTransactionActive = false;
