@@ -45,7 +45,8 @@ const wanted = (name) => !ONLY || ONLY.some((o) => name.toLowerCase().includes(o
  * which would end another run's connections.
  */
 const DB_PREFIX = process.env.HRP_BENCH_DB_PREFIX || "hrp_bench";
-if (!/^[a-z_][a-z0-9_]{0,40}$/.test(DB_PREFIX)) throw new Error(`HRP_BENCH_DB_PREFIX must be a lower-case SQL name, got ${DB_PREFIX}`);
+if (!/^[a-z_][a-z0-9_]{0,40}$/.test(DB_PREFIX))
+  throw new Error(`HRP_BENCH_DB_PREFIX must be a lower-case SQL name, got ${DB_PREFIX}`);
 
 async function freshDb(name) {
   name = name.replace(/^hrp_bench/, DB_PREFIX);
