@@ -15,10 +15,12 @@ export interface SavepointStatements {
   readonly release: string;
   /**
    * When given, asked once every statement of a finished job has been
-   * answered: true when the job's writes may be kept WITHOUT sending
-   * `release` — the savepoint then stays open until the transaction ends
-   * (the next job's savepoint nests inside it), which saves a round trip per
-   * job. False (or absent) sends `release`, whose failure fails the job.
+   * answered successfully: true when the job's writes may be kept WITHOUT
+   * sending `release` — the savepoint then stays open until the transaction
+   * ends (the next job's savepoint nests inside it), which saves a round
+   * trip per job. False (or absent) sends `release`, whose failure fails the
+   * job. Never asked for a job one of whose statements failed (even if the
+   * job caught the error): that job always gets the `release`.
    */
   readonly keepOpen?: (runner: QueryRunner) => boolean;
 }
@@ -33,14 +35,14 @@ export interface SavepointStatements {
  * costs no round trip), `release()` keeps its writes, `rollback()` undoes
  * them and leaves the rest of the batch intact.
  *
- * Keeping the writes costs no round trip where the dialect can tell, from
- * the connection alone, that the job left the transaction usable
- * ({@link SavepointStatements.keepOpen}: PostgreSQL's transaction status,
- * for the first jobs of a batch): the savepoint is simply left open, and a
- * later job's `ROLLBACK TO` its own savepoint still undoes that job alone.
- * Otherwise `RELEASE SAVEPOINT` is sent, and its failure (PostgreSQL: the
- * job caught a database error and went on, so the transaction is aborted)
- * fails the job.
+ * Keeping the writes costs no round trip when every statement of the job
+ * succeeded and the dialect can tell, from the connection alone, that the
+ * transaction is intact ({@link SavepointStatements.keepOpen}: PostgreSQL's
+ * transaction status, for the first jobs of a batch): the savepoint is
+ * simply left open, and a later job's `ROLLBACK TO` its own savepoint still
+ * undoes that job alone. Otherwise `RELEASE SAVEPOINT` is sent, and its
+ * failure (PostgreSQL: the job caught a database error and went on, so the
+ * transaction is aborted) fails the job.
  *
  * Once a scope is closed, queries still made from its async context (a
  * method abandoned at its timeout that keeps running) are refused with
@@ -66,6 +68,8 @@ export class JobScope implements ScopeEntry {
   private closed = false;
   /** The job's queries not answered yet (a job may leave one un-awaited). */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** One of the job's queries failed: its transaction may be aborted, whether or not the job caught the error. */
+  private failed = false;
 
   constructor(
     readonly runner: QueryRunner,
@@ -91,12 +95,13 @@ export class JobScope implements ScopeEntry {
     if (!this.opening) return;
     await this.opening;
     await Promise.allSettled([...this.inFlight]);
-    this.opening = null;
     const state = this.runner as RunnerState;
     // A job that left a nested transaction of its own open gets it released with its savepoint.
-    if (state.transactionDepth === this.depth && this.statements.keepOpen?.(this.runner)) return;
-    await this.runner.query(this.statements.release);
-    state.transactionDepth = this.depth;
+    if (this.failed || state.transactionDepth !== this.depth || !this.statements.keepOpen?.(this.runner)) {
+      await this.runner.query(this.statements.release); // when it fails, rollback() still has the savepoint to undo
+      state.transactionDepth = this.depth;
+    }
+    this.opening = null;
   }
 
   /**
@@ -123,7 +128,10 @@ export class JobScope implements ScopeEntry {
     const result = this.opening.then(() => send(...args));
     const settled = result.then(
       () => void this.inFlight.delete(settled),
-      () => void this.inFlight.delete(settled),
+      () => {
+        this.failed = true;
+        this.inFlight.delete(settled);
+      },
     );
     this.inFlight.add(settled);
     return result;

@@ -1,8 +1,9 @@
-import type { EntitySubscriberInterface } from "typeorm";
+import { DataSource, type DataSourceOptions, type EntitySubscriberInterface } from "typeorm";
 import { Dispatcher, JobQueue, ModelRegistry, type HrpCronJob, type JobEnv } from "../../src";
 import { HrpCronJob as JobRow } from "../../src/schema/entities";
 import { TestEffect } from "../fixtures/TestEffect";
 import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { startLateReadyProxy } from "../pgLateReadyProxy";
 
 /**
  * The savepoints of a batch's jobs cost as few round trips as they can:
@@ -93,7 +94,12 @@ describe.each(BACKENDS)("job savepoints on %s", (kind) => {
       await enqueue("nestedThenThrow", "nested", { maxRetries: 0 }),
       await enqueue("write", "w4"),
     ];
-    const results = await runDue();
+    statements = [];
+    const logger = memoryLogger();
+    const results = await runDue({ logger, batchMaxMs: 600_000 });
+    // All in ONE batch transaction: no failure made the batch fall back to one job per transaction.
+    expect(logger.lines.some((l) => l.includes("batch failed as a whole"))).toBe(false);
+    expect(sent(/^SAVEPOINT hrp_job_1\b/)).toBe(1); // a fallback would run each job alone, as hrp_job_1
     // PostgreSQL: the swallowed error aborted the job's savepoint, so the job fails and its writes roll back.
     // SQLite keeps a failed statement's error to itself: the job's other write stands.
     const swallowed = kind === "postgres" ? "failed" : "done";
@@ -124,8 +130,8 @@ describe.each(BACKENDS)("job savepoints on %s", (kind) => {
     for (const key of keys) await enqueue(key === "k67" ? "writeThenThrow" : "write", key, { maxRetries: 0 });
     statements = [];
     const results = await runDue({ batchSize: 100, batchMaxMs: 600_000 });
-    // register the worker, recovery, the claim, ONE run for all 70 jobs, the empty claim that ends runDue, unregister
-    expect(sent(/^COMMIT/)).toBe(6);
+    // ONE batch for all 70 jobs: each position's savepoint once
+    expect([sent(/^SAVEPOINT hrp_job_1\b/), sent(/^SAVEPOINT hrp_job_70\b/)]).toEqual([1, 1]);
     expect(results.filter((r) => r.outcome === "failed").map((r) => r.cronId)).toHaveLength(1);
     // PostgreSQL: jobs 65 to 70 release theirs (job 67's rollback drops it in the same message, starting with
     // ROLLBACK); SQLite releases every one, after the rollback too.
@@ -149,6 +155,33 @@ describe.each(BACKENDS)("job savepoints on %s", (kind) => {
   });
 
   if (kind === "postgres") {
+    it("a job that swallows a database error is recorded failed even when the session's new status arrives late", async () => {
+      // The proxy delivers the ReadyForQuery after each error 50 ms late: the job has caught the error and returned
+      // long before the connection learns that the transaction is aborted.
+      const url = new URL(process.env.HRP_CRON_PG_URL!);
+      const proxy = await startLateReadyProxy({ host: url.hostname, port: Number(url.port || 5432) }, 50);
+      url.hostname = "127.0.0.1";
+      url.port = String(proxy.port);
+      const late = new DataSource({ ...db.options, url: url.toString() } as DataSourceOptions);
+      await late.initialize();
+      try {
+        const batch = [
+          await enqueue("write", "before"),
+          await enqueue("swallow", "swallowed", { maxRetries: 0 }),
+          await enqueue("write", "after"),
+        ];
+        const logger = memoryLogger();
+        const results = await new Dispatcher(late, registry, { logger, batchMaxMs: 600_000 }).runDue();
+        expect(results.map((r) => r.outcome)).toEqual(["done", "failed", "done"]);
+        expect(logger.lines.some((l) => l.includes("batch failed as a whole"))).toBe(false);
+        expect(await Promise.all(batch.map(stateOf))).toEqual(["done", "failed", "done"]);
+        expect(await Promise.all(["before", "swallowed", "after"].map(effect))).toEqual([1, 0, 1]);
+      } finally {
+        await late.destroy();
+        await proxy.close();
+      }
+    });
+
     it("a job's statement timeout ends with its job: the next job, with a longer one, runs a longer statement", async () => {
       const limited = await enqueue("write", "limited", { timeoutMs: 150 });
       const unlimited = await enqueue("sleepThenWrite", "unlimited"); // the queue's timeout: minutes

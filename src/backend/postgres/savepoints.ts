@@ -17,6 +17,8 @@ export const UNRELEASED_SAVEPOINTS = 64;
 /** The part of a `pg` client that tells the state of its session's transaction (node-postgres 8.x). */
 interface StatusClient {
   getTransactionStatus?: () => string | null;
+  /** False while a reply's ReadyForQuery (which carries the status) has not arrived yet. */
+  readyForQuery?: boolean;
 }
 
 /**
@@ -26,12 +28,16 @@ interface StatusClient {
  *   round trip (`DEFAULT` undoes an earlier job's limit for a job without
  *   one);
  * - rolled back and dropped in one round trip;
- * - for a batch's first {@link UNRELEASED_SAVEPOINTS} jobs, kept without a
+ * - for a batch's first {@link UNRELEASED_SAVEPOINTS} jobs whose every
+ *   statement succeeded (`JobScope` asks only then), kept without a
  *   `RELEASE` when the server's last ReadyForQuery said the session is in
  *   an intact transaction block (`T`). A job that caught a database error
- *   and went on leaves the block aborted (`E`); `RELEASE` is then sent, fails
- *   (25P02) and fails the job, exactly as when every job released. A driver
- *   that does not report the status always gets the `RELEASE`.
+ *   and went on leaves the block aborted (`E`) and always gets the
+ *   `RELEASE` (node-postgres rejects a failed statement at its
+ *   ErrorResponse, before the ReadyForQuery with the new status has
+ *   arrived, so the status alone could still say `T`), which fails (25P02)
+ *   and fails the job, exactly as when every job released. A driver that
+ *   does not report the status always gets the `RELEASE`.
  */
 export function postgresSavepoint(name: string, timeoutMs: number | null, position: number): SavepointStatements {
   return {
@@ -45,5 +51,5 @@ export function postgresSavepoint(name: string, timeoutMs: number | null, positi
 /** True when the runner's connection last reported an intact transaction block. */
 function transactionIntact(runner: QueryRunner): boolean {
   const client = (runner as QueryRunner & { databaseConnection?: StatusClient }).databaseConnection;
-  return runner.isTransactionActive && client?.getTransactionStatus?.() === "T";
+  return runner.isTransactionActive && client?.readyForQuery !== false && client?.getTransactionStatus?.() === "T";
 }
