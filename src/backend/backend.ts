@@ -126,9 +126,13 @@ export interface Backend {
    * One job of a batch in its own savepoint `name` on `runner` (the batch
    * transaction's), opened lazily by the job's first query; see `JobScope`.
    * `timeoutMs` bounds each of the job's statements where the dialect can
-   * ({@link savepointSql}).
+   * ({@link savepointSql}). `position` is the job's place in its batch (1
+   * for the first): PostgreSQL keeps the savepoints of a batch's first
+   * 64 jobs (`UNRELEASED_SAVEPOINTS`) open instead of releasing each (no
+   * round trip when the transaction status shows the job left it intact);
+   * later jobs release theirs, so no transaction nests deeper than that.
    */
-  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null): JobScope;
+  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null, position: number): JobScope;
 
   /** Runs raw SQL written with `?` placeholders; returns the rows. */
   query<R = Record<string, unknown>>(manager: EntityManager, sql: string, params?: unknown[]): Promise<R[]>;

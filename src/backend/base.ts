@@ -1,7 +1,7 @@
 import type { EntityManager, QueryRunner } from "typeorm";
 import { currentJobManager } from "../core/context";
 import type { TransactionWork } from "./backend";
-import { JobScope } from "./jobScope";
+import { JobScope, type SavepointStatements } from "./jobScope";
 import { RunnerGuard, type QueryCall } from "./runnerGuard";
 
 /**
@@ -23,9 +23,21 @@ export abstract class BaseBackend {
   abstract transaction<T>(work: TransactionWork<T>): Promise<T>;
   abstract savepointSql(name: string, timeoutMs: number | null): string;
 
-  /** One job of a batch in its own savepoint `name` on `runner` (see `JobScope`); `timeoutMs` bounds its statements where the dialect can. */
-  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null): JobScope {
-    return new JobScope(runner, name, this.savepointSql(name, timeoutMs), this.guard);
+  /**
+   * One job of a batch in its own savepoint `name` on `runner` (see `JobScope`); `timeoutMs` bounds its statements
+   * where the dialect can; `position` is the job's place in its batch (1 for the first).
+   */
+  jobScope(runner: QueryRunner, name: string, timeoutMs: number | null, position: number): JobScope {
+    return new JobScope(runner, name, this.savepointStatements(name, timeoutMs, position), this.guard);
+  }
+
+  /** The statements of a job's savepoint; by default `RELEASE` keeps its writes and rollback takes two statements. */
+  protected savepointStatements(name: string, timeoutMs: number | null, _position: number): SavepointStatements {
+    return {
+      open: this.savepointSql(name, timeoutMs),
+      rollback: [`ROLLBACK TO SAVEPOINT ${name}`, `RELEASE SAVEPOINT ${name}`],
+      release: `RELEASE SAVEPOINT ${name}`,
+    };
   }
 
   async inTransaction<T>(manager: EntityManager | undefined, work: TransactionWork<T>): Promise<T> {

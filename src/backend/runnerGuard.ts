@@ -13,8 +13,8 @@ export type QueryStep = (runner: QueryRunner, args: unknown[], next: QueryCall) 
 /** A job's savepoint scope, as the guard sees it (see `JobScope`). */
 export interface ScopeEntry {
   readonly runner: QueryRunner;
-  /** Called before each query made inside the scope; resolves once the job's savepoint is open. */
-  enter(query: QueryCall): Promise<unknown>;
+  /** Runs a query made inside the scope (`send(...args)`), opening the job's savepoint first. */
+  query(send: QueryCall, args: unknown[]): Promise<unknown>;
 }
 
 /**
@@ -49,7 +49,7 @@ export class RunnerGuard {
     const base: QueryCall = step ? (...args) => step(runner, args, original) : original;
     (runner as { query: unknown }).query = (...args: unknown[]) => {
       const scope = this.scopes.getStore();
-      if (scope && scope.runner === runner) return scope.enter(base).then(() => base(...args));
+      if (scope && scope.runner === runner) return scope.query(base, args);
       return base(...args);
     };
   }

@@ -315,7 +315,7 @@ export class Executor {
         continue;
       }
       const name = `hrp_job_${i + 1}`;
-      const scope = () => this.backend.jobScope(manager.queryRunner!, name, cron.timeoutMs);
+      const scope = () => this.backend.jobScope(manager.queryRunner!, name, cron.timeoutMs, i + 1);
       const jobBegan = Date.now();
       outcomes.push({ run, outcome: await this.jobs.run(manager, scope, run, userOf, workerSignal) });
       this.methodTimes.observe(cron, Date.now() - jobBegan);

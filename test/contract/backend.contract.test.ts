@@ -203,14 +203,14 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
   it("runs a job in a savepoint opened by its first query: released writes stay, rolled-back ones go, late queries are refused", async () => {
     await tx(async (m) => {
       const runner = m.queryRunner!;
-      const kept = backend.jobScope(runner, "hrp_job_1", 1000);
+      const kept = backend.jobScope(runner, "hrp_job_1", 1000, 1);
       await kept.run(() => m.query(`INSERT INTO contract_probe (note) VALUES ('kept')`));
       await kept.release();
-      const undone = backend.jobScope(runner, "hrp_job_2", null);
+      const undone = backend.jobScope(runner, "hrp_job_2", null, 2);
       await undone.run(() => m.query(`INSERT INTO contract_probe (note) VALUES ('undone')`));
       await undone.rollback();
       await expect(undone.run(() => m.query(`SELECT 1`))).rejects.toBeInstanceOf(JobScopeClosedError);
-      const untouched = backend.jobScope(runner, "hrp_job_3", null); // never queries: no savepoint at all
+      const untouched = backend.jobScope(runner, "hrp_job_3", null, 3); // never queries: no savepoint at all
       await untouched.release();
       // hrp-cron's own statements run outside any scope, in the same transaction.
       await backend.execute(m, `INSERT INTO contract_probe (note) VALUES (?)`, ["engine"]);

@@ -8,7 +8,6 @@ import {
 } from "typeorm";
 import { PreparedStatementLostError } from "../../core/errors";
 import type { ResolvedPostgresOptions } from "../../core/resolveOptions";
-import { timerDelayMs } from "../../core/validate";
 import {
   CommitInterrupted,
   type Backend,
@@ -24,6 +23,7 @@ import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
 import { PgListener, WAKEUP_CHANNEL, wakeupPayload } from "./listener";
 import type { WorkBand } from "../processLocal";
 import { numberPlaceholders, PreparedStatements } from "./prepared";
+import { postgresSavepoint } from "./savepoints";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
 const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set([
@@ -117,8 +117,11 @@ export class PostgresBackend extends BaseBackend implements Backend {
   }
 
   savepointSql(name: string, timeoutMs: number | null): string {
-    // One simple-protocol round trip; DEFAULT undoes an earlier job's limit for a job without one.
-    return `SAVEPOINT ${name}; SET LOCAL statement_timeout = ${timeoutMs ? timerDelayMs(timeoutMs) : "DEFAULT"}`;
+    return postgresSavepoint(name, timeoutMs, 1).open;
+  }
+
+  protected override savepointStatements(name: string, timeoutMs: number | null, position: number) {
+    return postgresSavepoint(name, timeoutMs, position);
   }
 
   async lockForLimits(manager: EntityManager): Promise<void> {
