@@ -22,7 +22,7 @@ import {
   serializeArgs,
 } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
-import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
 import { deleteIdleCron, findCron, insertCron, markRetrigger, updateIdleCron } from "../store/crons";
@@ -294,8 +294,8 @@ export class HrpCronJobService {
     return this.admin.listJobs(filter);
   }
 
-  /** Run-log rows, newest first. */
-  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+  /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     return this.admin.listRuns(filter);
   }
 

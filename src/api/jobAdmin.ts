@@ -7,7 +7,7 @@ import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "..
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
-import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { cancelJob, jobForChange, purgeJobs, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
 import * as listings from "../store/listings";
@@ -172,8 +172,8 @@ export class JobAdmin {
     });
   }
 
-  /** Run-log rows, newest first. */
-  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+  /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     const f = checkRunFilter(filter);
     return listings.listRuns(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });
   }

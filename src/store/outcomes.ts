@@ -78,7 +78,8 @@ export class RunRecords {
 
   /**
    * Records a batch of successes: advances each cron, releases its claim,
-   * marks its job done and logs the run. Returns the run-log id by cron id.
+   * marks its job done, and logs the runs of recurring crons (a job's done
+   * row is its run's record). Returns the run-log id by cron id.
    * @throws ClaimLostError when this worker no longer holds one of the claims
    *   (the caller must roll the whole transaction back)
    */
@@ -110,9 +111,10 @@ export class RunRecords {
       manager,
       jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })),
     );
+    // A one-shot job's success is recorded by its job row alone (`hrp_cron_runs` shows it): no run-log row.
     return this.insertRunLogs(
       manager,
-      successes.map((s) => ({ ...s, state: "done", error: null })),
+      successes.filter((s) => s.cron.hrpCronJobId === null).map((s) => ({ ...s, state: "done", error: null })),
     );
   }
 

@@ -41,6 +41,7 @@ export async function insertRunLogs(
   workerId: string,
   rows: readonly RunLogRow[],
 ): Promise<Map<number, number>> {
+  if (rows.length === 0) return new Map();
   const inserted = await backend.query<{ id: unknown; cron_id: unknown }>(
     manager,
     `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)

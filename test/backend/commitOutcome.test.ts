@@ -134,8 +134,8 @@ describe.each(BACKENDS)("a write whose COMMIT reply is lost, on %s", (kind) => {
     expect(results.filter((r) => r.outcome === "done")).toHaveLength(keys.length);
     for (const key of keys) expect(invocations.get(key)).toBe(1);
     expect(await count(db, "test_effect")).toBe(keys.length);
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(keys.length);
-    expect(await count(db, "hrp_cron_run_log")).toBe(keys.length);
+    expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(keys.length);
+    expect(await count(db, "hrp_cron_runs")).toBe(keys.length);
     expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(keys.length);
     expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
   });

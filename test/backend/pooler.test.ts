@@ -116,7 +116,7 @@ describePooled("behind PgBouncer in transaction mode", () => {
       }
       expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
       expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
-      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+      expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(n);
       expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
       expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
       const detections = logger.lines.filter((l) => POOLER_DETECTED.test(l)).length;

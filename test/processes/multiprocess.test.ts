@@ -22,7 +22,7 @@ async function enqueue(db: TestDb, keys: string[], sleepMs = 0): Promise<void> {
 
 async function summary(db: TestDb, workers: readonly WorkerProcess[] = []): Promise<string> {
   const states = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`);
-  const runs = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_run_log GROUP BY state`);
+  const runs = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_runs GROUP BY state`);
   const failures = await db.dataSource.query(`SELECT error FROM hrp_cron_run_log WHERE state = 'failed'`);
   const tails = workers
     .map(
@@ -39,7 +39,7 @@ async function summary(db: TestDb, workers: readonly WorkerProcess[] = []): Prom
 async function expectExactlyOnce(db: TestDb, n: number): Promise<void> {
   expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
   expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
-  expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+  expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(n);
   expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
   expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
 }

@@ -110,10 +110,10 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
     );
 
     expect(await effects()).toBe(total); // effect_key is unique: a second run could not have committed
-    expect(await db.count("hrp_cron_run_log", "state = 'done'")).toBe(total);
+    expect(await db.count("hrp_cron_runs", "state = 'done'")).toBe(total);
     expect(
       await db.admin.query(
-        `SELECT hrp_cron_job_id FROM hrp_cron_run_log WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`,
+        `SELECT hrp_cron_job_id FROM hrp_cron_runs WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`,
       ),
     ).toEqual([]);
     expect(await db.count("hrp_cron_job", "state IN ('running', 'pending', 'failed')")).toBe(0);

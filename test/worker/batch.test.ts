@@ -128,7 +128,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     // register the worker, recovery, the claim, ONE run for all four jobs, the empty claim that ends runDue, unregister
     expect(statements.filter((s) => s === "COMMIT").length).toBe(6);
     expect([await effect("w1"), await effect("w2")]).toEqual([1, 1]);
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(4);
+    expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(4);
     expect(
       await count(db, "hrp_cron_job", "state = 'done' AND date_started IS NOT NULL AND date_done IS NOT NULL"),
     ).toBe(4);

@@ -164,7 +164,7 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
       );
       await dispatcher().runDue();
       await service.cancelJob(cancelled.id);
-      const runsBefore = await count(db, "hrp_cron_run_log");
+      const runsBefore = await count(db, "hrp_cron_runs");
       for (const [job, state] of [
         [done, "done"],
         [failed, "failed"],
@@ -178,7 +178,7 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
         expect(await service.getJobCron(job.id)).toMatchObject({ active: false, runningWorker: null });
       }
       expect(await dispatcher().runDue()).toEqual([]);
-      expect(await count(db, "hrp_cron_run_log")).toBe(runsBefore);
+      expect(await count(db, "hrp_cron_runs")).toBe(runsBefore);
       expect(calls).toEqual(["done", "failed"]);
       // Deactivating stays allowed, and so does the way back.
       expect((await service.setActive((await service.getJobCron(done.id)).id, false)).active).toBe(false);
@@ -196,7 +196,7 @@ describe.each(BACKENDS)("job lifecycle on %s", (kind) => {
       const results = await dispatcher().runDue();
       expect(results.map((r) => r.outcome)).not.toContain("done");
       expect((await service.getJob(job.id)).state).not.toBe("done");
-      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(0);
+      expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(0);
       expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
     });
   });

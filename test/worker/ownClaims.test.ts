@@ -47,7 +47,7 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
   }
 
   const runLogs = (job: HrpCronJob, state: string) =>
-    count(db, "hrp_cron_run_log", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
+    count(db, "hrp_cron_runs", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
 
   it("are released at the worker's next recovery tick (logged interrupted), and the job then runs once", async () => {
     const job = (await jobs.enqueue("own.effect", { kwargs: { key: "orphan" } })) as HrpCronJob;

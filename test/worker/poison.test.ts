@@ -63,7 +63,7 @@ describe.each(BACKENDS)("poison jobs on %s", (kind) => {
     expect(poisonRuns.filter((r) => r.state === "interrupted")).toHaveLength(3);
     // The innocents: each done, its effect committed once, no failure.
     expect(await count(db, "test_effect")).toBe(innocent.length);
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(innocent.length);
+    expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(innocent.length);
     expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(1);
     expect(await count(db, "ir_cron", "running_worker IS NOT NULL OR suspect = TRUE")).toBe(0);
   });

@@ -81,7 +81,7 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
       { fn: "note", state: "done", attempts: 1, worker_id: oldWorker.workerId },
       { fn: "note", state: "done", attempts: 1, worker_id: oldWorker.workerId },
     ]);
-    expect(await count(db, "hrp_cron_run_log", "function = 'fresh'")).toBe(0);
+    expect(await count(db, "hrp_cron_runs", "function = 'fresh'")).toBe(0);
     expect(await count(db, "ir_cron", "running_worker IS NOT NULL OR unserved_since IS NOT NULL")).toBe(0);
 
     // The new worker's time comes: it runs them, once each.

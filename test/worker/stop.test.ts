@@ -130,7 +130,7 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
       await new Promise((r) => setTimeout(r, 300));
       expect(await db.dataSource.manager.find(TestEffect)).toMatchObject([{ key: "deaf", note: "rescuer" }]);
       expect((await service.getJob(job.id)).state).toBe("done");
-      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(1);
+      expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(1);
     });
   }
 });
