@@ -122,3 +122,12 @@ export async function count(db: TestDb, table: string, where = "1 = 1", params: 
   );
   return Number(rows[0].n);
 }
+
+/**
+ * Counts the rows the dispatcher claims matching `where` in both places they
+ * live (migration 0014): recurring crons in `ir_cron`, one-shot jobs in
+ * `hrp_cron_job`. The default counts the claims held now.
+ */
+export async function countClaims(db: TestDb, where = "running_worker IS NOT NULL", params: unknown[] = []) {
+  return (await count(db, "ir_cron", where, params)) + (await count(db, "hrp_cron_job", where, params));
+}

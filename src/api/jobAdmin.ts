@@ -77,8 +77,8 @@ export class JobAdmin {
     checkId("jobId", jobId);
     const when = at === undefined ? this.options.now() : checkDate("at", at);
     const job = await writeOnce(this.backend, this.options, { operation: "retryJob", jobId }, undefined, async (m) => {
-      const { cron } = await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
-      return requeueJob(this.backend, m, jobId, cron.id, when, this.options.now);
+      await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
+      return requeueJob(this.backend, m, jobId, when, this.options.now);
     });
     this.local.wakeups.notify(when);
     return job;
@@ -88,8 +88,8 @@ export class JobAdmin {
   async cancelJob(jobId: number): Promise<HrpCronJob> {
     checkId("jobId", jobId);
     return writeOnce(this.backend, this.options, { operation: "cancelJob", jobId }, undefined, async (m) => {
-      const { cron } = await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
-      return cancelJob(this.backend, m, jobId, cron.id, this.options.now);
+      await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
+      return cancelJob(this.backend, m, jobId, this.options.now);
     });
   }
 
@@ -151,7 +151,7 @@ export class JobAdmin {
     return listings.getJob(this.dataSource, checkId("jobId", jobId));
   }
 
-  /** The one-shot cron of a job. */
+  /** The `ir_cron` row of a `runByCron` job (a queue job has none: NotFoundError). */
   async getJobCron(jobId: number): Promise<IrCron> {
     return listings.getJobCron(this.dataSource, checkId("jobId", jobId));
   }

@@ -1,11 +1,11 @@
 import type { EntityManager } from "typeorm";
-import { HrpCronJob } from "../schema/entities/HrpCronJob";
+import { HrpCronJob, type HrpCronJobLifecycle } from "../schema/entities/HrpCronJob";
 import type { Backend, JsonColumnType, JsonColumns } from "../backend";
 
-/** The columns of a new `hrp_cron_job` row (everything but its id). */
-export type NewJob = Omit<HrpCronJob, "id">;
+/** The columns of a new `hrp_cron_job` row (everything but its id and the lifecycle the engine writes). */
+export type NewJob = Omit<HrpCronJob, "id" | HrpCronJobLifecycle>;
 
-/** When the job's one-shot `ir_cron` row is due, and whether a catch-up replays missed calls. */
+/** When the job is due, and (for its `ir_cron` row, `runByCron` only) whether a catch-up replays missed calls. */
 export interface NewJobSchedule {
   readonly nextcall: Date;
   readonly doall: boolean;
@@ -40,17 +40,20 @@ const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]
   ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
   ["user_key", "user_key", "text", "userKey"],
 ];
-const JOB_JSON: JsonColumns = Object.fromEntries(JOB.map(([, key, type]) => [key, type]));
+/** The job's columns plus its due time (`nextcall`, from its schedule). */
+const JOB_JSON: JsonColumns = { ...Object.fromEntries(JOB.map(([, key, type]) => [key, type])), nextcall: "timestamp" };
 
 /** What the one-shot `ir_cron` row needs beyond its job's columns. */
-const CRON_JSON: JsonColumns = { ...JOB_JSON, job_id: "int", nextcall: "timestamp", doall: "bool" };
+const CRON_JSON: JsonColumns = { ...JOB_JSON, job_id: "int", doall: "bool" };
 
 /**
- * Writes jobs: for each, its audited `hrp_cron_job` row and the one-shot
- * `ir_cron` row the dispatcher claims, in `manager`'s transaction, with two
- * statements however many jobs there are (rows passed as one JSON
- * parameter; no entity reload). Callers validate first; this only writes.
- * Returns the jobs in the order given.
+ * Writes jobs: for each, its `hrp_cron_job` row (the row the dispatcher
+ * claims and the audited record, due at `schedule.nextcall`), and for a
+ * `runByCron` job (`kind = 'cron'`) also the seed's one-shot `ir_cron` row
+ * (a record, never claimed), in `manager`'s transaction, with one statement
+ * per table however many jobs there are (rows passed as one JSON parameter;
+ * no entity reload). Callers validate first; this only writes. Returns the
+ * jobs in the order given.
  */
 export async function insertJobs(
   backend: Backend,
@@ -59,33 +62,48 @@ export async function insertJobs(
   schedules: readonly NewJobSchedule[],
 ): Promise<HrpCronJob[]> {
   if (jobs.length === 0) return [];
-  const rows = jobs.map((job) => Object.fromEntries(JOB.map(([, key, , prop]) => [key, job[prop]])));
+  const rows = jobs.map((job, i) => ({
+    ...Object.fromEntries(JOB.map(([, key, , prop]) => [key, job[prop]])),
+    nextcall: schedules[i].nextcall,
+  }));
   const inserted = await backend.query<{ id: unknown }>(
     manager,
-    `INSERT INTO hrp_cron_job (${JOB.map(([column]) => column).join(", ")})
-     SELECT ${JOB.map(([, key]) => `v.${key}`).join(", ")} FROM ${backend.jsonTable("v", JOB_JSON)}
+    `INSERT INTO hrp_cron_job (${JOB.map(([column]) => column).join(", ")}, nextcall)
+     SELECT ${JOB.map(([, key]) => `v.${key}`).join(", ")}, v.nextcall FROM ${backend.jsonTable("v", JOB_JSON)}
      RETURNING id`,
     [backend.jsonRows(JOB_JSON, rows)],
   );
   // Ids are drawn in insertion order, which is the order of the JSON rows.
   const ids = inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
-  await backend.execute(
-    manager,
-    `INSERT INTO ir_cron (name, active, user_id, priority, interval_number, interval_type, cron_expression, tz, nextcall, lastcall,
+  const crons = rows.flatMap((row, i) =>
+    jobs[i].kind === "cron" ? [{ ...row, job_id: ids[i], doall: schedules[i].doall }] : [],
+  );
+  if (crons.length > 0)
+    await backend.execute(
+      manager,
+      `INSERT INTO ir_cron (name, active, user_id, priority, interval_number, interval_type, cron_expression, tz, nextcall, lastcall,
                           numbercall, doall, model, function, args, hrp_cron_job_id, failure_count, first_failure_date, running_worker,
                           running_since, create_uid, create_date, write_date, stop_requested, queue, timeout_ms, concurrency_key, concurrency_limit, user_key)
      SELECT v.name, TRUE, v.user_id, v.priority, 1, 'minutes', NULL, NULL, v.nextcall, NULL,
             1, v.doall, v.model, v.fn, v.args, v.job_id, 0, NULL, NULL,
             NULL, v.create_uid, v.create_date, v.create_date, FALSE, v.queue, v.timeout_ms, v.concurrency_key, v.concurrency_limit, v.user_key
        FROM ${backend.jsonTable("v", CRON_JSON)}`,
-    [
-      backend.jsonRows(
-        CRON_JSON,
-        rows.map((row, i) => ({ ...row, job_id: ids[i], nextcall: schedules[i].nextcall, doall: schedules[i].doall })),
-      ),
-    ],
+      [backend.jsonRows(CRON_JSON, crons)],
+    );
+  return jobs.map((job, i) =>
+    Object.assign(new HrpCronJob(), job, {
+      id: ids[i],
+      nextcall: schedules[i].nextcall,
+      runningWorker: null,
+      runningSince: null,
+      stopRequested: false,
+      failureCount: 0,
+      crashCount: 0,
+      suspect: false,
+      suspectStarted: false,
+      unservedSince: null,
+    }),
   );
-  return jobs.map((job, i) => Object.assign(new HrpCronJob(), job, { id: ids[i] }));
 }
 
 /** {@link insertJobs} for one job. */

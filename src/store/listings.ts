@@ -80,7 +80,7 @@ export async function listRuns(
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return rows.map((r) => ({
     runLogId: num(r.run_log_id),
-    cronId: num(r.cron_id),
+    cronId: Number(r.cron_id),
     hrpCronJobId: num(r.hrp_cron_job_id),
     name: String(r.name),
     model: String(r.model),
@@ -116,7 +116,7 @@ export async function getJob(dataSource: DataSource, jobId: number): Promise<Hrp
   return job;
 }
 
-/** The one-shot cron of a job. @throws NotFoundError */
+/** The `ir_cron` row of a `runByCron` job (a queue job has none). @throws NotFoundError */
 export async function getJobCron(dataSource: DataSource, jobId: number): Promise<IrCron> {
   const cron = await dataSource.manager.findOneBy(IrCron, { hrpCronJobId: jobId });
   if (!cron) throw new NotFoundError("ir_cron for hrp_cron_job", jobId);

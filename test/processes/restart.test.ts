@@ -100,11 +100,13 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
 
     const describe = async () =>
       `effects ${await effects()}/${total}; jobs ${JSON.stringify(await db.admin.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`))}; ` +
-      `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM ir_cron WHERE running_worker IS NOT NULL`))}`;
+      `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM hrp_cron_job WHERE running_worker IS NOT NULL`))}`;
     await eventually(
       async () =>
         (await db.count("hrp_cron_job", "state = 'done'")) === total &&
-        (await db.count("ir_cron", "running_worker IS NOT NULL")) === 0,
+        (await db.count("ir_cron", "running_worker IS NOT NULL")) +
+          (await db.count("hrp_cron_job", "running_worker IS NOT NULL")) ===
+          0,
       60_000,
       describe,
     );

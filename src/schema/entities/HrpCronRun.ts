@@ -11,8 +11,8 @@ import type { RunOutcome } from "./HrpCronRunLog";
 export interface HrpCronRun {
   /** The `hrp_cron_run_log` row, or null when the run is recorded by its job row alone. */
   readonly runLogId: number | null;
-  /** The `ir_cron` row that ran, or null when the job has none (a queue job). */
-  readonly cronId: number | null;
+  /** The `ir_cron` row that ran, or 0 when the job has none (a queue job). */
+  readonly cronId: number;
   readonly hrpCronJobId: number | null;
   readonly name: string;
   readonly model: string;

@@ -10,6 +10,7 @@ import { userKey } from "./0009-user-key";
 import { workerMethods } from "./0010-worker-methods";
 import { nextcallWall } from "./0011-nextcall-wall";
 import { runsView } from "./0012-runs-view";
+import { oneRowJobs } from "./0014-one-row-jobs";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -31,4 +32,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   workerMethods,
   nextcallWall,
   runsView,
+  oneRowJobs,
 ];
