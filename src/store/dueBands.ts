@@ -115,6 +115,16 @@ function claimSet(
   };
 }
 
+/**
+ * The re-check of a row a claim statement locked, by id: still unclaimed
+ * (a job: still pending). Written so that no planner reads it as a ready
+ * index's predicate (COALESCE): with `state = 'pending'` PostgreSQL joined
+ * the claimed ids against every pending job instead of looking each up.
+ */
+function stillReady(source: RunSource, alias: string): string {
+  return source === "cron" ? `${alias}running_worker IS NULL` : `COALESCE(${alias}state, '') = 'pending'`;
+}
+
 /** What a claim returns of `source`'s rows: every column, the source, and a job's `ir_cron` row (0: none). */
 function claimReturning(source: RunSource): string {
   return source === "cron"
@@ -131,7 +141,7 @@ export function claimJob(backend: Backend, m: EntityManager, workerId: string, n
   const { set, params } = claimSet(backend, "job", workerId, now);
   return backend.query<ClaimedRow>(
     m,
-    `UPDATE hrp_cron_job SET ${set} WHERE id = ? AND ${readyIn("job")} ${claimReturning("job")}`,
+    `UPDATE hrp_cron_job SET ${set} WHERE id = ? AND ${stillReady("job", "")} ${claimReturning("job")}`,
     [...params, jobId],
   );
 }
@@ -159,7 +169,7 @@ export async function claimBand(
            AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}
          ORDER BY nextcall, id LIMIT ? ${backend.claimLockClause})
      UPDATE ${t} SET ${set}
-       FROM due WHERE ${t}.id = due.id AND ${readyIn(band.source, `${t}.`)} -- RETURNING * adds due.id (the same id) on PostgreSQL
+       FROM due WHERE ${t}.id = due.id AND ${stillReady(band.source, `${t}.`)} -- RETURNING * adds due.id (the same id) on PostgreSQL
      ${claimReturning(band.source)}`,
     [band.queue, band.priority, backend.toDbDate(now), ...skip, limit, ...params],
   );
@@ -317,7 +327,7 @@ export async function claimLimited(
     claimed.push(
       ...(await backend.query<ClaimedRow>(
         m,
-        `UPDATE ${t} SET ${set} WHERE ${readyIn(source)} AND ${backend.idIn("id")} ${claimReturning(source)}`,
+        `UPDATE ${t} SET ${set} WHERE ${backend.idIn("id")} AND ${stillReady(source, "")} ${claimReturning(source)}`,
         [...params, backend.idList(chosen[source])],
       )),
     );
