@@ -319,6 +319,8 @@ describe.each(BACKENDS)("upgrading a database of the old data path on %s", (kind
     // The lone run's death was its own (one crash, one attempt), then it ran alone and succeeded (count reset).
     expect(await service.getJob(loneRun.jobId)).toMatchObject({ state: "done", attempts: 2, crashCount: 0 });
     expect(await service.getJob(batchRun.jobId)).toMatchObject({ state: "done", attempts: 1 });
+    for (const job of [due, keyed])
+      expect(await service.getJob(job.jobId)).toMatchObject({ state: "done", attempts: 1 });
     expect(await service.getJob(retrying.jobId)).toMatchObject({ state: "done", attempts: 2 });
     // Their recoveries are in the run log, next to the old history.
     expect(
