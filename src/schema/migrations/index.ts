@@ -11,6 +11,7 @@ import { workerMethods } from "./0010-worker-methods";
 import { nextcallWall } from "./0011-nextcall-wall";
 import { runsView } from "./0012-runs-view";
 import { oneRowJobs } from "./0014-one-row-jobs";
+import { leanJobIndexes } from "./0015-lean-job-indexes";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   nextcallWall,
   runsView,
   oneRowJobs,
+  leanJobIndexes,
 ];
