@@ -35,6 +35,17 @@ export async function jobForChange(
   return job;
 }
 
+/**
+ * A change of a job that `jobForChange` found idle touched nothing: a worker
+ * claimed it in between (on PostgreSQL the change waited for that claim to
+ * commit). @throws CurrentlyRunningError (or NotFoundError when it is gone)
+ */
+async function claimedMeanwhile(m: EntityManager, jobId: number): Promise<never> {
+  const job = await m.findOneBy(HrpCronJob, { id: jobId });
+  if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+  throw new CurrentlyRunningError(await jobCronId(m, job), job.runningWorker, jobId);
+}
+
 /** The id of a job's `ir_cron` row (`runByCron`), or 0 (a queue job has none). */
 async function jobCronId(m: EntityManager, job: HrpCronJob): Promise<number> {
   if (job.kind !== "cron") return 0;
@@ -54,13 +65,14 @@ export async function requeueJob(
   now: () => Date,
 ): Promise<HrpCronJob> {
   const at = backend.toDbDate(when);
-  await backend.execute(
+  const n = await backend.execute(
     m,
     `UPDATE hrp_cron_job SET state = 'pending', nextcall = ?, date_created = ?, date_started = NULL, date_done = NULL, attempts = 0,
             failure_count = 0, crash_count = 0, suspect = FALSE, suspect_started = FALSE, unserved_since = NULL, stop_requested = FALSE
       WHERE id = ? AND running_worker IS NULL`,
     [at, at, jobId],
   );
+  if (n === 0) await claimedMeanwhile(m, jobId);
   await backend.execute(
     m,
     `UPDATE ir_cron SET active = TRUE, numbercall = 1, nextcall = ?, failure_count = 0, first_failure_date = NULL, write_date = ?
@@ -78,11 +90,12 @@ export async function cancelJob(
   jobId: number,
   now: () => Date,
 ): Promise<HrpCronJob> {
-  await backend.execute(
+  const n = await backend.execute(
     m,
     `UPDATE hrp_cron_job SET state = 'cancelled', date_done = ? WHERE id = ? AND running_worker IS NULL`,
     [backend.toDbDate(now()), jobId],
   );
+  if (n === 0) await claimedMeanwhile(m, jobId);
   await backend.execute(m, `UPDATE ir_cron SET active = FALSE, write_date = ? WHERE hrp_cron_job_id = ?`, [
     backend.toDbDate(now()),
     jobId,

@@ -1,4 +1,5 @@
 import {
+  CurrentlyRunningError,
   Dispatcher,
   HrpCronJobService,
   InvalidStateError,
@@ -71,6 +72,30 @@ describe.each(BACKENDS)("the ir_cron row of a job on %s", (kind) => {
     clock.set(later);
     expect(await dispatcher().runDue()).toEqual([]);
     expect(await count(db, "test_effect")).toBe(2);
+  });
+
+  it("cancelling a job that a worker claims meanwhile fails with CurrentlyRunningError and writes nothing", async () => {
+    const jobs = new JobQueue(db.dataSource, { registry, now: clock.now });
+    const job = (await jobs.enqueue("app.jc.effect", { args: ["raced"] })) as HrpCronJob;
+    // A claim in flight: it holds the job row (PostgreSQL) or the write lock (SQLite) until it commits.
+    const claim = db.dataSource.createQueryRunner();
+    await claim.connect();
+    await claim.startTransaction();
+    await claim.query(
+      kind === "postgres"
+        ? `UPDATE hrp_cron_job SET state = 'running', running_worker = 'elsewhere' WHERE id = $1`
+        : `UPDATE hrp_cron_job SET state = 'running', running_worker = 'elsewhere' WHERE id = ?`,
+      [job.id],
+    );
+    const cancelled = service.cancelJob(job.id).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await new Promise((r) => setTimeout(r, 200)); // the cancel waits for the claim
+    await claim.commitTransaction();
+    await claim.release();
+    expect(await cancelled).toBeInstanceOf(CurrentlyRunningError);
+    expect(await service.getJob(job.id)).toMatchObject({ state: "running", runningWorker: "elsewhere" });
   });
 
   it("a queue job has no ir_cron row: getJobCron says so, its runs name cron 0", async () => {
