@@ -3,18 +3,13 @@ import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
 import { ClaimLostError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
-import {
-  finishJobCrons,
-  jobAttempted,
-  jobFailedUnrecordable,
-  jobsDone,
-  jobsFailed,
-  jobStopped,
-  type FailedJob,
-} from "./jobState";
-import { jobRetrySettings, nextAfterFailure, retryTime } from "./failures";
+import { finishJobCrons, jobAttempted, jobFailedUnrecordable, jobsDone, jobStopped } from "./jobState";
+import { nextAfterFailure } from "./failures";
+import { recordJobFailures, type Failure } from "./jobFailures";
 import { insertRunLogs, type RunLogRow } from "./runLog";
 import { runKey, sourceOf, type RunKey } from "./runSource";
+
+export type { Failure } from "./jobFailures";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -48,19 +43,6 @@ const CRON_FAILED: JsonColumns = {
   numbercall: "int",
   crash_count: "int",
 };
-
-/** A failed run, waiting for the batch's bulk bookkeeping. */
-export interface Failure {
-  readonly cron: IrCron;
-  readonly start: Date;
-  readonly end: Date;
-  /** The error as stored (`exc_info`, with its stack). */
-  readonly excInfo: string;
-  /** What the method threw (a RetryableJobError may set the retry delay). */
-  readonly thrown: unknown;
-  /** No retry, whatever `maxRetries` says (the job killed its worker `maxCrashes` times). */
-  readonly final?: boolean;
-}
 
 /**
  * The bookkeeping SQL of runs: what a success, a failure, a stop or an
@@ -171,8 +153,10 @@ export class RunRecords {
       manager,
       failures.filter((f) => sourceOf(f.cron) === "cron"),
     );
-    const jobs = await this.jobFailures(
+    const jobs = await recordJobFailures(
+      this.backend,
       manager,
+      this.workerId,
       failures.filter((f) => sourceOf(f.cron) === "job"),
     );
     return this.insertRunLogs(
@@ -249,60 +233,6 @@ export class RunRecords {
       CRON_FAILED,
       rows,
     );
-    return held;
-  }
-
-  /** The jobs' part of {@link recordFailures}: a retry or a final failure each, in one statement. */
-  private async jobFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Failure[]> {
-    if (failures.length === 0) return [];
-    const b = this.backend;
-    const jobOf = new Map(
-      (
-        await jobRetrySettings(
-          b,
-          manager,
-          failures.map((f) => f.cron.hrpCronJobId!),
-        )
-      ).map((j) => [Number(j.id), j]),
-    );
-    const held = failures.filter((f) => jobOf.get(f.cron.hrpCronJobId!)?.running_worker === this.workerId);
-    if (held.length === 0) return [];
-    const rows: FailedJob[] = [];
-    const finished: Array<{
-      id: number;
-      lastcall: null;
-      numbercall: number;
-      failure_count: number;
-      first_failure_date: Date;
-    }> = [];
-    for (const { cron, start, end, excInfo, thrown, final } of held) {
-      const job = jobOf.get(cron.hrpCronJobId!)!;
-      const failureCount = Number(job.failure_count) + 1;
-      const retryAt = final ? null : retryTime(job, failureCount, end, thrown);
-      // Retries left: back to pending, due after the backoff, as the same user. Otherwise a one-shot job is not
-      // retried blindly: it stays visible as failed and can be retried.
-      rows.push({
-        id: cron.hrpCronJobId!,
-        state: retryAt ? "pending" : "failed",
-        nextcall: retryAt ?? cron.nextcall,
-        started: start,
-        done: end,
-        exc_info: excInfo,
-        failure_count: failureCount,
-        // A crash failure leaves a clean count; other failures keep it.
-        crash_count: final ? 0 : Number(job.crash_count),
-      });
-      if (!retryAt && cron.id !== 0)
-        finished.push({
-          id: cron.id,
-          lastcall: null,
-          numbercall: 1,
-          failure_count: failureCount,
-          first_failure_date: start,
-        });
-    }
-    await jobsFailed(b, manager, this.workerId, rows);
-    await finishJobCrons(b, manager, finished);
     return held;
   }
 
