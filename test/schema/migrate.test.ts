@@ -28,7 +28,7 @@ describe.each(BACKENDS)("migrate on %s", (kind) => {
       const defs = (
         await db.dataSource.query(
           kind === "postgres"
-            ? `SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'hrp_cron_job'`
+            ? `SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'hrp_cron_job' AND schemaname = current_schema()`
             : `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hrp_cron_job' AND sql IS NOT NULL`,
         )
       ).map((r: { name: string; sql: string }): readonly [string, string] => [r.name, r.sql]);
