@@ -15,7 +15,7 @@ const PEERS = [
 // What each system guarantees in the mode measured here.
 const GUARANTEES = {
   "hrp-cron":
-    "hrp-cron commits each job's own writes, its completion, its run-log row and its claim release together: jobs run in batches of up to 50 per transaction, each job in its own savepoint, so a failing job rolls back alone and is recorded as failed in the same transaction. It runs each job as its stored user, keeps every audit row (job state, run log), and commits each claim before running (visible to auditors, fenced by a compare-and-set at completion).",
+    "hrp-cron commits each job's own writes, its completion (its audit record) and its claim release together: jobs run in batches of up to 50 per transaction, each job in its own savepoint, so a failing job rolls back alone and is recorded as failed in the same transaction. It runs each job as its stored user, keeps every audit row (job state; the run log of recurring crons and failed attempts), and commits each claim before running (visible to auditors, fenced by a compare-and-set at completion).",
   "graphile-worker":
     "graphile-worker (both modes) commits a job's completion (deleting the row) in its own statement after the handler returns, separately from anything the handler wrote; a crash between the two re-runs the job (at-least-once). Batched mode also keeps up to 500 jobs locked in one process's local queue and holds completed jobs locked until their batched completion commits, so a crash re-runs more of them.",
   "pg-boss":
@@ -251,7 +251,7 @@ function writesSection(results) {
   if (how.length)
     lines.push("How each system's job code writes (configurations otherwise as for no-op jobs):", "", ...how, "");
   lines.push(
-    "**Effects by design.** Only hrp-cron guarantees exactly-once effects: a job's writes, its completion and its run-log row commit in one",
+    "**Effects by design.** Only hrp-cron guarantees exactly-once effects: a job's writes and its completion (its audit record) commit in one",
     "transaction, so a crash or a failed commit either keeps all of them or none, and the job runs again only if none were kept. graphile-worker,",
     "pg-boss and BullMQ (on Redis and on PostgreSQL) are at-least-once: the handler's writes commit on their own, before the job's completion, so a",
     "crash (or a lost connection) between the two runs the job again and repeats its writes unless the job code makes them idempotent. In a run",

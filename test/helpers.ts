@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import { ENTITIES } from "../src/schema/entities";
-import { backendFor, migrate, type Logger } from "../src";
+import { backendFor, migrate, MIGRATIONS, type HrpCronMigration, type Logger } from "../src";
 import { TestEffect } from "./fixtures/TestEffect";
 
 export type BackendName = "sqlite" | "postgres";
@@ -42,8 +42,16 @@ export function dataSourceOptions(location: TestDb["location"], extraEntities: F
   };
 }
 
-/** Creates an isolated, migrated database with the `test_effect` table. */
-export async function openTestDb(kind: BackendName, extraEntities: Function[] = []): Promise<TestDb> {
+/**
+ * Creates an isolated database with the `test_effect` table, migrated with
+ * `migrations` (all of them by default; fewer to build a database as an
+ * older release left it).
+ */
+export async function openTestDb(
+  kind: BackendName,
+  extraEntities: Function[] = [],
+  migrations: readonly HrpCronMigration[] = MIGRATIONS,
+): Promise<TestDb> {
   const id = `${process.pid}_${Date.now().toString(36)}_${counter++}`;
   let location: TestDb["location"];
   let dir: string | undefined;
@@ -62,7 +70,7 @@ export async function openTestDb(kind: BackendName, extraEntities: Function[] = 
   const options = dataSourceOptions(location, extraEntities);
   const dataSource = new DataSource(options);
   await dataSource.initialize();
-  await migrate(dataSource);
+  await migrate(dataSource, migrations);
   const backend = backendFor(dataSource);
   await backend.transaction((m) =>
     backend.execute(
@@ -121,4 +129,13 @@ export async function count(db: TestDb, table: string, where = "1 = 1", params: 
     params,
   );
   return Number(rows[0].n);
+}
+
+/**
+ * Counts the rows the dispatcher claims matching `where` in both places they
+ * live (migration 0014): recurring crons in `ir_cron`, one-shot jobs in
+ * `hrp_cron_job`. The default counts the claims held now.
+ */
+export async function countClaims(db: TestDb, where = "running_worker IS NOT NULL", params: unknown[] = []) {
+  return (await count(db, "ir_cron", where, params)) + (await count(db, "hrp_cron_job", where, params));
 }

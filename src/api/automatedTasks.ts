@@ -4,7 +4,7 @@ import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
-import { UnknownMethodError, type WriteDescription } from "../core/errors";
+import { CurrentlyRunningError, InvalidStateError, UnknownMethodError, type WriteDescription } from "../core/errors";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -21,10 +21,11 @@ import {
   serializeArgs,
 } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
-import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
-import { deleteIdleCron, findCron, insertCron, markRetrigger, updateIdleCron } from "../store/crons";
+import { deleteIdleCron, findCron, insertCron, jobOfCron, markRetrigger, updateIdleCron } from "../store/crons";
+import { triggerJob } from "../store/jobAdmin";
 import { insertJob, insertJobs } from "../store/jobs";
 import { requireRunnable } from "../store/jobState";
 import { ResUsersResolver } from "../store/users";
@@ -70,9 +71,10 @@ export class HrpCronJobService {
   /**
    * Schedules one call of `model.fn(...args)` at `dateCreated` (default: now)
    * as `userId` (default: the ambient user of {@link runAsUser}, else the
-   * configured default). Writes the `hrp_cron_job` row and its one-shot
-   * `ir_cron` row in one transaction — the caller's, when `options.manager`
-   * is given. Returns the saved job.
+   * configured default). Writes the `hrp_cron_job` row (what the dispatcher
+   * claims) and the seed's one-shot `ir_cron` row (its record) in one
+   * transaction — the caller's, when `options.manager` is given. Returns the
+   * saved job.
    *
    * @throws ValidationError for an empty name, non-JSON args, a bad priority or date
    * @throws UnknownMethodError when a registry was given and `model.fn` is not in it
@@ -255,6 +257,7 @@ export class HrpCronJobService {
       cronId,
       { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" },
       true,
+      now,
     );
     this.local.wakeups.notify(now);
     return cron;
@@ -263,7 +266,8 @@ export class HrpCronJobService {
   /**
    * Activates or deactivates a cron.
    * @throws CurrentlyRunningError when a worker is executing it
-   * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`)
+   * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`), or
+   *   deactivating the cron of a pending job (use `cancelJob`)
    */
   async setActive(cronId: number, active: boolean): Promise<IrCron> {
     checkBool("active", active);
@@ -272,12 +276,22 @@ export class HrpCronJobService {
     return cron;
   }
 
-  /** Deletes a cron (not its run history). @throws CurrentlyRunningError when a worker is executing it */
+  /**
+   * Deletes a cron (not its run history).
+   * @throws CurrentlyRunningError when a worker is executing it
+   * @throws InvalidStateError for the cron of a job still pending or running (cancel the job first)
+   */
   async deleteCron(cronId: number): Promise<void> {
     checkId("cronId", cronId);
-    await this.write({ operation: "deleteCron", cronId }, undefined, (manager) =>
-      deleteIdleCron(this.backend, manager, cronId),
-    );
+    await this.write({ operation: "deleteCron", cronId }, undefined, async (manager) => {
+      const job = await jobOfCron(this.backend, manager, cronId);
+      if (job && (job.state === "pending" || job.state === "running"))
+        throw new InvalidStateError(
+          `Cron ${cronId} belongs to job ${job.jobId}, which is ${job.state}: cancel the job (cancelJob(${job.jobId}), hrp-cron cancel ${job.jobId}) before deleting its cron`,
+          { cronId, jobId: job.jobId, state: job.state },
+        );
+      await deleteIdleCron(this.backend, manager, cronId);
+    });
   }
 
   /** {@link JobAdmin.retryJob}. */
@@ -298,7 +312,7 @@ export class HrpCronJobService {
     return this.admin.getJob(jobId);
   }
 
-  /** The one-shot cron of a job. */
+  /** The `ir_cron` row of a `runByCron` job (a queue job has none: NotFoundError). */
   async getJobCron(jobId: number): Promise<IrCron> {
     return this.admin.getJobCron(jobId);
   }
@@ -313,8 +327,8 @@ export class HrpCronJobService {
     return this.admin.listJobs(filter);
   }
 
-  /** Run-log rows, newest first. */
-  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+  /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     return this.admin.listRuns(filter);
   }
 
@@ -349,12 +363,30 @@ export class HrpCronJobService {
     return writeOnce(this.backend, this.options, what, given, work);
   }
 
-  /** `runs`: the edit would let the cron run, so the cron of a finished job is refused. */
-  private async editIdle(cronId: number, values: QueryDeepPartialEntity<IrCron>, runs = false): Promise<IrCron> {
+  /**
+   * `runs`: the edit would let the cron run, so the cron of a finished job
+   * is refused. The `ir_cron` row of a job is its record: the job row is
+   * what runs, so a trigger makes the job due (`dueAt`), and deactivating
+   * the cron of a pending job is refused (cancel the job instead).
+   */
+  private async editIdle(
+    cronId: number,
+    values: QueryDeepPartialEntity<IrCron>,
+    runs = false,
+    dueAt?: Date,
+  ): Promise<IrCron> {
     checkId("cronId", cronId);
     return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
       if (runs) await requireRunnable(this.backend, manager, cronId);
+      const job = await jobOfCron(this.backend, manager, cronId);
+      if (job?.state === "pending" && values.active === false)
+        throw new InvalidStateError(
+          `Cron ${cronId} belongs to job ${job.jobId}, which is pending: cancel the job (cancelJob(${job.jobId}), hrp-cron cancel ${job.jobId}) instead of deactivating its cron`,
+          { cronId, jobId: job.jobId, state: job.state },
+        );
       await updateIdleCron(this.backend, manager, cronId, values, this.options.now());
+      if (job && dueAt && !(await triggerJob(this.backend, manager, job.jobId, dueAt)))
+        throw new CurrentlyRunningError(cronId, null, job.jobId);
       return (await findCron(manager, cronId))!;
     });
   }

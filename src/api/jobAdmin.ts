@@ -7,7 +7,7 @@ import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "..
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
-import type { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { cancelJob, jobForChange, purgeJobs, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
 import * as listings from "../store/listings";
@@ -77,8 +77,8 @@ export class JobAdmin {
     checkId("jobId", jobId);
     const when = at === undefined ? this.options.now() : checkDate("at", at);
     const job = await writeOnce(this.backend, this.options, { operation: "retryJob", jobId }, undefined, async (m) => {
-      const { cron } = await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
-      return requeueJob(this.backend, m, jobId, cron.id, when, this.options.now);
+      await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
+      return requeueJob(this.backend, m, jobId, when, this.options.now);
     });
     this.local.wakeups.notify(when);
     return job;
@@ -88,8 +88,8 @@ export class JobAdmin {
   async cancelJob(jobId: number): Promise<HrpCronJob> {
     checkId("jobId", jobId);
     return writeOnce(this.backend, this.options, { operation: "cancelJob", jobId }, undefined, async (m) => {
-      const { cron } = await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
-      return cancelJob(this.backend, m, jobId, cron.id, this.options.now);
+      await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
+      return cancelJob(this.backend, m, jobId, this.options.now);
     });
   }
 
@@ -151,7 +151,7 @@ export class JobAdmin {
     return listings.getJob(this.dataSource, checkId("jobId", jobId));
   }
 
-  /** The one-shot cron of a job. */
+  /** The `ir_cron` row of a `runByCron` job (a queue job has none: NotFoundError). */
   async getJobCron(jobId: number): Promise<IrCron> {
     return listings.getJobCron(this.dataSource, checkId("jobId", jobId));
   }
@@ -172,8 +172,8 @@ export class JobAdmin {
     });
   }
 
-  /** Run-log rows, newest first. */
-  async listRuns(filter: RunFilter = {}): Promise<HrpCronRunLog[]> {
+  /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
+  async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     const f = checkRunFilter(filter);
     return listings.listRuns(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });
   }

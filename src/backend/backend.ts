@@ -16,6 +16,8 @@ export interface DdlVocabulary {
    * predicate, so indexes that plain queries need stay whole there.
    */
   readonly provesPartialIndexes: boolean;
+  /** SQL for the whole milliseconds from instant `start` to instant `end` (two column expressions), as an integer. */
+  msBetween(start: string, end: string): string;
 }
 
 /** Column types a {@link Backend.jsonTable} can carry. */

@@ -22,7 +22,7 @@ interface Init {
 }
 
 type Message =
-  { type: "run"; run: ClaimedRun } | { type: "stop"; cronId: number; jobId: number | null } | { type: "abort" };
+  { type: "run"; run: ClaimedRun } | { type: "stop"; key: string; jobId: number | null } | { type: "abort" };
 
 async function main(): Promise<void> {
   const { configPath, workerId } = workerData as Init;
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
             claimLost: (error as Error)?.name === "ClaimLostError",
           }),
       );
-    } else if (message.type === "stop") executor.requestStop(message.cronId, message.jobId);
+    } else if (message.type === "stop") executor.requestStop(message.key, message.jobId);
     else abort.abort(new Error("worker stopping"));
   });
   parentPort!.postMessage({ type: "ready" });

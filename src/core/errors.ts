@@ -99,13 +99,16 @@ export class InvalidStateError extends HrpCronError {
 /** The cron is being executed right now by a worker; try again when it has finished. */
 export class CurrentlyRunningError extends HrpCronError {
   constructor(
+    /** The cron (a job's `ir_cron` row; 0 for a queue job, which has none). */
     readonly cronId: number,
     readonly workerId: string | null,
+    /** The job, when what runs is a job. */
+    readonly jobId: number | null = null,
   ) {
     super(
       "CURRENTLY_RUNNING",
-      `Cron ${cronId} is currently being executed${workerId ? ` by worker ${workerId}` : ""} and may not be modified; try again when it has finished`,
-      { cronId, workerId },
+      `${jobId === null ? `Cron ${cronId}` : `Job ${jobId}`} is currently being executed${workerId ? ` by worker ${workerId}` : ""} and may not be modified; try again when it has finished`,
+      { cronId, workerId, jobId },
     );
   }
   override get name(): string {
@@ -116,13 +119,17 @@ export class CurrentlyRunningError extends HrpCronError {
 /** The worker lost its claim on a cron (it was presumed dead and the cron recovered); its run was rolled back. */
 export class ClaimLostError extends HrpCronError {
   constructor(
+    /** The cron (a job's `ir_cron` row; 0 for a queue job, which has none). */
     readonly cronId: number,
     readonly workerId: string,
+    /** The job, when the claim was a job's. */
+    readonly jobId: number | null = null,
   ) {
-    super("CLAIM_LOST", `Worker ${workerId} no longer holds cron ${cronId}; its run was rolled back`, {
-      cronId,
-      workerId,
-    });
+    super(
+      "CLAIM_LOST",
+      `Worker ${workerId} no longer holds ${jobId === null ? `cron ${cronId}` : `job ${jobId}`}; its run was rolled back`,
+      { cronId, workerId, jobId },
+    );
   }
   override get name(): string {
     return "ClaimLostError";

@@ -6,22 +6,26 @@ import { IrCron } from "../schema/entities/IrCron";
 import {
   candidates,
   claimBand,
+  claimJob,
   claimLimited,
   dueBands,
+  sourceOfRow,
+  splitBand,
   type ClaimedRow,
   type ClaimPlan,
   type DueBand,
 } from "./dueBands";
-import { jobBackToPending, markJobsRunning, releaseFinished, requireRunnable } from "./jobState";
+import { requireRunnable } from "./jobState";
 import { insertRunLogs } from "./runLog";
+import { findRun, jobRowsAsCrons, rowIdOf, sourceOf, tableOf, type RunKey } from "./runSource";
 
 export type { ClaimedRow, ClaimPlan, DueBand } from "./dueBands";
 
 /**
- * A claimed cron as the claim read it: the row, and the callbacks of its
- * job (null: none, or no job), read when the claim marked the job running.
- * What the claim produced travels with the cron — to batches, to sandbox
- * threads — so nobody has to look it up again.
+ * A claimed run as the claim read it: the row (a recurring cron, or a
+ * one-shot job read as a cron: see `runSource.ts`), and the callbacks of its
+ * job (null: none, or no job). What the claim produced travels with the run
+ * — to batches, to sandbox threads — so nobody has to look it up again.
  */
 export interface ClaimedRun {
   readonly cron: IrCron;
@@ -70,12 +74,12 @@ export interface ClaimFilter {
 }
 
 /**
- * Claims: the SQL that decides who runs what. A claim is
- * `ir_cron.running_worker`, written atomically for a batch of due crons
- * (the backend adds `FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
- * write transaction is exclusive), together with the claimed jobs' move to
- * `running` (see `jobState.ts`). Liveness uses wall-clock time, not the
- * injected schedule clock.
+ * Claims: the SQL that decides who runs what. A claim is `running_worker`,
+ * written atomically for a batch of due rows (the backend adds `FOR UPDATE
+ * SKIP LOCKED` on PostgreSQL; on SQLite the write transaction is
+ * exclusive): on `ir_cron` for recurring crons, on the job row itself for
+ * one-shot jobs, which the same write moves `pending` → `running` (one row
+ * version). Liveness uses wall-clock time, not the injected schedule clock.
  */
 export class ClaimStore {
   constructor(
@@ -84,10 +88,11 @@ export class ClaimStore {
   ) {}
 
   /**
-   * Claims due crons (`active AND numbercall != 0 AND nextcall <= now`,
-   * unclaimed), queue by queue in the order of `plans`, each in run order
-   * `priority, nextcall, id`, at most `plan.max` per queue and `total` in
-   * all; marks their jobs running. Concurrency limits hold across all
+   * Claims due runs (recurring crons `active AND numbercall != 0 AND
+   * nextcall <= now`, pending jobs `nextcall <= now`, unclaimed), queue by
+   * queue in the order of `plans`, each in run order `priority, nextcall,
+   * id`, at most `plan.max` per queue and `total` in all; jobs become
+   * `running` in the same write. Concurrency limits hold across all
    * workers: a queue's `maxConcurrency` and each row's
    * `concurrency_key`/`concurrency_limit` count every claimed row in the
    * database, and such claims are serialised by `lockForLimits`.
@@ -97,7 +102,7 @@ export class ClaimStore {
    *
    * With a `filter` (rolling deploys, see `MethodGate`), rows of its
    * `skipMethods` are not claimed, and the rows it does not `keep` are handed
-   * back in the same transaction, before their jobs are marked running.
+   * back in the same transaction (a job `pending` again, no attempt counted).
    *
    * `shortcuts` (latency, see {@link ClaimShortcuts}) may skip the search for
    * due bands and tell the caller the claimed rows' users before the commit.
@@ -132,11 +137,19 @@ export class ClaimStore {
         const queueBands = bands.filter((b) => b.queue === plan.queue);
         if (room() <= 0 || queueBands.length === 0) continue;
         if (plan.maxConcurrency === null) {
-          for (const band of queueBands) {
+          for (const priority of [...new Set(queueBands.map((b) => b.priority))]) {
             if (room() <= 0) break;
-            const rows = await claimBand(this.backend, m, workerId, now, plan.queue, band.priority, room(), skip);
-            claimed.push(...rows);
-            taken += rows.length;
+            const here = queueBands.filter((b) => b.priority === priority);
+            // A band held by both sources (rare: crons and jobs at one priority) is taken in run order across both.
+            const split =
+              here.length > 1 ? await splitBand(this.backend, m, plan.queue, priority, now, room(), skip) : null;
+            for (const band of here) {
+              const limit = Math.min(room(), split ? split[band.source] : room());
+              if (limit <= 0) continue;
+              const rows = await claimBand(this.backend, m, band, workerId, now, limit, skip);
+              claimed.push(...rows);
+              taken += rows.length;
+            }
           }
         }
         // Rows with a concurrency key (and every row of a limited queue) go through the locked path.
@@ -156,7 +169,7 @@ export class ClaimStore {
       const leftOut = claimed.length - kept.length;
       if (kept.length === 0) return { runs: [], nextDue, leftOut };
       const preference = new Map(plans.map((p, i) => [p.queue, i]));
-      const runs = await this.loadClaimed(m, workerId, kept, now);
+      const runs = await this.loadClaimed(m, kept);
       // Queue preference first, then run order within the queue.
       return {
         runs: runs.sort((a, b) => (preference.get(a.cron.queue) ?? 0) - (preference.get(b.cron.queue) ?? 0)),
@@ -167,42 +180,49 @@ export class ClaimStore {
   }
 
   /**
-   * Claims one cron whatever its schedule (a manual run).
+   * Claims one cron whatever its schedule (a manual run); the `ir_cron` row
+   * of a job claims its job, if it is pending.
    * @throws CurrentlyRunningError when another worker holds it
    * @throws InvalidStateError when it is the cron of a job that is not pending
    */
   async claimOne(workerId: string, cronId: number, now: Date): Promise<ClaimedRun> {
     return this.backend.transaction(async (m) => {
+      const cron = await m.findOneBy(IrCron, { id: cronId });
+      if (!cron) throw new NotFoundError("ir_cron", cronId);
+      if (cron.hrpCronJobId !== null) {
+        const jobId = cron.hrpCronJobId;
+        const rows = await claimJob(this.backend, m, workerId, now, jobId);
+        if (rows.length > 0) return (await this.loadClaimed(m, rows))[0];
+        const job = await findRun(m, `job:${jobId}`);
+        if (job?.runningWorker) throw new CurrentlyRunningError(cronId, job.runningWorker, jobId);
+        await requireRunnable(this.backend, m, cronId);
+        throw new NotFoundError("hrp_cron_job", jobId); // a pending job is always claimable
+      }
       const rows = await this.backend.query<ClaimedRow>(
         m,
-        `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE id = ? AND running_worker IS NULL RETURNING *`,
+        `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE id = ? AND running_worker IS NULL RETURNING *, 'cron' AS claim_source`,
         [workerId, this.backend.toDbDate(new Date()), cronId],
       );
-      if (rows.length === 0) {
-        const cron = await m.findOneBy(IrCron, { id: cronId });
-        if (!cron) throw new NotFoundError("ir_cron", cronId);
-        throw new CurrentlyRunningError(cronId, cron.runningWorker);
-      }
-      const [run] = await this.loadClaimed(m, workerId, rows, now);
-      // The job was done, failed, cancelled or stopped: an operator's decision, final (the claim rolls back).
-      if (!run) await requireRunnable(this.backend, m, cronId);
-      return run;
+      if (rows.length === 0) throw new CurrentlyRunningError(cronId, cron.runningWorker);
+      return (await this.loadClaimed(m, rows))[0];
     });
   }
 
   /**
    * Releases a claim without recording a run (the run could not start, e.g.
-   * the database stayed busy); the cron stays due and its job pending again.
+   * the database stayed busy); the run stays due (a job: `pending` again).
    * Compare-and-set on the holder: returns false (nothing written) when
    * `workerId` no longer held it.
    */
   async release(manager: EntityManager, cron: IrCron, workerId: string): Promise<boolean> {
+    const source = sourceOf(cron);
     const n = await this.backend.execute(
       manager,
-      `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, suspect_started = FALSE WHERE id = ? AND running_worker = ?`,
-      [cron.id, workerId],
+      `UPDATE ${tableOf(source)} SET running_worker = NULL, running_since = NULL, suspect_started = FALSE${
+        source === "job" ? ", state = 'pending', date_started = NULL" : ""
+      } WHERE id = ? AND running_worker = ?`,
+      [rowIdOf(cron), workerId],
     );
-    if (n > 0 && cron.hrpCronJobId !== null) await jobBackToPending(this.backend, manager, cron.hrpCronJobId);
     return n > 0;
   }
 
@@ -211,14 +231,8 @@ export class ClaimStore {
    * start is unknown: it never committed), logging it `interrupted` with
    * `note` from the claim to `auditNow`. False when the claim was lost.
    */
-  async releaseUnrun(
-    m: EntityManager,
-    cronId: number,
-    workerId: string,
-    auditNow: Date,
-    note: string,
-  ): Promise<boolean> {
-    const cron = await m.findOneBy(IrCron, { id: cronId });
+  async releaseUnrun(m: EntityManager, key: RunKey, workerId: string, auditNow: Date, note: string): Promise<boolean> {
+    const cron = await findRun(m, key);
     if (!cron || !(await this.release(m, cron, workerId))) return false;
     await insertRunLogs(this.backend, m, workerId, [
       {
@@ -234,35 +248,23 @@ export class ClaimStore {
     return true;
   }
 
-  /**
-   * Claimed rows as runs: entities, their jobs marked running, with the
-   * jobs' callbacks. A claimed cron whose job is not pending (done, failed,
-   * cancelled or stopped: final) is not returned: its claim is released and
-   * the cron deactivated, in the claim's transaction.
-   */
-  private async loadClaimed(
-    m: EntityManager,
-    workerId: string,
-    rows: readonly ClaimedRow[],
-    now: Date,
-  ): Promise<ClaimedRun[]> {
-    const all = hydrate(m, IrCron, rows);
-    const jobIds = all.flatMap((c) => (c.hrpCronJobId === null ? [] : [c.hrpCronJobId]));
-    const callbacks =
-      jobIds.length > 0 ? await markJobsRunning(this.backend, m, jobIds, now, workerId) : new Map<number, never>();
-    const crons = all.filter((c) => c.hrpCronJobId === null || callbacks.has(c.hrpCronJobId));
-    if (crons.length < all.length) {
-      const finished = all.filter((c) => !crons.includes(c));
-      await releaseFinished(this.backend, m, finished);
-      this.logger.warn("crons of jobs that are no longer pending were due; deactivated instead of run", {
-        cronIds: finished.map((c) => c.id),
-      });
-    }
-    return crons
-      .sort((a, b) => a.priority - b.priority || a.nextcall.getTime() - b.nextcall.getTime() || a.id - b.id)
-      .map((cron) => ({
+  /** Claimed rows as runs (crons as entities, jobs read as crons), with their jobs' callbacks, in run order. */
+  private async loadClaimed(m: EntityManager, rows: readonly ClaimedRow[]): Promise<ClaimedRun[]> {
+    const cronRows = rows.filter((r) => sourceOfRow(r) === "cron");
+    const jobRows = rows.filter((r) => sourceOfRow(r) === "job");
+    const runs: ClaimedRun[] = [
+      ...hydrate(m, IrCron, cronRows).map((cron) => ({ cron, onSuccess: null, onFailure: null })),
+      ...jobRowsAsCrons(m, jobRows).map((cron, i) => ({
         cron,
-        ...(cron.hrpCronJobId === null ? { onSuccess: null, onFailure: null } : callbacks.get(cron.hrpCronJobId)!),
-      }));
+        onSuccess: (jobRows[i].on_success as string | null) ?? null,
+        onFailure: (jobRows[i].on_failure as string | null) ?? null,
+      })),
+    ];
+    return runs.sort(
+      (a, b) =>
+        a.cron.priority - b.cron.priority ||
+        a.cron.nextcall.getTime() - b.cron.nextcall.getTime() ||
+        rowIdOf(a.cron) - rowIdOf(b.cron),
+    );
   }
 }

@@ -8,6 +8,7 @@ import { jobCallbacks } from "./jobs";
 import { jobAttempted } from "./jobState";
 import { RunRecords } from "./outcomes";
 import { insertRunLogs } from "./runLog";
+import { findRun, rowIdOf, runKey, sourceOf, tableOf, type RunKey } from "./runSource";
 
 /** What recovering one claim of a dead worker did. */
 export type Recovered =
@@ -47,12 +48,12 @@ export class CrashRecords {
   ) {}
 
   /**
-   * Recovers cron `cronId`, claimed by the dead worker `deadWorker`, in a
-   * transaction of its own (see {@link recover}); `gone` when the claim
-   * changed hands meanwhile. `release` hands the claim back in `m`.
+   * Recovers run `key` (a cron, or a job), claimed by the dead worker
+   * `deadWorker`, in a transaction of its own (see {@link recover}); `gone`
+   * when the claim changed hands meanwhile. `release` hands the claim back in `m`.
    */
   recoverClaim(
-    cronId: number,
+    key: RunKey,
     deadWorker: string,
     reason: string,
     auditNow: Date,
@@ -60,7 +61,7 @@ export class CrashRecords {
     release: (m: EntityManager, cron: IrCron) => Promise<boolean>,
   ): Promise<Recovered> {
     return this.backend.transaction(async (m): Promise<Recovered> => {
-      const cron = await m.findOneBy(IrCron, { id: cronId });
+      const cron = await findRun(m, key);
       if (!cron || cron.runningWorker !== deadWorker) return { kind: "gone" };
       return this.recover(m, cron, deadWorker, reason, auditNow, processAlone, () => release(m, cron));
     });
@@ -73,10 +74,11 @@ export class CrashRecords {
    */
   async markStarted(cron: IrCron, workerId: string): Promise<boolean> {
     const n = await this.backend.transaction((m) =>
-      this.backend.execute(m, `UPDATE ir_cron SET suspect_started = TRUE WHERE id = ? AND running_worker = ?`, [
-        cron.id,
-        workerId,
-      ]),
+      this.backend.execute(
+        m,
+        `UPDATE ${tableOf(sourceOf(cron))} SET suspect_started = TRUE WHERE id = ? AND running_worker = ?`,
+        [rowIdOf(cron), workerId],
+      ),
     );
     return n > 0;
   }
@@ -112,7 +114,7 @@ export class CrashRecords {
       const ids = await records.recordFailures(manager, [
         { cron, start: auditNow, end: auditNow, excInfo, thrown: error, final: true },
       ]);
-      if (!ids.has(cron.id)) return { kind: "gone" };
+      if (!ids.has(runKey(cron))) return { kind: "gone" };
       this.options.logger.error("job failed: its runs killed their worker too often", {
         cronId: cron.id,
         jobId: cron.hrpCronJobId,
@@ -126,12 +128,12 @@ export class CrashRecords {
     }
     // Either the death is this cron's (it ran alone: one more crash, and the run counts as an
     // attempt), or it cannot be attributed: the cron runs alone next time.
-    await b.execute(manager, `UPDATE ir_cron SET suspect = TRUE, crash_count = ? WHERE id = ? AND running_worker = ?`, [
-      crashed ? crashes : cron.crashCount,
-      cron.id,
-      deadWorker,
-    ]);
-    if (crashed && cron.hrpCronJobId !== null) await jobAttempted(b, manager, cron.hrpCronJobId);
+    await b.execute(
+      manager,
+      `UPDATE ${tableOf(sourceOf(cron))} SET suspect = TRUE, crash_count = ? WHERE id = ? AND running_worker = ?`,
+      [crashed ? crashes : cron.crashCount, rowIdOf(cron), deadWorker],
+    );
+    if (crashed && cron.hrpCronJobId !== null) await jobAttempted(b, manager, cron.hrpCronJobId, deadWorker);
     if (!(await release())) return { kind: "gone" };
     const error = crashed
       ? `Worker ${deadWorker} ${reason} while running this cron alone (crash ${crashes} of ${limit}); its run was rolled back and the cron was released to run again`

@@ -69,6 +69,20 @@ export async function markRetrigger(backend: Backend, m: EntityManager, cronId: 
   return (await findCron(m, cronId))!;
 }
 
+/** The job a cron belongs to (its `ir_cron` row, written by `runByCron`) and the job's state, or null for a cron of its own. */
+export async function jobOfCron(
+  backend: Backend,
+  m: EntityManager,
+  cronId: number,
+): Promise<{ jobId: number; state: string } | null> {
+  const [row] = await backend.query<{ id: unknown; state: string }>(
+    m,
+    `SELECT j.id, j.state FROM ir_cron c JOIN hrp_cron_job j ON j.id = c.hrp_cron_job_id WHERE c.id = ?`,
+    [cronId],
+  );
+  return row ? { jobId: Number(row.id), state: row.state } : null;
+}
+
 /** Why an edit of an idle cron touched nothing. @throws NotFoundError or CurrentlyRunningError */
 async function explainIdleMiss(m: EntityManager, cronId: number): Promise<never> {
   const cron = await findCron(m, cronId);

@@ -1,5 +1,5 @@
 import type { Backend } from "../backend";
-import { READY } from "./predicates";
+import { jobReady, READY } from "./predicates";
 import { liveWorkerMethods } from "./workers";
 
 /** What `hrp-cron doctor` reports, read from the database (dates and booleans converted). */
@@ -15,9 +15,10 @@ export interface DoctorFacts {
   readonly pending: ReadonlyArray<{ queue: string; method: string; count: number; oldest: Date | null }>;
   /** Ready crons of methods no live worker serves (their jobs wait, then fail after `unknownMethodGraceMs`). */
   readonly unserved: ReadonlyArray<{ method: string; count: number; nextDue: Date | null; since: Date | null }>;
-  /** Every claim, with its worker's last heartbeat (null: the worker is not registered). */
+  /** Every claim (a recurring cron's `id`, or a job's `jobId`), with its worker's last heartbeat (null: the worker is not registered). */
   readonly running: ReadonlyArray<{
-    id: number;
+    id: number | null;
+    jobId: number | null;
     name: string;
     queue: string;
     runningWorker: string;
@@ -48,11 +49,15 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
   );
   const waiting = await q<{ method: string; n: unknown; next_due: unknown; since: unknown }>(
     `SELECT model || '.' || function AS method, COUNT(*) AS n, MIN(nextcall) AS next_due, MIN(unserved_since) AS since
-       FROM ir_cron WHERE ${READY} GROUP BY model, function ORDER BY method`,
+       FROM (SELECT model, function, nextcall, unserved_since FROM ir_cron WHERE ${READY}
+             UNION ALL
+             SELECT model, function, nextcall, unserved_since FROM hrp_cron_job WHERE ${jobReady()}) x
+      GROUP BY model, function ORDER BY method`,
   );
   const served = await backend.transaction((m) => liveWorkerMethods(backend, m, workerTimeoutMs));
   const running = await q<{
-    id: number;
+    id: number | null;
+    job_id: number | null;
     name: string;
     queue: string;
     running_worker: string;
@@ -60,8 +65,11 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
     timeout_ms: number | null;
     last_seen_at: unknown;
   }>(
-    `SELECT c.id, c.name, c.queue, c.running_worker, c.running_since, c.timeout_ms, w.last_seen_at
-       FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker WHERE c.running_worker IS NOT NULL ORDER BY c.running_since`,
+    `SELECT r.id, r.job_id, r.name, r.queue, r.running_worker, r.running_since, r.timeout_ms, w.last_seen_at
+       FROM (SELECT id, NULL AS job_id, name, queue, running_worker, running_since, timeout_ms FROM ir_cron WHERE running_worker IS NOT NULL
+             UNION ALL
+             SELECT NULL, id, name, queue, running_worker, running_since, timeout_ms FROM hrp_cron_job WHERE running_worker IS NOT NULL) r
+       LEFT JOIN hrp_cron_worker w ON w.id = r.running_worker ORDER BY r.running_since`,
   );
   const failing = await q<{
     id: number;
@@ -85,7 +93,8 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
       .filter((w) => !served.has(w.method))
       .map((w) => ({ method: w.method, count: Number(w.n), nextDue: date(w.next_due), since: date(w.since) })),
     running: running.map((r) => ({
-      id: r.id,
+      id: r.id === null ? null : Number(r.id),
+      jobId: r.job_id === null ? null : Number(r.job_id),
       name: r.name,
       queue: r.queue,
       runningWorker: r.running_worker,

@@ -8,15 +8,18 @@ import { scheduleOf } from "../scheduling/cronSchedule";
 
 /** What a failed run decides (see `RunRecords.recordFailures`): the job's retry, or the recurring cron's next occurrence. */
 
-/** A job's retry settings, as read for its failure. */
+/** A job's retry settings and failure state, as read for its failure. */
 export interface JobRetryRow {
   readonly id: unknown;
   readonly attempts: unknown;
   readonly max_retries: unknown;
   readonly retry_backoff_ms: string | null;
+  readonly failure_count: unknown;
+  readonly crash_count: unknown;
+  readonly running_worker: string | null;
 }
 
-/** The retry settings of the jobs `jobIds`. */
+/** The retry settings and failure state of the jobs `jobIds`. */
 export async function jobRetrySettings(
   backend: Backend,
   manager: EntityManager,
@@ -25,7 +28,7 @@ export async function jobRetrySettings(
   if (jobIds.length === 0) return [];
   return backend.query<JobRetryRow>(
     manager,
-    `SELECT id, attempts, max_retries, retry_backoff_ms FROM hrp_cron_job WHERE ${backend.idIn("id")}`,
+    `SELECT id, attempts, max_retries, retry_backoff_ms, failure_count, crash_count, running_worker FROM hrp_cron_job WHERE ${backend.idIn("id")}`,
     [backend.idList(jobIds)],
   );
 }
@@ -33,7 +36,7 @@ export async function jobRetrySettings(
 /**
  * When a failed job should run again, or null when it has no retries left (or
  * the job row is gone). `failures` counts this run's failure too (the job's
- * cron's `failure_count + 1`): runs interrupted by a worker stop or killed
+ * `failure_count + 1`): runs interrupted by a worker stop or killed
  * with their worker count in `attempts` but are not failures.
  */
 export function retryTime(job: JobRetryRow | undefined, failures: number, end: Date, thrown: unknown): Date | null {

@@ -3,18 +3,18 @@ import type { Backend } from "../backend";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError } from "../core/errors";
 import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
 import { IrCron } from "../schema/entities/IrCron";
-import { updateIdleCron } from "./crons";
 import { RUNNABLE } from "./predicates";
 
 /**
  * The SQL of operators' decisions on jobs (`retryJob`, `cancelJob`,
- * `stopJob`) and of retention and queue statistics. A job and its one-shot
- * cron change together (see `jobState.ts` for the invariant).
+ * `stopJob`) and of retention and queue statistics. A job's decisions are
+ * written on its row; the `ir_cron` row of a `runByCron` job follows (see
+ * `jobState.ts` for the invariant).
  */
 
 /**
- * Job `jobId` and its cron, for a change allowed only from the `allowed`
- * states and only while no worker runs it (`verb` names the change).
+ * Job `jobId`, for a change allowed only from the `allowed` states and only
+ * while no worker runs it (`verb` names the change).
  * @throws NotFoundError, CurrentlyRunningError, InvalidStateError
  */
 export async function jobForChange(
@@ -22,68 +22,99 @@ export async function jobForChange(
   jobId: number,
   allowed: readonly HrpCronJobState[],
   verb: string,
-): Promise<{ job: HrpCronJob; cron: IrCron }> {
+): Promise<HrpCronJob> {
   const job = await m.findOneBy(HrpCronJob, { id: jobId });
   if (!job) throw new NotFoundError("hrp_cron_job", jobId);
-  const cron = await m.findOneBy(IrCron, { hrpCronJobId: jobId });
-  if (cron?.runningWorker) throw new CurrentlyRunningError(cron.id, cron.runningWorker);
-  if (!allowed.includes(job.state) || !cron) {
+  if (job.runningWorker) throw new CurrentlyRunningError(await jobCronId(m, job), job.runningWorker, jobId);
+  if (!allowed.includes(job.state)) {
     throw new InvalidStateError(`Job ${jobId} is ${job.state}; only ${allowed.join(" or ")} jobs can be ${verb}`, {
       jobId,
       state: job.state,
     });
   }
-  return { job, cron };
+  return job;
 }
 
-/** A failed or cancelled job back in the queue, due `when`, with its counters reset; returns the job as it is now. */
+/**
+ * A change of a job that `jobForChange` found idle touched nothing: a worker
+ * claimed it in between (on PostgreSQL the change waited for that claim to
+ * commit). @throws CurrentlyRunningError (or NotFoundError when it is gone)
+ */
+async function claimedMeanwhile(m: EntityManager, jobId: number): Promise<never> {
+  const job = await m.findOneBy(HrpCronJob, { id: jobId });
+  if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+  throw new CurrentlyRunningError(await jobCronId(m, job), job.runningWorker, jobId);
+}
+
+/** The id of a job's `ir_cron` row (`runByCron`), or 0 (a queue job has none). */
+async function jobCronId(m: EntityManager, job: HrpCronJob): Promise<number> {
+  if (job.kind !== "cron") return 0;
+  return (await m.findOne(IrCron, { where: { hrpCronJobId: job.id }, select: { id: true } }))?.id ?? 0;
+}
+
+/**
+ * A failed or cancelled job (not claimed) back in the queue, due `when`,
+ * with its counters reset (its `ir_cron` row, if any, active again); returns
+ * the job as it is now.
+ */
 export async function requeueJob(
   backend: Backend,
   m: EntityManager,
   jobId: number,
-  cronId: number,
   when: Date,
   now: () => Date,
 ): Promise<HrpCronJob> {
-  await updateIdleCron(
-    backend,
+  const at = backend.toDbDate(when);
+  const n = await backend.execute(
     m,
-    cronId,
-    {
-      active: true,
-      numbercall: 1,
-      nextcall: when,
-      failureCount: 0,
-      firstFailureDate: null,
-      crashCount: 0,
-      suspect: false,
-      suspectStarted: false,
-      plannedNextcall: null,
-      retrigger: false,
-      unservedSince: null,
-      nextcallWall: null,
-    },
-    now(),
+    `UPDATE hrp_cron_job SET state = 'pending', nextcall = ?, date_created = ?, date_started = NULL, date_done = NULL, attempts = 0,
+            failure_count = 0, crash_count = 0, suspect = FALSE, suspect_started = FALSE, unserved_since = NULL, stop_requested = FALSE
+      WHERE id = ? AND running_worker IS NULL`,
+    [at, at, jobId],
   );
-  await m.update(
-    HrpCronJob,
-    { id: jobId },
-    { state: "pending", dateStarted: null, dateDone: null, dateCreated: when, attempts: 0 },
+  if (n === 0) await claimedMeanwhile(m, jobId);
+  await backend.execute(
+    m,
+    `UPDATE ir_cron SET active = TRUE, numbercall = 1, nextcall = ?, failure_count = 0, first_failure_date = NULL, write_date = ?
+      WHERE hrp_cron_job_id = ?`,
+    [at, backend.toDbDate(now()), jobId],
   );
+  await backend.announceWork(m);
   return (await m.findOneBy(HrpCronJob, { id: jobId }))!;
 }
 
-/** A pending or failed job cancelled: its cron inactive; returns the job as it is now. */
+/** A pending or failed job (not claimed) cancelled, its `ir_cron` row (if any) inactive; returns the job as it is now. */
 export async function cancelJob(
   backend: Backend,
   m: EntityManager,
   jobId: number,
-  cronId: number,
   now: () => Date,
 ): Promise<HrpCronJob> {
-  await updateIdleCron(backend, m, cronId, { active: false }, now());
-  await m.update(HrpCronJob, { id: jobId }, { state: "cancelled", dateDone: now() });
+  const n = await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'cancelled', date_done = ? WHERE id = ? AND running_worker IS NULL`,
+    [backend.toDbDate(now()), jobId],
+  );
+  if (n === 0) await claimedMeanwhile(m, jobId);
+  await backend.execute(m, `UPDATE ir_cron SET active = FALSE, write_date = ? WHERE hrp_cron_job_id = ?`, [
+    backend.toDbDate(now()),
+    jobId,
+  ]);
   return (await m.findOneBy(HrpCronJob, { id: jobId }))!;
+}
+
+/**
+ * A pending job (not claimed) due `when` (its `ir_cron` row's `trigger`);
+ * false when it is claimed or not pending (nothing written).
+ */
+export async function triggerJob(backend: Backend, m: EntityManager, jobId: number, when: Date): Promise<boolean> {
+  const n = await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET nextcall = ? WHERE id = ? AND state = 'pending' AND running_worker IS NULL`,
+    [backend.toDbDate(when), jobId],
+  );
+  if (n > 0) await backend.announceWork(m);
+  return n > 0;
 }
 
 /**
@@ -94,7 +125,7 @@ export async function cancelJob(
 export async function requestJobStop(backend: Backend, m: EntityManager, jobId: number): Promise<void> {
   const n = await backend.execute(
     m,
-    `UPDATE ir_cron SET stop_requested = TRUE WHERE hrp_cron_job_id = ? AND running_worker IS NOT NULL`,
+    `UPDATE hrp_cron_job SET stop_requested = TRUE WHERE id = ? AND running_worker IS NOT NULL`,
     [jobId],
   );
   if (n > 0) return;
@@ -106,7 +137,7 @@ export async function requestJobStop(backend: Backend, m: EntityManager, jobId: 
   );
 }
 
-/** Running, waiting (due) and scheduled (not due yet) crons per queue and concurrency key, at `now`. */
+/** Running, waiting (due) and scheduled (not due yet) recurring crons and jobs per queue and concurrency key, at `now`. */
 export async function queueStats(
   backend: Backend,
   m: EntityManager,
@@ -126,7 +157,9 @@ export async function queueStats(
             SUM(CASE WHEN running_worker IS NOT NULL THEN 1 ELSE 0 END) AS running,
             SUM(CASE WHEN running_worker IS NULL AND nextcall <= ? THEN 1 ELSE 0 END) AS waiting,
             SUM(CASE WHEN running_worker IS NULL AND nextcall > ? THEN 1 ELSE 0 END) AS scheduled
-       FROM ir_cron WHERE ${RUNNABLE}
+       FROM (SELECT queue, concurrency_key, running_worker, nextcall FROM ir_cron WHERE ${RUNNABLE} AND hrp_cron_job_id IS NULL
+             UNION ALL
+             SELECT queue, concurrency_key, running_worker, nextcall FROM hrp_cron_job WHERE state IN ('pending', 'running')) x
       GROUP BY queue, concurrency_key ORDER BY queue, concurrency_key`,
     [backend.toDbDate(now), backend.toDbDate(now)],
   );
@@ -142,7 +175,7 @@ export async function queueStats(
 /**
  * Deletes finished (`done`, `cancelled`, `stopped`) jobs done before
  * `finishedBefore` and failed ones done before `failedBefore`, with their
- * idle crons and run-log rows; returns how many jobs were deleted.
+ * `ir_cron` rows and run-log rows; returns how many jobs were deleted.
  */
 export async function purgeJobs(
   backend: Backend,
@@ -150,7 +183,7 @@ export async function purgeJobs(
   finishedBefore: Date,
   failedBefore: Date,
 ): Promise<number> {
-  const where = `(state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)`;
+  const where = `((state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)) AND running_worker IS NULL`;
   const params = [backend.toDbDate(finishedBefore), backend.toDbDate(failedBefore)];
   await backend.execute(
     m,
@@ -159,12 +192,8 @@ export async function purgeJobs(
   );
   await backend.execute(
     m,
-    `DELETE FROM ir_cron WHERE running_worker IS NULL AND hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`,
+    `DELETE FROM ir_cron WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`,
     params,
   );
-  return backend.execute(
-    m,
-    `DELETE FROM hrp_cron_job WHERE (${where}) AND id NOT IN (SELECT hrp_cron_job_id FROM ir_cron WHERE hrp_cron_job_id IS NOT NULL)`,
-    params,
-  );
+  return backend.execute(m, `DELETE FROM hrp_cron_job WHERE ${where}`, params);
 }

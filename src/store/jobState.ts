@@ -1,72 +1,216 @@
 import type { EntityManager } from "typeorm";
 import type { Backend, JsonColumns } from "../backend";
-import { InvalidStateError } from "../core/errors";
-import type { IrCron } from "../schema/entities/IrCron";
+import { ClaimLostError, InvalidStateError } from "../core/errors";
+import { idsBySource, keyOf, type RunKey } from "./runSource";
 
 /**
- * The job-state / claim invariant, written once: every statement that
- * moves `hrp_cron_job.state` in step with its one-shot cron's claim
- * (`ir_cron.running_worker`) and `active`.
+ * A job's life, written once: every statement that moves
+ * `hrp_cron_job.state` (migration 0014: the job row is what the dispatcher
+ * claims, so its state and its claim change in the same write).
  *
- * - A one-shot cron belongs to its job, and the job's state is the
- *   decision: only a `pending` job may run. `done`, `failed`, `cancelled`
- *   and `stopped` are final; `retryJob` is the way back for failed and
- *   cancelled jobs.
- * - Claiming a cron moves its job `pending` → `running` in the claim's
- *   transaction ({@link markJobsRunning}); releasing the claim without a
- *   run moves it back ({@link jobBackToPending}).
- * - Recording a run moves the job out of `running` only
- *   (`done`, `failed`, `stopped`, or `pending` for a retry), in the same
- *   transaction as the cron's release; a job an operator took out of
- *   `running` keeps its state (and a success refuses to overwrite it).
- * - A claimed cron whose job is no longer pending is released and
- *   deactivated, never run ({@link releaseFinished}).
- *
- * The cron side of each of these (release, deactivation, next call) is
- * written by the caller in the same transaction: `claims.ts`,
- * `outcomes.ts`, `crashes.ts`, `jobAdmin.ts`.
+ * - The job's state is the decision: only a `pending` job may run. `done`,
+ *   `failed`, `cancelled` and `stopped` are final; `retryJob` is the way
+ *   back for failed and cancelled jobs.
+ * - `running` ⇔ claimed: the claim moves a job `pending` → `running`
+ *   (`dueBands.ts`), a release without a run moves it back
+ *   (`ClaimStore.release`), and recording a run moves it out of `running`
+ *   (`done`, `failed`, `stopped`, or `pending` for a retry) while releasing
+ *   the claim, a compare-and-set on `running_worker = me`: a job an
+ *   operator or another worker took meanwhile keeps its state.
+ * - The `ir_cron` row of a `runByCron` job is a record: finished when the
+ *   job ends (see {@link finishJobCrons}), reopened by `retryJob`.
  */
+
+/** What releasing a job's claim writes besides its new state. */
+const RELEASED = "running_worker = NULL, running_since = NULL, suspect_started = FALSE";
 
 /** Columns of the bulk job updates (see `Backend.updateFrom`). */
 const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
-const JOB_RETRY: JsonColumns = { id: "int", exc_info: "text" };
-const JOB_FAILED: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", exc_info: "text" };
+const JOB_FAILED: JsonColumns = {
+  id: "int",
+  state: "text",
+  nextcall: "timestamp",
+  started: "timestamp",
+  done: "timestamp",
+  exc_info: "text",
+  failure_count: "int",
+  crash_count: "int",
+};
+const CRON_FINISHED: JsonColumns = {
+  id: "int",
+  lastcall: "timestamp",
+  numbercall: "int",
+  failure_count: "int",
+  first_failure_date: "timestamp",
+};
 
 /**
- * A claim's jobs, `pending` → `running` (started now, by `workerId`);
- * returns the callbacks of each job that was pending, by job id. A job
- * missing from the result was not pending: its cron must not run.
+ * Successful runs' jobs `running` → `done`, claims released (one statement
+ * for the batch), as a compare-and-set on `workerId`'s claims.
+ * @throws ClaimLostError when `workerId` no longer holds one of them, and
+ *   InvalidStateError when one is no longer `running` (changed behind the
+ *   engine's back): the caller's transaction must roll back
  */
-export async function markJobsRunning(
+export async function jobsDone(
   backend: Backend,
   m: EntityManager,
-  jobIds: readonly number[],
-  now: Date,
   workerId: string,
-): Promise<Map<number, { readonly onSuccess: string | null; readonly onFailure: string | null }>> {
-  const jobs = await backend.query<{ id: unknown; on_success: string | null; on_failure: string | null }>(
+  jobs: ReadonlyArray<{ id: number; started: Date; done: Date }>,
+): Promise<void> {
+  if (jobs.length === 0) return;
+  // Only a running job can end done: an operator's cancellation is never overwritten.
+  // COALESCE keeps SQLite from driving the update by the claims index instead of the rows.
+  const n = await backend.execute(
     m,
-    // COALESCE keeps SQLite from driving this by the state index (every pending job) instead of the ids.
-    `UPDATE hrp_cron_job SET state = 'running', date_started = ?, worker_id = ?
-      WHERE ${backend.idIn("id")} AND COALESCE(state, '') = 'pending'
-     RETURNING id, on_success, on_failure`,
-    [backend.toDbDate(now), workerId, backend.idList(jobIds)],
+    `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, worker_id = ?,
+            attempts = attempts + 1, ${RELEASED}, suspect = FALSE, crash_count = 0, unserved_since = NULL
+       ${backend.updateFrom("hrp_cron_job", "v", JOB_DONE)}
+        AND COALESCE(hrp_cron_job.running_worker, '') = ? AND hrp_cron_job.state = 'running'`,
+    [workerId, ...backend.updateFromParams(JOB_DONE, jobs), workerId],
   );
-  return new Map(jobs.map((job) => [Number(job.id), { onSuccess: job.on_success, onFailure: job.on_failure }]));
+  if (n !== jobs.length)
+    await refuseUnheld(
+      backend,
+      m,
+      workerId,
+      jobs.map((j) => j.id),
+    );
 }
 
-/** A claim released without a run: its job, if still `running`, is `pending` again. */
-export async function jobBackToPending(backend: Backend, m: EntityManager, jobId: number): Promise<void> {
-  await backend.execute(
+/** A failed run's job: back to `pending` (a retry, due `nextcall`) or `failed` (final), its claim released. */
+export type FailedJob = {
+  readonly id: number;
+  readonly state: "pending" | "failed";
+  /** When a retry is due (the current `nextcall` for a final failure). */
+  readonly nextcall: Date;
+  readonly started: Date;
+  readonly done: Date;
+  readonly exc_info: string;
+  readonly failure_count: number;
+  readonly crash_count: number;
+};
+
+/**
+ * Failed runs' jobs (one statement for the batch): a retry goes back to
+ * `pending`, due after its backoff; a final failure is `failed` with its
+ * dates. The run counts in `attempts` either way. Compare-and-set on
+ * `workerId`'s claims.
+ * @throws ClaimLostError when a claim was taken away between the caller's read and this write
+ */
+export async function jobsFailed(
+  backend: Backend,
+  m: EntityManager,
+  workerId: string,
+  jobs: readonly FailedJob[],
+): Promise<void> {
+  if (jobs.length === 0) return;
+  const n = await backend.execute(
     m,
-    `UPDATE hrp_cron_job SET state = 'pending', date_started = NULL WHERE id = ? AND state = 'running'`,
-    [jobId],
+    `UPDATE hrp_cron_job SET state = v.state, nextcall = v.nextcall, exc_info = v.exc_info, attempts = attempts + 1, worker_id = ?,
+            date_started = CASE WHEN v.state = 'failed' THEN v.started ELSE hrp_cron_job.date_started END,
+            date_done = CASE WHEN v.state = 'failed' THEN v.done ELSE hrp_cron_job.date_done END,
+            failure_count = v.failure_count, crash_count = v.crash_count, suspect = FALSE, ${RELEASED}
+       ${backend.updateFrom("hrp_cron_job", "v", JOB_FAILED)} AND COALESCE(hrp_cron_job.running_worker, '') = ?`,
+    [workerId, ...backend.updateFromParams(JOB_FAILED, jobs), workerId],
   );
+  if (n !== jobs.length)
+    await refuseUnheld(
+      backend,
+      m,
+      workerId,
+      jobs.map((j) => j.id),
+    );
+}
+
+/** An operator stopped the run: `running` → `stopped`, claim released. False when the claim was lost (nothing written). */
+export async function jobStopped(
+  backend: Backend,
+  m: EntityManager,
+  workerId: string,
+  jobId: number,
+  end: Date,
+  message: string,
+): Promise<boolean> {
+  const n = await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1, stop_requested = FALSE,
+            worker_id = running_worker, ${RELEASED}
+      WHERE id = ? AND running_worker = ?`,
+    [backend.toDbDate(end), message, jobId, workerId],
+  );
+  return n > 0;
 }
 
 /**
- * Throws when `cronId` is the cron of a job that is not pending (the cron of
- * a finished job must not run again). Crons without a job always pass.
+ * A run that started and ended without an outcome (interrupted, or killed
+ * with its worker `workerId`): it counts in `attempts`, not as a failure.
+ */
+export async function jobAttempted(backend: Backend, m: EntityManager, jobId: number, workerId: string): Promise<void> {
+  await backend.execute(m, `UPDATE hrp_cron_job SET attempts = attempts + 1, worker_id = ? WHERE id = ?`, [
+    workerId,
+    jobId,
+  ]);
+}
+
+/**
+ * Last resort (the run's outcome could not be recorded): the job is
+ * `failed`, whatever its state, and its claim released. False when
+ * `workerId` no longer held it (nothing written).
+ */
+export async function jobFailedUnrecordable(
+  backend: Backend,
+  m: EntityManager,
+  workerId: string,
+  jobId: number,
+  end: Date,
+  excInfo: string,
+): Promise<boolean> {
+  const n = await backend.execute(
+    m,
+    `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ?, failure_count = failure_count + 1,
+            worker_id = running_worker, ${RELEASED}
+      WHERE id = ? AND running_worker = ?`,
+    [backend.toDbDate(end), excInfo, jobId, workerId],
+  );
+  return n > 0;
+}
+
+/**
+ * The `ir_cron` rows of jobs that ended (`runByCron` jobs; queue jobs have
+ * none), finished in one statement: inactive, with `lastcall` (a success)
+ * or the failure counters (a failure) of their last run.
+ */
+export async function finishJobCrons(
+  backend: Backend,
+  m: EntityManager,
+  crons: ReadonlyArray<{
+    id: number;
+    lastcall: Date | null;
+    numbercall: number;
+    failure_count: number;
+    first_failure_date: Date | null;
+  }>,
+): Promise<void> {
+  if (crons.length === 0) return;
+  await backend.execute(
+    m,
+    `UPDATE ir_cron SET active = FALSE, lastcall = COALESCE(v.lastcall, ir_cron.lastcall), numbercall = v.numbercall,
+            failure_count = v.failure_count, first_failure_date = v.first_failure_date
+       ${backend.updateFrom("ir_cron", "v", CRON_FINISHED)}`,
+    backend.updateFromParams(CRON_FINISHED, crons),
+  );
+}
+
+/** The job's state now (`failed` means no retry is coming), or undefined when it is gone. */
+export async function jobStateOf(backend: Backend, m: EntityManager, jobId: number): Promise<string | undefined> {
+  const [job] = await backend.query<{ state: string }>(m, `SELECT state FROM hrp_cron_job WHERE id = ?`, [jobId]);
+  return job?.state;
+}
+
+/**
+ * Throws when `cronId` is the `ir_cron` row of a job that is not pending
+ * (the cron of a finished job must not run again). Crons without a job
+ * always pass.
  * @throws InvalidStateError
  */
 export async function requireRunnable(backend: Backend, manager: EntityManager, cronId: number): Promise<void> {
@@ -88,144 +232,34 @@ export async function requireRunnable(backend: Backend, manager: EntityManager, 
 }
 
 /**
- * Claimed crons whose job is not pending (its state changed behind the
- * engine's back): released and deactivated in the claim's transaction, never
- * run.
+ * Refuses to record runs of jobs `workerId` no longer holds, or that are no
+ * longer `running` (changed behind the engine's back): the caller's
+ * transaction must roll back.
+ * @throws ClaimLostError, InvalidStateError
  */
-export async function releaseFinished(
-  backend: Backend,
-  manager: EntityManager,
-  crons: readonly IrCron[],
-): Promise<void> {
-  await backend.execute(
-    manager,
-    `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, active = FALSE WHERE ${backend.idIn("id")}`,
-    [backend.idList(crons.map((c) => c.id))],
-  );
-}
-
-/**
- * Successful runs' jobs `running` → `done` (one statement for the batch).
- * A job no longer `running` was changed behind the engine's back: its run
- * cannot be recorded as done.
- * @throws InvalidStateError then (the caller's transaction must roll back)
- */
-export async function jobsDone(
+async function refuseUnheld(
   backend: Backend,
   m: EntityManager,
-  jobs: ReadonlyArray<{ id: number; started: Date; done: Date }>,
-): Promise<void> {
-  if (jobs.length === 0) return;
-  // Only a running job can end done: an operator's cancellation is never overwritten.
-  const n = await backend.execute(
+  workerId: string,
+  jobIds: readonly number[],
+): Promise<never> {
+  const rows = await backend.query<{ id: unknown; state: string; running_worker: string | null }>(
     m,
-    `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, attempts = attempts + 1
-       ${backend.updateFrom("hrp_cron_job", "v", JOB_DONE)} AND hrp_cron_job.state = 'running'`,
-    backend.updateFromParams(JOB_DONE, jobs),
-  );
-  if (n !== jobs.length)
-    await refuseNotRunning(
-      backend,
-      m,
-      jobs.map((j) => j.id),
-    );
-}
-
-/** Failed runs' jobs with retries left: `running` → `pending` (due again after their backoff: the cron's nextcall). */
-export async function jobsRetried(
-  backend: Backend,
-  m: EntityManager,
-  jobs: ReadonlyArray<{ id: number; exc_info: string }>,
-): Promise<void> {
-  if (jobs.length === 0) return;
-  // The run started, so it counts in attempts; a job an operator took out of `running` keeps its state.
-  await backend.execute(
-    m,
-    `UPDATE hrp_cron_job SET state = 'pending', exc_info = v.exc_info, attempts = attempts + 1
-     ${backend.updateFrom("hrp_cron_job", "v", JOB_RETRY)} AND hrp_cron_job.state = 'running'`,
-    backend.updateFromParams(JOB_RETRY, jobs),
-  );
-}
-
-/** Failed runs' jobs without retries: `running` → `failed`. */
-export async function jobsFailed(
-  backend: Backend,
-  m: EntityManager,
-  jobs: ReadonlyArray<{ id: number; started: Date; done: Date; exc_info: string }>,
-): Promise<void> {
-  if (jobs.length === 0) return;
-  await backend.execute(
-    m,
-    `UPDATE hrp_cron_job SET state = 'failed', date_started = v.started, date_done = v.done, exc_info = v.exc_info, attempts = attempts + 1
-       ${backend.updateFrom("hrp_cron_job", "v", JOB_FAILED)} AND hrp_cron_job.state = 'running'`,
-    backend.updateFromParams(JOB_FAILED, jobs),
-  );
-}
-
-/** An operator stopped the run: `running` → `stopped`. */
-export async function jobStopped(
-  backend: Backend,
-  m: EntityManager,
-  jobId: number,
-  end: Date,
-  message: string,
-): Promise<void> {
-  await backend.execute(
-    m,
-    `UPDATE hrp_cron_job SET state = 'stopped', date_done = ?, exc_info = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'`,
-    [backend.toDbDate(end), message, jobId],
-  );
-}
-
-/** A run that started and ended without an outcome (interrupted, or killed with its worker): it counts in `attempts`, not as a failure. */
-export async function jobAttempted(backend: Backend, m: EntityManager, jobId: number): Promise<void> {
-  await backend.execute(m, `UPDATE hrp_cron_job SET attempts = attempts + 1 WHERE id = ?`, [jobId]);
-}
-
-/** Last resort (the run's outcome could not be recorded): the job is `failed`, whatever its state. */
-export async function jobFailedUnrecordable(
-  backend: Backend,
-  m: EntityManager,
-  jobId: number,
-  end: Date,
-  excInfo: string,
-): Promise<void> {
-  await backend.execute(m, `UPDATE hrp_cron_job SET state = 'failed', date_done = ?, exc_info = ? WHERE id = ?`, [
-    backend.toDbDate(end),
-    excInfo,
-    jobId,
-  ]);
-}
-
-/** The job's state now (`failed` means no retry is coming), or undefined when it is gone. */
-export async function jobStateOf(backend: Backend, m: EntityManager, jobId: number): Promise<string | undefined> {
-  const [job] = await backend.query<{ state: string }>(m, `SELECT state FROM hrp_cron_job WHERE id = ?`, [jobId]);
-  return job?.state;
-}
-
-/**
- * Refuses to record jobs as done when one of them is no longer `running`
- * (changed behind the engine's back): the caller's transaction must roll back.
- * @throws InvalidStateError
- */
-async function refuseNotRunning(backend: Backend, m: EntityManager, jobIds: readonly number[]): Promise<never> {
-  const rows = await backend.query<{ id: unknown; state: string }>(
-    m,
-    `SELECT id, state FROM hrp_cron_job WHERE ${backend.idIn("id")} AND state <> 'running'`,
+    `SELECT id, state, running_worker FROM hrp_cron_job WHERE ${backend.idIn("id")}`,
     [backend.idList(jobIds)],
   );
-  const job = rows[0] ?? { id: jobIds[0], state: "gone" };
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const lost = jobIds.find((id) => byId.get(id)?.running_worker !== workerId);
+  if (lost !== undefined) throw new ClaimLostError(0, workerId, lost);
+  const changed = rows.find((r) => r.state !== "running") ?? { id: jobIds[0], state: "gone" };
   throw new InvalidStateError(
-    `Job ${Number(job.id)} is ${job.state}, not running: its run cannot be recorded as done, and its writes were rolled back`,
-    {
-      jobId: Number(job.id),
-      state: job.state,
-    },
+    `Job ${Number(changed.id)} is ${changed.state}, not running: its run cannot be recorded, and its writes were rolled back`,
+    { jobId: Number(changed.id), state: changed.state },
   );
 }
 
 /**
- * The ids among `cronIds` that `workerId` still holds, read in `manager`'s
+ * The runs among `keys` that `workerId` still holds, read in `manager`'s
  * transaction: a claim buffered while this process was frozen may have been
  * recovered, and run elsewhere, meanwhile.
  */
@@ -233,12 +267,18 @@ export async function stillHeld(
   backend: Backend,
   manager: EntityManager,
   workerId: string,
-  cronIds: readonly number[],
-): Promise<Set<number>> {
-  const rows = await backend.query<{ id: unknown }>(
-    manager,
-    `SELECT id FROM ir_cron WHERE ${backend.idIn("id")} AND running_worker = ?`,
-    [backend.idList(cronIds), workerId],
-  );
-  return new Set(rows.map((r) => Number(r.id)));
+  keys: readonly RunKey[],
+): Promise<Set<RunKey>> {
+  const ids = idsBySource(keys);
+  const held = new Set<RunKey>();
+  for (const source of ["cron", "job"] as const) {
+    if (ids[source].length === 0) continue;
+    const rows = await backend.query<{ id: unknown }>(
+      manager,
+      `SELECT id FROM ${source === "cron" ? "ir_cron" : "hrp_cron_job"} WHERE ${backend.idIn("id")} AND running_worker = ?`,
+      [backend.idList(ids[source]), workerId],
+    );
+    for (const r of rows) held.add(keyOf(source, Number(r.id)));
+  }
+  return held;
 }

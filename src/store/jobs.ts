@@ -45,7 +45,8 @@ const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]
  *     encoded in 0.4 µs per job instead of 15-25 µs.
  *  2. One statement per chunk on PostgreSQL: a data-modifying WITH draws
  *     the job ids (nextval, in input order), inserts the hrp_cron_job rows
- *     and their ir_cron rows from the same parsed rows, and returns the ids.
+ *     and the ir_cron rows of runByCron jobs from the same parsed rows, and
+ *     returns the ids.
  *     Before: an INSERT ... RETURNING id, then a second INSERT re-sending
  *     every column with the ids. SQLite (no INSERT inside WITH, no round
  *     trips to save) runs the two INSERTs, both from the shaped rows.
@@ -65,20 +66,26 @@ const SHAPE_JSON: JsonColumns = {
 /** SQLite's ir_cron rows: a job's id, its shape and args. */
 const ID_ROW_JSON: JsonColumns = { id: "int", ...ROW_JSON };
 
-const JOB_COLUMNS = JOB.map(([column]) => column).join(", ");
+/** The job's columns, and its due time (`nextcall`: the dispatcher claims the job row itself). */
+const JOB_COLUMNS = `${JOB.map(([column]) => column).join(", ")}, nextcall`;
 /** The job's columns from shaped rows `r` joined to shapes `s`. */
-const JOB_VALUES = JOB.map(([, key]) => (key === "args" ? "r.args" : `s.${key}`)).join(", ");
+const JOB_VALUES = `${JOB.map(([, key]) => (key === "args" ? "r.args" : `s.${key}`)).join(", ")}, s.nextcall`;
 const CRON_COLUMNS = `name, active, user_id, priority, interval_number, interval_type, cron_expression, tz, nextcall, lastcall,
                       numbercall, doall, model, function, args, hrp_cron_job_id, failure_count, first_failure_date, running_worker,
                       running_since, create_uid, create_date, write_date, stop_requested, queue, timeout_ms, concurrency_key, concurrency_limit, user_key`;
-/** The one-shot ir_cron row of job `r.id`, from shaped rows `r` joined to shapes `s`. */
+/**
+ * The seed's one-shot ir_cron row of `runByCron` job `r.id` (a record, never claimed: see
+ * store/runSource.ts), from shaped rows `r` joined to shapes `s`; queue jobs have none.
+ */
 const CRON_VALUES = `s.name, TRUE, s.user_id, s.priority, 1, 'minutes', NULL, NULL, s.nextcall, NULL,
                      1, s.doall, s.model, s.fn, r.args, r.id, 0, NULL, NULL,
                      NULL, s.create_uid, s.create_date, s.create_date, FALSE, s.queue, s.timeout_ms, s.concurrency_key, s.concurrency_limit, s.user_key`;
 
 /**
- * Writes jobs: for each, its audited `hrp_cron_job` row and the one-shot
- * `ir_cron` row the dispatcher claims, in `manager`'s transaction, with one
+ * Writes jobs: for each, its `hrp_cron_job` row (the row the dispatcher
+ * claims and the audited record, due at `schedule.nextcall`), and for a
+ * `runByCron` job (`kind = 'cron'`) also the seed's one-shot `ir_cron` row
+ * (a record, never claimed), in `manager`'s transaction, with one
  * statement per chunk of up to 5,000 jobs on PostgreSQL (two on SQLite),
  * the rows passed as two JSON parameters (no entity reload). Callers
  * validate first; this only writes. Returns the jobs in the order given.
@@ -98,14 +105,29 @@ export async function insertJobs(
     );
     const chunkIds = backend.dataModifyingWith
       ? await insertChunkInOneStatement(backend, manager, rows, shapeParam)
-      : await insertChunkInTwoStatements(backend, manager, rows, shapeParam);
+      : await insertChunkInTwoStatements(
+          backend,
+          manager,
+          rows,
+          shapeParam,
+          shapes.some((s) => s.job.kind === "cron"),
+        );
     for (const id of chunkIds) ids.push(id);
   }
-  return jobs.map((job, i) => {
-    const saved = Object.assign(new HrpCronJob(), job);
-    saved.id = ids[i];
-    return saved;
-  });
+  return jobs.map((job, i) =>
+    Object.assign(new HrpCronJob(), job, {
+      id: ids[i],
+      nextcall: schedules[i].nextcall,
+      runningWorker: null,
+      runningSince: null,
+      stopRequested: false,
+      failureCount: 0,
+      crashCount: 0,
+      suspect: false,
+      suspectStarted: false,
+      unservedSince: null,
+    }),
+  );
 }
 
 /** A job's columns, by their keys in the JSON rows. */
@@ -129,19 +151,20 @@ async function insertChunkInOneStatement(
                               FROM ${backend.jsonTable("v", ROW_JSON)}),
           s AS MATERIALIZED (SELECT * FROM ${backend.jsonTable("x", SHAPE_JSON)}),
           job AS (INSERT INTO hrp_cron_job (id, ${JOB_COLUMNS}) SELECT r.id, ${JOB_VALUES} FROM r JOIN s ON s.i = r.s),
-          cron AS (INSERT INTO ir_cron (${CRON_COLUMNS}) SELECT ${CRON_VALUES} FROM r JOIN s ON s.i = r.s)
+          cron AS (INSERT INTO ir_cron (${CRON_COLUMNS}) SELECT ${CRON_VALUES} FROM r JOIN s ON s.i = r.s WHERE s.kind = 'cron')
      SELECT id FROM r`,
     [backend.jsonRows(ROW_JSON, rows), shapeParam],
   );
   return inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
 
-/** SQLite: the chunk's hrp_cron_job rows, then their ir_cron rows; the ids in input order. */
+/** SQLite: the chunk's hrp_cron_job rows, then the ir_cron rows of its `runByCron` jobs; the ids in input order. */
 async function insertChunkInTwoStatements(
   backend: Backend,
   manager: EntityManager,
   rows: ShapedJobs["rows"],
   shapeParam: string,
+  withCronRows: boolean,
 ): Promise<number[]> {
   const inserted = await backend.query<{ id: unknown }>(
     manager,
@@ -152,10 +175,12 @@ async function insertChunkInTwoStatements(
   );
   // Ids are drawn in insertion order, which is the order of the JSON rows (CROSS JOIN: SQLite keeps them the outer loop).
   const ids = inserted.map((r) => Number(r.id)).sort((a, b) => a - b);
+  if (!withCronRows) return ids;
   await backend.execute(
     manager,
     `INSERT INTO ir_cron (${CRON_COLUMNS})
-     SELECT ${CRON_VALUES} FROM ${backend.jsonTable("r", ID_ROW_JSON)} JOIN ${backend.jsonTable("s", SHAPE_JSON)} ON s.i = r.s`,
+     SELECT ${CRON_VALUES} FROM ${backend.jsonTable("r", ID_ROW_JSON)} JOIN ${backend.jsonTable("s", SHAPE_JSON)} ON s.i = r.s
+      WHERE s.kind = 'cron'`,
     [
       backend.jsonRows(
         ID_ROW_JSON,

@@ -1,7 +1,9 @@
 import { Between, LessThan, MoreThanOrEqual, type DataSource } from "typeorm";
+import { backendFor } from "../backend";
 import { NotFoundError } from "../core/errors";
 import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
-import { HrpCronRunLog } from "../schema/entities/HrpCronRunLog";
+import type { HrpCronRun } from "../schema/entities/HrpCronRun";
+import type { RunOutcome } from "../schema/entities/HrpCronRunLog";
 import { IrCron } from "../schema/entities/IrCron";
 
 /** The reads of listings and lookups (`listJobs`, `listRuns`, `listCrons`, `getJob`, ...), outside any transaction. */
@@ -48,15 +50,51 @@ export function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpC
   return dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit });
 }
 
-/** Run-log rows, newest first. */
-export function listRuns(
+/**
+ * Runs (the `hrp_cron_runs` view: run-log rows and done one-shot jobs),
+ * newest first: by start, and among runs that started at the same instant
+ * a job's done run (its last) before run-log rows, newest row first.
+ */
+export async function listRuns(
   dataSource: DataSource,
   filter: RunFilter & { readonly limit: number },
-): Promise<HrpCronRunLog[]> {
-  const where: Record<string, unknown> = {};
-  if (filter.cronId) where.cronId = filter.cronId;
-  if (filter.jobId) where.hrpCronJobId = filter.jobId;
-  return dataSource.manager.find(HrpCronRunLog, { where, order: { id: "DESC" }, take: filter.limit });
+): Promise<HrpCronRun[]> {
+  const backend = backendFor(dataSource);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.cronId) {
+    where.push("cron_id = ?");
+    params.push(filter.cronId);
+  }
+  if (filter.jobId) {
+    where.push("hrp_cron_job_id = ?");
+    params.push(filter.jobId);
+  }
+  const rows = await backend.query<Record<string, unknown>>(
+    dataSource.manager,
+    `SELECT * FROM hrp_cron_runs ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY date_start DESC, CASE WHEN run_log_id IS NULL THEN 1 ELSE 0 END DESC, run_log_id DESC, hrp_cron_job_id DESC
+      LIMIT ?`,
+    [...params, filter.limit],
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return rows.map((r) => ({
+    runLogId: num(r.run_log_id),
+    cronId: Number(r.cron_id),
+    hrpCronJobId: num(r.hrp_cron_job_id),
+    name: String(r.name),
+    model: String(r.model),
+    function: String(r.function),
+    userId: Number(r.user_id),
+    workerId: (r.worker_id as string | null) ?? null,
+    scheduledAt: backend.fromDbDate(r.scheduled_at),
+    dateStart: backend.fromDbDate(r.date_start),
+    dateEnd: backend.fromDbDate(r.date_end),
+    durationMs: num(r.duration_ms),
+    calls: Number(r.calls),
+    state: r.state as RunOutcome,
+    error: (r.error as string | null) ?? null,
+  }));
 }
 
 /** All crons, in run order. */
@@ -78,7 +116,7 @@ export async function getJob(dataSource: DataSource, jobId: number): Promise<Hrp
   return job;
 }
 
-/** The one-shot cron of a job. @throws NotFoundError */
+/** The `ir_cron` row of a `runByCron` job (a queue job has none). @throws NotFoundError */
 export async function getJobCron(dataSource: DataSource, jobId: number): Promise<IrCron> {
   const cron = await dataSource.manager.findOneBy(IrCron, { hrpCronJobId: jobId });
   if (!cron) throw new NotFoundError("ir_cron for hrp_cron_job", jobId);

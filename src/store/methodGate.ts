@@ -1,12 +1,13 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
-import type { ClaimedRow } from "./dueBands";
+import { sourceOfRow, type ClaimedRow } from "./dueBands";
+import { tableOf } from "./runSource";
 
 /**
  * Hands claimed rows whose method this worker lacks back, unclaimed, in the
- * claim's transaction `m` — before their jobs were marked running, so this
- * counts no attempt and writes nothing else. `unservedSince`: null when a
- * live worker serves the method (clears the mark), else the time to record
+ * claim's transaction `m` (a job `pending` again, as before its claim), so
+ * this counts no attempt and writes nothing else. `unservedSince`: null when
+ * a live worker serves the method (clears the mark), else the time to record
  * unless an earlier one is there.
  */
 export async function handBackUnknownMethodClaims(
@@ -15,14 +16,16 @@ export async function handBackUnknownMethodClaims(
   rows: readonly ClaimedRow[],
   unservedSince: Date | null,
 ): Promise<void> {
-  if (rows.length === 0) return;
   const mark = unservedSince === null ? "NULL" : "COALESCE(unserved_since, ?)";
-  await backend.execute(
-    m,
-    `UPDATE ir_cron SET running_worker = NULL, running_since = NULL, unserved_since = ${mark} WHERE ${backend.idIn("id")}`,
-    [
-      ...(unservedSince === null ? [] : [backend.toDbDate(unservedSince)]),
-      backend.idList(rows.map((row) => Number(row.id))),
-    ],
-  );
+  for (const source of ["cron", "job"] as const) {
+    const ids = rows.filter((row) => sourceOfRow(row) === source).map((row) => Number(row.id));
+    if (ids.length === 0) continue;
+    await backend.execute(
+      m,
+      `UPDATE ${tableOf(source)} SET running_worker = NULL, running_since = NULL, unserved_since = ${mark}${
+        source === "job" ? ", state = 'pending', date_started = NULL" : ""
+      } WHERE ${backend.idIn("id")}`,
+      [...(unservedSince === null ? [] : [backend.toDbDate(unservedSince)]), backend.idList(ids)],
+    );
+  }
 }

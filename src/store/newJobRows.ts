@@ -1,9 +1,9 @@
-import type { HrpCronJob } from "../schema/entities/HrpCronJob";
+import type { HrpCronJob, HrpCronJobLifecycle } from "../schema/entities/HrpCronJob";
 
-/** The columns of a new `hrp_cron_job` row (everything but its id). */
-export type NewJob = Omit<HrpCronJob, "id">;
+/** The columns of a new `hrp_cron_job` row (everything but its id and the lifecycle the engine writes). */
+export type NewJob = Omit<HrpCronJob, "id" | HrpCronJobLifecycle>;
 
-/** When the job's one-shot `ir_cron` row is due, and whether a catch-up replays missed calls. */
+/** When the job is due, and (for its `ir_cron` row, `runByCron` only) whether a catch-up replays missed calls. */
 export interface NewJobSchedule {
   readonly nextcall: Date;
   readonly doall: boolean;

@@ -3,9 +3,13 @@ import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
 import { ClaimLostError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
-import { jobAttempted, jobFailedUnrecordable, jobsDone, jobsFailed, jobsRetried, jobStopped } from "./jobState";
-import { jobRetrySettings, nextAfterFailure, retryTime } from "./failures";
+import { finishJobCrons, jobAttempted, jobFailedUnrecordable, jobsDone, jobStopped } from "./jobState";
+import { nextAfterFailure } from "./failures";
+import { recordJobFailures, type Failure } from "./jobFailures";
 import { insertRunLogs, type RunLogRow } from "./runLog";
+import { runKey, sourceOf, type RunKey } from "./runSource";
+
+export type { Failure } from "./jobFailures";
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -40,19 +44,6 @@ const CRON_FAILED: JsonColumns = {
   crash_count: "int",
 };
 
-/** A failed run, waiting for the batch's bulk bookkeeping. */
-export interface Failure {
-  readonly cron: IrCron;
-  readonly start: Date;
-  readonly end: Date;
-  /** The error as stored (`exc_info`, with its stack). */
-  readonly excInfo: string;
-  /** What the method threw (a RetryableJobError may set the retry delay). */
-  readonly thrown: unknown;
-  /** No retry, whatever `maxRetries` says (the job killed its worker `maxCrashes` times). */
-  readonly final?: boolean;
-}
-
 /**
  * The bookkeeping SQL of runs: what a success, a failure, a stop or an
  * interruption writes to `ir_cron`, `hrp_cron_job` and `hrp_cron_run_log`,
@@ -77,42 +68,54 @@ export class RunRecords {
   ) {}
 
   /**
-   * Records a batch of successes: advances each cron, releases its claim,
-   * marks its job done and logs the run. Returns the run-log id by cron id.
+   * Records a batch of successes: advances each recurring cron and logs its
+   * run; moves each job `done` (its done row is its run's record) and
+   * finishes its `ir_cron` row, if any; releases every claim. Returns the
+   * run-log id by run key (recurring crons only).
    * @throws ClaimLostError when this worker no longer holds one of the claims
    *   (the caller must roll the whole transaction back)
    */
-  async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<number, number>> {
+  async complete(manager: EntityManager, successes: readonly Success[]): Promise<Map<RunKey, number>> {
     if (successes.length === 0) return new Map();
-    const rows = successes.map((s) => ({
-      id: s.cron.id,
-      lastcall: s.start,
-      nextcall: s.nextcall,
-      nextcall_wall: s.nextcallWall,
-      numbercall: s.numbercall,
-      active: s.active,
-    }));
+    const crons = successes.filter((s) => sourceOf(s.cron) === "cron");
+    const jobs = successes.filter((s) => sourceOf(s.cron) === "job");
     // A cron that re-triggered itself during the run (`retrigger`) is due again at once; the
     // schedule's next call waits in planned_nextcall (see migration 0008).
-    await this.releaseHeld(
-      manager,
-      `lastcall = v.lastcall,
+    if (crons.length > 0)
+      await this.releaseHeld(
+        manager,
+        `lastcall = v.lastcall,
        nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.lastcall ELSE v.nextcall END,
        planned_nextcall = CASE WHEN ir_cron.retrigger = TRUE THEN v.nextcall ELSE NULL END, retrigger = FALSE, nextcall_wall = v.nextcall_wall,
        numbercall = v.numbercall, active = v.active, failure_count = 0, first_failure_date = NULL, crash_count = 0, suspect = FALSE,
        unserved_since = NULL`,
-      CRON_DONE,
-      rows,
-    );
-    const jobs = successes.filter((s) => s.cron.hrpCronJobId !== null);
+        CRON_DONE,
+        crons.map((s) => ({
+          id: s.cron.id,
+          lastcall: s.start,
+          nextcall: s.nextcall,
+          nextcall_wall: s.nextcallWall,
+          numbercall: s.numbercall,
+          active: s.active,
+        })),
+      );
     await jobsDone(
       this.backend,
       manager,
+      this.workerId,
       jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })),
     );
+    await finishJobCrons(
+      this.backend,
+      manager,
+      jobs
+        .filter((s) => s.cron.id !== 0)
+        .map((s) => ({ id: s.cron.id, lastcall: s.start, numbercall: 0, failure_count: 0, first_failure_date: null })),
+    );
+    // A one-shot job's success is recorded by its job row alone (`hrp_cron_runs` shows it): no run-log row.
     return this.insertRunLogs(
       manager,
-      successes.map((s) => ({ ...s, state: "done", error: null })),
+      crons.map((s) => ({ ...s, state: "done", error: null })),
     );
   }
 
@@ -129,81 +132,89 @@ export class RunRecords {
     thrown: unknown,
   ): Promise<number | null> {
     const ids = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
-    return ids.get(cron.id) ?? null;
+    return ids.get(runKey(cron)) ?? null;
   }
 
   /**
    * Records failed runs (their writes already rolled back), in a few
    * statements whatever their number: failure counters, then a retry (job
-   * back to `pending`, due after its backoff), a failed one-shot job (cron
-   * deactivated, job stays visible and retryable), or a recurring cron moved
-   * to its next occurrence — deactivated after repeated failures over a long
-   * time (Odoo 18's rule). Returns the run-log id by cron id; a cron whose
-   * claim this worker no longer held is absent (nothing written for it).
+   * back to `pending`, due after its backoff), a failed one-shot job (final;
+   * its `ir_cron` row, if any, deactivated; the job stays visible and
+   * retryable), or a recurring cron moved to its next occurrence —
+   * deactivated after repeated failures over a long time (Odoo 18's rule).
+   * Every failed run is logged. Returns the run-log id by run key; a run
+   * whose claim this worker no longer held is absent (nothing written for it).
    * @throws ClaimLostError when a claim was taken away between the read and the write
    *   (the caller must roll the whole transaction back)
    */
-  async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<number, number>> {
+  async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<RunKey, number>> {
     if (failures.length === 0) return new Map();
-    const b = this.backend;
+    const crons = await this.cronFailures(
+      manager,
+      failures.filter((f) => sourceOf(f.cron) === "cron"),
+    );
+    const jobs = await recordJobFailures(
+      this.backend,
+      manager,
+      this.workerId,
+      failures.filter((f) => sourceOf(f.cron) === "job"),
+    );
+    return this.insertRunLogs(
+      manager,
+      [...crons, ...jobs].map((f) => ({
+        cron: f.cron,
+        start: f.start,
+        end: f.end,
+        calls: 0,
+        state: "failed",
+        error: f.excInfo,
+      })),
+    );
+  }
+
+  /** The recurring crons' part of {@link recordFailures}; returns the failures it recorded (with the crons as read now). */
+  private async cronFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Failure[]> {
+    if (failures.length === 0) return [];
     const currents = new Map(
       (await manager.findBy(IrCron, { id: In(failures.map((f) => f.cron.id)) })).map((c) => [c.id, c]),
     );
     const held = failures.flatMap((f) => {
       const current = currents.get(f.cron.id);
-      return current && current.runningWorker === this.workerId ? [{ ...f, current }] : [];
+      return current && current.runningWorker === this.workerId ? [{ ...f, cron: current }] : [];
     });
-    if (held.length === 0) return new Map();
-    const jobIds = held.flatMap((f) => (f.current.hrpCronJobId === null ? [] : [f.current.hrpCronJobId]));
-    const jobs = await jobRetrySettings(b, manager, jobIds);
-    const jobOf = new Map(jobs.map((j) => [Number(j.id), j]));
-    const crons: Record<string, unknown>[] = [];
-    const retried: Array<{ id: number; exc_info: string }> = [];
-    const failed: Array<{ id: number; started: Date; done: Date; exc_info: string }> = [];
-    for (const { current, start, end, excInfo, thrown, final } of held) {
+    if (held.length === 0) return [];
+    const rows: Record<string, unknown>[] = [];
+    for (const { cron: current, start, end, final } of held) {
       let failureCount = current.failureCount + 1;
       let firstFailure: Date | null = current.firstFailureDate ?? start;
-      let nextcall = current.nextcall;
-      let nextcallWall: string | null = null;
-      let active = current.active;
       let numbercall = current.numbercall;
-      const jobId = current.hrpCronJobId;
-      const retryAt = jobId === null || final ? null : retryTime(jobOf.get(jobId), failureCount, end, thrown);
-      if (jobId !== null && retryAt) {
-        // Retries left: back to pending, due after the backoff, as the same user.
-        nextcall = retryAt;
-        retried.push({ id: jobId, exc_info: excInfo });
-      } else if (jobId !== null) {
-        // A one-shot job is not retried blindly: it stays visible as failed and can be retried.
+      // A triggered run resumes the schedule it displaced (planned_nextcall).
+      const next = await nextAfterFailure(
+        manager,
+        { ...current, nextcall: current.plannedNextcall ?? current.nextcall },
+        start,
+        this.options,
+      );
+      const { nextcall, nextcallWall } = next;
+      let active = next.active;
+      // As in Odoo, a failed run still uses up a call: numbercall = 1 leaves it inactive, as a success does.
+      if (numbercall > 0) numbercall--;
+      if (numbercall === 0) active = false;
+      if (
+        failureCount >= this.options.deactivateAfterFailures &&
+        firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()
+      ) {
         active = false;
-        failed.push({ id: jobId, started: start, done: end, exc_info: excInfo });
-      } else {
-        // A triggered run resumes the schedule it displaced (planned_nextcall).
-        ({ nextcall, nextcallWall, active } = await nextAfterFailure(
-          manager,
-          { ...current, nextcall: current.plannedNextcall ?? current.nextcall },
-          start,
-          this.options,
-        ));
-        // As in Odoo, a failed run still uses up a call: numbercall = 1 leaves it inactive, as a success does.
-        if (numbercall > 0) numbercall--;
-        if (numbercall === 0) active = false;
-        if (
-          failureCount >= this.options.deactivateAfterFailures &&
-          firstFailure.getTime() + this.options.deactivateAfterMs < end.getTime()
-        ) {
-          active = false;
-          this.options.logger.error("cron deactivated after repeated failures", {
-            cronId: current.id,
-            name: current.name,
-            failureCount,
-          });
-          failureCount = 0;
-          firstFailure = null;
-        }
+        this.options.logger.error("cron deactivated after repeated failures", {
+          cronId: current.id,
+          name: current.name,
+          failureCount,
+        });
+        failureCount = 0;
+        firstFailure = null;
       }
       // A crash failure starts the next occurrence with a clean count; other failures keep it.
-      crons.push({
+      rows.push({
         id: current.id,
         failure_count: failureCount,
         first_failure_date: firstFailure,
@@ -220,36 +231,36 @@ export class RunRecords {
        nextcall_wall = v.nextcall_wall, active = v.active, numbercall = v.numbercall, crash_count = v.crash_count, planned_nextcall = NULL,
        retrigger = FALSE, suspect = FALSE`,
       CRON_FAILED,
-      crons,
+      rows,
     );
-    await jobsRetried(b, manager, retried);
-    await jobsFailed(b, manager, failed);
-    return this.insertRunLogs(
-      manager,
-      held.map((f) => ({ cron: f.current, start: f.start, end: f.end, calls: 0, state: "failed", error: f.excInfo })),
-    );
+    return held;
   }
 
   /**
-   * An operator stopped the run: job `stopped`, cron inactive, not retried.
-   * Returns the run-log id, or null when the claim was lost (nothing written).
+   * An operator stopped the run: job `stopped` (its `ir_cron` row, if any,
+   * inactive), a recurring cron inactive; not retried. Returns the run-log
+   * id, or null when the claim was lost (nothing written).
    */
   async recordStopped(manager: EntityManager, cron: IrCron, start: Date, message: string): Promise<number | null> {
     const end = this.options.now();
-    const n = await this.backend.execute(
-      manager,
-      `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL, suspect_started = FALSE
-        WHERE id = ? AND running_worker = ?`,
-      [cron.id, this.workerId],
-    );
-    if (n === 0) return null;
-    if (cron.hrpCronJobId !== null) await jobStopped(this.backend, manager, cron.hrpCronJobId, end, message);
+    if (sourceOf(cron) === "job") {
+      if (!(await jobStopped(this.backend, manager, this.workerId, cron.hrpCronJobId!, end, message))) return null;
+      await this.finishJobCron(manager, cron);
+    } else {
+      const n = await this.backend.execute(
+        manager,
+        `UPDATE ir_cron SET active = FALSE, stop_requested = FALSE, running_worker = NULL, running_since = NULL, suspect_started = FALSE
+          WHERE id = ? AND running_worker = ?`,
+        [cron.id, this.workerId],
+      );
+      if (n === 0) return null;
+    }
     return this.insertRunLog(manager, cron, start, end, 0, "stopped", message);
   }
 
   /**
    * The worker stopped mid-run: the claim is released (the cron stays due,
-   * its job pending) and the run logged as `interrupted` with `note`.
+   * a job `pending` again) and the run logged as `interrupted` with `note`.
    * Returns the run-log id, or null when the claim was lost (nothing written).
    */
   async recordInterrupted(
@@ -261,27 +272,38 @@ export class RunRecords {
   ): Promise<number | null> {
     if (!(await release())) return null;
     // It started, so it counts in attempts (not as a failure).
-    if (cron.hrpCronJobId !== null) await jobAttempted(this.backend, manager, cron.hrpCronJobId);
+    if (cron.hrpCronJobId !== null) await jobAttempted(this.backend, manager, cron.hrpCronJobId, this.workerId);
     return this.insertRunLog(manager, cron, start, this.options.now(), 0, "interrupted", note);
   }
 
   /**
    * Last resort when a run's outcome could not be recorded normally: the
    * claim is released, the cron deactivated (no schedule maths involved),
-   * its job failed, and the run logged with `excInfo`. Returns the run-log
+   * a job failed, and the run logged with `excInfo`. Returns the run-log
    * id, or null when the claim was lost (nothing written).
    */
   async recordUnrecordable(manager: EntityManager, cron: IrCron, start: Date, excInfo: string): Promise<number | null> {
     const end = this.options.now();
-    const n = await this.backend.execute(
-      manager,
-      `UPDATE ir_cron SET active = FALSE, failure_count = failure_count + 1, running_worker = NULL, running_since = NULL
-        WHERE id = ? AND running_worker = ?`,
-      [cron.id, this.workerId],
-    );
-    if (n === 0) return null;
-    if (cron.hrpCronJobId !== null) await jobFailedUnrecordable(this.backend, manager, cron.hrpCronJobId, end, excInfo);
+    if (sourceOf(cron) === "job") {
+      const b = this.backend;
+      if (!(await jobFailedUnrecordable(b, manager, this.workerId, cron.hrpCronJobId!, end, excInfo))) return null;
+      await this.finishJobCron(manager, cron);
+    } else {
+      const n = await this.backend.execute(
+        manager,
+        `UPDATE ir_cron SET active = FALSE, failure_count = failure_count + 1, running_worker = NULL, running_since = NULL
+          WHERE id = ? AND running_worker = ?`,
+        [cron.id, this.workerId],
+      );
+      if (n === 0) return null;
+    }
     return this.insertRunLog(manager, cron, start, end, 0, "failed", excInfo);
+  }
+
+  /** Deactivates the `ir_cron` row of a job that ended without success (none for a queue job). */
+  private async finishJobCron(manager: EntityManager, cron: IrCron): Promise<void> {
+    if (cron.id === 0) return;
+    await this.backend.execute(manager, `UPDATE ir_cron SET active = FALSE WHERE id = ?`, [cron.id]);
   }
 
   /**
@@ -322,10 +344,10 @@ export class RunRecords {
     error: string | null,
   ): Promise<number> {
     const ids = await this.insertRunLogs(manager, [{ cron, start, end, calls, state, error }]);
-    return ids.get(cron.id)!;
+    return ids.get(runKey(cron))!;
   }
 
-  private insertRunLogs(manager: EntityManager, rows: readonly RunLogRow[]): Promise<Map<number, number>> {
+  private insertRunLogs(manager: EntityManager, rows: readonly RunLogRow[]): Promise<Map<RunKey, number>> {
     return insertRunLogs(this.backend, manager, this.workerId, rows);
   }
 }

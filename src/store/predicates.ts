@@ -4,13 +4,32 @@
  * for SQLite to use that index (PostgreSQL proves the implication itself).
  */
 
-/** Unclaimed rows that can run: the predicate of the ready indexes (`ir_cron_queue_due_idx`, `ir_cron_keyed_due_idx`). `alias`: `"c."` for a table alias. */
+/**
+ * Unclaimed recurring crons that can run: the predicate of `ir_cron`'s ready
+ * indexes (`ir_cron_queue_due_idx`, `ir_cron_keyed_due_idx`, migration
+ * 0014). A job's `ir_cron` row is never claimed (its job row is).
+ * `alias`: `"c."` for a table alias.
+ */
 export function ready(alias = ""): string {
-  return `${alias}active = TRUE AND ${alias}numbercall <> 0 AND ${alias}running_worker IS NULL`;
+  return `${alias}active = TRUE AND ${alias}numbercall <> 0 AND ${alias}running_worker IS NULL AND ${alias}hrp_cron_job_id IS NULL`;
 }
 
 /** {@link ready} without an alias. */
 export const READY = ready();
+
+/**
+ * Jobs that can run: the predicate of `hrp_cron_job`'s ready indexes
+ * (`hrp_cron_job_ready_idx`, `hrp_cron_job_keyed_ready_idx`). A pending job
+ * is never claimed: the claim moves it to `running` in the same write.
+ */
+export function jobReady(alias = ""): string {
+  return `${alias}state = 'pending'`;
+}
+
+/** The ready predicate of `source`'s table. */
+export function readyIn(source: "cron" | "job", alias = ""): string {
+  return source === "cron" ? ready(alias) : jobReady(alias);
+}
 
 /** Crons with runs left (active, `numbercall` not spent), claimed or not. */
 export const RUNNABLE = "active = TRUE AND numbercall <> 0";

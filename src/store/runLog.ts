@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Backend, JsonColumns } from "../backend";
 import type { IrCron } from "../schema/entities/IrCron";
+import { keyOf, type RunKey } from "./runSource";
 
 /** One `hrp_cron_run_log` row. */
 export interface RunLogRow {
@@ -32,21 +33,23 @@ const RUN_LOG: JsonColumns = {
 
 /**
  * Inserts run-log rows of `workerId`'s runs in one statement; returns their
- * ids by cron id. `durationMs` defaults to end - start (null: unknown, e.g.
- * the run of a worker that died).
+ * ids by run key. `durationMs` defaults to end - start (null: unknown, e.g.
+ * the run of a worker that died). A queue job's run has `cron_id` 0 (it has
+ * no `ir_cron` row).
  */
 export async function insertRunLogs(
   backend: Backend,
   manager: EntityManager,
   workerId: string,
   rows: readonly RunLogRow[],
-): Promise<Map<number, number>> {
-  const inserted = await backend.query<{ id: unknown; cron_id: unknown }>(
+): Promise<Map<RunKey, number>> {
+  if (rows.length === 0) return new Map();
+  const inserted = await backend.query<{ id: unknown; cron_id: unknown; hrp_cron_job_id: unknown }>(
     manager,
     `INSERT INTO hrp_cron_run_log (cron_id, hrp_cron_job_id, name, model, function, user_id, worker_id, scheduled_at, date_start, date_end, duration_ms, calls, state, error)
      SELECT v.cron_id, v.job_id, v.name, v.model, v.fn, v.user_id, ?, v.scheduled_at, v.date_start, v.date_end, v.duration_ms, v.calls, v.state, v.error
        FROM ${backend.jsonTable("v", RUN_LOG)}
-     RETURNING id, cron_id`,
+     RETURNING id, cron_id, hrp_cron_job_id`,
     [
       workerId,
       backend.jsonRows(
@@ -69,5 +72,10 @@ export async function insertRunLogs(
       ),
     ],
   );
-  return new Map(inserted.map((r) => [Number(r.cron_id), Number(r.id)]));
+  return new Map(
+    inserted.map((r) => [
+      r.hrp_cron_job_id === null ? keyOf("cron", Number(r.cron_id)) : keyOf("job", Number(r.hrp_cron_job_id)),
+      Number(r.id),
+    ]),
+  );
 }

@@ -1,6 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
 import { HOST } from "../core/host";
+import { keyOf, type RunKey, type RunSource } from "./runSource";
 
 /**
  * The SQL of `hrp_cron_worker`: workers register (with the `model.method`
@@ -11,7 +12,8 @@ import { HOST } from "../core/host";
 
 /** A claim and its worker's registration, as {@link claimHolders} lists them. */
 export interface ClaimHolder {
-  id: number;
+  /** The claimed run (a recurring cron, or a job). */
+  key: RunKey;
   running_worker: string;
   /** When it was claimed (the claimer's wall clock). */
   running_since: unknown;
@@ -51,32 +53,36 @@ export async function unregisterWorker(backend: Backend, workerId: string): Prom
   await backend.transaction((m) => backend.execute(m, `DELETE FROM hrp_cron_worker WHERE id = ?`, [workerId]));
 }
 
-/** Every claim with its worker's registration (null columns: not registered). */
-export function claimHolders(backend: Backend, m: EntityManager): Promise<ClaimHolder[]> {
-  return backend.query<ClaimHolder>(
+/** Every claim (crons' and jobs') with its worker's registration (null columns: not registered). */
+export async function claimHolders(backend: Backend, m: EntityManager): Promise<ClaimHolder[]> {
+  const rows = await backend.query<Omit<ClaimHolder, "key"> & { s: RunSource; id: unknown }>(
     m,
-    `SELECT c.id, c.running_worker, c.running_since, w.hostname, w.pid, w.last_seen_at
+    `SELECT 'cron' AS s, c.id, c.running_worker, c.running_since, w.hostname, w.pid, w.last_seen_at
        FROM ir_cron c LEFT JOIN hrp_cron_worker w ON w.id = c.running_worker
-      WHERE c.running_worker IS NOT NULL`,
+      WHERE c.running_worker IS NOT NULL
+     UNION ALL
+     SELECT 'job', j.id, j.running_worker, j.running_since, w.hostname, w.pid, w.last_seen_at
+       FROM hrp_cron_job j LEFT JOIN hrp_cron_worker w ON w.id = j.running_worker
+      WHERE j.running_worker IS NOT NULL`,
   );
+  return rows.map(({ s, id, ...row }) => ({ key: keyOf(s, Number(id)), ...row }));
 }
 
-/** Crons `workerId` holds whose stop was requested (`stopJob`). */
+/** Runs (crons and jobs) `workerId` holds whose stop was requested (`stopJob`). */
 export async function stopRequests(
   backend: Backend,
   workerId: string,
-): Promise<Array<{ cronId: number; jobId: number | null }>> {
+): Promise<Array<{ key: RunKey; jobId: number | null }>> {
   const rows = await backend.transaction((m) =>
-    backend.query<{ id: number; hrp_cron_job_id: number | null }>(
+    backend.query<{ s: RunSource; id: unknown }>(
       m,
-      `SELECT id, hrp_cron_job_id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE`,
-      [workerId],
+      `SELECT 'cron' AS s, id FROM ir_cron WHERE running_worker = ? AND stop_requested = TRUE
+       UNION ALL
+       SELECT 'job', id FROM hrp_cron_job WHERE running_worker = ? AND stop_requested = TRUE`,
+      [workerId, workerId],
     ),
   );
-  return rows.map((r) => ({
-    cronId: Number(r.id),
-    jobId: r.hrp_cron_job_id === null ? null : Number(r.hrp_cron_job_id),
-  }));
+  return rows.map((r) => ({ key: keyOf(r.s, Number(r.id)), jobId: r.s === "job" ? Number(r.id) : null }));
 }
 
 /** The `model.method` names served by workers that heartbeat within `workerTimeoutMs` (wall clock). */

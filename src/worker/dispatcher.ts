@@ -10,6 +10,7 @@ import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
 import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
+import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
 import { Executor, type BatchBody } from "./executor";
@@ -101,7 +102,7 @@ export class Dispatcher {
     this.claims = new ClaimStore(this.backend, logger);
     this.gate = new MethodGate(this.backend, registry, this.options);
     this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
-    this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldIds());
+    this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldKeys());
     this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
     const recovery = new Recovery(
       this.backend,
@@ -402,17 +403,16 @@ export class Dispatcher {
 
   /** Aborts runs an operator asked to stop (`JobQueue.stopJob`); checked with each heartbeat. */
   private async checkStopRequests(): Promise<void> {
-    if (this.execution.runningCronIds().length === 0 && this.slots.busy === 0) return;
-    for (const row of await stopRequests(this.backend, this.workerId))
-      this.execution.requestStop(row.cronId, row.jobId);
+    if (this.execution.runningKeys().length === 0 && this.slots.busy === 0) return;
+    for (const row of await stopRequests(this.backend, this.workerId)) this.execution.requestStop(row.key, row.jobId);
   }
 
-  /** Crons this worker holds in memory: claimed ahead, in a batch, in a manual run. */
-  private *heldIds(): Iterable<number> {
-    for (const run of this.queue.runs()) yield run.cron.id;
-    for (const run of this.slots.runs()) yield run.cron.id;
-    yield* this.manual.heldIds();
-    yield* this.execution.runningCronIds();
+  /** Runs this worker holds in memory: claimed ahead, in a batch, in a manual run. */
+  private *heldKeys(): Iterable<RunKey> {
+    for (const run of this.queue.runs()) yield runKey(run.cron);
+    for (const run of this.slots.runs()) yield runKey(run.cron);
+    yield* this.manual.heldKeys();
+    yield* this.execution.runningKeys();
   }
 
   /** Wakes the loop; remembered if it arrives while draining, so it is never lost. */

@@ -1,6 +1,7 @@
 import { ClaimLostError } from "../core/errors";
 import type { RunResult } from "../core/types";
 import type { ClaimedRun } from "../store/claims";
+import type { RunKey } from "../store/runSource";
 import type { BatchBody, BatchOutcome, Executor } from "./executor";
 import type { PreparedBatch } from "./preparedBatch";
 import { skipped } from "./runResult";
@@ -54,15 +55,15 @@ export class Execution {
     }
   }
 
-  /** Aborts the run of `cronId`, wherever it runs (an operator's stop request). */
-  requestStop(cronId: number, jobId: number | null): void {
-    this.executor.requestStop(cronId, jobId);
-    this.sandbox?.requestStop(cronId, jobId);
+  /** Aborts run `key`, wherever it runs (an operator's stop request). */
+  requestStop(key: RunKey, jobId: number | null): void {
+    this.executor.requestStop(key, jobId);
+    this.sandbox?.requestStop(key, jobId);
   }
 
-  /** Crons running in this thread now. */
-  runningCronIds(): number[] {
-    return this.executor.runningCronIds();
+  /** Runs in progress in this thread now. */
+  runningKeys(): RunKey[] {
+    return this.executor.runningKeys();
   }
 
   /** Ends the sandbox threads, if any. */

@@ -12,6 +12,7 @@ import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { stillHeld } from "../store/jobState";
 import { RunRecords } from "../store/outcomes";
+import { runKey, type RunKey } from "../store/runSource";
 import { JobRunner, type JobOutcome } from "./jobRun";
 import { MethodTimes } from "./methodTimes";
 import { BatchUsers, PreparedBatch } from "./preparedBatch";
@@ -92,14 +93,14 @@ export class Executor {
     this.jobs = new JobRunner(backend, claims, this.records, registry, options, workerId, localRuns);
   }
 
-  /** Aborts the run of `cronId` if this executor is running it (`stopJob`); returns whether it was. */
-  requestStop(cronId: number, jobId: number | null): boolean {
-    return this.jobs.requestStop(cronId, jobId);
+  /** Aborts run `key` if this executor is running it (`stopJob`); returns whether it was. */
+  requestStop(key: RunKey, jobId: number | null): boolean {
+    return this.jobs.requestStop(key, jobId);
   }
 
-  /** Crons this executor is running now. */
-  runningCronIds(): number[] {
-    return this.jobs.runningCronIds();
+  /** Runs this executor is running now. */
+  runningKeys(): RunKey[] {
+    return this.jobs.runningKeys();
   }
 
   /** Runs one claimed cron in a transaction of its own (manual runs, sandbox threads). */
@@ -185,7 +186,8 @@ export class Executor {
     const runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
       this.records.recordFailure(manager, run.cron, start, excInfo, error),
     );
-    if (runLogId === null) return skipped(run.cron, new ClaimLostError(run.cron.id, this.workerId).message);
+    if (runLogId === null)
+      return skipped(run.cron, new ClaimLostError(run.cron.id, this.workerId, run.cron.hrpCronJobId).message);
     await this.onFailure(run, start, error.message);
     return { ...resultBase(run.cron), outcome: "failed", calls: 0, error: error.message, runLogId };
   }
@@ -197,7 +199,7 @@ export class Executor {
 
   /** A claim this worker lost before the run started (it was presumed dead, e.g. frozen): not run, not recorded. */
   private lostBeforeStart(cron: IrCron): RunResult {
-    const lost = new ClaimLostError(cron.id, this.workerId);
+    const lost = new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId);
     this.options.logger.warn("claim lost before its run started (this worker was presumed dead); not started", {
       cronId: cron.id,
       jobId: cron.hrpCronJobId,
@@ -235,7 +237,7 @@ export class Executor {
       if (!(recordError instanceof ClaimLostError)) throw recordError;
       return skipped(cron, recordError.message);
     }
-    if (runLogId === null) return skipped(cron, new ClaimLostError(cron.id, this.workerId).message);
+    if (runLogId === null) return skipped(cron, new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId).message);
     this.options.logger.error("cron run failed", {
       cronId: cron.id,
       name: cron.name,
@@ -300,7 +302,7 @@ export class Executor {
     const fresh = new StaleClaimCheck(
       runs.map((r) => r.cron),
       (this.options.workerTimeoutMs - this.options.heartbeatIntervalMs) / 2,
-      (ids) => stillHeld(this.backend, manager, this.workerId, ids),
+      (keys) => stillHeld(this.backend, manager, this.workerId, keys),
     );
     for (const [i, run] of runs.entries()) {
       const { cron } = run;
@@ -335,13 +337,13 @@ export class Executor {
           ...resultBase(o.success.cron),
           outcome: "done",
           calls: o.success.calls,
-          runLogId: runLogIds.get(o.success.cron.id),
+          runLogId: runLogIds.get(runKey(o.success.cron)),
         };
       const { cron, start } = o.failure;
-      const runLogId = failureLogIds.get(cron.id);
+      const runLogId = failureLogIds.get(runKey(cron));
       if (runLogId === undefined) {
         // Presumed dead and recovered while running: the run belongs to another worker now.
-        const lost = new ClaimLostError(cron.id, this.workerId);
+        const lost = new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId);
         this.options.logger.warn(lost.message, { cronId: cron.id, error: o.error });
         return skipped(cron, lost.message);
       }

@@ -15,6 +15,7 @@ import { planCalls, tryCatchUp } from "../scheduling";
 import { scheduleOf } from "../scheduling/cronSchedule";
 import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { jobStateOf } from "../store/jobState";
+import { runKey, type RunKey } from "../store/runSource";
 import type { Failure, RunRecords, Success } from "../store/outcomes";
 import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
 import { resultBase, skipped } from "./runResult";
@@ -30,13 +31,13 @@ export type JobOutcome =
  * catch-up call as that user inside its savepoint scope, its `onSuccess`;
  * its timeout, an operator's stop and the worker's stop abort it. Also its
  * `onFailure` once it has finally failed. Keeps the runs in progress, by
- * cron id (a stop request aborts one), and lists them with the
+ * run key (a stop request aborts one), and lists them with the
  * DataSource's {@link RunRegistry} so that `stopJob` in this process stops
  * them at once.
  */
 export class JobRunner {
-  /** Runs in progress, by cron id, so an operator's stop request can abort one. */
-  private readonly runs = new Map<number, AbortController>();
+  /** Runs in progress, by run key, so an operator's stop request can abort one. */
+  private readonly runs = new Map<RunKey, AbortController>();
 
   constructor(
     private readonly backend: Backend,
@@ -49,16 +50,16 @@ export class JobRunner {
     private readonly localRuns: RunRegistry,
   ) {}
 
-  /** Aborts the run of `cronId` if it is in progress here (`stopJob`); returns whether it was. */
-  requestStop(cronId: number, jobId: number | null): boolean {
-    const run = this.runs.get(cronId);
+  /** Aborts run `key` if it is in progress here (`stopJob`); returns whether it was. */
+  requestStop(key: RunKey, jobId: number | null): boolean {
+    const run = this.runs.get(key);
     if (!run || run.signal.aborted) return false;
     run.abort(new JobStoppedError(jobId));
     return true;
   }
 
-  /** Crons running now. */
-  runningCronIds(): number[] {
+  /** Runs in progress now. */
+  runningKeys(): RunKey[] {
     return [...this.runs.keys()];
   }
 
@@ -86,11 +87,12 @@ export class JobRunner {
     const timer = cron.timeoutMs
       ? setTimeout(() => run.abort(new JobTimeoutError(cron.timeoutMs!)), timerDelayMs(cron.timeoutMs))
       : undefined;
-    this.runs.set(cron.id, run);
+    const key = runKey(cron);
+    this.runs.set(key, run);
     const unregister =
       cron.hrpCronJobId === null
         ? null
-        : this.localRuns.add(cron.hrpCronJobId, () => this.requestStop(cron.id, cron.hrpCronJobId));
+        : this.localRuns.add(cron.hrpCronJobId, () => this.requestStop(key, cron.hrpCronJobId));
     try {
       // The user lookup is the engine's statement, not the job's work: a transient error there ends
       // the batch (the engine's retry), any other (missing, inactive user) fails the job.
@@ -127,7 +129,7 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
       workerSignal.removeEventListener("abort", relay);
-      this.runs.delete(cron.id);
+      this.runs.delete(key);
       unregister?.();
     }
   }
@@ -242,7 +244,7 @@ export class JobRunner {
 
   /** Presumed dead and recovered while running: the run belongs to another worker now. */
   private lost(cron: IrCron, caught: unknown): JobOutcome {
-    const lost = new ClaimLostError(cron.id, this.workerId);
+    const lost = new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId);
     this.options.logger.warn(lost.message, { cronId: cron.id, error: coerceError(caught).message });
     return { kind: "recorded", result: skipped(cron, lost.message) };
   }

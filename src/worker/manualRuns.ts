@@ -1,5 +1,6 @@
 import type { RunResult } from "../core/types";
 import type { Claim, ClaimedRun } from "../store/claims";
+import { runKey, type RunKey } from "../store/runSource";
 import type { Execution } from "./execution";
 import type { Liveness } from "./liveness";
 import type { OwnClaims } from "./ownClaims";
@@ -48,9 +49,9 @@ export class ManualRuns {
     });
   }
 
-  /** Crons claimed by these runs and not finished yet. */
-  *heldIds(): Iterable<number> {
-    for (const run of this.claimed) yield run.cron.id;
+  /** Runs claimed by these calls and not finished yet. */
+  *heldKeys(): Iterable<RunKey> {
+    for (const run of this.claimed) yield runKey(run.cron);
   }
 
   /** Runs `work` registered: a worker not started registers for it and unregisters after (unless it was started meanwhile). */

@@ -1,6 +1,7 @@
 import type { Backend } from "../backend";
 import type { Logger } from "../core/types";
 import type { ClaimStore } from "../store/claims";
+import type { RunKey } from "../store/runSource";
 import { claimHolders, type ClaimHolder } from "../store/workers";
 
 /**
@@ -13,7 +14,7 @@ import { claimHolders, type ClaimHolder } from "../store/workers";
  * claimed rows never reached the worker. Nobody else would ever release
  * those — the worker keeps heartbeating. So on each recovery tick the
  * worker compares the claims listed under its id with what it holds in
- * memory (`heldIds`: claimed ahead, in a batch, in a manual run) and
+ * memory (`heldKeys`: claimed ahead, in a batch, in a manual run) and
  * releases the rest (compare-and-set on the holder; run log `interrupted`):
  * at most one recovery interval after the database is back. On a graceful
  * stop it releases everything it no longer runs.
@@ -32,13 +33,13 @@ export class OwnClaims {
     private readonly claims: ClaimStore,
     private readonly workerId: string,
     private readonly logger: Logger,
-    /** Ids of the crons this worker holds in memory. */
-    private readonly heldIds: () => Iterable<number>,
+    /** The runs this worker holds in memory. */
+    private readonly heldKeys: () => Iterable<RunKey>,
   ) {}
 
   /**
    * Runs a claim statement, then `keep` (which must put what was claimed
-   * where `heldIds` sees it) before the claim stops counting as in flight.
+   * where `heldKeys` sees it) before the claim stops counting as in flight.
    */
   async claiming<T>(claim: () => Promise<T>, keep: (claimed: T) => void): Promise<T> {
     const token = { since: Date.now() };
@@ -60,14 +61,14 @@ export class OwnClaims {
   async recheck(holders: readonly ClaimHolder[], auditNow: Date): Promise<number> {
     let settled = Number.POSITIVE_INFINITY;
     for (const claim of this.inFlight) settled = Math.min(settled, claim.since);
-    const held = new Set(this.heldIds());
+    const held = new Set(this.heldKeys());
     const orphans = holders.filter((row) => {
-      if (row.running_worker !== this.workerId || held.has(Number(row.id))) return false;
+      if (row.running_worker !== this.workerId || held.has(row.key)) return false;
       const since = this.backend.fromDbDate(row.running_since);
       return since === null || since.getTime() < settled;
     });
     let released = 0;
-    for (const row of orphans) if (await this.release(Number(row.id), auditNow)) released++;
+    for (const row of orphans) if (await this.release(row.key, auditNow)) released++;
     if (released > 0)
       this.logger.warn(
         "released claims this worker held without running them (a database error interrupted their batch or release)",
@@ -82,8 +83,8 @@ export class OwnClaims {
   }
 
   /** Whether its run began is unknown (it never committed): its start is the claim, its duration unknown. */
-  private release(cronId: number, auditNow: Date): Promise<boolean> {
+  private release(key: RunKey, auditNow: Date): Promise<boolean> {
     const note = `Worker ${this.workerId} held this claim without running it (a database error interrupted its batch or its release); the cron was released to run again`;
-    return this.backend.transaction((m) => this.claims.releaseUnrun(m, cronId, this.workerId, auditNow, note));
+    return this.backend.transaction((m) => this.claims.releaseUnrun(m, key, this.workerId, auditNow, note));
   }
 }

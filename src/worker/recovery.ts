@@ -45,7 +45,7 @@ export class Recovery {
       const reason = this.deadReason(row, workerTimeoutMs);
       if (!reason) continue;
       const outcome = await this.crashes.recoverClaim(
-        Number(row.id),
+        row.key,
         row.running_worker,
         reason,
         auditNow,
@@ -64,7 +64,7 @@ export class Recovery {
       if (outcome.kind !== "gone") {
         recovered++;
         this.logger.warn("recovered a cron claimed by a dead worker", {
-          cronId: Number(row.id),
+          run: row.key,
           worker: row.running_worker,
           reason,
         });

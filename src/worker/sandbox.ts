@@ -75,7 +75,7 @@ export class SandboxPool {
         cleanup();
         slot.busy = false;
         if (message.type === "result") resolve(message.result!);
-        else if (message.claimLost) reject(new ClaimLostError(cron.id, this.workerId));
+        else if (message.claimLost) reject(new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId));
         else reject(new Error(message.error));
       };
       const cleanup = () => {
@@ -88,9 +88,9 @@ export class SandboxPool {
     });
   }
 
-  /** Forwards an operator's stop request to the thread running `cronId`. */
-  requestStop(cronId: number, jobId: number | null): void {
-    for (const slot of this.slots) if (slot.busy) slot.worker.postMessage({ type: "stop", cronId, jobId });
+  /** Forwards an operator's stop request to the thread running run `key`. */
+  requestStop(key: string, jobId: number | null): void {
+    for (const slot of this.slots) if (slot.busy) slot.worker.postMessage({ type: "stop", key, jobId });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { IrCron } from "../schema/entities/IrCron";
+import { runKey, type RunKey } from "../store/runSource";
 
 /**
  * Whether the claims of a batch are still this worker's when each job is
@@ -15,17 +16,17 @@ import type { IrCron } from "../schema/entities/IrCron";
  * statement re-reads the rest of the batch's claims. A batch of quick jobs
  * therefore never pays for it.
  *
- * One instance per batch run; `check` reads which of the given cron ids are
+ * One instance per batch run; `check` reads which of the given runs are
  * still held.
  */
 export class StaleClaimCheck {
   private checkedAt: number;
-  private readonly lost = new Set<number>();
+  private readonly lost = new Set<RunKey>();
 
   constructor(
     private readonly crons: readonly IrCron[],
     private readonly maxAgeMs: number,
-    private readonly check: (cronIds: number[]) => Promise<Set<number>>,
+    private readonly check: (keys: RunKey[]) => Promise<Set<RunKey>>,
   ) {
     // Claim times are this process's wall clock (the claim statement writes them).
     this.checkedAt = crons.reduce((min, c) => Math.min(min, c.runningSince?.getTime() ?? min), Date.now());
@@ -36,12 +37,12 @@ export class StaleClaimCheck {
     if (Date.now() - this.checkedAt > this.maxAgeMs) {
       const rest = this.crons
         .slice(index)
-        .map((c) => c.id)
-        .filter((id) => !this.lost.has(id));
+        .map(runKey)
+        .filter((key) => !this.lost.has(key));
       this.checkedAt = Date.now();
       const held = await this.check(rest);
-      for (const id of rest) if (!held.has(id)) this.lost.add(id);
+      for (const key of rest) if (!held.has(key)) this.lost.add(key);
     }
-    return !this.lost.has(this.crons[index].id);
+    return !this.lost.has(runKey(this.crons[index]));
   }
 }

@@ -53,7 +53,9 @@ export class Wakeups {
       this.wake();
       return;
     }
-    for (const b of ours) this.named.set(`${b.priority}:${b.queue}`, { queue: b.queue, priority: b.priority });
+    // Named work is always new one-shot jobs (enqueue, runByCron): claimed from the job rows.
+    for (const b of ours)
+      this.named.set(`${b.priority}:${b.queue}`, { source: "job", queue: b.queue, priority: b.priority });
     this.alarm.wake();
   }
 

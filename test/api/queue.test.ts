@@ -211,7 +211,7 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     })) as HrpCronJob;
     const d = dispatcher();
     await d.runDue();
-    expect((await service.getJobCron(job.id)).nextcall).toEqual(new Date(clock.now().getTime() + 30_000));
+    expect((await service.getJob(job.id)).nextcall).toEqual(new Date(clock.now().getTime() + 30_000));
     clock.advance(30_000);
     await d.runDue();
     const failed = await service.getJob(job.id);

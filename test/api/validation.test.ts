@@ -240,7 +240,7 @@ describe.each(BACKENDS)("bad input is refused and writes nothing, on %s", (kind)
     const stored = kind === "sqlite" ? 3_000_000_000 : 2 ** 31 - 1;
     const backend = backendFor(db.dataSource);
     await backend.transaction((m) =>
-      backend.execute(m, `UPDATE ir_cron SET timeout_ms = ? WHERE hrp_cron_job_id = ?`, [stored, job.id]),
+      backend.execute(m, `UPDATE hrp_cron_job SET timeout_ms = ? WHERE id = ?`, [stored, job.id]),
     );
     const [result] = await new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() }).runDue();
     expect([result.outcome, result.error]).toEqual(["done", undefined]);

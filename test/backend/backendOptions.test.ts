@@ -11,7 +11,7 @@ import {
 } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
 import { openDataSource } from "../../src/cli/loadConfig";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /**
  * Backend options (`PostgresOptions`): given once per DataSource, checked
@@ -147,7 +147,7 @@ describe.each(BACKENDS)("backend options on %s", (kind) => {
       expect(results.map((r) => r.outcome)).toEqual(["done"]);
       expect(await count(db, "test_effect", "effect_key = ?", ["lost"])).toBe(1);
       expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+      expect(await countClaims(db)).toBe(0);
       expect(logger.lines.filter((l) => /transaction pooler detected/.test(l))).toHaveLength(1);
       await ds.query("DEALLOCATE ALL");
       expect(await preparedAfterOneQuery(ds)).toEqual([]); // unnamed from now on

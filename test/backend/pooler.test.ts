@@ -12,7 +12,7 @@ import {
   type PostgresOptions,
 } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { count, memoryLogger, TEST_ENTITIES, type TestDb } from "../helpers";
+import { count, countClaims, memoryLogger, TEST_ENTITIES, type TestDb } from "../helpers";
 import { PGBOUNCER, startPgBouncer, type PgBouncer } from "../pgbouncer";
 import { eventually } from "../processes";
 
@@ -116,9 +116,9 @@ describePooled("behind PgBouncer in transaction mode", () => {
       }
       expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
       expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
-      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+      expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(n);
       expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+      expect(await countClaims(db)).toBe(0);
       const detections = logger.lines.filter((l) => POOLER_DETECTED.test(l)).length;
       if (poolMode === "transaction")
         expect(detections).toBe(0); // nothing was prepared under a name

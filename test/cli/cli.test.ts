@@ -278,6 +278,9 @@ describe("hrp-cron CLI", () => {
       expect(Number((await ds.query(`SELECT COUNT(*) AS n FROM ir_cron WHERE running_worker IS NOT NULL`))[0].n)).toBe(
         0,
       );
+      expect(
+        Number((await ds.query(`SELECT COUNT(*) AS n FROM hrp_cron_job WHERE running_worker IS NOT NULL`))[0].n),
+      ).toBe(0);
     });
   });
 });

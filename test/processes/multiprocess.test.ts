@@ -1,6 +1,6 @@
 import { DataSource } from "typeorm";
 import { HrpCronJobService, JobQueue, MIGRATIONS, ModelRegistry, Scheduler } from "../../src";
-import { BACKENDS, count, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, openTestDb, type TestDb } from "../helpers";
 import { eventually, spawnWorker, stopAll, type WorkerProcess } from "../processes";
 
 /**
@@ -22,7 +22,7 @@ async function enqueue(db: TestDb, keys: string[], sleepMs = 0): Promise<void> {
 
 async function summary(db: TestDb, workers: readonly WorkerProcess[] = []): Promise<string> {
   const states = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`);
-  const runs = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_run_log GROUP BY state`);
+  const runs = await db.dataSource.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_runs GROUP BY state`);
   const failures = await db.dataSource.query(`SELECT error FROM hrp_cron_run_log WHERE state = 'failed'`);
   const tails = workers
     .map(
@@ -39,9 +39,9 @@ async function summary(db: TestDb, workers: readonly WorkerProcess[] = []): Prom
 async function expectExactlyOnce(db: TestDb, n: number): Promise<void> {
   expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(n);
   expect(await count(db, "test_effect")).toBe(n); // effect_key is unique: a second commit would have failed
-  expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(n);
+  expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(n);
   expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
-  expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+  expect(await countClaims(db)).toBe(0);
 }
 
 describe.each(BACKENDS)("worker processes on %s", (kind) => {
@@ -82,7 +82,7 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
     victim.child.kill("SIGKILL");
     await victim.exited;
     // The dead worker's claims (it claims a batch, so possibly all three).
-    const claimed = await count(db, "ir_cron", "running_worker IS NOT NULL");
+    const claimed = await countClaims(db);
     expect(claimed).toBeGreaterThanOrEqual(1);
 
     const rescuer = spawnWorker(db, { HRP_TEST_TIMEOUT_MS: "2000" });
@@ -118,7 +118,7 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
         frozen.child.kill("SIGCONT");
       }
       // The frozen worker finishes its method, but its compare-and-set on the claim fails: rolled back.
-      await frozen.waitFor(/no longer holds cron/, 30_000);
+      await frozen.waitFor(/no longer holds job/, 30_000);
       await expectExactlyOnce(db, 1);
       expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(1);
     },
@@ -133,7 +133,7 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
       workers.push(frozen);
       // Both slots' methods must have started before the stop: a start racing the SIGSTOP would print after SIGCONT.
       await frozen.waitFor(/started f1[\s\S]*started f2|started f2[\s\S]*started f1/);
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(3);
+      expect(await countClaims(db)).toBe(3);
       frozen.child.kill("SIGSTOP");
       let before: string;
       try {
@@ -150,7 +150,7 @@ describe.each(BACKENDS)("worker processes on %s", (kind) => {
         frozen.child.kill("SIGCONT");
       }
       // Its running methods finish but cannot commit; the buffered claim is re-checked and not started.
-      await frozen.waitFor(/no longer holds cron/, 30_000);
+      await frozen.waitFor(/no longer holds job/, 30_000);
       await frozen.waitFor(/started f3|not started/, 30_000);
       expect(frozen.output().slice(before.length)).not.toMatch(/started f\d/);
       await expectExactlyOnce(db, 3);

@@ -100,20 +100,22 @@ describe.each(OUTAGE_KINDS)("workers draining through database restarts, on %s",
 
     const describe = async () =>
       `effects ${await effects()}/${total}; jobs ${JSON.stringify(await db.admin.query(`SELECT state, COUNT(*) AS n FROM hrp_cron_job GROUP BY state`))}; ` +
-      `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM ir_cron WHERE running_worker IS NOT NULL`))}`;
+      `claims ${JSON.stringify(await db.admin.query(`SELECT id, running_worker, running_since FROM hrp_cron_job WHERE running_worker IS NOT NULL`))}`;
     await eventually(
       async () =>
         (await db.count("hrp_cron_job", "state = 'done'")) === total &&
-        (await db.count("ir_cron", "running_worker IS NOT NULL")) === 0,
+        (await db.count("ir_cron", "running_worker IS NOT NULL")) +
+          (await db.count("hrp_cron_job", "running_worker IS NOT NULL")) ===
+          0,
       60_000,
       describe,
     );
 
     expect(await effects()).toBe(total); // effect_key is unique: a second run could not have committed
-    expect(await db.count("hrp_cron_run_log", "state = 'done'")).toBe(total);
+    expect(await db.count("hrp_cron_runs", "state = 'done'")).toBe(total);
     expect(
       await db.admin.query(
-        `SELECT hrp_cron_job_id FROM hrp_cron_run_log WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`,
+        `SELECT hrp_cron_job_id FROM hrp_cron_runs WHERE state = 'done' GROUP BY hrp_cron_job_id HAVING COUNT(*) > 1`,
       ),
     ).toEqual([]);
     expect(await db.count("hrp_cron_job", "state IN ('running', 'pending', 'failed')")).toBe(0);

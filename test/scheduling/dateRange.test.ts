@@ -31,7 +31,7 @@ describe.each(BACKENDS)("dates outside 0001-9999 on %s", (kind) => {
   const tables = async () => [
     await count(db, "ir_cron"),
     await count(db, "hrp_cron_job"),
-    await count(db, "hrp_cron_run_log"),
+    await count(db, "hrp_cron_runs"),
   ];
 
   it("refuses them wherever a date enters, and writes nothing", async () => {

@@ -22,6 +22,29 @@ describe.each(BACKENDS)("migrate on %s", (kind) => {
     }
   });
 
+  it("indexes on the job row cost its running and done versions only where a query needs them", async () => {
+    const db = await openTestDb(kind);
+    try {
+      const defs = (
+        await db.dataSource.query(
+          kind === "postgres"
+            ? `SELECT indexname AS name, indexdef AS sql FROM pg_indexes WHERE tablename = 'hrp_cron_job' AND schemaname = current_schema()`
+            : `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hrp_cron_job' AND sql IS NOT NULL`,
+        )
+      ).map((r: { name: string; sql: string }): readonly [string, string] => [r.name, r.sql]);
+      const def = (name: string): string => defs.find(([n]: readonly [string, string]) => n === name)?.[1] ?? "";
+      // The claim's indexes hold pending or claimed jobs only, on both databases.
+      expect(def("hrp_cron_job_ready_idx")).toMatch(/WHERE.*state.*=.*'pending'/);
+      expect(def("hrp_cron_job_running_idx")).toMatch(/WHERE.*running_worker IS NOT NULL/);
+      // Where the planner proves partial indexes, the running and done versions skip the queue and state indexes.
+      if (kind === "postgres")
+        for (const name of ["hrp_cron_job_queue_idx", "hrp_cron_job_state_idx"])
+          expect(def(name)).toMatch(/WHERE.*state.*'running'.*'done'/);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("keeps plain audit queries by state and by method indexed", async () => {
     const db = await openTestDb(kind);
     try {
@@ -50,6 +73,15 @@ describe.each(BACKENDS)("migrate on %s", (kind) => {
           `SELECT id FROM ir_cron WHERE model = 'hrp.asset' AND function = 'post' AND hrp_cron_job_id IS NULL`,
         ),
       ).toMatch(/ir_cron_model_idx/);
+      // The claim of jobs reads their ready index (pending jobs only), listings by queue and state the queue index.
+      expect(
+        await plan(
+          `SELECT id FROM hrp_cron_job WHERE queue = 'default' AND priority = 10 AND state = 'pending' AND nextcall <= CURRENT_TIMESTAMP ORDER BY nextcall, id LIMIT 50`,
+        ),
+      ).toMatch(/hrp_cron_job_ready_idx/);
+      expect(
+        await plan(`SELECT id FROM hrp_cron_job WHERE queue = 'reports' AND state = 'failed' ORDER BY date_created`),
+      ).toMatch(/hrp_cron_job_queue_idx/);
     } finally {
       await db.close();
     }

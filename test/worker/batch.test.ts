@@ -1,7 +1,7 @@
 import { DataSource, type EntitySubscriberInterface } from "typeorm";
 import { Dispatcher, JobQueue, JobScopeClosedError, ModelRegistry, type HrpCronJob, type JobEnv } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /**
  * Several jobs per transaction: each job is isolated by its own savepoint,
@@ -74,13 +74,13 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: "duplicate" }).catch(() => undefined);
       },
-      async stealNext(env: JobEnv, kw: { key: string; cronId: number }) {
+      async stealNext(env: JobEnv, kw: { key: string; jobId: number }) {
         // Stands in for recovery handing the next job's claim to another worker mid-batch.
         await env.manager.query(
           kind === "postgres"
-            ? "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = $1"
-            : "UPDATE ir_cron SET running_worker = 'elsewhere' WHERE id = ?",
-          [kw.cronId],
+            ? "UPDATE hrp_cron_job SET running_worker = 'elsewhere' WHERE id = $1"
+            : "UPDATE hrp_cron_job SET running_worker = 'elsewhere' WHERE id = ?",
+          [kw.jobId],
         );
         await env.manager.insert(TestEffect, { key: kw.key, uid: env.uid, note: null });
       },
@@ -94,7 +94,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       async awaitNextRound(env: JobEnv, kw: { key: string; claimed: number }) {
         // Holds its slot until another connection sees `claimed` rows claimed or run; gives up after 5 s.
         const deadline = Date.now() + 5_000;
-        while ((await count(other!, "ir_cron", "running_worker IS NOT NULL OR lastcall IS NOT NULL")) < kw.claimed) {
+        while ((await count(other!, "hrp_cron_job", "running_worker IS NOT NULL OR state = 'done'")) < kw.claimed) {
           if (Date.now() > deadline) throw new Error(`never saw ${kw.claimed} rows claimed`);
           await new Promise((r) => setTimeout(r, 10));
         }
@@ -128,7 +128,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     // register the worker, recovery, the claim, ONE run for all four jobs, the empty claim that ends runDue, unregister
     expect(statements.filter((s) => s === "COMMIT").length).toBe(6);
     expect([await effect("w1"), await effect("w2")]).toEqual([1, 1]);
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(4);
+    expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(4);
     expect(
       await count(db, "hrp_cron_job", "state = 'done' AND date_started IS NOT NULL AND date_done IS NOT NULL"),
     ).toBe(4);
@@ -198,19 +198,13 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
 
   it("when another worker took a claim mid-batch, the batch rolls back and reruns one job per transaction: each effect once", async () => {
     const first = await enqueue("noop", "first");
-    const thief = (await jobs.enqueue("batch.stealNext", { kwargs: { key: "thief", cronId: 0 } })) as HrpCronJob;
+    const thief = (await jobs.enqueue("batch.stealNext", { kwargs: { key: "thief", jobId: 0 } })) as HrpCronJob;
     const victim = await enqueue("write", "victim");
-    const victimCron = await db.dataSource.manager.query(
-      kind === "postgres"
-        ? "SELECT id FROM ir_cron WHERE hrp_cron_job_id = $1"
-        : "SELECT id FROM ir_cron WHERE hrp_cron_job_id = ?",
-      [victim.id],
-    );
     await db.dataSource.manager.query(
       kind === "postgres"
-        ? "UPDATE ir_cron SET args = $1 WHERE hrp_cron_job_id = $2"
-        : "UPDATE ir_cron SET args = ? WHERE hrp_cron_job_id = ?",
-      [JSON.stringify([{ key: "thief", cronId: Number(victimCron[0].id) }]), thief.id],
+        ? "UPDATE hrp_cron_job SET args = $1 WHERE id = $2"
+        : "UPDATE hrp_cron_job SET args = ? WHERE id = ?",
+      [JSON.stringify([{ key: "thief", jobId: victim.id }]), thief.id],
     );
     const logger = memoryLogger();
     const results = await new Dispatcher(db.dataSource, registry, { logger }).runDue();
@@ -222,7 +216,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       1,
       0,
     ]);
-    expect(await count(db, "ir_cron", "running_worker = 'elsewhere'")).toBe(1);
+    expect(await count(db, "hrp_cron_job", "running_worker = 'elsewhere'")).toBe(1);
   });
 
   it("a method known to be slow starts a batch of its own, so the quick job before it commits first", async () => {
@@ -262,7 +256,7 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
       await dispatcher.stop();
       expect(await count(db, "hrp_cron_job", "state = 'done'")).toBe(6);
       expect(await Promise.all(["r1", "r2", "r3", "r4", "r5", "r6"].map(effect))).toEqual([1, 1, 1, 1, 1, 1]);
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+      expect(await countClaims(db)).toBe(0);
     });
   }
 
@@ -296,11 +290,13 @@ describe.each(BACKENDS)("batched runs on %s", (kind) => {
     expect(await Promise.all(["r1", "r2", "f1", "f2", "f3", "ok"].map(effect))).toEqual([0, 0, 0, 0, 0, 1]); // failed writes rolled back
     expect(await count(db, "hrp_cron_job", "exc_info LIKE '%boom%'")).toBe(5);
     expect(await count(db, "hrp_cron_run_log", "state = 'failed' AND error LIKE '%boom%'")).toBe(5);
-    // Retried jobs wait out their backoff (cron active, due later); final failures deactivate their one-shot cron.
-    expect(
-      await count(db, "ir_cron", "active = TRUE AND failure_count = 1 AND running_worker IS NULL AND numbercall <> 0"),
-    ).toBe(2);
-    expect(await count(db, "ir_cron", "active = FALSE AND failure_count = 1")).toBe(3);
+    // Retried jobs wait out their backoff (pending, due later); final failures are final.
+    expect(await count(db, "hrp_cron_job", "state = 'pending' AND failure_count = 1 AND running_worker IS NULL")).toBe(
+      2,
+    );
+    expect(await count(db, "hrp_cron_job", "state = 'failed' AND failure_count = 1 AND running_worker IS NULL")).toBe(
+      3,
+    );
 
     // The same kinds with one failure each: as many bookkeeping statements (recorded in bulk, not one by one).
     await enqueue("writeThenThrow", "r3", retry);

@@ -1,7 +1,7 @@
 import { DataSource } from "typeorm";
 import { backendFor, Dispatcher, HrpCronJobService, ModelRegistry, type HrpCronJob, type JobEnv } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /**
  * Which dispatchers are alive in this process is known per DataSource (no
@@ -54,20 +54,19 @@ describe.each(BACKENDS)("claims of a live dispatcher on another DataSource of th
       new Date(Date.now() + 3_600_000),
     );
     const backend = backendFor(db.dataSource);
-    await backend.transaction(async (m) => {
-      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [
-        holder!.workerId,
-        backend.toDbDate(new Date()),
-        job.id,
-      ]);
-      await backend.execute(m, `UPDATE hrp_cron_job SET state = 'running' WHERE id = ?`, [job.id]);
-    });
+    await backend.transaction((m) =>
+      backend.execute(
+        m,
+        `UPDATE hrp_cron_job SET state = 'running', running_worker = ?, running_since = ? WHERE id = ?`,
+        [holder!.workerId, backend.toDbDate(new Date()), job.id],
+      ),
+    );
 
     // A dispatcher of the test's own DataSource recovers dead workers' claims before it runs what is due.
     const results = await new Dispatcher(db.dataSource, registry, { ...options, logger: memoryLogger() }).runDue();
 
     expect(results).toEqual([]);
-    expect(await count(db, "ir_cron", "running_worker = ?", [holder.workerId])).toBe(1);
+    expect(await countClaims(db, "running_worker = ?", [holder.workerId])).toBe(1);
     expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(0);
     expect(await count(db, "hrp_cron_job", "state = 'running'")).toBe(1);
   });

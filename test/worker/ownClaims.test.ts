@@ -1,7 +1,7 @@
 import { HrpCronJob } from "../../src/schema/entities/HrpCronJob";
 import { backendFor, Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, type JobEnv } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 import { eventually } from "../processes";
 
 /**
@@ -33,21 +33,20 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
     await db.close();
   });
 
-  /** Gives `job`'s cron to `workerId` in the database only, as a claim whose batch or release failed leaves it. */
+  /** Gives `job` to `workerId` in the database only, as a claim whose batch or release failed leaves it. */
   async function orphan(job: HrpCronJob, workerId: string): Promise<void> {
     const backend = backendFor(db.dataSource);
-    await backend.transaction(async (m) => {
-      await backend.execute(m, `UPDATE ir_cron SET running_worker = ?, running_since = ? WHERE hrp_cron_job_id = ?`, [
-        workerId,
-        new Date(Date.now() - 1000),
-        job.id,
-      ]);
-      await backend.execute(m, `UPDATE hrp_cron_job SET state = 'running' WHERE id = ?`, [job.id]);
-    });
+    await backend.transaction((m) =>
+      backend.execute(
+        m,
+        `UPDATE hrp_cron_job SET state = 'running', running_worker = ?, running_since = ? WHERE id = ?`,
+        [workerId, backend.toDbDate(new Date(Date.now() - 1000)), job.id],
+      ),
+    );
   }
 
   const runLogs = (job: HrpCronJob, state: string) =>
-    count(db, "hrp_cron_run_log", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
+    count(db, "hrp_cron_runs", "hrp_cron_job_id = ? AND state = ?", [job.id, state]);
 
   it("are released at the worker's next recovery tick (logged interrupted), and the job then runs once", async () => {
     const job = (await jobs.enqueue("own.effect", { kwargs: { key: "orphan" } })) as HrpCronJob;
@@ -63,7 +62,8 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
     await eventually(
       async () => (await count(db, "test_effect", "effect_key = ?", ["orphan"])) === 1,
       15_000,
-      async () => JSON.stringify(await db.dataSource.query(`SELECT id, running_worker, running_since FROM ir_cron`)),
+      async () =>
+        JSON.stringify(await db.dataSource.query(`SELECT id, running_worker, running_since FROM hrp_cron_job`)),
     );
     await eventually(
       async () => (await runLogs(job, "done")) === 1,
@@ -101,7 +101,7 @@ describe.each(BACKENDS)("claims a live worker holds without running them, on %s"
     await orphan(job, dispatcher.workerId);
     await dispatcher.stop();
     dispatcher = null;
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await countClaims(db)).toBe(0);
     expect((await db.dataSource.manager.findOneByOrFail(HrpCronJob, { id: job.id })).state).toBe("pending");
     expect(await runLogs(job, "interrupted")).toBe(1);
   });

@@ -1,5 +1,5 @@
 import { HrpCronJobService, ModelRegistry } from "../../src";
-import { BACKENDS, count, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, openTestDb, type TestDb } from "../helpers";
 import { spawnWorker, stopAll, type WorkerProcess } from "../processes";
 
 /**
@@ -63,8 +63,8 @@ describe.each(BACKENDS)("poison jobs on %s", (kind) => {
     expect(poisonRuns.filter((r) => r.state === "interrupted")).toHaveLength(3);
     // The innocents: each done, its effect committed once, no failure.
     expect(await count(db, "test_effect")).toBe(innocent.length);
-    expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(innocent.length);
+    expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(innocent.length);
     expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(1);
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL OR suspect = TRUE")).toBe(0);
+    expect(await countClaims(db, "running_worker IS NOT NULL OR suspect = TRUE")).toBe(0);
   });
 });

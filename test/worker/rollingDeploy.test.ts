@@ -10,7 +10,7 @@ import {
 } from "../../src";
 import { doctorReport } from "../../src/cli/doctor";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, fixedClock, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -81,8 +81,8 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
       { fn: "note", state: "done", attempts: 1, worker_id: oldWorker.workerId },
       { fn: "note", state: "done", attempts: 1, worker_id: oldWorker.workerId },
     ]);
-    expect(await count(db, "hrp_cron_run_log", "function = 'fresh'")).toBe(0);
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL OR unserved_since IS NOT NULL")).toBe(0);
+    expect(await count(db, "hrp_cron_runs", "function = 'fresh'")).toBe(0);
+    expect(await countClaims(db, "running_worker IS NOT NULL OR unserved_since IS NOT NULL")).toBe(0);
 
     // The new worker's time comes: it runs them, once each.
     newClock.set("2026-11-23T08:00:00Z");
@@ -131,7 +131,7 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     const patient = dispatcher(oldRegistry); // the default grace: 5 minutes
     expect(await patient.runDue()).toEqual([]);
     expect(await jobRows()).toEqual([{ fn: "fresh", state: "pending", attempts: 0, worker_id: null }]);
-    expect(await count(db, "ir_cron", "unserved_since IS NOT NULL AND running_worker IS NULL")).toBe(1);
+    expect(await countClaims(db, "unserved_since IS NOT NULL AND running_worker IS NULL")).toBe(1);
     const report = await doctorReport(db.dataSource, scheduler);
     expect(report).toMatch(
       /Methods no live worker serves \(their jobs wait, then fail after unknownMethodGraceMs\): 1\n.*\n.*\napp\.work\.fresh\s+1\s+/,
@@ -158,7 +158,7 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     expect((await brief.runDue()).map((r) => r.outcome)).toEqual(["failed"]);
 
     await new HrpCronJobService(db.dataSource).retryJob((job as { id: number }).id);
-    expect(await count(db, "ir_cron", "unserved_since IS NOT NULL")).toBe(0);
+    expect(await countClaims(db, "unserved_since IS NOT NULL")).toBe(0);
     // Still nobody serves it: it waits again instead of failing at once.
     expect(await brief.runDue()).toEqual([]);
     expect((await jobRows()).map((r) => [r.state, r.attempts])).toEqual([["pending", 0]]);
@@ -170,6 +170,6 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     for (const key of ["a", "b", "c"]) await jobs.enqueue("app.work.note", { args: [key] });
     const results = await dispatcher(newRegistry, { unknownMethodGraceMs: 0 }).runDue();
     expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done"]);
-    expect(await count(db, "ir_cron", "unserved_since IS NOT NULL")).toBe(0);
+    expect(await countClaims(db, "unserved_since IS NOT NULL")).toBe(0);
   });
 });

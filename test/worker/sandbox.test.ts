@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Dispatcher, HrpCronJobService, JobQueue, ModelRegistry, type HrpCronJob } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /** Hard timeouts: a job stuck in a synchronous loop is killed with its thread; the worker goes on. */
 describe.each(BACKENDS)("sandboxed runs on %s", (kind) => {
@@ -34,7 +34,7 @@ describe.each(BACKENDS)("sandboxed runs on %s", (kind) => {
     expect(failed.excInfo).toMatch(/timed out after 0\.3 s/);
     expect((await service.getJob(ok.id)).state).toBe("done");
     expect((await db.dataSource.manager.find(TestEffect)).map((e) => e.key)).toEqual(["ok"]); // "before spinning" rolled back
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await countClaims(db)).toBe(0);
     expect(logger.lines.join("\n")).toMatch(/terminating its thread/);
   });
 });

@@ -1,6 +1,6 @@
 import { Dispatcher, HrpCronJobService, ModelRegistry, type JobEnv } from "../../src";
 import { TestEffect } from "../fixtures/TestEffect";
-import { BACKENDS, count, memoryLogger, openTestDb, type TestDb } from "../helpers";
+import { BACKENDS, count, countClaims, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /** Graceful stop: running jobs get a grace period, then are released — never failed, never lost. */
 describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
@@ -50,7 +50,7 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
     await worker.stop();
 
     expect((await service.getJob(job.id)).state).toBe("pending");
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await countClaims(db)).toBe(0);
     expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBe(1);
     expect(await count(db, "hrp_cron_run_log", "state = 'failed'")).toBe(0);
     expect(await count(db, "test_effect")).toBe(0);
@@ -77,7 +77,7 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
     await worker.start();
     await startedP;
     await worker.stop();
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await countClaims(db)).toBe(0);
     expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(3);
   });
 
@@ -91,15 +91,14 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
     await worker.start();
     try {
       await startedP;
-      for (let i = 0; i < 100 && (await count(db, "ir_cron", "running_worker IS NOT NULL")) < 4; i++)
-        await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && (await countClaims(db)) < 4; i++) await new Promise((r) => setTimeout(r, 10));
       // No job has finished yet, so the worker sizes claims for slow jobs: one per slot and one
       // round ahead: two running + two claimed ahead.
-      expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(4);
+      expect(await countClaims(db)).toBe(4);
     } finally {
       await worker.stop();
     }
-    expect(await count(db, "ir_cron", "running_worker IS NOT NULL")).toBe(0);
+    expect(await countClaims(db)).toBe(0);
     expect(await count(db, "hrp_cron_job", "state = 'pending'")).toBe(6);
     expect(await count(db, "hrp_cron_run_log", "state = 'interrupted'")).toBeGreaterThanOrEqual(1); // the started ones (SQLite runs them one at a time)
   });
@@ -130,7 +129,7 @@ describe.each(BACKENDS)("Dispatcher.stop on %s", (kind) => {
       await new Promise((r) => setTimeout(r, 300));
       expect(await db.dataSource.manager.find(TestEffect)).toMatchObject([{ key: "deaf", note: "rescuer" }]);
       expect((await service.getJob(job.id)).state).toBe("done");
-      expect(await count(db, "hrp_cron_run_log", "state = 'done'")).toBe(1);
+      expect(await count(db, "hrp_cron_runs", "state = 'done'")).toBe(1);
     });
   }
 });

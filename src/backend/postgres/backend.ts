@@ -60,7 +60,12 @@ export const LIMITS_ADVISORY_LOCK_KEY = 0x4852504c;
  */
 export class PostgresBackend extends BaseBackend implements Backend {
   readonly dialect = "postgres" as const;
-  readonly ddl = { serialPrimaryKey: "SERIAL PRIMARY KEY", timestamp: "timestamptz", provesPartialIndexes: true };
+  readonly ddl = {
+    serialPrimaryKey: "SERIAL PRIMARY KEY",
+    timestamp: "timestamptz",
+    provesPartialIndexes: true,
+    msBetween: (start: string, end: string) => `CAST(ROUND(EXTRACT(EPOCH FROM (${end} - ${start})) * 1000) AS integer)`,
+  };
   readonly serialTransactions = false;
   readonly dataModifyingWith = true;
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";

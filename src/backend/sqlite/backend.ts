@@ -35,6 +35,8 @@ export class SqliteBackend extends BaseBackend implements Backend {
     serialPrimaryKey: "INTEGER PRIMARY KEY AUTOINCREMENT",
     timestamp: "datetime",
     provesPartialIndexes: false,
+    msBetween: (start: string, end: string) =>
+      `CAST(ROUND((julianday(${end}) - julianday(${start})) * 86400000) AS INTEGER)`,
   };
   readonly serialTransactions = true;
   readonly dataModifyingWith = false;

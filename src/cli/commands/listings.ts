@@ -92,7 +92,7 @@ export const LISTING_COMMANDS: Record<string, Command> = {
   },
 
   runs: {
-    summary: "the run log, newest first: what ran, when, as whom, and why it failed [--cron ID] [--job ID] [--limit N]",
+    summary: "every run, newest first: what ran, when, as whom, and why it failed [--cron ID] [--job ID] [--limit N]",
     flags: ["config", "cron", "job", "limit"],
     async run(ctx) {
       const { args } = ctx;
@@ -106,7 +106,7 @@ export const LISTING_COMMANDS: Record<string, Command> = {
         return renderTable(
           ["run", "cron", "job", "name", "method", "user", "start", "ms", "calls", "state", "worker", "error"],
           runs.map((r) => [
-            r.id,
+            r.runLogId,
             r.cronId,
             r.hrpCronJobId,
             r.name,

@@ -14,10 +14,15 @@ export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = [
 ];
 
 /**
- * `hrp_cron_job`: the audited record of one delayed call made with
- * `runByCron`. Its one-shot `ir_cron` row (`ir_cron.hrp_cron_job_id`) is what
- * the dispatcher claims; this row says what happened: `state`, timings and,
- * on failure, `exc_info` (message and stack).
+ * `hrp_cron_job`: one delayed call, made with `runByCron` (`kind = 'cron'`)
+ * or `enqueue` (`kind = 'queue'`): the row the dispatcher claims and the
+ * audited record of what happened, in one row that goes `pending` →
+ * `running` → `done` (migration 0014): `state`, due time (`nextcall`), the
+ * claim (`running_worker`), timings and, on failure, `exc_info` (message and
+ * stack). Its done row is its successful run's record (`hrp_cron_runs`).
+ * `runByCron` also writes the seed's one-shot `ir_cron` row
+ * (`ir_cron.hrp_cron_job_id`), a record the dispatcher never claims,
+ * finished (`active = false`) when the job ends.
  */
 @Entity({ name: "hrp_cron_job" })
 export class HrpCronJob extends QueueColumns {
@@ -105,4 +110,52 @@ export class HrpCronJob extends QueueColumns {
   /** Registered `model.method` called as `(env, { jobId, error })` after the job has finally failed. */
   @Column({ name: "on_failure", type: "varchar", length: 256, nullable: true })
   onFailure!: string | null;
+
+  /** When the job is due (its next run: the first, or a retry after its backoff); the claim's order is `priority, nextcall, id`. */
+  @Column(dateColumn("nextcall"))
+  nextcall!: Date | null;
+
+  /** Worker executing the job now (the claim), null when it is not `running`. */
+  @Column({ name: "running_worker", type: "varchar", length: 128, nullable: true })
+  runningWorker!: string | null;
+
+  /** When the claim was taken (the claimer's wall clock). */
+  @Column(dateColumn("running_since"))
+  runningSince!: Date | null;
+
+  /** Set by `stopJob`: the worker running it aborts the run. */
+  @Column({ name: "stop_requested", type: "boolean", default: false })
+  stopRequested!: boolean;
+
+  /** Failed runs since it was enqueued or retried by an operator; decides its retries (`max_retries`). */
+  @Column(intColumn("failure_count", { default: 0 }))
+  failureCount!: number;
+
+  /** Worker deaths attributed to its runs (see `IrCron.suspect`); reset by `retryJob`. */
+  @Column(intColumn("crash_count", { default: 0 }))
+  crashCount!: number;
+
+  /** Its claim died with its worker, unattributed: it next runs alone, after committing `suspectStarted`. */
+  @Column({ type: "boolean", default: false })
+  suspect!: boolean;
+
+  /** Committed before a suspect's lone run starts: a worker death while set is this job's crash. */
+  @Column({ name: "suspect_started", type: "boolean", default: false })
+  suspectStarted!: boolean;
+
+  /** When a worker first handed it back because no live worker serves its method (rolling deploys); else null. */
+  @Column(dateColumn("unserved_since"))
+  unservedSince!: Date | null;
 }
+
+/** The columns of `hrp_cron_job` that only the engine writes (a job's lifecycle), not what an enqueue decides. */
+export type HrpCronJobLifecycle =
+  | "nextcall"
+  | "runningWorker"
+  | "runningSince"
+  | "stopRequested"
+  | "failureCount"
+  | "crashCount"
+  | "suspect"
+  | "suspectStarted"
+  | "unservedSince";

@@ -9,6 +9,7 @@ export { HrpCronJob, HRP_CRON_JOB_STATES } from "./HrpCronJob";
 export type { HrpCronJobState } from "./HrpCronJob";
 export { HrpCronRunLog } from "./HrpCronRunLog";
 export type { RunOutcome } from "./HrpCronRunLog";
+export type { HrpCronRun } from "./HrpCronRun";
 export { HrpCronWorker } from "./HrpCronWorker";
 export { IrCron } from "./IrCron";
 export { ResUsers } from "./ResUsers";

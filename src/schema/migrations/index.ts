@@ -9,6 +9,9 @@ import { crashAndTriggerState } from "./0008-crash-and-trigger-state";
 import { userKey } from "./0009-user-key";
 import { workerMethods } from "./0010-worker-methods";
 import { nextcallWall } from "./0011-nextcall-wall";
+import { runsView } from "./0012-runs-view";
+import { oneRowJobs } from "./0014-one-row-jobs";
+import { leanJobIndexes } from "./0015-lean-job-indexes";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -29,4 +32,7 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   userKey,
   workerMethods,
   nextcallWall,
+  runsView,
+  oneRowJobs,
+  leanJobIndexes,
 ];
