@@ -4,9 +4,9 @@ import { backendFor, Dispatcher, JobQueue, ModelRegistry } from "../../src";
 import { BACKENDS, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /** The statement that looks for due bands (the claim's first step when nothing says where the work is). */
-const BAND_WALK = /WITH RECURSIVE prios/;
+const BAND_WALK = /WITH RECURSIVE /;
 /** Any claim statement (the band walk, or a band's claim). */
-const CLAIM = /WITH RECURSIVE prios|WITH due AS/;
+const CLAIM = /WITH RECURSIVE |WITH due AS/;
 const JOB_STARTED = "<job started>";
 
 type Query = (...args: unknown[]) => unknown;
