@@ -8,21 +8,21 @@ import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
-import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
+import { ClaimStore, type Claim, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
-import { Executor, type BatchBody } from "./executor";
+import { Executor } from "./executor";
 import { Liveness } from "./liveness";
 import { LocalQueue } from "./localQueue";
 import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
-import type { PreparedBatch } from "./preparedBatch";
 import { Recovery } from "./recovery";
 import { SandboxPool } from "./sandbox";
 import { Execution } from "./execution";
+import { Feeder } from "./feeder";
 import { ForegroundClaim } from "./foregroundClaim";
 import { Slots } from "./slots";
 import { finishOrAbandon, workerAbort } from "./stopGrace";
@@ -81,8 +81,8 @@ export class Dispatcher {
   private readonly queue: LocalQueue;
   /** Batches in progress (and the suspect's, which runs alone). */
   private readonly slots: Slots;
-  /** The claim of an idle slot (see ForegroundClaim). */
-  private readonly foreground: ForegroundClaim;
+  /** Claims for free slots and starts batches in them (see Feeder). */
+  private readonly feeder: Feeder;
   /** `runDue` and `runNow`. */
   private readonly manual: ManualRuns;
   private phase: Phase = "stopped";
@@ -90,8 +90,6 @@ export class Dispatcher {
   private abandoned = false;
   private unlisten: (() => Promise<void>) | null = null;
   private abort = workerAbort();
-  /** Set by a claim that found nothing to take: when the next ready row is due. */
-  private idleUntil: Date | "never" | null = null;
 
   constructor(dataSource: DataSource, registry: ModelRegistry, options: DispatcherOptions = {}) {
     this.backend = backendFor(dataSource);
@@ -152,7 +150,24 @@ export class Dispatcher {
     );
     const running = () => this.phase === "running";
     const overlap = !this.backend.serialTransactions;
-    this.foreground = new ForegroundClaim(this.queue, this.wakeups, this.execution, overlap, this.options.now, running);
+    const foreground = new ForegroundClaim(
+      this.queue,
+      this.wakeups,
+      this.execution,
+      overlap,
+      this.options.now,
+      running,
+    );
+    this.feeder = new Feeder({
+      backend: this.backend,
+      options: this.options,
+      queue: this.queue,
+      slots: this.slots,
+      foreground,
+      execution: this.execution,
+      wakeups: this.wakeups,
+      running,
+    });
   }
 
   /** True between `start()` and the end of `stop()`. */
@@ -254,10 +269,9 @@ export class Dispatcher {
       while (this.phase === "running") {
         let delayMs = this.options.pollIntervalMs;
         this.wakeups.rearm();
-        this.idleUntil = null;
         try {
-          await this.fill();
-          if (this.idleUntil !== null) delayMs = Math.min(delayMs, this.msUntil(this.idleUntil));
+          const idleUntil = await this.feeder.fill();
+          if (idleUntil !== null) delayMs = Math.min(delayMs, this.msUntil(idleUntil));
           errors = 0;
         } catch (error) {
           errors++;
@@ -306,85 +320,6 @@ export class Dispatcher {
         this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate, shortcuts),
       ),
     );
-  }
-
-  /**
-   * The loop: claims only what its free slots (per queue and in all) can
-   * take, and starts batches. With several slots it claims one round ahead,
-   * so a finishing slot usually finds work already claimed: one claim round
-   * trip per batch, not per job (see {@link LocalQueue}). Buffered claims
-   * count against global limits and are released on stop.
-   */
-  private async fill(): Promise<void> {
-    const { batchSize } = this.options;
-    const error = this.queue.takeError();
-    if (error !== null) throw error;
-    const room = (queue: string) => this.slots.room(queue);
-    const prefetch = () =>
-      this.queue.prefetchIfLow(
-        Math.max(0, this.slots.free),
-        room,
-        () => this.phase === "running",
-        () => this.requestWake(),
-      );
-    // The first batch after a claim, its transaction opened while the claim committed (see PreparedBatch).
-    let prepared: PreparedBatch<BatchBody> | null = null;
-    try {
-      while (this.phase === "running") {
-        const free = this.slots.free;
-        if (free <= 0) return prefetch();
-        if (this.queue.size === 0) {
-          if (this.queue.prefetchState === "claiming") return; // its end wakes the loop
-          const claimed = await this.foreground.claim(free, room);
-          prepared = claimed.prepared;
-          if (claimed.idleUntil !== null) this.idleUntil = claimed.idleUntil;
-          if (this.queue.size === 0) return;
-        }
-        const first = this.queue.first((run) => this.slots.room(run.cron.queue) > 0);
-        if (!first) return prefetch();
-        // A suspect (see CrashRecords) runs alone in this worker: once no batch runs, and none beside it.
-        if (this.slots.loneRunning || (first.cron.suspect && this.slots.busy > 0)) return;
-        // Spread what is buffered over the free slots (each takes at most batchSize), unless
-        // transactions run one at a time anyway: then one full batch commits the most.
-        const queue = first.cron.queue;
-        const spread = Math.min(this.queue.perSlot(), Math.ceil(this.queue.countIn(queue) / this.slots.room(queue)));
-        const size = first.cron.suspect ? 1 : this.backend.serialTransactions ? batchSize : spread;
-        const batch = this.queue.take(queue, size);
-        this.startBatch(queue, batch, first.cron.suspect, prepared ?? undefined);
-        prepared = null;
-      }
-    } finally {
-      prepared?.cancel();
-    }
-  }
-
-  /** Runs `batch` (of `queue`) in a slot; the slot wakes the loop when it is free again. */
-  private startBatch(
-    queue: string,
-    batch: ClaimedRun[],
-    alone: boolean,
-    prepared: PreparedBatch<BatchBody> | undefined,
-  ): void {
-    const began = Date.now();
-    // Quiet: it left nothing due that no wake-up names (see Wakeups).
-    let quiet = false;
-    const run = this.execution
-      .batch(batch, () => this.phase === "running", prepared)
-      .then((outcome) => {
-        this.queue.putBack(outcome.deferred);
-        if (outcome.results.length > 0) this.queue.observe((Date.now() - began) / outcome.results.length);
-        quiet =
-          outcome.deferred.length === 0 &&
-          outcome.results.every((r) => r.outcome === "done") &&
-          batch.every((r) => r.cron.numbercall === 1);
-      })
-      .catch((e: unknown) =>
-        this.options.logger.error("batch crashed; recovery will release its claims", {
-          crons: batch.map((r) => r.cron.id),
-          error: String(e),
-        }),
-      );
-    this.slots.occupy(queue, batch, alone, run, () => this.wakeups.batchEnded(quiet)); // a slot is free
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */
