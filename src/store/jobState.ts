@@ -59,13 +59,14 @@ export async function jobsDone(
 ): Promise<void> {
   if (jobs.length === 0) return;
   // Only a running job can end done: an operator's cancellation is never overwritten.
-  // COALESCE keeps SQLite from driving the update by the claims index instead of the rows.
+  // COALESCE keeps SQLite from driving the update by the claims index or the state index
+  // (every running job, each joined against every JSON row) instead of by the JSON rows.
   const n = await backend.execute(
     m,
     `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, worker_id = ?,
             attempts = attempts + 1, ${RELEASED}, suspect = FALSE, crash_count = 0, unserved_since = NULL
        ${backend.updateFrom("hrp_cron_job", "v", JOB_DONE)}
-        AND COALESCE(hrp_cron_job.running_worker, '') = ? AND hrp_cron_job.state = 'running'`,
+        AND COALESCE(hrp_cron_job.running_worker, '') = ? AND COALESCE(hrp_cron_job.state, '') = 'running'`,
     [workerId, ...backend.updateFromParams(JOB_DONE, jobs), workerId],
   );
   if (n !== jobs.length)
