@@ -28,13 +28,19 @@ function tracker() {
       t.finished = 0;
       t.first = null;
       t.last = null;
+      // One timer per drain, cleared when it ends or the next begins: a timer left behind would reject a
+      // promise nobody awaits any more, an unhandled rejection that ends the whole run 15 minutes later.
+      clearTimeout(t.timer);
       t.done = new Promise((resolve, reject) => {
-        t.resolve = resolve;
-        const timer = setTimeout(
+        t.resolve = () => {
+          clearTimeout(t.timer);
+          resolve();
+        };
+        t.timer = setTimeout(
           () => reject(new Error(`drain timed out after ${DRAIN_TIMEOUT_MS} ms (${t.finished}/${target} jobs)`)),
           DRAIN_TIMEOUT_MS,
         );
-        timer.unref();
+        t.timer.unref();
       });
     },
     start() {
@@ -91,7 +97,8 @@ function tracker() {
       return { ms: end - t.first, msWithStartup: end - t0, handlerMs: t.last - t.first };
     },
   };
-  t.reset(Infinity);
+  // Not reset() here: a tracker no drain uses must not arm a timer.
+  Object.assign(t, { target: Infinity, finished: 0, first: null, last: null, done: null, timer: undefined });
   return t;
 }
 
