@@ -310,13 +310,27 @@ async function backlog(size) {
   await sys.setup();
   const c = new Client({ connectionString: url });
   await c.connect();
-  // Future-dated recurring crons: never due during the run, but in the table.
+  // Future-dated recurring crons: never due during the run, but in ir_cron.
   await c.query(
     `INSERT INTO ir_cron (name, user_id, nextcall, numbercall, model, function, queue)
                  SELECT 'future ' || g, 1, now() + interval '1 year', -1, 'bench', 'noop', 'default' FROM generate_series(1, $1) g`,
     [size],
   );
+  // Future-dated queue jobs (a retry's backoff, a delayed job): copies of one job due in a year, in hrp_cron_job,
+  // the table the queue jobs below are claimed from (model 'future', so the drain's end does not wait for them).
+  await sys.enqueue(1);
+  const { rows } = await c.query(
+    `SELECT string_agg(quote_ident(column_name), ', ') AS cols FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'hrp_cron_job' AND column_name NOT IN ('id', 'nextcall', 'model')`,
+  );
+  await c.query(
+    `INSERT INTO hrp_cron_job (${rows[0].cols}, nextcall, model)
+       SELECT ${rows[0].cols}, now() + interval '1 year', 'future' FROM hrp_cron_job, generate_series(1, $1) g`,
+    [size],
+  );
+  await c.query("DELETE FROM hrp_cron_job WHERE nextcall < now() + interval '1 day'");
   await c.query("ANALYZE ir_cron");
+  await c.query("ANALYZE hrp_cron_job");
   await c.end();
   const n = quick ? 1_000 : 5_000;
   await sys.enqueue(n);
