@@ -83,6 +83,14 @@ export interface Backend {
    * round trip; SQLite has no such statement, and no round trips to save.
    */
   readonly dataModifyingWith: boolean;
+  /**
+   * True when a claim that is one statement is better run on its own,
+   * committing as it runs ({@link autocommit}), than inside BEGIN ...
+   * COMMIT: on PostgreSQL that saves two round trips between a job's
+   * enqueue and its start. False on SQLite, where a transaction costs no
+   * round trip.
+   */
+  readonly singleStatementClaims: boolean;
 
   /**
    * Runs `work` in one database transaction and commits it, or rolls it back
@@ -91,6 +99,15 @@ export interface Backend {
    * because TypeORM shares a single connection there.
    */
   transaction<T>(work: TransactionWork<T>): Promise<T>;
+
+  /**
+   * Runs `work` on one connection outside any transaction: each of its
+   * statements commits on its own (a single-statement claim, see
+   * {@link singleStatementClaims}). A connection lost while a statement
+   * runs leaves its outcome unknown; claims recover from that (`OwnClaims`).
+   * SQLite: the same as {@link transaction}.
+   */
+  autocommit<T>(work: TransactionWork<T>): Promise<T>;
 
   /**
    * Like {@link transaction}, for writes that must happen exactly once

@@ -36,26 +36,49 @@ export interface WorkBand {
   readonly queue: string;
   readonly priority: number;
   readonly keyed: boolean;
+  /**
+   * The users the new work runs as, when they are few (at most
+   * {@link MAX_HINTED_USERS}); absent: not said. A hint only: the worker that
+   * claims the work looks them up while its claim runs; nothing trusts it.
+   */
+  readonly users?: readonly number[];
 }
+
+/** A band names at most this many users (see `WorkBand.users`); more are not named at all. */
+export const MAX_HINTED_USERS = 4;
 
 /** The band of a new job (or cron) row. */
 export function workBandOf(row: {
   readonly queue: string;
   readonly priority: number;
   readonly concurrencyKey: string | null;
+  readonly userId: number;
 }): WorkBand {
-  return { queue: row.queue, priority: row.priority, keyed: row.concurrencyKey !== null };
+  return { queue: row.queue, priority: row.priority, keyed: row.concurrencyKey !== null, users: [row.userId] };
 }
 
-/** `into` plus `more`, one entry per (queue, priority); keyed if any of its entries is. */
+/** `into` plus `more`, one entry per (queue, priority); keyed if any of its entries is; users joined while few. */
 export function mergeBands(into: readonly WorkBand[], more: readonly WorkBand[]): WorkBand[] {
   const merged = new Map<string, WorkBand>();
   for (const band of [...into, ...more]) {
     const key = `${band.priority}:${band.queue}`;
     const seen = merged.get(key);
-    merged.set(key, seen && !seen.keyed ? { ...seen, keyed: band.keyed } : (seen ?? band));
+    merged.set(
+      key,
+      seen ? { ...seen, keyed: seen.keyed || band.keyed, users: joinUsers(seen.users, band.users) } : band,
+    );
   }
   return [...merged.values()];
+}
+
+/** Both lists of users, once each; absent when either is or when they are more than {@link MAX_HINTED_USERS}. */
+export function joinUsers(
+  a: readonly number[] | undefined,
+  b: readonly number[] | undefined,
+): readonly number[] | undefined {
+  if (!a || !b) return undefined;
+  const users = [...new Set([...a, ...b])];
+  return users.length <= MAX_HINTED_USERS ? users : undefined;
 }
 
 /** What a wake-up says: work may be due at `at`, in `bands` (null: anywhere). */

@@ -48,19 +48,21 @@ export interface ClaimShortcuts {
   /**
    * The bands that hold the new work, as wake-ups named them, asked once the
    * claim's transaction has begun (so wake-ups of work committed while it
-   * waited for its turn count): claimed without the statement that looks
-   * for due bands (`dueBands`), and no keyed rows (the claim's `nextDue` is
-   * then null: unknown). Null: look for due bands. Only for a caller that
-   * knows nothing else is due.
+   * waited for its turn count) — or, where a claim of one band is one
+   * statement that commits on its own (`Backend.singleStatementClaims`),
+   * just before it: claimed without the statement that looks for due bands
+   * (`dueBands`), and no keyed rows (the claim's `nextDue` is then null:
+   * unknown). Null: look for due bands. Only for a caller that knows
+   * nothing else is due.
    */
   readonly bands?: () => readonly DueBand[] | null;
   /**
    * Told the users of the rows as soon as the claim statements have taken
    * them, inside the claim's transaction, before the rest of its statements
-   * and its COMMIT: the dispatcher opens the batch's transaction and looks
-   * the users up meanwhile. Nothing may run before `claimDue` returns (the
-   * claim is committed only then); the rows may still be handed back or
-   * released.
+   * and its COMMIT (a single-statement claim: once it has committed): the
+   * dispatcher opens the batch's transaction and looks the users up
+   * meanwhile. Nothing may run before `claimDue` returns (the claim is
+   * committed only then); the rows may still be handed back or released.
    */
   readonly onClaimed?: (userIds: number[]) => void;
 }
@@ -71,6 +73,8 @@ export interface ClaimFilter {
   skipMethods(): readonly string[];
   /** The rows to run; the others are handed back in `m` before it returns. */
   keep(m: EntityManager, rows: readonly ClaimedRow[]): Promise<ClaimedRow[]>;
+  /** True when {@link keep} would keep all of `rows` without a statement (it need not be called). */
+  keepsAll(rows: readonly ClaimedRow[]): boolean;
 }
 
 /**
@@ -117,12 +121,18 @@ export class ClaimStore {
   ): Promise<Claim> {
     const skip = filter?.skipMethods() ?? [];
     const { onClaimed } = shortcuts;
+    const active = plans.filter((p) => p.max > 0);
+    if (active.length === 0 || total <= 0) return { runs: [], nextDue: null };
+    // Where one statement claims, it commits on its own (see Backend.singleStatementClaims): no BEGIN, no COMMIT.
+    const early = this.backend.singleStatementClaims ? (shortcuts.bands?.() ?? null) : undefined;
+    const alone = early?.length === 1 ? early[0] : null;
+    const plan = alone && active.find((p) => p.queue === alone.queue && p.maxConcurrency === null);
+    if (alone && plan)
+      return this.claimNamedBand(workerId, now, alone, Math.min(plan.max, total), skip, filter, onClaimed);
     return this.backend.transaction(async (m) => {
       const claimed: ClaimedRow[] = [];
       let locked = false;
-      const active = plans.filter((p) => p.max > 0);
-      if (active.length === 0 || total <= 0) return { runs: [], nextDue: null };
-      const named = shortcuts.bands?.() ?? null;
+      const named = early === undefined ? (shortcuts.bands?.() ?? null) : early;
       const { bands, keyed, nextDue } = named
         ? { bands: [...named].sort((a, b) => a.priority - b.priority), keyed: false, nextDue: null }
         : await dueBands(
@@ -176,6 +186,32 @@ export class ClaimStore {
         nextDue,
         leftOut,
       };
+    });
+  }
+
+  /**
+   * The claim of one named band as one statement that commits on its own
+   * (the latency path of an idle worker, see `claimDue`): its rows are
+   * claimed and committed when it returns. Rows the `filter` does not keep
+   * are handed back in a transaction of their own right after (a job
+   * `pending` again, no attempt counted; meanwhile it showed `running`).
+   */
+  private async claimNamedBand(
+    workerId: string,
+    now: Date,
+    band: DueBand,
+    limit: number,
+    skip: readonly string[],
+    filter: ClaimFilter | undefined,
+    onClaimed: ClaimShortcuts["onClaimed"],
+  ): Promise<Claim> {
+    return this.backend.autocommit(async (m) => {
+      const claimed = await claimBand(this.backend, m, band, workerId, now, limit, skip);
+      if (claimed.length === 0) return { runs: [], nextDue: null };
+      onClaimed?.([...new Set(claimed.map((row) => Number(row.user_id)))]);
+      const kept =
+        filter && !filter.keepsAll(claimed) ? await this.backend.transaction((t) => filter.keep(t, claimed)) : claimed;
+      return { runs: await this.loadClaimed(m, kept), nextDue: null, leftOut: claimed.length - kept.length };
     });
   }
 

@@ -31,6 +31,8 @@ export interface DueBand {
   readonly source: RunSource;
   readonly queue: string;
   readonly priority: number;
+  /** The users of its new work, as wake-ups said (a hint for looking them up early; the claim ignores it). */
+  readonly users?: readonly number[];
 }
 
 /** The source of a claimed row. */

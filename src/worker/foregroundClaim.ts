@@ -22,9 +22,11 @@ export interface ForegroundOutcome {
  *   (see {@link Wakeups}); if someone else took that work, it looks
  *   everywhere at once.
  * - With `overlap` (PostgreSQL: the batch runs on another connection than
- *   the claim), the first batch's transaction is opened and its users looked
- *   up while the claim's last statements and COMMIT run (see
- *   {@link PreparedBatch}); SQLite's transactions run one at a time.
+ *   the claim), the first batch's transaction is opened while the claim
+ *   runs — as the claim starts when wake-ups named the work, else once it
+ *   has taken rows — and its users are looked up while the claim's last
+ *   statements and COMMIT run (see {@link PreparedBatch}); SQLite's
+ *   transactions run one at a time.
  */
 export class ForegroundClaim {
   constructor(
@@ -41,14 +43,18 @@ export class ForegroundClaim {
     // Asked once the claim's transaction has begun (see ClaimShortcuts.bands); each attempt asks again.
     let bands: DueBand[] | null = null;
     let looked = false;
+    let opened = null as PreparedBatch<BatchBody> | null;
     const named = () => {
       looked = true;
-      return (bands = this.wakeups.take(this.now()));
+      bands = this.wakeups.take(this.now());
+      // Named work is there to take: the batch's BEGIN rides alongside the claim.
+      if (bands && this.overlap) opened ??= this.execution.prepare(hintedUsers(bands), this.running);
+      return bands;
     };
-    let opened = null as PreparedBatch<BatchBody> | null;
     const onClaimed = this.overlap
       ? (userIds: number[]) => {
-          opened ??= this.execution.prepare(userIds, this.running);
+          if (opened) opened.prefetch(userIds);
+          else opened = this.execution.prepare(userIds, this.running);
         }
       : undefined;
     try {
@@ -68,4 +74,9 @@ export class ForegroundClaim {
       throw error;
     }
   }
+}
+
+/** The users wake-ups said the named work runs as (looked up while the claim runs). */
+function hintedUsers(bands: readonly DueBand[]): number[] {
+  return [...new Set(bands.flatMap((band) => band.users ?? []))];
 }

@@ -73,6 +73,10 @@ export class MethodGate implements ClaimFilter {
     }
   }
 
+  keepsAll(rows: readonly ClaimedRow[]): boolean {
+    return rows.every((row) => this.registry.has(String(row.model), String(row.function)));
+  }
+
   async keep(m: EntityManager, rows: readonly ClaimedRow[]): Promise<ClaimedRow[]> {
     const lacking = new Set(rows.filter((row) => !this.registry.has(String(row.model), String(row.function))));
     if (lacking.size === 0) return [...rows];

@@ -54,6 +54,11 @@ export class PreparedBatch<Outcome> {
   private readonly outcome: Promise<Outcome>;
   /** The crons of the batch, once known (for the batch's error messages). */
   private readonly crons: number[] = [];
+  /** The batch's users, once its transaction has begun. */
+  private users!: (users: BatchUsers) => void;
+  private readonly usersReady = new Promise<BatchUsers>((resolve) => (this.users = resolve));
+  /** The lookups sent ahead so far (see {@link prefetch}). */
+  private warm: Promise<void>;
 
   /**
    * `transaction(crons, work)` runs the batch's transaction (committed once,
@@ -66,15 +71,21 @@ export class PreparedBatch<Outcome> {
     transaction: (crons: readonly number[], work: (manager: EntityManager) => Promise<Outcome>) => Promise<Outcome>,
     body: (manager: EntityManager, runs: readonly ClaimedRun[], users: BatchUsers) => Promise<Outcome>,
   ) {
+    this.warm = this.usersReady.then((users) => users.prefetch(userIds));
     this.outcome = transaction(this.crons, async (manager) => {
       const users = new BatchUsers(resolver, manager);
-      const warm = users.prefetch(userIds);
+      this.users(users);
       const runs = await this.given;
-      await warm; // one statement at a time on the connection
+      await this.warm; // one statement at a time on the connection
       if (runs === null) throw new BatchCancelled();
       return body(manager, runs, users);
     });
     this.outcome.catch(() => undefined); // its caller (run) sees the error; a cancelled one has none
+  }
+
+  /** Looks users `userIds` up too, as soon as the transaction has begun (before {@link run} gives it its runs). */
+  prefetch(userIds: readonly number[]): void {
+    this.warm = this.warm.then(() => this.usersReady.then((users) => users.prefetch(userIds)));
   }
 
   /** Runs `runs` (their claim committed) in the prepared transaction; resolves with the batch's outcome. */

@@ -1,4 +1,4 @@
-import type { WorkBand } from "../backend/processLocal";
+import { joinUsers, type WorkBand } from "../backend/processLocal";
 import type { DueBand } from "../store/claims";
 import { WakeableSleep } from "./wakeableSleep";
 
@@ -54,8 +54,12 @@ export class Wakeups {
       return;
     }
     // Named work is always new one-shot jobs (enqueue, runByCron): claimed from the job rows.
-    for (const b of ours)
-      this.named.set(`${b.priority}:${b.queue}`, { source: "job", queue: b.queue, priority: b.priority });
+    for (const b of ours) {
+      const key = `${b.priority}:${b.queue}`;
+      const seen = this.named.get(key);
+      const users = seen ? joinUsers(seen.users, b.users) : b.users;
+      this.named.set(key, { source: "job", queue: b.queue, priority: b.priority, ...(users ? { users } : {}) });
+    }
     this.alarm.wake();
   }
 

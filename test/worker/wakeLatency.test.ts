@@ -249,7 +249,7 @@ describe.each(BACKENDS)("the path of a job enqueued to an idle worker, on %s", (
         const ours = () =>
           heard.filter((bands) => Array.isArray(bands) && bands.some((band) => band.priority === priority));
         await until(() => ours().length > 0);
-        expect(ours()).toEqual([[{ queue: "long", priority, keyed: false }]]);
+        expect(ours()).toEqual([[{ queue: "long", priority, keyed: false, users: [1] }]]);
       } finally {
         await unlisten();
         await other.destroy();
@@ -258,43 +258,41 @@ describe.each(BACKENDS)("the path of a job enqueued to an idle worker, on %s", (
   );
 
   (kind === "postgres" ? it : it.skip)(
-    "the batch's transaction begins and looks its user up while the claim commits, and the job starts only after the commit",
+    "the claim of named work is one statement that commits on its own; the batch begins and looks its user up meanwhile; the job starts after the claim",
     async () => {
       const dispatcher = await idleDispatcher();
       const jobs = new JobQueue(db.dataSource, { registry });
-      // Hold the claim's COMMIT until the batch has sent its BEGIN and its user lookup (at most 3 s).
-      const sent: string[] = [];
-      let claimCommitted = false;
-      let batchReadyBeforeCommit: boolean | null = null;
+      // Every statement sent, with its connection; the claim is held back until the batch has sent its BEGIN and its
+      // user lookup (at most 3 s), which must not wait for the claim.
+      const sent: Array<{ text: string; conn: object }> = [];
+      let claimReturned = false;
+      let batchReadyBeforeClaim: boolean | null = null;
+      const claim: { conn: object | null } = { conn: null };
       const inner = pgClient.query;
-      // The claim's connections, with where their "job running" statement was sent.
-      const claiming = new WeakMap<object, number>();
       pgClient.query = function (this: object, ...args: unknown[]) {
         const config = args[0] as string | { text?: string };
         const text = typeof config === "string" ? config : String(config?.text);
-        sent.push(text);
-        if (/UPDATE hrp_cron_job SET state = 'running'/.test(text)) claiming.set(this, sent.length);
-        const mark = claiming.get(this);
-        if (text === "COMMIT" && mark !== undefined) {
-          claiming.delete(this);
+        sent.push({ text, conn: this });
+        if (claim.conn === null && /UPDATE hrp_cron_job SET state = 'running'/.test(text)) {
+          claim.conn = this;
           const ready = () =>
-            sent.slice(mark).some((s) => /^START TRANSACTION; SELECT txid_current/.test(s)) &&
-            sent.slice(mark).some((s) => /FROM res_users/.test(s));
+            sent.some((s) => s.conn !== this && /^START TRANSACTION; SELECT txid_current/.test(s.text)) &&
+            sent.some((s) => s.conn !== this && /FROM res_users/.test(s.text));
           return (async () => {
             for (let i = 0; i < 300 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
-            batchReadyBeforeCommit = ready();
+            batchReadyBeforeClaim = ready();
             const result = await inner.apply(this, args);
-            claimCommitted = true;
+            claimReturned = true;
             return result;
           })();
         }
         return inner.apply(this, args);
       };
-      let committedWhenStarted: boolean | null = null;
+      let claimedWhenStarted: boolean | null = null;
       let stateSeenByOthers: string | null = null;
       registry.register("lat", {
         async check() {
-          committedWhenStarted = claimCommitted;
+          claimedWhenStarted = claimReturned;
           const [row] = await db.dataSource.query(`SELECT state FROM hrp_cron_job WHERE model = 'lat'`);
           stateSeenByOthers = row.state;
           started.push(0);
@@ -307,9 +305,15 @@ describe.each(BACKENDS)("the path of a job enqueued to an idle worker, on %s", (
         pgClient.query = inner;
         await dispatcher.stop();
       }
-      expect(batchReadyBeforeCommit).toBe(true);
-      expect(committedWhenStarted).toBe(true);
+      expect(batchReadyBeforeClaim).toBe(true);
+      expect(claimedWhenStarted).toBe(true);
+      // Committed on its own: seen by another connection as running while the job runs, with no BEGIN or COMMIT
+      // around it on its connection.
       expect(stateSeenByOthers).toBe("running");
+      const onClaimConn = sent.filter((s) => s.conn === claim.conn).map((s) => s.text);
+      const at = onClaimConn.findIndex((t) => /UPDATE hrp_cron_job SET state = 'running'/.test(t));
+      expect(onClaimConn[at - 1] ?? "").not.toMatch(/^START TRANSACTION/);
+      expect(onClaimConn.slice(at + 1).filter((t) => t === "COMMIT")).toEqual([]);
     },
   );
 });

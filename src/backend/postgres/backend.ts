@@ -22,7 +22,7 @@ import { BaseBackend } from "../base";
 import { affectedRows, driverError, encodeJsonRows, rawQuery } from "../common";
 import { PgListener, WAKEUP_CHANNEL, wakeupPayload } from "./listener";
 import type { WorkBand } from "../processLocal";
-import { numberPlaceholders, PreparedStatements } from "./prepared";
+import { AUTOCOMMIT_RUNNER, numberPlaceholders, PreparedStatements } from "./prepared";
 import { postgresSavepoint } from "./savepoints";
 
 /** SQLSTATEs that mean "retry": serialization failure, deadlock, lock not available, shutdown, connection trouble. */
@@ -68,6 +68,7 @@ export class PostgresBackend extends BaseBackend implements Backend {
   };
   readonly serialTransactions = false;
   readonly dataModifyingWith = true;
+  readonly singleStatementClaims = true;
   readonly claimLockClause = "FOR UPDATE SKIP LOCKED";
 
   private readonly listener: PgListener;
@@ -89,15 +90,17 @@ export class PostgresBackend extends BaseBackend implements Backend {
   }
 
   async announceWork(manager: EntityManager, bands: readonly WorkBand[] | null = null): Promise<void> {
-    // Delivered at commit, dropped on rollback; identical notifications in one transaction
-    // fold into one, so a transaction that enqueues many jobs of one band sends the NOTIFY only once.
+    // Delivered at commit, dropped on rollback; notifications of the same bands in one transaction
+    // fold into one (the first one's user hints stand), so a transaction that enqueues many jobs of
+    // one band sends the NOTIFY only once.
     const payload = wakeupPayload(bands, this.listener.sender);
     const runner = manager.queryRunner;
     if (runner?.isTransactionActive) {
+      const key = wakeupPayload(bands && bands.map(({ users: _, ...band }) => band), this.listener.sender);
       const sent = this.announced.get(runner) ?? new Set<string>();
-      if (sent.has(payload)) return;
+      if (sent.has(key)) return;
       this.watchTransactions();
-      sent.add(payload);
+      sent.add(key);
       this.announced.set(runner, sent);
     }
     await rawQuery(manager, `SELECT pg_notify($1, $2)`, [WAKEUP_CHANNEL, payload]);
@@ -143,6 +146,17 @@ export class PostgresBackend extends BaseBackend implements Backend {
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
     return this.dataSource.transaction(work);
+  }
+
+  async autocommit<T>(work: TransactionWork<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      runner.data = { ...runner.data, [AUTOCOMMIT_RUNNER]: true }; // hrp-cron's statements stay prepared
+      return await work(runner.manager);
+    } finally {
+      await runner.release();
+    }
   }
 
   async trackedTransaction<T>(work: TransactionWork<T>): Promise<T> {

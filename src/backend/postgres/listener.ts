@@ -16,12 +16,14 @@ const MAX_PAYLOAD_BYTES = 7_900;
 
 /**
  * A notification's payload: JSON `{"from": sender, "bands": [[queue,
- * priority, keyed], ...]}`, or "" for anywhere (no bands, or too long).
- * `sender` is the announcing DataSource's listener ({@link PgListener.sender}).
+ * priority, keyed, users?], ...]}`, or "" for anywhere (no bands, or too
+ * long). `sender` is the announcing DataSource's listener
+ * ({@link PgListener.sender}); `users` the band's `WorkBand.users`, when said.
  */
 export function wakeupPayload(bands: readonly WorkBand[] | null, sender: string): string {
   if (!bands || bands.length === 0) return "";
-  const text = JSON.stringify({ from: sender, bands: bands.map((b) => [b.queue, b.priority, b.keyed ? 1 : 0]) });
+  const items = bands.map((b) => [b.queue, b.priority, b.keyed ? 1 : 0, ...(b.users ? [b.users] : [])]);
+  const text = JSON.stringify({ from: sender, bands: items });
   return Buffer.byteLength(text) < MAX_PAYLOAD_BYTES ? text : "";
 }
 
@@ -35,7 +37,8 @@ export function parseWakeupPayload(payload: string | undefined): { from: string 
     const bands: WorkBand[] = [];
     for (const item of items) {
       if (!Array.isArray(item) || typeof item[0] !== "string" || !Number.isInteger(item[1])) return anywhere;
-      bands.push({ queue: item[0], priority: item[1] as number, keyed: item[2] !== 0 });
+      const users = Array.isArray(item[3]) && item[3].every(Number.isInteger) ? (item[3] as number[]) : undefined;
+      bands.push({ queue: item[0], priority: item[1] as number, keyed: item[2] !== 0, ...(users ? { users } : {}) });
     }
     return { from: typeof from === "string" ? from : null, bands };
   } catch {

@@ -10,6 +10,9 @@ const MAX_PREPARED_STATEMENTS = 200;
 /** SQLSTATEs of a prepared statement missing from (26000) or already on (42P05) the connection: a transaction pooler. */
 const LOST_STATEMENT_CODES: ReadonlySet<string> = new Set(["26000", "42P05"]);
 
+/** Marks (in `QueryRunner.data`) a runner of `Backend.autocommit`: hrp-cron's statements without a transaction. */
+export const AUTOCOMMIT_RUNNER = "hrpCronAutocommit";
+
 /**
  * hrp-cron's own statements on PostgreSQL, run as named prepared statements
  * per connection (see {@link run}) until a transaction pooler shows they
@@ -39,7 +42,8 @@ export class PreparedStatements {
    * transaction's connection: PostgreSQL parses and plans each text once
    * per connection instead of at every call (planning the claim's
    * recursive walk costs more than running it). Statements a job method
-   * makes (inside its savepoint scope), calls without a transaction and
+   * makes (inside its savepoint scope), calls without a transaction (but
+   * those of `Backend.autocommit`, marked {@link AUTOCOMMIT_RUNNER}) and
    * every call once named statements are off go through TypeORM as usual
    * (unnamed); returns null for those.
    *
@@ -59,7 +63,8 @@ export class PreparedStatements {
     if (!this.namedStatements) return null;
     const runner = manager.queryRunner as (QueryRunner & { databaseConnection?: PgClient }) | undefined;
     const client = runner?.databaseConnection;
-    if (!runner?.isTransactionActive || !client || runner.isReleased || this.inJobScope(runner)) return null;
+    const own = runner?.isTransactionActive || runner?.data?.[AUTOCOMMIT_RUNNER] === true;
+    if (!own || !client || runner.isReleased || this.inJobScope(runner)) return null;
     let name = this.statementNames.get(sql);
     if (!name) {
       // Texts with variable-length lists (listing filters, key lists) must not fill every connection with statements.

@@ -40,6 +40,7 @@ export class SqliteBackend extends BaseBackend implements Backend {
   };
   readonly serialTransactions = true;
   readonly dataModifyingWith = false;
+  readonly singleStatementClaims = false;
   readonly claimLockClause = "";
   private readonly mutex = new Mutex();
   /** The guard of each shared runner this DataSource has had (a new one after it is re-initialized). */
@@ -65,6 +66,10 @@ export class SqliteBackend extends BaseBackend implements Backend {
   protected override queryStep(runner: QueryRunner, args: unknown[], next: QueryCall): Promise<unknown> {
     const shared = this.shared.get(runner);
     return shared ? shared.query(args, next) : next(...args);
+  }
+
+  autocommit<T>(work: TransactionWork<T>): Promise<T> {
+    return this.transaction(work);
   }
 
   async transaction<T>(work: TransactionWork<T>): Promise<T> {
