@@ -7,6 +7,7 @@ import type { ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions } from "../core/resolveOptions";
 import { checkInt } from "../core/validate";
 import { checkSchedulerEvents, type SchedulerEvents } from "../scheduler/schedulerInput";
+import type { UserResolver } from "../core/users";
 import { ResUsersResolver } from "../store/users";
 
 /** What `setup` receives: the migrated data source and a service bound to the registry. */
@@ -50,8 +51,16 @@ export interface HrpCronConfig {
    * `HRP_CRON_PG_LISTEN_URL`. @defaultValue from those variables, else a direct connection
    */
   readonly postgres?: PostgresOptions;
-  /** Options for the `worker` command's dispatcher (logger defaults to console at `info`). */
-  readonly dispatcher?: DispatcherOptions;
+  /**
+   * Where the users jobs run as come from, for every command (workers,
+   * scheduler, `add-job`, `add-job-type`, listings, `migrate`): an object
+   * with `findUser(manager, id)` over the application's own users table.
+   * With one, `migrate` does not create `res_users`.
+   * @defaultValue the `res_users` table (`ResUsersResolver`), created by `migrate` with Administrator as id 1
+   */
+  readonly userResolver?: UserResolver;
+  /** Options for the `worker` command's dispatcher (logger defaults to console at `info`); its users come from the top-level `userResolver`. */
+  readonly dispatcher?: Omit<DispatcherOptions, "userResolver">;
   /**
    * Runs after `migrate()` and before a command that writes (creating the app's tables, seeding
    * examples); the read-only commands (`jobs`, `crons`, `runs`, `queues`, `doctor`, ...) never run it.
@@ -76,6 +85,7 @@ const CONFIG_KEYS: Readonly<Record<keyof HrpCronConfig, string>> = {
   schedulerEvents: "object",
   schedulerIntervalMinutes: "number",
   dispatcher: "object",
+  userResolver: "object",
   setup: "function",
   postgres: "object",
 };
@@ -104,12 +114,24 @@ export function checkConfig(config: HrpCronConfig, path: string): HrpCronConfig 
       });
     }
   }
+  if (config.userResolver !== undefined && typeof config.userResolver.findUser !== "function") {
+    throw new ConfigError(
+      `config file ${path}: "userResolver" must be an object with findUser(manager, userId), as UserResolver describes`,
+      { path, key: "userResolver" },
+    );
+  }
+  if ((config.dispatcher as DispatcherOptions | undefined)?.userResolver !== undefined) {
+    throw new ConfigError(
+      `config file ${path}: set userResolver at the top level of the config, not under "dispatcher": every command uses it`,
+      { path, key: "dispatcher.userResolver" },
+    );
+  }
   if (config.workers !== undefined) new QueueSet(config.workers);
   if (config.dispatcher !== undefined) {
     resolveDispatcherOptions(
       { ...config.dispatcher, workers: { ...config.workers, ...config.dispatcher.workers } },
       false,
-      new ResUsersResolver(),
+      config.userResolver ?? new ResUsersResolver(),
     );
   }
   if (config.schedulerEvents !== undefined) checkSchedulerEvents(config.schedulerEvents);

@@ -5,7 +5,7 @@ import type { ModelRegistry } from "../core/registry";
 import { migrate } from "../schema/migrate";
 import type { ParsedArgs } from "./args";
 import type { HrpCronConfig } from "./config";
-import { openDataSource, openRegistry } from "./loadConfig";
+import { openDataSource, openRegistry, sharedOptions } from "./loadConfig";
 import { withExistingDatabase } from "./readOnly";
 
 /** Where a command writes, and how the worker learns it should stop. */
@@ -41,7 +41,7 @@ export async function withDatabase<T>(
   try {
     await migrate(dataSource);
     const registry = await openRegistry(config);
-    const service = new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined });
+    const service = new HrpCronJobService(dataSource, sharedOptions(config, registry));
     if (config.setup) await config.setup({ dataSource, registry, service });
     return await work(dataSource, service, registry);
   } finally {
@@ -75,7 +75,8 @@ export async function openRunPrint(
 ): Promise<number> {
   const open = access === "read" ? withExistingDatabase : withDatabase;
   return open(ctx.config, async (dataSource, service, registry) => {
-    ctx.io.out(await work({ dataSource, service, registry, admin: new JobAdmin(dataSource) }));
+    const admin = new JobAdmin(dataSource, { userResolver: ctx.config.userResolver });
+    ctx.io.out(await work({ dataSource, service, registry, admin }));
     return 0;
   });
 }

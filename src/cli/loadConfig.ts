@@ -4,6 +4,7 @@ import { DataSource } from "typeorm";
 import { backendFor } from "../backend";
 import { ConfigError } from "../core/errors";
 import { ModelRegistry } from "../core/registry";
+import type { UserResolver } from "../core/users";
 import { defaultDataSourceOptions, defaultPostgresOptions } from "../schema/dataSourceOptions";
 import { ENTITIES } from "../schema/entities";
 import { checkConfig, type HrpCronConfig } from "./config";
@@ -58,4 +59,15 @@ export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry
     throw new ConfigError("config.registry must be a ModelRegistry (or a function returning one)", {});
   }
   return given ?? new ModelRegistry();
+}
+
+/** The options every command's service, queue and scheduler share: the config's registry (when it names methods) and users. */
+export function sharedOptions(
+  config: HrpCronConfig,
+  registry: ModelRegistry,
+): { registry?: ModelRegistry; userResolver?: UserResolver } {
+  return {
+    ...(registry.list().length > 0 ? { registry } : {}),
+    ...(config.userResolver ? { userResolver: config.userResolver } : {}),
+  };
 }

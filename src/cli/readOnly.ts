@@ -5,7 +5,7 @@ import { pendingMigrations } from "../schema/migrate";
 import { HrpCronJobService } from "../api/automatedTasks";
 import type { ModelRegistry } from "../core/registry";
 import type { HrpCronConfig } from "./config";
-import { configuredDataSource, openRegistry } from "./loadConfig";
+import { configuredDataSource, openRegistry, sharedOptions } from "./loadConfig";
 
 /**
  * For commands that only read (`jobs`, `crons`, `runs`, `queues`, `doctor`,
@@ -41,11 +41,7 @@ export async function withExistingDatabase<T>(
       );
     }
     const registry = await openRegistry(config);
-    return await work(
-      dataSource,
-      new HrpCronJobService(dataSource, { registry: registry.list().length > 0 ? registry : undefined }),
-      registry,
-    );
+    return await work(dataSource, new HrpCronJobService(dataSource, sharedOptions(config, registry)), registry);
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
   }

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const options = resolveDispatcherOptions(
     { logger: consoleLogger("warn"), ...config.dispatcher, workers: config.workers },
     backend.serialTransactions,
-    new ResUsersResolver(),
+    config.userResolver ?? new ResUsersResolver(),
   );
   const local = localFor(dataSource);
   const claims = new ClaimStore(backend, options.logger);

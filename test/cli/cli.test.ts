@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataSource } from "typeorm";
@@ -7,6 +7,7 @@ import { main, type CliIo } from "../../src/cli";
 import { ConfigError, ENTITIES, JobQueue, MIGRATIONS, defaultDataSourceOptions, migrate } from "../../src";
 import { BACKENDS } from "../helpers";
 import { registry as queueRegistry } from "../fixtures/queue.config";
+import { appUsers, registry as appRegistry } from "../fixtures/appUsers.config";
 import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../../examples/asset-receiving/entities";
 
 const ROOT = join(__dirname, "..", "..");
@@ -235,6 +236,65 @@ describe("hrp-cron CLI", () => {
     expect(doctor.out).toMatch(/Workers online: 0/);
     expect((await run("scheduler", "resume", "--config", config)).out).toMatch(/enabled, running/);
     expect((await run("scheduler", "jump", "--config", config)).code).toBe(2);
+  });
+
+  it("the config's top-level userResolver serves every command: add-job-type, the worker, listings", async () => {
+    const config = join(ROOT, "test", "fixtures", "appUsers.config.ts");
+    expect((await run("migrate", "--config", config)).code).toBe(0);
+    // Users of the application's own table, not res_users (which has no user 7).
+    const added = await run(
+      "add-job-type",
+      "app.audit.whoami",
+      "--cron",
+      "0 2 * * *",
+      "--user",
+      "7",
+      "--config",
+      config,
+    );
+    expect([added.code, added.err]).toEqual([0, ""]);
+    const inactive = await run(
+      "add-job-type",
+      "app.audit.whoami",
+      "--cron",
+      "0 3 * * *",
+      "--user",
+      "8",
+      "--config",
+      config,
+    );
+    expect([inactive.code, inactive.err]).toEqual([1, expect.stringMatching(/User 8 is inactive/)]);
+    const missing = await run(
+      "add-job-type",
+      "app.audit.whoami",
+      "--cron",
+      "0 4 * * *",
+      "--user",
+      "2",
+      "--config",
+      config,
+    );
+    expect([missing.code, missing.err]).toEqual([1, expect.stringMatching(/User 2 does not exist/)]);
+    // A job stored for user 7 runs as user 7 in a CLI worker.
+    await withDb(async (ds) => {
+      await ds.query(`CREATE TABLE IF NOT EXISTS app_seen (uid integer NOT NULL, login varchar(64) NOT NULL)`);
+      await new JobQueue(ds, { registry: appRegistry, userResolver: appUsers }).enqueue("app.audit.whoami", {
+        userId: 7,
+      });
+    });
+    const burst = await run("worker", "--burst", "--config", config);
+    expect(burst.out).toMatch(/burst: 1 run\(s\), 1 done, 0 failed/);
+    expect(await withDb((ds) => ds.query(`SELECT uid, login FROM app_seen`))).toEqual([{ uid: 7, login: "nurse.li" }]);
+  });
+
+  it("a config that sets userResolver under dispatcher, or not as an object with findUser, is refused", async () => {
+    const bad = join(dir, "bad.config.js");
+    writeFileSync(bad, "module.exports = { dispatcher: { userResolver: { findUser: async () => null } } };");
+    const nested = await run("jobs", "--config", bad);
+    expect([nested.code, nested.err]).toEqual([1, expect.stringMatching(/set userResolver at the top level/)]);
+    const bad2 = join(dir, "bad2.config.js"); // a new path: require caches the first
+    writeFileSync(bad2, "module.exports = { userResolver: { find: async () => null } };");
+    expect((await run("jobs", "--config", bad2)).err).toMatch(/"userResolver" must be an object with findUser/);
   });
 
   it("a worker process stops cleanly on SIGINT", async () => {

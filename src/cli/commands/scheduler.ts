@@ -23,6 +23,7 @@ export function schedulerFor(
     workers: config.workers,
     schedulerEvents: config.schedulerEvents,
     schedulerIntervalMinutes: config.schedulerIntervalMinutes,
+    userResolver: config.userResolver,
     logger,
   });
 }

@@ -56,6 +56,7 @@ export const WORKER_COMMANDS: Record<string, Command> = {
             logger: consoleLogger("info"),
             concurrency,
             ...config.dispatcher,
+            userResolver: config.userResolver,
             queues,
             sandbox,
             // Frappe semantics in the CLI: each served queue is capped at its backgroundWorkers (default 1).
@@ -70,7 +71,9 @@ export const WORKER_COMMANDS: Record<string, Command> = {
             io.out(results.length === 0 ? "nothing was due" : runsTable(results));
             const failed = results.filter((r) => r.outcome === "failed").length;
             io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
-            io.out(jobsTable(await new JobAdmin(dataSource).listJobs({ limit: 20 })));
+            io.out(
+              jobsTable(await new JobAdmin(dataSource, { userResolver: config.userResolver }).listJobs({ limit: 20 })),
+            );
             return 0;
           }
           const scheduler = args.flags.has("no-scheduler")
@@ -118,6 +121,7 @@ export const WORKER_COMMANDS: Record<string, Command> = {
       return withDatabase(config, async (dataSource) => {
         const dispatcher = new Dispatcher(dataSource, await openRegistry(config), {
           ...config.dispatcher,
+          userResolver: config.userResolver,
           logger: config.dispatcher?.logger ?? consoleLogger("warn"),
         });
         const result = await dispatcher.runNow(id);
