@@ -21,6 +21,15 @@ export interface EnqueueOptions {
   readonly deduplicate?: boolean;
   /** Put the job before everything already waiting with the same priority. @defaultValue false */
   readonly atFront?: boolean;
+  /**
+   * Run no earlier than this instant (graphile-worker's `runAt`, OCA's
+   * `eta`): a Date, or an ISO-8601 string with a time zone. The job waits
+   * `pending` until then. Not with `delayMs`, `atFront` or an inline run.
+   * @defaultValue now
+   */
+  readonly runAt?: Date | string;
+  /** Run no earlier than this many milliseconds from now (BullMQ's `delay`); as `runAt`. @defaultValue 0 */
+  readonly delayMs?: number;
   /** The caller's transaction: the job exists only if it commits (Frappe's `enqueue_after_commit`). */
   readonly manager?: EntityManager;
   /** Frappe's `enqueue_after_commit`; requires `manager` (or a running job, whose transaction is joined). */
@@ -94,6 +103,8 @@ const ENQUEUE_KEYS = optionKeys<EnqueueOptions>({
   jobId: true,
   deduplicate: true,
   atFront: true,
+  runAt: true,
+  delayMs: true,
   manager: true,
   enqueueAfterCommit: true,
   onSuccess: true,

@@ -1,11 +1,21 @@
 import { currentUserId } from "../core/context";
+import { checkDateRange } from "../core/dateRange";
 import { UnknownMethodError, ValidationError } from "../core/errors";
 import { joinMethodName, splitMethodName } from "../core/methodName";
 import { DEFAULTS } from "../core/options";
 import { checkBackoff, MAX_TIMEOUT_MS, type QueueSet } from "../core/queues";
 import type { ModelRegistry } from "../core/registry";
 import type { ResolvedShared } from "../core/resolveOptions";
-import { checkId, checkInt, checkName, checkPriority, describe, serializeArgs } from "../core/validate";
+import {
+  checkDate,
+  checkId,
+  checkInt,
+  checkName,
+  checkPriority,
+  describe,
+  guarded,
+  serializeArgs,
+} from "../core/validate";
 import type { NewJob, NewJobSchedule } from "../store/jobs";
 import type { EnqueueOptions, MethodRef } from "./enqueueInput";
 
@@ -118,6 +128,29 @@ export class EnqueuePlan {
       onFailure,
     };
     // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
-    return { job, schedule: { nextcall: o.atFront ? new Date(0) : now, doall: false } };
+    const runAt = runTimeOf(o, now, at);
+    return { job, schedule: { nextcall: o.atFront ? new Date(0) : runAt, doall: false } };
   }
+}
+
+/** The longest `delayMs` accepted: about 100 years. */
+const MAX_DELAY_MS = 100 * 366 * 24 * 3_600_000;
+
+/**
+ * When a job may first run: `runAt`, or `delayMs` after `now`, else `now`.
+ * `at` prefixes the option names in errors (`jobs[3].options.`).
+ * @throws ValidationError for both, for either with `atFront` or an inline run, for a `runAt` that is not a valid Date (or ISO-8601 string with a zone) within 0001-9999
+ */
+function runTimeOf(o: EnqueueOptions, now: Date, at: string): Date {
+  if (o.runAt === undefined && o.delayMs === undefined) return now;
+  if (o.runAt !== undefined && o.delayMs !== undefined)
+    throw new ValidationError(`${at}delayMs`, "give either runAt or delayMs, not both", o.delayMs);
+  const field = `${at}${o.runAt !== undefined ? "runAt" : "delayMs"}`;
+  const given = o.runAt ?? o.delayMs;
+  if (o.atFront)
+    throw new ValidationError(field, "cannot be combined with atFront (which runs the job first, now)", given);
+  if (o.now || o.isAsync === false)
+    throw new ValidationError(field, "cannot be combined with an inline run (now: true / isAsync: false)", given);
+  if (o.runAt !== undefined) return guarded(field, () => checkDate(field, o.runAt));
+  return checkDateRange(field, new Date(now.getTime() + checkInt(field, o.delayMs, 0, MAX_DELAY_MS)));
 }

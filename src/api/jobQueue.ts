@@ -214,7 +214,8 @@ export class JobQueue {
       options.manager,
       work,
     );
-    if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, this.options.now(), bands);
+    const earliest = new Date(prepared.reduce((min, p) => Math.min(min, p.schedule.nextcall.getTime()), Infinity));
+    if (saved.length > 0) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, earliest, bands);
     return saved;
   }
 
@@ -232,7 +233,6 @@ export class JobQueue {
 
     if (o.now || o.isAsync === false) return this.runInline(model, fn, args, uid);
 
-    const now = values.dateCreated;
     const work = async (manager: EntityManager): Promise<HrpCronJob | null> => {
       const user = await this.checkUser(manager, uid);
       if (jobKey !== null) {
@@ -269,7 +269,7 @@ export class JobQueue {
         job = await own();
       }
     }
-    if (job) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, now, [workBandOf(values)]);
+    if (job) this.local.wakeups.notifyAfterCommit(joined?.queryRunner, schedule.nextcall, [workBandOf(values)]);
     return job;
   }
 

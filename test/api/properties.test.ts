@@ -55,6 +55,8 @@ const ENQUEUE_KEYS = [
   "jobId",
   "deduplicate",
   "atFront",
+  "runAt",
+  "delayMs",
   "manager",
   "enqueueAfterCommit",
   "onSuccess",
@@ -323,6 +325,8 @@ describe.each(BACKENDS)(
           jobId: badName(),
           deduplicate: badBool,
           atFront: badBool,
+          runAt: badDate(),
+          delayMs: badInt(0, 100 * 366 * 24 * 3_600_000),
           manager: fc.oneof(
             anyValue.filter((v) => v !== undefined),
             fc.constant(null).map(() => db.dataSource.manager),

@@ -141,6 +141,50 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     expect(seen.map((s) => s.key)).toEqual(["c", "a", "b"]);
   });
 
+  it("runAt and delayMs hold a job pending until its time; enqueueBulk takes them per job", async () => {
+    // "Create the account move 30 seconds from now": the job waits, then runs at its time.
+    const later = await enqueue("in-30s", { delayMs: 30_000 });
+    await enqueue("at-09", { runAt: "2026-11-23T09:00:00+00:00" });
+    await jobs.enqueueBulk([
+      { method: "app.tasks.record", options: { kwargs: { key: "bulk-now" } } },
+      { method: "app.tasks.record", options: { kwargs: { key: "bulk-10m" }, delayMs: 600_000 } },
+    ]);
+    expect(later.state).toBe("pending");
+    expect((await dispatcher().runDue()).length).toBe(1);
+    expect(seen.map((s) => s.key)).toEqual(["bulk-now"]);
+    clock.advance(29_999);
+    expect(await dispatcher().runDue()).toEqual([]);
+    clock.advance(1);
+    await dispatcher().runDue();
+    clock.set("2026-11-23T08:10:00Z");
+    await dispatcher().runDue();
+    clock.set("2026-11-23T09:00:00Z");
+    await dispatcher().runDue();
+    expect(seen.map((s) => s.key)).toEqual(["bulk-now", "in-30s", "bulk-10m", "at-09"]);
+  });
+
+  it("refuses a bad runAt or delayMs, or one combined with another start, and writes nothing", async () => {
+    const refused: Array<[Parameters<JobQueue["enqueue"]>[1], RegExp]> = [
+      [{ delayMs: -1 }, /delayMs: expected an integer from 0/],
+      [{ delayMs: 1.5 }, /delayMs: expected an integer/],
+      [{ runAt: "tomorrow" }, /runAt: expected a valid Date or an ISO-8601 string/],
+      [{ runAt: new Date(Number.NaN) }, /runAt: expected a valid Date/],
+      [{ runAt: new Date("+010000-01-01T00:00:00Z") }, /runAt: .* outside the supported range/],
+      [{ runAt: new Date(), delayMs: 5 }, /give either runAt or delayMs/],
+      [{ delayMs: 5, atFront: true }, /cannot be combined with atFront/],
+      [{ delayMs: 5, now: true } as never, /cannot be combined with an inline run/],
+    ];
+    for (const [options, message] of refused) {
+      const error = await enqueue("bad", options).catch((e: unknown) => e);
+      expect([options, error]).toEqual([options, expect.any(ValidationError)]);
+      expect(String(error)).toMatch(message);
+    }
+    await expect(
+      jobs.enqueueBulk([{ method: "app.tasks.record", options: { kwargs: { key: "b" }, delayMs: -5 } }]),
+    ).rejects.toThrow(/jobs\[0\]\.options\.delayMs/);
+    expect(await count(db, "hrp_cron_job")).toBe(0);
+  });
+
   it("joins the caller's transaction: kept on commit, dropped on rollback", async () => {
     await db.dataSource.transaction((manager) => enqueue("committed", { manager, enqueueAfterCommit: true }));
     await expect(

@@ -17,10 +17,13 @@ describe.each(BACKENDS)("docs/queue-tasks.md on %s", (kind) => {
       ["hrp.report.build", "reports", JSON.stringify([{ month: "2026-12" }]), "pending"],
       ["hrp.asset.post(42)", "long", JSON.stringify([42, { note: "received" }]), "pending"],
       ["hrp.asset.post", "default", JSON.stringify([43, {}]), "pending"],
+      ["hrp.asset.post", "default", JSON.stringify([46, {}]), "pending"],
       ["hrp.asset.post", "default", JSON.stringify([44, {}]), "pending"],
       ["hrp.asset.post", "default", JSON.stringify([45, {}]), "pending"],
     ]);
     expect([jobs[0].maxRetries, jobs[0].jobKey, jobs[0].timeoutMs]).toEqual([3, "report:2026-12", 3_600_000]);
+    // delayMs: due 30 s after it was created
+    expect(jobs[3].nextcall!.getTime() - jobs[3].dateCreated.getTime()).toBe(30_000);
     // deduplicate: a second enqueue with the same jobId is skipped while the first is pending
     const queue = values.queue as JobQueue;
     expect(await queue.enqueue("hrp.report.build", { queue: "reports", kwargs: { month: "2026-12" }, jobId: "report:2026-12", deduplicate: true })).toBeNull();
