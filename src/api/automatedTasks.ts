@@ -312,6 +312,11 @@ export class HrpCronJobService {
     return this.admin.getJob(jobId);
   }
 
+  /** {@link JobAdmin.getJobResult}: what the job's method returned, once it is done. */
+  async getJobResult(jobId: number): Promise<unknown> {
+    return this.admin.getJobResult(jobId);
+  }
+
   /** The `ir_cron` row of a `runByCron` job (a queue job has none: NotFoundError). */
   async getJobCron(jobId: number): Promise<IrCron> {
     return this.admin.getJobCron(jobId);

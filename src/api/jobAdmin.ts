@@ -3,6 +3,7 @@ import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
 import { retriedTransaction } from "../backend/retry";
+import { InvalidStateError } from "../core/errors";
 import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded } from "../core/validate";
@@ -149,6 +150,28 @@ export class JobAdmin {
 
   async getJob(jobId: number): Promise<HrpCronJob> {
     return listings.getJob(this.dataSource, checkId("jobId", jobId));
+  }
+
+  /**
+   * What job `jobId`'s method returned, parsed from its stored JSON
+   * (`hrp_cron_job.result`; `null` when it returned nothing).
+   *
+   * ```ts
+   * const job = await queue.enqueue("hrp.report.build", { kwargs: { month: "2026-12" } });
+   * // ... once a worker has run it:
+   * const summary = (await queue.getJobResult(job.id)) as { rows: number };
+   * ```
+   * @throws NotFoundError when there is no such job (or purge deleted it)
+   * @throws InvalidStateError when it is not `done` (no result yet, or it failed: see its `excInfo`)
+   */
+  async getJobResult(jobId: number): Promise<unknown> {
+    const job = await this.getJob(jobId);
+    if (job.state !== "done")
+      throw new InvalidStateError(
+        `Job ${job.id} is ${job.state}: it has no result${job.state === "pending" || job.state === "running" ? " yet" : ""}`,
+        { jobId: job.id, state: job.state },
+      );
+    return job.result === null ? null : JSON.parse(job.result);
   }
 
   /** The `ir_cron` row of a `runByCron` job (a queue job has none: NotFoundError). */

@@ -273,6 +273,11 @@ export class JobQueue {
     return job;
   }
 
+  /** {@link JobAdmin.getJobResult}: what the job's method returned, once it is done. */
+  async getJobResult(jobId: number): Promise<unknown> {
+    return this.admin.getJobResult(jobId);
+  }
+
   /** {@link JobAdmin.stopJob}. */
   async stopJob(jobId: number): Promise<void> {
     return this.admin.stopJob(jobId);

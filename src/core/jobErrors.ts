@@ -67,3 +67,28 @@ export class WorkerCrashedError extends HrpCronError {
 function formatSeconds(ms: number): string {
   return Number.isInteger(ms / 1000) ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, "");
 }
+
+/**
+ * A job method returned a value hrp-cron cannot store as its result: not
+ * JSON (a BigInt, a cycle) or larger than `maxResultBytes`. The run fails
+ * (its writes are rolled back) with this as its error, so the problem is
+ * seen rather than the value silently dropped.
+ */
+export class JobResultError extends HrpCronError {
+  constructor(
+    readonly reason: "not-json" | "too-large",
+    detail: string,
+    readonly maxResultBytes: number,
+  ) {
+    super(
+      reason === "too-large" ? "RESULT_TOO_LARGE" : "RESULT_NOT_JSON",
+      reason === "too-large"
+        ? `The job's return value is ${detail} of JSON, over maxResultBytes (${maxResultBytes}); its writes were rolled back. Return less (an id, a summary) and keep large data in your own table, or raise maxResultBytes`
+        : `The job's return value cannot be stored as JSON (${detail}); its writes were rolled back. Return plain data (objects, arrays, strings, numbers, booleans, null)`,
+      { reason, maxResultBytes },
+    );
+  }
+  override get name(): string {
+    return "JobResultError";
+  }
+}

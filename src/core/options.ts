@@ -151,6 +151,12 @@ export interface DispatcherOptions extends SharedOptions {
   readonly jobTransientRetries?: number;
   /** Upper bound on calls one catch-up run makes (doall with a long outage). @defaultValue 1000 */
   readonly maxCatchUpCalls?: number;
+  /**
+   * Largest return value a one-shot job may store as its result (bytes of
+   * JSON, `hrp_cron_job.result`); a larger one fails the run with
+   * `JobResultError`. @defaultValue 65536 (64 KiB)
+   */
+  readonly maxResultBytes?: number;
   /** A recurring cron failing this many times in a row ... @defaultValue 5 */
   readonly deactivateAfterFailures?: number;
   /** ... over more than this long is deactivated (Odoo 18's rule). @defaultValue 7 days */
@@ -183,6 +189,7 @@ export const DISPATCHER_OPTION_KEYS = optionKeys<DispatcherOptions>({
   abandonAfterAbortMs: true,
   jobTransientRetries: true,
   maxCatchUpCalls: true,
+  maxResultBytes: true,
   deactivateAfterFailures: true,
   deactivateAfterMs: true,
   unknownMethodGraceMs: true,
@@ -284,6 +291,7 @@ export const DEFAULTS = {
   abandonAfterAbortMs: 5_000,
   jobTransientRetries: 2,
   maxCatchUpCalls: 1_000,
+  maxResultBytes: 65_536,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
   poolMode: "session",

@@ -125,6 +125,7 @@ export function resolveDispatcherOptions(
     abandonAfterAbortMs: options.abandonAfterAbortMs ?? DEFAULTS.abandonAfterAbortMs,
     jobTransientRetries: options.jobTransientRetries ?? DEFAULTS.jobTransientRetries,
     maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
+    maxResultBytes: options.maxResultBytes ?? DEFAULTS.maxResultBytes,
     deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
     unknownMethodGraceMs: options.unknownMethodGraceMs ?? DEFAULTS.unknownMethodGraceMs,
@@ -141,6 +142,7 @@ export function resolveDispatcherOptions(
   checkInt("abandonAfterAbortMs", resolved.abandonAfterAbortMs, 0, MAX_TIMER_MS);
   checkInt("jobTransientRetries", resolved.jobTransientRetries, 0, 100);
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1, Number.MAX_SAFE_INTEGER);
+  checkInt("maxResultBytes", resolved.maxResultBytes, 0, 1 << 30);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1, Number.MAX_SAFE_INTEGER);
   checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt("unknownMethodGraceMs", resolved.unknownMethodGraceMs, 0, Number.MAX_SAFE_INTEGER);

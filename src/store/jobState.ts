@@ -25,7 +25,7 @@ import { idsBySource, keyOf, type RunKey } from "./runSource";
 const RELEASED = "running_worker = NULL, running_since = NULL, suspect_started = FALSE";
 
 /** Columns of the bulk job updates (see `Backend.updateFrom`). */
-const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp" };
+const JOB_DONE: JsonColumns = { id: "int", started: "timestamp", done: "timestamp", result: "text" };
 const JOB_FAILED: JsonColumns = {
   id: "int",
   state: "text",
@@ -55,7 +55,7 @@ export async function jobsDone(
   backend: Backend,
   m: EntityManager,
   workerId: string,
-  jobs: ReadonlyArray<{ id: number; started: Date; done: Date }>,
+  jobs: ReadonlyArray<{ id: number; started: Date; done: Date; result: string | null }>,
 ): Promise<void> {
   if (jobs.length === 0) return;
   // Only a running job can end done: an operator's cancellation is never overwritten.
@@ -63,7 +63,7 @@ export async function jobsDone(
   // (every running job, each joined against every JSON row) instead of by the JSON rows.
   const n = await backend.execute(
     m,
-    `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, worker_id = ?,
+    `UPDATE hrp_cron_job SET state = 'done', date_started = v.started, date_done = v.done, exc_info = NULL, worker_id = ?, result = v.result,
             attempts = attempts + 1, ${RELEASED}, suspect = FALSE, crash_count = 0, unserved_since = NULL
        ${backend.updateFrom("hrp_cron_job", "v", JOB_DONE)}
         AND COALESCE(hrp_cron_job.running_worker, '') = ? AND COALESCE(hrp_cron_job.state, '') = 'running'`,

@@ -23,6 +23,8 @@ export interface Success {
   readonly nextcallWall: string | null;
   readonly numbercall: number;
   readonly active: boolean;
+  /** The method's return value as JSON text (null: none); stored on a one-shot job's row. */
+  readonly result: string | null;
 }
 
 const CRON_DONE: JsonColumns = {
@@ -103,7 +105,7 @@ export class RunRecords {
       this.backend,
       manager,
       this.workerId,
-      jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end })),
+      jobs.map((s) => ({ id: s.cron.hrpCronJobId!, started: s.start, done: s.end, result: s.result })),
     );
     await finishJobCrons(
       this.backend,

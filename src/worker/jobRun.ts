@@ -17,7 +17,7 @@ import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { jobStateOf } from "../store/jobState";
 import { runKey, type RunKey } from "../store/runSource";
 import type { Failure, RunRecords, Success } from "../store/outcomes";
-import { parseArgs, toJsonSafe, untilAborted } from "./methodCall";
+import { parseArgs, resultText, toJsonSafe, untilAborted } from "./methodCall";
 import { resultBase, skipped } from "./runResult";
 
 /** How one job of a batch ended, before the batch commits. */
@@ -186,9 +186,12 @@ export class JobRunner {
       );
     let result: unknown;
     for (let n = 1; n <= plan.calls; n++) result = await call((env) => method(env, ...args), n, plan.calls);
+    // A one-shot job stores its return value (a bad one fails the run); a recurring cron keeps none.
+    const stored = cron.hrpCronJobId === null ? null : resultText(result, this.options.maxResultBytes);
     if (onSuccessName) {
       const onSuccess = this.resolveCallback(onSuccessName);
-      await call((env) => onSuccess(env, { jobId: cron.hrpCronJobId, result: toJsonSafe(result) }), 1, 1);
+      const value = stored === null ? toJsonSafe(result) : JSON.parse(stored);
+      await call((env) => onSuccess(env, { jobId: cron.hrpCronJobId, result: value }), 1, 1);
     }
     return {
       cron,
@@ -199,6 +202,7 @@ export class JobRunner {
       numbercall: plan.numbercallLeft,
       active: plan.active,
       nextcallWall: catchUp && catchUp.missed > 0 ? (catchUp.planned ?? null) : cron.nextcallWall,
+      result: stored,
     };
   }
 

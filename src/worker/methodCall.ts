@@ -1,3 +1,4 @@
+import { JobResultError } from "../core/jobErrors";
 import { ValidationError } from "../core/errors";
 
 /** Helpers of a job method's call: its stored arguments, its abort race, its JSON-safe result. */
@@ -41,4 +42,23 @@ export function toJsonSafe(value: unknown): unknown {
   } catch {
     return null;
   }
+}
+
+/**
+ * A one-shot job's return value as the JSON text its row stores (null for
+ * `undefined`, and for recurring crons, which keep no result).
+ * @throws JobResultError when it is not JSON data or its JSON is over `maxBytes`
+ */
+export function resultText(value: unknown, maxBytes: number): string | null {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new JobResultError("not-json", error instanceof Error ? error.message : String(error), maxBytes);
+  }
+  if (text === undefined) throw new JobResultError("not-json", `a ${typeof value}`, maxBytes);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) throw new JobResultError("too-large", `${bytes} bytes`, maxBytes);
+  return text;
 }

@@ -185,6 +185,42 @@ describe.each(BACKENDS)("queue tasks on %s", (kind) => {
     expect(await count(db, "hrp_cron_job")).toBe(0);
   });
 
+  it("stores a job's return value with its success; getJobResult reads it back parsed", async () => {
+    registry.register("app.results", {
+      async summary(env: JobEnv, kw: { month: string }) {
+        await env.manager.insert(TestEffect, { key: kw.month, uid: env.uid, note: null });
+        return { month: kw.month, rows: 3, at: new Date("2026-11-23T08:00:00Z") };
+      },
+      nothing() {},
+      huge: () => "x".repeat(70_000),
+      bigint: () => ({ n: BigInt(1) }),
+    });
+    const made = (await jobs.enqueue("app.results.summary", { kwargs: { month: "2026-11" } })) as HrpCronJob;
+    const none = (await jobs.enqueue("app.results.nothing")) as HrpCronJob;
+    await expect(jobs.getJobResult(made.id)).rejects.toThrow(/Job \d+ is pending: it has no result yet/);
+    await dispatcher().runDue();
+    expect(await jobs.getJobResult(made.id)).toEqual({ month: "2026-11", rows: 3, at: "2026-11-23T08:00:00.000Z" });
+    expect(await service.getJobResult(none.id)).toBeNull();
+    expect((await service.getJob(made.id)).result).toBe('{"month":"2026-11","rows":3,"at":"2026-11-23T08:00:00.000Z"}');
+
+    // A value that cannot be stored fails the run, its writes rolled back, with a message that says what to do.
+    const huge = (await jobs.enqueue("app.results.huge")) as HrpCronJob;
+    const bigint = (await jobs.enqueue("app.results.bigint")) as HrpCronJob;
+    expect((await dispatcher().runDue()).map((r) => r.outcome)).toEqual(["failed", "failed"]);
+    expect((await service.getJob(huge.id)).excInfo).toMatch(
+      /JobResultError: The job's return value is 70002 bytes of JSON, over maxResultBytes \(65536\)/,
+    );
+    expect((await service.getJob(bigint.id)).excInfo).toMatch(
+      /JobResultError: The job's return value cannot be stored as JSON/,
+    );
+    await expect(jobs.getJobResult(huge.id)).rejects.toThrow(/is failed: it has no result/);
+    await expect(jobs.getJobResult(999)).rejects.toThrow(/999/);
+    // A larger cap lets it through.
+    await service.retryJob(huge.id);
+    await dispatcher({ maxResultBytes: 100_000 }).runDue();
+    expect(((await jobs.getJobResult(huge.id)) as string).length).toBe(70_000);
+  });
+
   it("joins the caller's transaction: kept on commit, dropped on rollback", async () => {
     await db.dataSource.transaction((manager) => enqueue("committed", { manager, enqueueAfterCommit: true }));
     await expect(

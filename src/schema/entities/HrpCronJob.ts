@@ -111,6 +111,14 @@ export class HrpCronJob extends QueueColumns {
   @Column({ name: "on_failure", type: "varchar", length: 256, nullable: true })
   onFailure!: string | null;
 
+  /**
+   * The method's return value as JSON text, stored with the job's success
+   * (migration 0016); null until then, and when it returned nothing. Read it
+   * parsed with `JobQueue.getJobResult`. At most `maxResultBytes`.
+   */
+  @Column({ type: "text", nullable: true })
+  result!: string | null;
+
   /** When the job is due (its next run: the first, or a retry after its backoff); the claim's order is `priority, nextcall, id`. */
   @Column(dateColumn("nextcall"))
   nextcall!: Date | null;
@@ -158,4 +166,5 @@ export type HrpCronJobLifecycle =
   | "crashCount"
   | "suspect"
   | "suspectStarted"
-  | "unservedSince";
+  | "unservedSince"
+  | "result";

@@ -12,6 +12,7 @@ import { nextcallWall } from "./0011-nextcall-wall";
 import { runsView } from "./0012-runs-view";
 import { oneRowJobs } from "./0014-one-row-jobs";
 import { leanJobIndexes } from "./0015-lean-job-indexes";
+import { jobResults } from "./0016-job-results";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -35,4 +36,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   runsView,
   oneRowJobs,
   leanJobIndexes,
+  jobResults,
 ];
