@@ -6,6 +6,8 @@ export type { CronSpec, JobFilter, RunFilter, TransactionOption } from "./api/se
 export type { RunByCronCall } from "./api/runByCronInput";
 export { ModelRegistry, jobMethod, jobModel } from "./core/registry";
 export type { JobMethod, ModelMethods } from "./core/registry";
+export { defineJob } from "./core/jobDefinition";
+export type { JobDefinition } from "./core/jobDefinition";
 export { runAsUser, currentUserId } from "./core/context";
 export { migrate, MIGRATIONS_TABLE, pendingMigrations } from "./schema/migrate";
 export { backendFor, MIGRATION_ADVISORY_LOCK_KEY } from "./backend";
@@ -29,7 +31,7 @@ export type { HrpCronConfig, SetupContext } from "./cli/config";
 export { defaultDataSourceOptions, defaultPostgresOptions } from "./schema/dataSourceOptions";
 export { JobQueue, type JobQueueOptions, type QueueStats } from "./api/jobQueue";
 export { JobAdmin, type PurgeOptions } from "./api/jobAdmin";
-export type { BulkJob, EnqueueOptions, MethodRef } from "./api/enqueueInput";
+export type { BulkJob, EnqueueOptions, MethodRef, TypedEnqueueOptions, TypedJob } from "./api/enqueueInput";
 export { QueueSet, BUILTIN_QUEUES } from "./core/queues";
 export type { QueueConfig, QueueSettings } from "./core/options";
 export { Scheduler, type TickResult } from "./scheduler/scheduler";

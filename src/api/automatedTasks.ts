@@ -31,7 +31,13 @@ import { requireRunnable } from "../store/jobState";
 import { ResUsersResolver } from "../store/users";
 import { userKeysOnce } from "./bulkUsers";
 import { JobAdmin } from "./jobAdmin";
-import { checkRunByCronCalls, planRunByCron, type RunByCronCall, type RunByCronContext } from "./runByCronInput";
+import {
+  checkRunByCronCall,
+  checkRunByCronCalls,
+  planRunByCron,
+  type RunByCronCall,
+  type RunByCronContext,
+} from "./runByCronInput";
 import { checkCronSpec, type CronSpec, type JobFilter, type RunFilter, type TransactionOption } from "./serviceInput";
 
 /**
@@ -80,21 +86,50 @@ export class HrpCronJobService {
    * @throws UnknownMethodError when a registry was given and `model.fn` is not in it
    * @throws InvalidUserError when the user is missing or inactive
    */
-  async runByCron(
+  runByCron(
     name: string,
     model: string,
     fn: string,
-    args: unknown[] = [],
-    priority: number = DEFAULTS.jobPriority,
+    args?: unknown[],
+    priority?: number,
     userId?: number,
     dateCreated?: Date,
-    options: TransactionOption = {},
+    options?: TransactionOption,
+  ): Promise<HrpCronJob>;
+  /**
+   * The same with named options (the seed's positional form above stays):
+   *
+   * ```ts
+   * await service.runByCron({ name: "Create Asset Receiving Account Move", model: "hrp.asset.receiving.application",
+   *   function: "createAssetAcceptanceAccountMove", args: [[12, 13]], userId: 42,
+   *   dateCreated: new Date(Date.now() + 30_000) }, { manager });
+   * ```
+   */
+  runByCron(call: RunByCronCall, options?: TransactionOption): Promise<HrpCronJob>;
+  async runByCron(
+    nameOrCall: string | RunByCronCall,
+    ...rest: [string?, string?, unknown[]?, number?, number?, Date?, TransactionOption?] | [TransactionOption?]
   ): Promise<HrpCronJob> {
-    options = checkTransactionOption(options, this.dataSource);
-    const { job: values, schedule } = planRunByCron(
-      { name, model, function: fn, args, priority, userId, dateCreated },
-      this.runContext(),
+    const named = typeof nameOrCall === "object" && nameOrCall !== null;
+    const call = named
+      ? checkRunByCronCall(nameOrCall)
+      : (() => {
+          const [model, fn, args = [], priority = DEFAULTS.jobPriority, userId, dateCreated] = rest as [
+            string,
+            string,
+            unknown[]?,
+            number?,
+            number?,
+            Date?,
+          ];
+          return { name: nameOrCall, model, function: fn, args, priority, userId, dateCreated };
+        })();
+    const options = checkTransactionOption(
+      (named ? rest[0] : rest[6]) as TransactionOption | undefined,
+      this.dataSource,
     );
+    const { name, model, function: fn } = call;
+    const { job: values, schedule } = planRunByCron(call, this.runContext());
     const band = workBandOf(values);
     const job = await this.write(
       { operation: "runByCron", name, model, function: fn },

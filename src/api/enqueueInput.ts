@@ -1,5 +1,7 @@
 import type { DataSource, EntityManager } from "typeorm";
 import { ValidationError } from "../core/errors";
+import type { JobDefinition } from "../core/jobDefinition";
+import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import { optionKeys } from "../core/options";
 import { checkArray, checkKwargs, checkManager, checkName, checkOptions, optionalBool } from "../core/validate";
 
@@ -82,8 +84,18 @@ export interface BulkJob {
   readonly options?: EnqueueOptions;
 }
 
-/** A registered method, by reference or by dotted name (`model.method`). */
-export type MethodRef = string | Function;
+/** A registered method: by reference, by dotted name (`model.method`), or its typed definition (`defineJob`). */
+export type MethodRef = string | Function | JobDefinition<any, any>;
+
+/** What a typed job's `enqueue` resolves with: the job row, carrying its method's result type for `getJobResult`. */
+export type TypedJob<Result> = HrpCronJob & {
+  /** Type-level only (never set): the type `getJobResult` returns for this job. */
+  readonly __result?: Result;
+};
+
+/** `enqueue` options of a typed job: its `kwargs` checked against the method's (required unless it takes none); no `args`. */
+export type TypedEnqueueOptions<Kwargs> = Omit<EnqueueOptions, "kwargs" | "args"> &
+  (undefined extends Kwargs ? { readonly kwargs?: Kwargs } : { readonly kwargs: Kwargs });
 
 /**
  * Up-front checks of what `JobQueue.enqueue`, `enqueueDoc` and

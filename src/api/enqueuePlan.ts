@@ -1,4 +1,5 @@
 import { currentUserId } from "../core/context";
+import { isJobDefinition, type JobDefinition } from "../core/jobDefinition";
 import { checkDateRange } from "../core/dateRange";
 import { UnknownMethodError, ValidationError } from "../core/errors";
 import { joinMethodName, splitMethodName } from "../core/methodName";
@@ -38,6 +39,17 @@ export class EnqueuePlan {
    * @throws ValidationError, UnknownMethodError
    */
   resolveMethod(method: MethodRef, field = "method", item?: string): [string, string] {
+    const definition = guarded(field, () => (isJobDefinition(method) ? (method as JobDefinition) : null));
+    if (definition) {
+      // The definition itself must be what is registered under its name, not another method.
+      if (this.registry.nameOf(definition.run) !== definition.name)
+        throw new ValidationError(
+          field,
+          `job ${definition.name} (defineJob) is not registered in this queue's registry; add it with registry.define(job)`,
+          definition.name,
+        );
+      return [definition.model, definition.method];
+    }
     const name = typeof method === "function" ? this.registry.nameOf(method) : method;
     if (typeof method === "function" && !name) {
       throw new ValidationError(

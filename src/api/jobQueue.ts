@@ -25,7 +25,10 @@ import {
   type InlineEnqueueOptions,
   type MethodRef,
   type QueuedEnqueueOptions,
+  type TypedEnqueueOptions,
+  type TypedJob,
 } from "./enqueueInput";
+import type { JobDefinition } from "../core/jobDefinition";
 import { EnqueuePlan } from "./enqueuePlan";
 import { userKeysOnce } from "./bulkUsers";
 import { JobAdmin, type PurgeOptions, type QueueStats } from "./jobAdmin";
@@ -93,10 +96,22 @@ export class JobQueue {
    * null; neither — the job. Options whose type does not say get all three.
    * @throws ValidationError, UnknownQueueError, UnknownMethodError, InvalidUserError — and then nothing was written
    */
-  enqueue(method: MethodRef, options: InlineEnqueueOptions): Promise<unknown>;
-  enqueue(method: MethodRef, options: DeduplicatedEnqueueOptions): Promise<HrpCronJob | null>;
-  enqueue(method: MethodRef, options?: QueuedEnqueueOptions): Promise<HrpCronJob>;
-  enqueue(method: MethodRef, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
+  enqueue<K, R>(
+    job: JobDefinition<K, R>,
+    options: TypedEnqueueOptions<K> & ({ readonly now: true } | { readonly isAsync: false }),
+  ): Promise<R>;
+  enqueue<K, R>(
+    job: JobDefinition<K, R>,
+    options: TypedEnqueueOptions<K> & { readonly deduplicate: true; readonly now?: false; readonly isAsync?: true },
+  ): Promise<TypedJob<R> | null>;
+  enqueue<K, R>(
+    job: JobDefinition<K, R>,
+    ...options: undefined extends K ? [TypedQueuedOptions<K>?] : [TypedQueuedOptions<K>]
+  ): Promise<TypedJob<R>>;
+  enqueue(method: UntypedMethodRef, options: InlineEnqueueOptions): Promise<unknown>;
+  enqueue(method: UntypedMethodRef, options: DeduplicatedEnqueueOptions): Promise<HrpCronJob | null>;
+  enqueue(method: UntypedMethodRef, options?: QueuedEnqueueOptions): Promise<HrpCronJob>;
+  enqueue(method: UntypedMethodRef, options?: EnqueueOptions): Promise<HrpCronJob | null | unknown>;
   async enqueue(method: MethodRef, options: EnqueueOptions = {}): Promise<unknown> {
     options = checkEnqueueOptions(options, this.dataSource);
     const [model, fn] = this.plan.resolveMethod(method);
@@ -273,9 +288,11 @@ export class JobQueue {
     return job;
   }
 
-  /** {@link JobAdmin.getJobResult}: what the job's method returned, once it is done. */
-  async getJobResult(jobId: number): Promise<unknown> {
-    return this.admin.getJobResult(jobId);
+  /** {@link JobAdmin.getJobResult}: what the job's method returned, once it is done; typed for a `defineJob` job. */
+  getJobResult<R>(job: TypedJob<R>): Promise<R>;
+  getJobResult(job: number | HrpCronJob): Promise<unknown>;
+  async getJobResult(job: number | HrpCronJob): Promise<unknown> {
+    return this.admin.getJobResult(typeof job === "object" && job !== null ? job.id : job);
   }
 
   /** {@link JobAdmin.stopJob}. */
@@ -319,3 +336,13 @@ export class JobQueue {
     return requireActiveUser(this.options.userResolver, manager, uid);
   }
 }
+
+/** Options of a typed job's enqueue that writes it (resolves with the job). */
+type TypedQueuedOptions<K> = TypedEnqueueOptions<K> & {
+  readonly now?: false;
+  readonly isAsync?: true;
+  readonly deduplicate?: false;
+};
+
+/** A method by name or function reference: typed jobs (`defineJob`) take the typed overloads, which check their kwargs. */
+type UntypedMethodRef = string | Function;

@@ -70,6 +70,13 @@ export function checkRunByCronCalls(calls: readonly RunByCronCall[]): RunByCronC
   });
 }
 
+/** The named form of `runByCron`: a plain object with known keys only. @throws ValidationError */
+export function checkRunByCronCall(call: RunByCronCall): RunByCronCall {
+  if (typeof call !== "object" || call === null)
+    throw new ValidationError("call", "expected { name, model, function, args?, ... }", call);
+  return checkOptions("call", call, CALL_KEYS);
+}
+
 /**
  * Validates one call of `runByCron` the same way whether it comes alone or
  * in a bulk, and builds its rows: the `hrp_cron_job` row (its `userKey`

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { UnknownMethodError, ValidationError } from "./errors";
+import { isJobDefinition, type JobDefinition } from "./jobDefinition";
 import { joinMethodName } from "./methodName";
 import { describe, guarded } from "./validate";
 import type { JobEnv } from "./types";
@@ -59,6 +60,19 @@ export class ModelRegistry {
       this.names.set(bound, joinMethodName(model, name));
     }
     this.models.set(model, table);
+    return this;
+  }
+
+  /**
+   * Registers typed jobs made by `defineJob`, each under its `model.method`
+   * (replacing a method registered there before).
+   */
+  define(...jobs: ReadonlyArray<JobDefinition<any, any>>): this {
+    for (const [i, job] of jobs.entries()) {
+      if (!guarded(`jobs[${i}]`, () => isJobDefinition(job)))
+        throw new ValidationError(`jobs[${i}]`, "expected a job made by defineJob(name, method)", undefined);
+      this.register(job.model, { [job.method]: job.run });
+    }
     return this;
   }
 

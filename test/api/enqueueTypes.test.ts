@@ -1,5 +1,15 @@
-import { JobQueue, ModelRegistry, type EnqueueOptions, type HrpCronJob, type JobEnv } from "../../src";
-import { BACKENDS, openTestDb, type TestDb } from "../helpers";
+import {
+  defineJob,
+  Dispatcher,
+  JobQueue,
+  ModelRegistry,
+  ValidationError,
+  type EnqueueOptions,
+  type HrpCronJob,
+  type JobEnv,
+  type TypedJob,
+} from "../../src";
+import { BACKENDS, memoryLogger, openTestDb, type TestDb } from "../helpers";
 
 /**
  * `enqueue`'s result type follows its options (ts-jest type-checks this
@@ -33,5 +43,45 @@ describe.each(BACKENDS)("enqueue's result types, on %s", (kind) => {
       "pending",
       "long",
     ]);
+  });
+
+  it("a defineJob job checks its kwargs at compile time and returns its typed result", async () => {
+    const createMove = defineJob("hrp.asset.receiving.createMove", async (env, kw: { ids: number[] }) => ({
+      moveIds: kw.ids.map((id) => id * 100),
+      uid: env.uid,
+    }));
+    const ping = defineJob("hrp.util.ping", () => "pong");
+    const registry = new ModelRegistry().define(createMove, ping);
+    const jobs = new JobQueue(db.dataSource, { registry });
+
+    const job: TypedJob<{ moveIds: number[]; uid: number }> = await jobs.enqueue(createMove, {
+      kwargs: { ids: [1, 2] },
+    });
+    const later = await jobs.enqueue(createMove, { kwargs: { ids: [3] }, delayMs: 60_000 });
+    const pinged = await jobs.enqueue(ping); // no kwargs needed
+    const inline: { moveIds: number[]; uid: number } = await jobs.enqueue(createMove, {
+      kwargs: { ids: [5] },
+      now: true,
+    });
+    const maybe: TypedJob<string> | null = await jobs.enqueue(ping, { jobId: "p", deduplicate: true });
+    // @ts-expect-error kwargs are required and must match the method's
+    await expect(jobs.enqueue(createMove, {})).resolves.toBeDefined();
+    // @ts-expect-error a wrong kwargs type
+    await jobs.enqueue(createMove, { kwargs: { ids: ["x"] } });
+    // @ts-expect-error args are not for typed jobs (refused at run time too)
+    await expect(jobs.enqueue(createMove, { kwargs: { ids: [] }, args: [1] })).rejects.toThrow(ValidationError);
+    expect(inline.moveIds).toEqual([500]);
+
+    await new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue(); // two ill-typed calls fail
+    const result = await jobs.getJobResult(job); // typed
+    const moveIds: number[] = result.moveIds;
+    expect(moveIds).toEqual([100, 200]);
+    const pong: string = await jobs.getJobResult(pinged);
+    expect([pong, maybe?.state, later.state]).toEqual(["pong", "pending", "pending"]);
+
+    // A definition not registered in this queue's registry (or replaced there) is refused before anything is written.
+    const stray = defineJob("hrp.util.stray", () => 1);
+    await expect(jobs.enqueue(stray)).rejects.toThrow(/hrp\.util\.stray \(defineJob\) is not registered/);
+    expect(() => defineJob("nodot", () => 1)).toThrow(ValidationError);
   });
 });

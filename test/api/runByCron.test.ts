@@ -52,6 +52,51 @@ describe.each(BACKENDS)("runByCron on %s", (kind) => {
     expect(cron.nextcall.toISOString()).toBe(at.toISOString());
   });
 
+  it("the named form writes what the positional one writes; unknown keys are refused; it joins a transaction", async () => {
+    const at = new Date("2026-03-01T10:00:30Z");
+    const positional = await service.runByCron(
+      "Move",
+      "hrp.asset.receiving.application",
+      "createMove",
+      [[1]],
+      5,
+      1,
+      at,
+    );
+    const named = await service.runByCron({
+      name: "Move",
+      model: "hrp.asset.receiving.application",
+      function: "createMove",
+      args: [[1]],
+      priority: 5,
+      userId: 1,
+      dateCreated: at,
+    });
+    const shape = (j: HrpCronJob) => [
+      j.name,
+      j.model,
+      j.function,
+      j.args,
+      j.priority,
+      j.userId,
+      j.dateCreated.toISOString(),
+    ];
+    expect(shape(named)).toEqual(shape(positional));
+    await expect(
+      service.runByCron({ name: "x", model: "hrp.asset.receiving.application", fn: "createMove" } as never),
+    ).rejects.toThrow(/Invalid call: unknown option fn/);
+    await expect(
+      db.dataSource.transaction(async (manager) => {
+        await service.runByCron(
+          { name: "In tx", model: "hrp.asset.receiving.application", function: "createMove" },
+          { manager },
+        );
+        throw new Error("rolled back");
+      }),
+    ).rejects.toThrow("rolled back");
+    expect(await count(db, "hrp_cron_job")).toBe(2);
+  });
+
   it("defaults the start to now and the user to the ambient user", async () => {
     const user = await db.dataSource.manager.save(
       db.dataSource.manager.create(ResUsers, { login: "approver", name: "Approver", active: true, tz: null }),

@@ -29,6 +29,11 @@ describe.each(BACKENDS)("docs/queue-tasks.md on %s", (kind) => {
     expect(await queue.enqueue("hrp.report.build", { queue: "reports", kwargs: { month: "2026-12" }, jobId: "report:2026-12", deduplicate: true })).toBeNull();
   });
 
+  itRunsExample(kind, "queue-tasks/typed", async (_run, db) => {
+    const [job] = await new HrpCronJobService(db.dataSource).listJobs({ model: "hrp.report", function: "summarize" });
+    expect([job.state, job.result]).toEqual(["done", JSON.stringify({ month: "2026-12", rows: 3, by: 1 })]);
+  });
+
   itRunsExample(kind, "queue-tasks/worker", async (_run, db) => {
     const jobs = await new HrpCronJobService(db.dataSource).listJobs();
     expect(jobs).toHaveLength(2); // ran by the started worker, or left pending for the next one: never lost
