@@ -37,3 +37,12 @@ export type { QueueConfig, QueueSettings } from "./core/options";
 export { Scheduler, type TickResult } from "./scheduler/scheduler";
 export type { JobTypeSpec, SchedulerEvents, SchedulerOptions } from "./scheduler/schedulerInput";
 export { EVENT_NAMES, FREQUENCIES, expressionOf, type EventName, type Frequency } from "./scheduling/frequencies";
+export { DispatcherEvents } from "./worker/events";
+export type {
+  BatchEndEvent,
+  ClaimsRecoveredEvent,
+  DispatcherEventMap,
+  JobEndEvent,
+  JobStartEvent,
+  WorkerEvent,
+} from "./worker/events";

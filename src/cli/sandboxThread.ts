@@ -10,6 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { backendFor, localFor } from "../backend";
 import { ClaimStore } from "../store/claims";
 import { loadConfig, openDataSource, openRegistry } from "./loadConfig";
+import { DispatcherEvents } from "../worker/events";
 import { Executor } from "../worker/executor";
 import { consoleLogger } from "../core/logger";
 import { resolveDispatcherOptions } from "../core/resolveOptions";
@@ -37,7 +38,16 @@ async function main(): Promise<void> {
   );
   const local = localFor(dataSource);
   const claims = new ClaimStore(backend, options.logger);
-  const executor = new Executor(backend, claims, registry, options, workerId, local.runs);
+  // Events of runs in a thread are emitted by the parent's dispatcher (the thread's have no listener).
+  const executor = new Executor(
+    backend,
+    claims,
+    registry,
+    options,
+    workerId,
+    local.runs,
+    new DispatcherEvents(options.logger),
+  );
   const abort = new AbortController();
   parentPort!.on("message", (message: Message) => {
     if (message.type === "run") {

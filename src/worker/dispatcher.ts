@@ -13,6 +13,7 @@ import { CrashRecords } from "../store/crashes";
 import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
+import { DispatcherEvents } from "./events";
 import { Executor } from "./executor";
 import { Liveness } from "./liveness";
 import { LocalQueue } from "./localQueue";
@@ -60,6 +61,8 @@ type Phase = "stopped" | "running" | "stopping";
 export class Dispatcher {
   /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
   readonly workerId = newWorkerId();
+  /** Typed events: job start/end/success/failure, batch end, worker start/stop, recovered claims (see {@link DispatcherEvents}). */
+  readonly events: DispatcherEvents;
   private readonly backend: Backend;
   /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
   private readonly local: ProcessLocal;
@@ -97,9 +100,18 @@ export class Dispatcher {
     checkRegistry(registry);
     this.options = resolveDispatcherOptions(options, this.backend.serialTransactions, new ResUsersResolver());
     const { logger } = this.options;
+    this.events = new DispatcherEvents(logger);
     this.claims = new ClaimStore(this.backend, logger);
     this.gate = new MethodGate(this.backend, registry, this.options);
-    this.executor = new Executor(this.backend, this.claims, registry, this.options, this.workerId, this.local.runs);
+    this.executor = new Executor(
+      this.backend,
+      this.claims,
+      registry,
+      this.options,
+      this.workerId,
+      this.local.runs,
+      this.events,
+    );
     this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldKeys());
     this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
     const recovery = new Recovery(
@@ -109,6 +121,7 @@ export class Dispatcher {
       this.local.workers,
       logger,
       (failed) => this.executor.failedByRecovery(failed, failed.start, failed.error),
+      (recovered) => this.events.emit("claims:recovered", { workerId: this.workerId, recovered }),
     );
     this.liveness = new Liveness(
       this.backend,
@@ -121,7 +134,7 @@ export class Dispatcher {
       this.gate.methods(),
     );
     const sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
-    this.execution = new Execution(this.executor, sandbox, () => this.abort.signal);
+    this.execution = new Execution(this.executor, sandbox, () => this.abort.signal, this.events, this.workerId);
     this.manual = new ManualRuns(
       this.liveness,
       this.own,
@@ -207,6 +220,7 @@ export class Dispatcher {
     // Other processes' new work (PostgreSQL NOTIFY); polling remains the backstop.
     this.unlisten = await this.backend.listen((bands) => this.heard(this.options.now(), bands), this.options.logger);
     this.options.logger.info("worker started", { workerId: this.workerId, dialect: this.backend.dialect });
+    this.events.emit("worker:start", { workerId: this.workerId });
     this.loop = this.runLoop();
   }
 
@@ -259,6 +273,7 @@ export class Dispatcher {
       await this.execution.close();
       this.phase = "stopped"; // a later runDue() retries as usual
       this.options.logger.info("worker stopped", { workerId: this.workerId });
+      this.events.emit("worker:stop", { workerId: this.workerId });
     }
   }
 

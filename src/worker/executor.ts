@@ -13,6 +13,7 @@ import { CrashRecords } from "../store/crashes";
 import { stillHeld } from "../store/jobState";
 import { RunRecords } from "../store/outcomes";
 import { runKey, type RunKey } from "../store/runSource";
+import type { DispatcherEvents } from "./events";
 import { JobRunner, type JobOutcome } from "./jobRun";
 import { MethodTimes } from "./methodTimes";
 import { BatchUsers, PreparedBatch } from "./preparedBatch";
@@ -87,10 +88,11 @@ export class Executor {
     private readonly workerId: string,
     /** This DataSource's runs in progress in this process, where `stopJob` finds a run to stop at once. */
     localRuns: RunRegistry,
+    events: DispatcherEvents,
   ) {
     this.records = new RunRecords(backend, options, workerId);
     this.crashes = new CrashRecords(backend, options);
-    this.jobs = new JobRunner(backend, claims, this.records, registry, options, workerId, localRuns);
+    this.jobs = new JobRunner(backend, claims, this.records, registry, options, workerId, localRuns, events);
   }
 
   /** Aborts run `key` if this executor is running it (`stopJob`); returns whether it was. */

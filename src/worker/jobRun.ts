@@ -18,6 +18,7 @@ import { jobStateOf } from "../store/jobState";
 import { runKey, type RunKey } from "../store/runSource";
 import type { Failure, RunRecords, Success } from "../store/outcomes";
 import { parseArgs, resultText, toJsonSafe, untilAborted } from "./methodCall";
+import { startEvent, type DispatcherEvents } from "./events";
 import { resultBase, skipped } from "./runResult";
 
 /** How one job of a batch ended, before the batch commits. */
@@ -48,6 +49,8 @@ export class JobRunner {
     private readonly workerId: string,
     /** This DataSource's runs in progress in this process, where `stopJob` finds a run to stop at once. */
     private readonly localRuns: RunRegistry,
+    /** Told when a method starts (`job:start`). */
+    private readonly events: DispatcherEvents,
   ) {}
 
   /** Aborts run `key` if it is in progress here (`stopJob`); returns whether it was. */
@@ -106,6 +109,7 @@ export class JobRunner {
       for (let attempt = 1; ; attempt++) {
         const scope = newScope();
         try {
+          this.events.emit("job:start", startEvent(claimed, this.workerId, start));
           const success = await this.callMethod(manager, scope, cron, start, user, claimed.onSuccess, run.signal);
           await scope.release();
           return { kind: "success", success };

@@ -27,6 +27,8 @@ export class Recovery {
     private readonly logger: Logger,
     /** The follow-up of a failed recovery (the job's `onFailure`), after its transaction committed. */
     private readonly onFailed: (failed: FailedRecovery) => Promise<void>,
+    /** Told how many claims a pass recovered, when any. */
+    private readonly onRecovered: (recovered: number) => void = () => undefined,
   ) {}
 
   /** Lists every claim and recovers those of dead workers; returns how many. */
@@ -70,6 +72,7 @@ export class Recovery {
         });
       }
     }
+    if (recovered > 0) this.onRecovered(recovered);
     return recovered;
   }
 
