@@ -46,3 +46,5 @@ export type {
   JobStartEvent,
   WorkerEvent,
 } from "./worker/events";
+export { prometheusMetrics } from "./observe/prometheus";
+export type { PrometheusOptions, PromClient } from "./observe/prometheus";

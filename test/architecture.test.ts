@@ -22,6 +22,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   api: 5,
   worker: 5,
   scheduler: 6,
+  observe: 6,
   cli: 7,
 };
 
