@@ -28,8 +28,7 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
       );
     return {};
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(path) as { default?: HrpCronConfig } & HrpCronConfig;
+  const loaded = requireConfig(path) as { default?: HrpCronConfig } & HrpCronConfig;
   const config = loaded.default ?? loaded;
   if (typeof config !== "object" || config === null) {
     throw new ConfigError(`config file ${path} must export an object (use defineConfig)`, { path });
@@ -70,4 +69,47 @@ export function sharedOptions(
     ...(registry.list().length > 0 ? { registry } : {}),
     ...(config.userResolver ? { userResolver: config.userResolver } : {}),
   };
+}
+
+/** Config files in TypeScript: loaded through jiti when no TypeScript loader (ts-node, tsx, jest) is registered. */
+const TYPESCRIPT = /\.(c|m)?ts$/;
+
+/**
+ * The config module at `path`. A `.ts` file is required as is when a
+ * TypeScript loader is registered; otherwise (Node refuses its syntax) it
+ * is compiled on the fly by `jiti`, an optional dependency installed with
+ * hrp-cron.
+ * @throws ConfigError when a `.ts` config needs jiti and it is missing, or does not compile
+ */
+function requireConfig(path: string): unknown {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path);
+  } catch (error) {
+    if (!TYPESCRIPT.test(path) || !(error instanceof SyntaxError || isUnknownExtension(error))) throw error;
+  }
+  let createJiti: (from: string, options: object) => (id: string) => unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    ({ createJiti } = require("jiti") as { createJiti: typeof createJiti });
+  } catch {
+    throw new ConfigError(
+      `config file ${path} is TypeScript and the optional package jiti that loads it is not installed: npm install jiti (or compile the config to .js)`,
+      { path },
+    );
+  }
+  try {
+    return createJiti(__filename, { interopDefault: false, moduleCache: false })(path);
+  } catch (error) {
+    throw new ConfigError(
+      `config file ${path} could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        path,
+      },
+    );
+  }
+}
+
+function isUnknownExtension(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === "ERR_UNKNOWN_FILE_EXTENSION";
 }

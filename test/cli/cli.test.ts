@@ -297,6 +297,38 @@ describe("hrp-cron CLI", () => {
     expect((await run("jobs", "--config", bad2)).err).toMatch(/"userResolver" must be an object with findUser/);
   });
 
+  it("loads a TypeScript config file in plain Node (jiti), and says clearly when it does not compile", async () => {
+    const cli = async (...argv: string[]) => {
+      const child = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), ...argv], {
+        cwd: dir,
+        env: { ...process.env, HRP_CRON_LOG_LEVEL: "silent" },
+      });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      return { code, out, err };
+    };
+    const lib = JSON.stringify(join(ROOT, "dist", "src"));
+    writeFileSync(
+      join(dir, "hrp-cron.config.ts"),
+      `import { defineConfig, ENTITIES, ModelRegistry, type JobEnv } from ${lib};
+const registry = new ModelRegistry().register("ts.config", { hello: (env: JobEnv, kw: { who: string }): string => kw.who });
+export default defineConfig({ registry: () => registry, dataSource: { type: "better-sqlite3", database: ${JSON.stringify(dbFile)}, entities: ENTITIES } });
+`,
+    );
+    const migrated = await cli("migrate", "--config", "hrp-cron.config.ts");
+    expect([migrated.code, migrated.err]).toEqual([0, ""]);
+    expect(migrated.out).toMatch(/applied: 0001-initial-schema/);
+    const listed = await cli("jobs", "--config", "hrp-cron.config.ts");
+    expect([listed.code, listed.err]).toEqual([0, ""]);
+    writeFileSync(join(dir, "broken.config.ts"), "export default { registry: ( => 1 };\n");
+    const broken = await cli("jobs", "--config", "broken.config.ts");
+    expect(broken.code).toBe(1);
+    expect(broken.err).toMatch(/ConfigError: config file .*broken\.config\.ts could not be loaded/);
+  });
+
   it("a worker process stops cleanly on SIGINT", async () => {
     const child = spawn(
       process.execPath,
