@@ -193,6 +193,24 @@ export class DriverNotInstalledError extends HrpCronError {
 }
 
 /**
+ * hrp-cron's migrations are forward-only: TypeORM's `migration:revert`
+ * reached one of them (`TYPEORM_MIGRATIONS`). Nothing was changed.
+ */
+export class IrreversibleMigrationError extends HrpCronError {
+  constructor(readonly migration: string) {
+    super(
+      "IRREVERSIBLE_MIGRATION",
+      `hrp-cron migration ${migration} cannot be reverted: hrp-cron's migrations are forward-only. ` +
+        "Nothing was changed; to undo it, restore a backup taken before it ran",
+      { migration },
+    );
+  }
+  override get name(): string {
+    return "IrreversibleMigrationError";
+  }
+}
+
+/**
  * A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written.
  * `item` names the entry of a bulk call that asked for it (`jobs[3]`).
  */
