@@ -1,5 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
-import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import type { DataSource, EntityManager, QueryDeepPartialEntity } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";

@@ -102,6 +102,7 @@ function createBackend(dataSource: DataSource, options: ResolvedPostgresOptions)
   );
 }
 export { hydrate } from "./common";
+export { assertDriverInstalled, DRIVER_PACKAGES } from "./driverPackage";
 
 /**
  * The path of the embedded SQLite file `options` name when that file does

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DataSource } from "typeorm";
-import { backendFor } from "../backend";
+import { assertDriverInstalled, backendFor } from "../backend";
 import { ConfigError } from "../core/errors";
 import { ModelRegistry } from "../core/registry";
 import type { UserResolver } from "../core/users";
@@ -46,10 +46,19 @@ export async function openDataSource(config: HrpCronConfig): Promise<DataSource>
   return dataSource;
 }
 
-/** The configured DataSource as given: not initialized unless the config initialized it. */
+/**
+ * The configured DataSource as given: not initialized unless the config
+ * initialized it. DataSource options (the config's, else the defaults) are
+ * checked for their driver package first.
+ *
+ * @throws DriverNotInstalledError when the options' driver package (`better-sqlite3`, `pg`) is not installed
+ */
 export async function configuredDataSource(config: HrpCronConfig): Promise<DataSource> {
   const given = typeof config.dataSource === "function" ? await config.dataSource() : config.dataSource;
-  return given instanceof DataSource ? given : new DataSource(given ?? defaultDataSourceOptions(process.env, ENTITIES));
+  if (given instanceof DataSource) return given;
+  const options = given ?? defaultDataSourceOptions(process.env, ENTITIES);
+  assertDriverInstalled(options);
+  return new DataSource(options);
 }
 
 export async function openRegistry(config: HrpCronConfig): Promise<ModelRegistry> {

@@ -166,6 +166,51 @@ export class ConfigError extends HrpCronError {
 }
 
 /**
+ * The package of the database driver a DataSource needs is not installed.
+ * hrp-cron leaves the drivers to the application (optional peer
+ * dependencies): `better-sqlite3` for SQLite, `pg` for PostgreSQL. Nothing
+ * was opened.
+ */
+export class DriverNotInstalledError extends HrpCronError {
+  constructor(
+    /** The TypeORM driver type asked for (`"better-sqlite3"`, `"postgres"`). */
+    readonly driverType: string,
+    /** The npm package that driver loads. */
+    readonly packageName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "DRIVER_NOT_INSTALLED",
+      `The ${JSON.stringify(driverType)} DataSource needs the package ${packageName}, which is not installed: ` +
+        `run \`npm install ${packageName}\` in your application (hrp-cron does not install database drivers itself)`,
+      { driverType, packageName },
+      options,
+    );
+  }
+  override get name(): string {
+    return "DriverNotInstalledError";
+  }
+}
+
+/**
+ * hrp-cron's migrations are forward-only: TypeORM's `migration:revert`
+ * reached one of them (`TYPEORM_MIGRATIONS`). Nothing was changed.
+ */
+export class IrreversibleMigrationError extends HrpCronError {
+  constructor(readonly migration: string) {
+    super(
+      "IRREVERSIBLE_MIGRATION",
+      `hrp-cron migration ${migration} cannot be reverted: hrp-cron's migrations are forward-only. ` +
+        "Nothing was changed; to undo it, restore a backup taken before it ran",
+      { migration },
+    );
+  }
+  override get name(): string {
+    return "IrreversibleMigrationError";
+  }
+}
+
+/**
  * A queue name that is neither built in (`short`, `default`, `long`) nor configured. Nothing was written.
  * `item` names the entry of a bulk call that asked for it (`jobs[3]`).
  */

@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from "typeorm";
 import { ENTITIES } from "./entities";
+import { assertDriverInstalled } from "../backend";
 import { ConfigError } from "../core/errors";
 import type { PostgresOptions } from "../core/options";
 
@@ -13,7 +14,11 @@ import type { PostgresOptions } from "../core/options";
  * hrp-cron's migrations (`migrate()`).
  *
  * better-sqlite3 is the embedded driver because TypeORM 1.0 removed the
- * `sqlite3` driver; it is also synchronous and faster.
+ * `sqlite3` driver; it is also synchronous and faster. Both drivers are the
+ * application's to install (optional peer dependencies of hrp-cron).
+ *
+ * @throws ConfigError for a URL of another database; DriverNotInstalledError
+ * when the chosen driver's package (`better-sqlite3`, `pg`) is not installed
  */
 export function defaultDataSourceOptions(
   env: NodeJS.ProcessEnv = process.env,
@@ -22,14 +27,14 @@ export function defaultDataSourceOptions(
   const variable = env.HRP_CRON_DB ? "HRP_CRON_DB" : env.DATABASE_URL ? "DATABASE_URL" : null;
   const url = variable === null ? undefined : env[variable];
   if (url && /^postgres(ql)?:\/\//i.test(url)) {
-    return {
+    return withDriver({
       type: "postgres",
       url,
       entities,
       synchronize: false,
       logging: false,
       poolSize: Number(env.HRP_CRON_PG_POOL ?? 10),
-    };
+    });
   }
   // A scheme of two letters or more (so "C:\\data\\x.sqlite" stays a path); only the scheme is shown, never credentials.
   const scheme = url === undefined ? undefined : /^([A-Za-z][A-Za-z0-9+.-]+):/.exec(url)?.[1];
@@ -40,7 +45,7 @@ export function defaultDataSourceOptions(
       { variable, scheme },
     );
   }
-  return {
+  return withDriver({
     type: "better-sqlite3",
     database: url ?? "./hrp-cron.sqlite",
     entities,
@@ -48,7 +53,13 @@ export function defaultDataSourceOptions(
     logging: false,
     enableWAL: true,
     timeout: 10_000,
-  };
+  });
+}
+
+/** `options`, once their driver's package is known to be installed. */
+function withDriver(options: DataSourceOptions): DataSourceOptions {
+  assertDriverInstalled(options);
+  return options;
 }
 
 /**

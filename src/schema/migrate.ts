@@ -1,6 +1,6 @@
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { MIGRATIONS, type HrpCronMigration } from "./migrations";
-import { backendFor } from "../backend";
+import { backendFor, type Backend } from "../backend";
 import { DEFAULTS } from "../core/options";
 import { withTransientRetry } from "../backend/retry";
 
@@ -33,10 +33,7 @@ export async function migrate(
   await retried(() =>
     backend.transaction(async (m) => {
       await backend.lockForMigrations(m);
-      await backend.execute(
-        m,
-        `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name varchar(128) PRIMARY KEY, applied_at ${backend.ddl.timestamp} NOT NULL)`,
-      );
+      await createMigrationsTable(backend, m);
     }),
   );
   const applied: string[] = [];
@@ -44,26 +41,49 @@ export async function migrate(
     const ran = await retried(() =>
       backend.transaction(async (manager) => {
         await backend.lockForMigrations(manager);
-        const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [
-          migration.name,
-        ]);
-        if (done.length > 0) return false;
-        await migration.up({
-          ddl: backend.ddl,
-          run: async (sql, params) => {
-            await backend.execute(manager, sql, params ?? []);
-          },
-        });
-        await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
-          migration.name,
-          backend.toDbDate(new Date()),
-        ]);
-        return true;
+        return applyMigration(backend, manager, migration);
       }),
     );
     if (ran) applied.push(migration.name);
   }
   return applied;
+}
+
+/** Creates the bookkeeping table ({@link MIGRATIONS_TABLE}) unless it exists. */
+export async function createMigrationsTable(backend: Backend, manager: EntityManager): Promise<void> {
+  await backend.execute(
+    manager,
+    `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (name varchar(128) PRIMARY KEY, applied_at ${backend.ddl.timestamp} NOT NULL)`,
+  );
+}
+
+/**
+ * Applies `migration` in the transaction of `manager` and records it in
+ * {@link MIGRATIONS_TABLE}, unless that table says it was applied already:
+ * the one step shared by {@link migrate} and the TypeORM migration classes
+ * (`TYPEORM_MIGRATIONS`), so either may follow the other. The caller holds
+ * the migration lock (`lockForMigrations`) in that transaction.
+ *
+ * @returns whether it ran
+ */
+export async function applyMigration(
+  backend: Backend,
+  manager: EntityManager,
+  migration: HrpCronMigration,
+): Promise<boolean> {
+  const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [migration.name]);
+  if (done.length > 0) return false;
+  await migration.up({
+    ddl: backend.ddl,
+    run: async (sql, params) => {
+      await backend.execute(manager, sql, params ?? []);
+    },
+  });
+  await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
+    migration.name,
+    backend.toDbDate(new Date()),
+  ]);
+  return true;
 }
 
 /**

@@ -1,5 +1,4 @@
-import type { EntityManager } from "typeorm";
-import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import type { EntityManager, QueryDeepPartialEntity } from "typeorm";
 import type { Backend } from "../backend";
 import { CurrentlyRunningError, InvalidStateError, NotFoundError } from "../core/errors";
 import { IrCron } from "../schema/entities/IrCron";

@@ -1,5 +1,4 @@
-import type { DataSource, EntityManager } from "typeorm";
-import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import type { DataSource, EntityManager, QueryDeepPartialEntity } from "typeorm";
 import type { Backend } from "../backend";
 import { NotFoundError } from "../core/errors";
 import { HrpCronJob } from "../schema/entities/HrpCronJob";

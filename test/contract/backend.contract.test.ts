@@ -53,7 +53,12 @@ describe.each(BACKENDS)("Backend contract on %s", (kind) => {
         { note: "w1" },
         { note: "w2" },
       ]);
-    } else await expect(write).rejects.toThrow();
+    } else {
+      // Refused by SQLite's parser. Not `rejects.toThrow()`: TypeORM 0.3 passes an error of the prepare step on
+      // unwrapped, a better-sqlite3 SqliteError whose class comes from the jest module registry of whichever test
+      // file first loaded the (process-wide) native addon, so in other files it is no `Error` to jest.
+      await expect(write).rejects.toHaveProperty("message", expect.stringMatching(/syntax error/));
+    }
   });
 
   it("writes dates and booleans as bind parameters and reads them back through raw SQL, to the millisecond", async () => {

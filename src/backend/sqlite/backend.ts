@@ -56,7 +56,7 @@ export class SqliteBackend extends BaseBackend implements Backend {
   private sharedRunner(runner: RunnerState): SharedRunner {
     let shared = this.shared.get(runner);
     if (!shared) {
-      shared = new SharedRunner(runner);
+      shared = new SharedRunner(runner, this.dataSource);
       this.shared.set(runner, shared);
       this.guard.install(runner);
     }

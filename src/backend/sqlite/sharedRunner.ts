@@ -12,7 +12,8 @@ import { ImmediateBegin, type NativeSqlite } from "./begin";
 export type RunnerState = QueryRunner & {
   isTransactionActive: boolean;
   transactionDepth: number;
-  readonly driver: { readonly databaseConnection: NativeSqlite; readonly dataSource: DataSource };
+  /** `databaseConnection` has this name in TypeORM 0.3 and 1.x alike (the driver's `connection` / `dataSource` do not). */
+  readonly driver: { readonly databaseConnection: NativeSqlite };
 };
 
 /** hrp-cron's transaction as seen from its async context: `open` until it ends. */
@@ -38,7 +39,10 @@ export class SharedRunner {
   /** `BEGIN IMMEDIATE` on the shared connection. */
   private readonly immediate: ImmediateBegin;
 
-  constructor(private readonly runner: RunnerState) {
+  constructor(
+    private readonly runner: RunnerState,
+    private readonly dataSource: DataSource,
+  ) {
     this.immediate = new ImmediateBegin(() => runner.driver.databaseConnection);
     const original = runner.startTransaction.bind(runner);
     runner.startTransaction = async (isolation) => {
@@ -101,7 +105,7 @@ export class SharedRunner {
    */
   private async begin(forApplication: boolean): Promise<undefined> {
     const runner = this.runner;
-    runner.driver.dataSource.logger.logQuery("BEGIN IMMEDIATE", [], runner);
+    this.dataSource.logger.logQuery("BEGIN IMMEDIATE", [], runner);
     try {
       await this.immediate.begin();
       return undefined;

@@ -24,7 +24,7 @@ export const HRP_CRON_JOB_STATES: readonly HrpCronJobState[] = [
  * (`ir_cron.hrp_cron_job_id`), a record the dispatcher never claims,
  * finished (`active = false`) when the job ends.
  */
-@Entity({ name: "hrp_cron_job" })
+@Entity({ name: "hrp_cron_job", synchronize: false })
 export class HrpCronJob extends QueueColumns {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;

@@ -9,7 +9,7 @@ export type RunOutcome = "done" | "failed" | "interrupted" | "stopped";
  * transaction as a success or in the failure-recording transaction. "What
  * ran, when, as whom, and why did it fail" is one query on this table.
  */
-@Entity({ name: "hrp_cron_run_log" })
+@Entity({ name: "hrp_cron_run_log", synchronize: false })
 export class HrpCronRunLog {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;

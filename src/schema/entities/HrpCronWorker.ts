@@ -6,7 +6,7 @@ import { dateColumn, intColumn } from "./columns";
  * `last_seen_at`; a claim held by a worker that stopped heartbeating (or
  * whose process is gone) is recovered by the others.
  */
-@Entity({ name: "hrp_cron_worker" })
+@Entity({ name: "hrp_cron_worker", synchronize: false })
 export class HrpCronWorker {
   /** `host:pid:random`, unique per dispatcher instance. */
   @PrimaryColumn({ type: "varchar", length: 128 })

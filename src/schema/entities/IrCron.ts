@@ -12,7 +12,7 @@ import type { IntervalType } from "../../scheduling/interval";
  * outcome. Recurrence is either `interval_number` x `interval_type` or a
  * `cron_expression`, computed in `tz` (else the user's time zone, else UTC).
  */
-@Entity({ name: "ir_cron" })
+@Entity({ name: "ir_cron", synchronize: false })
 export class IrCron extends QueueColumns {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;

@@ -6,7 +6,7 @@ import { dateColumn } from "./columns";
  * with id 1 (login `admin`). Applications that keep users elsewhere plug in a
  * `UserResolver` instead of filling this table.
  */
-@Entity({ name: "res_users" })
+@Entity({ name: "res_users", synchronize: false })
 export class ResUsers {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;

@@ -6,7 +6,7 @@ import { dateColumn, intColumn } from "./columns";
  * Scheduled Job Type). Declared by the app (`schedulerEvents`, `created_by =
  * 'app'`, synced on start) or created at run time (`created_by = 'admin'`).
  */
-@Entity({ name: "scheduled_job_type" })
+@Entity({ name: "scheduled_job_type", synchronize: false })
 export class ScheduledJobType {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;
@@ -58,7 +58,7 @@ export class ScheduledJobType {
 }
 
 /** `scheduled_job_log`: one row per scheduled run, `Start` then `Complete` or `Failed` (with the error). */
-@Entity({ name: "scheduled_job_log" })
+@Entity({ name: "scheduled_job_log", synchronize: false })
 export class ScheduledJobLog {
   @PrimaryGeneratedColumn({ type: "integer" })
   id!: number;

@@ -15,5 +15,11 @@ export { IrCron } from "./IrCron";
 export { ResUsers } from "./ResUsers";
 export { ScheduledJobLog, ScheduledJobType } from "./ScheduledJobType";
 
-/** Every entity hrp-cron needs; add them to your DataSource's `entities`. */
+/**
+ * Every entity hrp-cron needs; add them to your DataSource's `entities`.
+ * Each is declared `synchronize: false`: their tables come from hrp-cron's
+ * migrations (`migrate()` or {@link TYPEORM_MIGRATIONS}), so the
+ * application's schema tooling (`synchronize`, `migration:generate`) leaves
+ * them alone.
+ */
 export const ENTITIES = [IrCron, HrpCronJob, HrpCronRunLog, HrpCronWorker, ResUsers, ScheduledJobType, ScheduledJobLog];

@@ -1,0 +1,97 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(__dirname, "..", "..");
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+
+/**
+ * What `npm pack` would publish, as npm itself lists it. The suite's global
+ * setup has just compiled dist/; `--ignore-scripts` keeps the prepack build
+ * from compiling it again under the other tests.
+ */
+function packedFiles(): string[] {
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const [result] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
+  return result.files.map((f) => f.path).sort();
+}
+
+describe("the published package", () => {
+  let files: string[];
+  beforeAll(() => {
+    files = packedFiles();
+  });
+
+  it("ships the compiled library, its types, the CLI, README and LICENSE, and nothing else", () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "dist/src/index.js",
+        "dist/src/index.d.ts",
+        "dist/src/cli/bin.js",
+        "dist/src/cli/sandboxThread.js",
+        "LICENSE",
+        "README.md",
+        "package.json",
+      ]),
+    );
+    const outside = files.filter((path) => !path.startsWith("dist/src/"));
+    expect(outside).toEqual(["LICENSE", "README.md", "package.json"]);
+    // In particular not the example app, the ORM config or the tests that dist/ also holds.
+    expect(files.filter((path) => /^dist\/(examples|ormconfig|test)/.test(path))).toEqual([]);
+  });
+
+  it("ships source maps that carry their sources (the .ts files themselves are not shipped)", () => {
+    const maps = files.filter((path) => path.endsWith(".js.map"));
+    const scripts = files.filter((path) => path.endsWith(".js"));
+    expect(maps.length).toBe(scripts.length);
+    for (const script of scripts) {
+      const text = readFileSync(join(root, script), "utf8");
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      expect(`${script} -> ${url}`).toBe(`${script} -> ${script.split("/").pop()}.map`);
+    }
+    for (const path of maps) {
+      const map = JSON.parse(readFileSync(join(root, path), "utf8")) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
+      expect(map.sourcesContent?.length).toBe(map.sources.length);
+      expect(map.sourcesContent!.every((source) => source.length > 0)).toBe(true);
+    }
+  });
+
+  it("exports the package root and package.json only, with types", () => {
+    expect(manifest.exports).toEqual({
+      ".": { types: "./dist/src/index.d.ts", default: "./dist/src/index.js" },
+      "./package.json": "./package.json",
+    });
+    expect(Object.keys(manifest.exports["."])[0]).toBe("types"); // conditions match in order: types first
+    expect(manifest.main).toBe("dist/src/index.js");
+    expect(manifest.bin["hrp-cron"]).toBe("dist/src/cli/bin.js");
+  });
+
+  it("leaves TypeORM and the database drivers to the application (peer dependencies)", () => {
+    expect(manifest.dependencies).not.toHaveProperty("typeorm");
+    expect(manifest.dependencies).not.toHaveProperty("pg");
+    expect(manifest.dependencies).not.toHaveProperty("better-sqlite3");
+    expect(manifest.peerDependencies).toEqual({
+      typeorm: "^0.3.20 || ^1.0.0",
+      "better-sqlite3": expect.any(String),
+      pg: expect.any(String),
+    });
+    expect(manifest.peerDependenciesMeta).toEqual({ "better-sqlite3": { optional: true }, pg: { optional: true } });
+    // The tests use them all.
+    for (const name of ["typeorm", "better-sqlite3", "pg"]) expect(manifest.devDependencies).toHaveProperty(name);
+  });
+
+  it("is MIT licensed, in package.json and in LICENSE", () => {
+    expect(manifest.license).toBe("MIT");
+    const license = readFileSync(join(root, "LICENSE"), "utf8");
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} hrp-cron contributors\n/);
+    expect(manifest.repository.url).toMatch(/^git\+https:\/\//);
+    expect(manifest.keywords).toEqual(expect.arrayContaining(["typeorm", "cron", "job-queue"]));
+  });
+});

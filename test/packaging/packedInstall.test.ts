@@ -1,0 +1,105 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..", "..");
+
+/**
+ * The packed tarball, installed the way npm lays out an application that
+ * depends on hrp-cron: its files in `node_modules/hrp-cron` (no
+ * `node_modules` of its own), and next to it only what the application
+ * brings — TypeORM (a peer) and hrp-cron's dependencies — linked from this
+ * repository's `node_modules`, without any database driver. (A real `npm
+ * install` of the tarball needs the registry; this needs nothing.) Node's
+ * own resolution then decides what the application can load.
+ */
+describe("the packed package, installed in an application", () => {
+  let dir: string;
+  let app: string;
+
+  const link = (name: string) => symlinkSync(join(root, "node_modules", name), join(app, "node_modules", name), "dir");
+
+  /** Runs `script` with node in the application folder. */
+  function node(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const result = spawnSync(process.execPath, args, {
+      cwd: app,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      timeout: 30_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "hrp-cron-packed-"));
+    const out = execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const [{ filename }] = JSON.parse(out) as Array<{ filename: string }>;
+    app = join(dir, "app");
+    const installed = join(app, "node_modules", "hrp-cron");
+    mkdirSync(installed, { recursive: true });
+    execFileSync("tar", ["-xzf", join(dir, filename), "-C", installed, "--strip-components=1"]);
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
+    for (const name of ["typeorm", "luxon", "reflect-metadata"]) link(name);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("loads from the package root, with CommonJS and ESM alike, and refuses deep paths", () => {
+    const cjs = node([
+      "-e",
+      `const hrp = require("hrp-cron");
+       console.log(typeof hrp.migrate, typeof hrp.Dispatcher, hrp.TYPEORM_MIGRATIONS.length > 0, require("hrp-cron/package.json").name);
+       try { require("hrp-cron/dist/src/backend"); console.log("deep path loaded"); } catch (e) { console.log(e.code); }`,
+    ]);
+    expect(cjs.stderr).toBe("");
+    expect(cjs.stdout.trim().split("\n")).toEqual(["function function true hrp-cron", "ERR_PACKAGE_PATH_NOT_EXPORTED"]);
+
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      `import { migrate, ENTITIES } from "hrp-cron";
+       console.log(typeof migrate, ENTITIES.length > 0);
+       await import("hrp-cron/dist/src/index.js").then(() => console.log("deep path loaded"), (e) => console.log(e.code));`,
+    ]);
+    expect(esm.stderr).toBe("");
+    expect(esm.stdout.trim().split("\n")).toEqual(["function true", "ERR_PACKAGE_PATH_NOT_EXPORTED"]);
+  });
+
+  it("names the driver package to install when it is missing, and works once it is installed", () => {
+    const cli = join("node_modules", "hrp-cron", "dist", "src", "cli", "bin.js");
+    // SQLite, the default: nothing is opened or created.
+    const sqlite = node([cli, "migrate"]);
+    expect(sqlite.status).toBe(1);
+    expect(sqlite.stderr).toContain("DriverNotInstalledError");
+    expect(sqlite.stderr).toContain("npm install better-sqlite3");
+    expect(existsSync(join(app, "hrp-cron.sqlite"))).toBe(false);
+    // PostgreSQL options in the app's config: reported at once, the worker does not wait for a database it could never open.
+    writeFileSync(
+      join(app, "hrp-cron.config.js"),
+      `const { defineConfig, ENTITIES, ModelRegistry } = require("hrp-cron");
+       module.exports = defineConfig({
+         dataSource: { type: "postgres", url: "postgres://nobody@127.0.0.1:1/none", entities: ENTITIES },
+         registry: () => new ModelRegistry().register("app", { async noop() {} }),
+       });`,
+    );
+    const postgres = node([cli, "worker", "--burst"]);
+    expect(postgres.status).toBe(1);
+    expect(postgres.stderr).toContain("DriverNotInstalledError");
+    expect(postgres.stderr).toContain("npm install pg");
+    rmSync(join(app, "hrp-cron.config.js"));
+    // The library call an application makes reports it the same way.
+    const options = node(["-e", `require("hrp-cron").defaultDataSourceOptions({ HRP_CRON_DB: "postgres://db/app" })`]);
+    expect(options.stderr).toContain("DriverNotInstalledError");
+    expect(options.stderr).toContain("npm install pg");
+
+    link("better-sqlite3");
+    const migrated = node([cli, "migrate"]);
+    expect(migrated.stderr).toBe("");
+    expect(migrated.status).toBe(0);
+    expect(existsSync(join(app, "hrp-cron.sqlite"))).toBe(true);
+  });
+});
