@@ -43,7 +43,10 @@ export async function openWhenReachable(config: HrpCronConfig, io: CliIo): Promi
       io.err(
         `hrp-cron: database unavailable (${oneLine(error)}); attempt ${attempt} failed, retrying in ${waitMs / 1000} s`,
       );
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, waitMs).unref()), io.stopRequested]);
+      // A timer that keeps the process alive: nothing else may while the worker waits (an unref'd one let it exit 0).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, waitMs))), io.stopRequested]);
+      clearTimeout(timer);
     }
   }
   return dataSource;

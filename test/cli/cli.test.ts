@@ -329,6 +329,32 @@ export default defineConfig({ registry: () => registry, dataSource: { type: "bet
     expect(broken.err).toMatch(/ConfigError: config file .*broken\.config\.ts could not be loaded/);
   });
 
+  it("a worker process started while its database refuses connections stays up, retrying, until Ctrl-C", async () => {
+    const config = join(dir, "down.config.js");
+    const lib = JSON.stringify(join(ROOT, "dist", "src"));
+    writeFileSync(
+      config,
+      `const { ModelRegistry } = require(${lib});
+module.exports = { registry: () => new ModelRegistry().register("app", { noop() {} }) };`,
+    );
+    const bin = join(ROOT, "dist", "src", "cli", "bin.js");
+    const child = spawn(process.execPath, [bin, "worker", "--no-scheduler", "--config", config], {
+      cwd: dir,
+      env: { ...process.env, HRP_CRON_DB: "postgres://postgres@127.0.0.1:1/test", HRP_CRON_LOG_LEVEL: "silent" },
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    let exit: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve((exit = code))));
+    for (let i = 0; i < 200 && (err.match(/retrying in/g) ?? []).length < 3; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(err.match(/attempt \d+ failed, retrying in/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(exit).toBeUndefined(); // still waiting (it used to exit 0 after the first line)
+    child.kill("SIGINT");
+    expect(await exited).toBe(1);
+    expect(err).toMatch(/DatabaseUnavailableError/);
+  });
+
   it("a worker process stops cleanly on SIGINT", async () => {
     const child = spawn(
       process.execPath,
