@@ -10,6 +10,7 @@ export { defineJob } from "./core/jobDefinition";
 export type { JobDefinition } from "./core/jobDefinition";
 export { runAsUser, currentUserId } from "./core/context";
 export { migrate, MIGRATIONS_TABLE, pendingMigrations } from "./schema/migrate";
+export type { MigrateOptions } from "./schema/migrate";
 export { backendFor, MIGRATION_ADVISORY_LOCK_KEY } from "./backend";
 export type { Backend } from "./backend";
 export { ADMIN_USER_ID } from "./core/users";

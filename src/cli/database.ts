@@ -39,7 +39,7 @@ export async function withDatabase<T>(
 ): Promise<T> {
   const dataSource = await open(config);
   try {
-    await migrate(dataSource);
+    await migrate(dataSource, { usersTable: !config.userResolver }); // an app with its own users gets no res_users
     const registry = await openRegistry(config);
     const service = new HrpCronJobService(dataSource, sharedOptions(config, registry));
     if (config.setup) await config.setup({ dataSource, registry, service });

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
-import { MIGRATIONS, type HrpCronMigration } from "./migrations";
+import { MIGRATIONS, type HrpCronMigration, type MigrationContext } from "./migrations";
+import { createUsersTable, USERS_TABLE } from "./migrations/usersTable";
 import { backendFor, type Backend } from "../backend";
 import { DEFAULTS } from "../core/options";
 import { withTransientRetry } from "../backend/retry";
@@ -17,6 +18,9 @@ export const MIGRATIONS_TABLE = "hrp_cron_migrations";
  * transient error (e.g. a prepared statement lost behind such a pooler) is
  * retried; it re-checks whether the migration was applied meanwhile.
  *
+ * With `{ usersTable: false }` (an application that resolves its users
+ * itself) hrp-cron's `res_users` table is not created.
+ *
  * @returns the names of the migrations applied by this call.
  *
  * ```ts
@@ -26,8 +30,11 @@ export const MIGRATIONS_TABLE = "hrp_cron_migrations";
  */
 export async function migrate(
   dataSource: DataSource,
-  migrations: readonly HrpCronMigration[] = MIGRATIONS,
+  options: MigrateOptions | readonly HrpCronMigration[] = {},
 ): Promise<string[]> {
+  const { migrations = MIGRATIONS, usersTable = true } = Array.isArray(options)
+    ? { migrations: options as readonly HrpCronMigration[] }
+    : (options as MigrateOptions);
   const backend = backendFor(dataSource);
   const retried = <T>(work: () => Promise<T>) => withTransientRetry(backend, DEFAULTS, work);
   await retried(() =>
@@ -41,12 +48,51 @@ export async function migrate(
     const ran = await retried(() =>
       backend.transaction(async (manager) => {
         await backend.lockForMigrations(manager);
-        return applyMigration(backend, manager, migration);
+        return applyMigration(backend, manager, migration, usersTable);
       }),
     );
     if (ran) applied.push(migration.name);
   }
+  // A database first migrated for an application with its own users gets res_users once hrp-cron keeps them.
+  if (usersTable)
+    await retried(() =>
+      backend.transaction(async (manager) => {
+        await backend.lockForMigrations(manager);
+        const schema = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [
+          MIGRATIONS[0].name,
+        ]);
+        // Only once hrp-cron's schema exists (its first migration created it, without res_users then).
+        if (schema.length > 0 && !(await manager.queryRunner!.hasTable(USERS_TABLE)))
+          await createUsersTable(migrationContext(backend, manager, true));
+      }),
+    );
   return applied;
+}
+
+/** How {@link migrate} runs. */
+export interface MigrateOptions {
+  /**
+   * Whether hrp-cron keeps its own users table, `res_users` (read by the
+   * default `ResUsersResolver`, with Administrator as id 1). Pass false
+   * when the application resolves users itself (a `userResolver` over its
+   * own table): `res_users` is then not created. Turning it on later
+   * creates it then. The CLI passes false when its config has a
+   * `userResolver`. @defaultValue true
+   */
+  readonly usersTable?: boolean;
+  /** The migrations to apply, oldest first (tests). @defaultValue every hrp-cron migration */
+  readonly migrations?: readonly HrpCronMigration[];
+}
+
+/** What a migration runs with, in `manager`'s transaction. */
+function migrationContext(backend: Backend, manager: EntityManager, usersTable: boolean): MigrationContext {
+  return {
+    ddl: backend.ddl,
+    usersTable,
+    run: async (sql, params) => {
+      await backend.execute(manager, sql, params ?? []);
+    },
+  };
 }
 
 /** Creates the bookkeeping table ({@link MIGRATIONS_TABLE}) unless it exists. */
@@ -70,15 +116,11 @@ export async function applyMigration(
   backend: Backend,
   manager: EntityManager,
   migration: HrpCronMigration,
+  usersTable = true,
 ): Promise<boolean> {
   const done = await backend.query(manager, `SELECT name FROM ${MIGRATIONS_TABLE} WHERE name = ?`, [migration.name]);
   if (done.length > 0) return false;
-  await migration.up({
-    ddl: backend.ddl,
-    run: async (sql, params) => {
-      await backend.execute(manager, sql, params ?? []);
-    },
-  });
+  await migration.up(migrationContext(backend, manager, usersTable));
   await backend.execute(manager, `INSERT INTO ${MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)`, [
     migration.name,
     backend.toDbDate(new Date()),

@@ -241,6 +241,8 @@ describe("hrp-cron CLI", () => {
   it("the config's top-level userResolver serves every command: add-job-type, the worker, listings", async () => {
     const config = join(ROOT, "test", "fixtures", "appUsers.config.ts");
     expect((await run("migrate", "--config", config)).code).toBe(0);
+    // The application keeps its users: hrp-cron created no res_users of its own.
+    expect(await withDb((ds) => ds.query(`SELECT name FROM sqlite_master WHERE name = 'res_users'`))).toEqual([]);
     // Users of the application's own table, not res_users (which has no user 7).
     const added = await run(
       "add-job-type",

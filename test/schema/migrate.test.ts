@@ -1,7 +1,7 @@
 import { DataSource } from "typeorm";
-import { MIGRATIONS, migrate } from "../../src";
+import { Dispatcher, JobQueue, MIGRATIONS, migrate, ModelRegistry, type JobEnv, type UserResolver } from "../../src";
 import { ResUsers } from "../../src/schema/entities";
-import { BACKENDS, count, openTestDb } from "../helpers";
+import { BACKENDS, count, memoryLogger, openTestDb } from "../helpers";
 
 describe.each(BACKENDS)("migrate on %s", (kind) => {
   it("creates the schema once, with Administrator as user 1, and is idempotent", async () => {
@@ -17,6 +17,38 @@ describe.each(BACKENDS)("migrate on %s", (kind) => {
       await other.initialize();
       expect(await migrate(other)).toEqual([]);
       await other.destroy();
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("with usersTable: false (an app that resolves its users) creates no res_users; turning it on later creates it", async () => {
+    const db = await openTestDb(kind, [], []);
+    try {
+      const tables = async () =>
+        (
+          await db.dataSource.query(
+            kind === "postgres"
+              ? `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()`
+              : `SELECT name FROM sqlite_master WHERE type = 'table'`,
+          )
+        ).map((r: { name: string }) => r.name);
+      const applied = await migrate(db.dataSource, { usersTable: false });
+      expect(applied).toEqual(MIGRATIONS.map((m) => m.name));
+      expect(await tables()).not.toContain("res_users");
+      // Jobs run as the application's users.
+      const staff: UserResolver = {
+        findUser: async (_m, id) => (id === 42 ? { id, login: "li.na", name: "Li Na", active: true, tz: null } : null),
+      };
+      const registry = new ModelRegistry().register("app", { whoami: (env: JobEnv) => env.user.login });
+      const job = await new JobQueue(db.dataSource, { registry, userResolver: staff }).enqueue("app.whoami", {
+        userId: 42,
+      });
+      await new Dispatcher(db.dataSource, registry, { userResolver: staff, logger: memoryLogger() }).runDue();
+      expect(await new JobQueue(db.dataSource, { registry, userResolver: staff }).getJobResult(job)).toBe("li.na");
+      // Without a resolver later on, hrp-cron keeps its own users again.
+      expect(await migrate(db.dataSource)).toEqual([]);
+      expect(await db.dataSource.manager.findOneByOrFail(ResUsers, { id: 1 })).toMatchObject({ login: "admin" });
     } finally {
       await db.close();
     }

@@ -100,7 +100,7 @@ export const WORKER_COMMANDS: Record<string, Command> = {
     async run({ config, io }) {
       const dataSource = await openDataSource(config);
       try {
-        const applied = await migrate(dataSource);
+        const applied = await migrate(dataSource, { usersTable: !config.userResolver });
         io.out(applied.length === 0 ? "database is up to date" : `applied: ${applied.join(", ")}`);
         if (config.schedulerEvents) {
           const synced = await schedulerFor(dataSource, config, await openRegistry(config)).sync();

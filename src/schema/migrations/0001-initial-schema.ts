@@ -1,21 +1,17 @@
 import type { HrpCronMigration } from "./migration";
+import { createUsersTable } from "./usersTable";
 
-/** ir_cron, hrp_cron_job, run log, workers and res_users (with Administrator as id 1). */
+/**
+ * ir_cron, hrp_cron_job, run log, workers and — unless the application
+ * resolves users itself (`usersTable` false) — res_users with Administrator
+ * as id 1. (Before `usersTable` existed it was always created; a database
+ * first migrated without it gets it later from `migrate()`'s users step.)
+ */
 export const initialSchema: HrpCronMigration = {
   name: "0001-initial-schema",
-  async up({ ddl, run }) {
+  async up({ ddl, run, usersTable }) {
     const ts = ddl.timestamp;
-    await run(`CREATE TABLE res_users (
-      id ${ddl.serialPrimaryKey},
-      login varchar(128) NOT NULL UNIQUE,
-      name varchar(256) NOT NULL,
-      active boolean NOT NULL DEFAULT TRUE,
-      tz varchar(64),
-      create_date ${ts}
-    )`);
-    await run(
-      `INSERT INTO res_users (login, name, active, tz, create_date) VALUES ('admin', 'Administrator', TRUE, NULL, CURRENT_TIMESTAMP)`,
-    );
+    if (usersTable) await createUsersTable({ ddl, run });
 
     await run(`CREATE TABLE hrp_cron_job (
       id ${ddl.serialPrimaryKey},

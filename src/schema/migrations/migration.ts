@@ -5,6 +5,12 @@ export interface MigrationContext {
   readonly ddl: DdlVocabulary;
   /** Runs one SQL statement (written with `?` placeholders). */
   run(sql: string, params?: unknown[]): Promise<void>;
+  /**
+   * Whether hrp-cron keeps its own users (`res_users`, with Administrator as
+   * id 1): false when the application resolves users itself (a
+   * `userResolver`), so the table is not created.
+   */
+  readonly usersTable: boolean;
 }
 
 /**
