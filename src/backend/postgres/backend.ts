@@ -87,6 +87,7 @@ export class PostgresBackend extends BaseBackend implements Backend {
     this.statements = new PreparedStatements(options.poolMode === "session", options.logger, (runner) =>
       this.guard.inScope(runner),
     );
+    guardPoolClients(dataSource, options.logger);
   }
 
   async announceWork(manager: EntityManager, bands: readonly WorkBand[] | null = null): Promise<void> {
@@ -335,4 +336,35 @@ interface PgTextClient {
   query(
     text: string,
   ): Promise<{ rows: Array<Record<string, unknown>> } | Array<{ rows: Array<Record<string, unknown>> }>>;
+}
+
+/**
+ * Gives every connection TypeORM's pool opens from now on an `error`
+ * listener of its own (logged at debug). When the server ends connections
+ * (a restart, `pg_terminate_backend`), a checked-out client may report the
+ * end twice: TypeORM's runner releases it on the first error and stops
+ * listening, and a second error on the now listener-less client would be an
+ * unhandled `error` event — a crashed worker process. The pool and TypeORM
+ * still see every error through their own listeners.
+ */
+function guardPoolClients(dataSource: DataSource, logger: Logger): void {
+  const pool = (dataSource.driver as unknown as { master?: PoolEvents }).master;
+  if (!pool) return;
+  const guard = (client: PoolClient) =>
+    client.on("error", (error: Error) =>
+      logger.debug("a database connection reported an error after it was released", { error: String(error) }),
+    );
+  pool.on("connect", guard);
+  // Connections opened before (by initialize()): pg-pool's list of its clients, where it has one.
+  if (Array.isArray(pool._clients)) for (const client of pool._clients as PoolClient[]) guard(client);
+}
+
+interface PoolClient {
+  on(event: "error", listener: (error: Error) => void): void;
+}
+
+/** The part of a `pg` pool this module listens to (`_clients`: pg-pool's own list, read when present). */
+interface PoolEvents {
+  on(event: "connect", listener: (client: PoolClient) => void): void;
+  readonly _clients?: unknown;
 }
