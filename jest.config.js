@@ -14,6 +14,8 @@ const typeormDir = process.env.HRP_CRON_TYPEORM_DIR
   ? path.resolve(process.env.HRP_CRON_TYPEORM_DIR, "node_modules", "typeorm")
   : null;
 
+const HRP_CRON = { "^hrp-cron$": "<rootDir>/src/index.ts" };
+
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
@@ -22,9 +24,11 @@ module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
   globalSetup: "<rootDir>/test/globalSetup.ts",
+  // The example imports the package by its name, as an application would (tsconfig.json maps it for the compiler).
+  moduleNameMapper: HRP_CRON,
   ...(typeormDir
     ? {
-        moduleNameMapper: { "^typeorm$": typeormDir, "^typeorm/(.*)$": `${typeormDir}/$1` },
+        moduleNameMapper: { ...HRP_CRON, "^typeorm$": typeormDir, "^typeorm/(.*)$": `${typeormDir}/$1` },
         testPathIgnorePatterns: [
           "/node_modules/",
           "<rootDir>/test/processes/",

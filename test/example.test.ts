@@ -2,14 +2,17 @@ import { Dispatcher, HrpCronJobService, ResUsers } from "../src";
 import { approveApplications } from "../examples/asset-receiving/app";
 import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
 import { exampleRegistry } from "../examples/asset-receiving/models";
-import { ensureExampleSchema } from "../examples/asset-receiving/schema";
+import { CreateAssetReceivingTables1767225600000 } from "../examples/asset-receiving/migrations";
 import { BACKENDS, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
   let db: TestDb;
   beforeEach(async () => {
     db = await openTestDb(kind, EXAMPLE_ENTITIES);
-    await ensureExampleSchema(db.dataSource);
+    // The example's own tables, from its own TypeORM migration.
+    const runner = db.dataSource.createQueryRunner();
+    await new CreateAssetReceivingTables1767225600000().up(runner);
+    await runner.release();
   });
   afterEach(() => db.close());
 

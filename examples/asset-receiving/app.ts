@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import { HrpCronJobService, runAsUser, type HrpCronJob } from "../../src";
+import { HrpCronJobService, runAsUser, type HrpCronJob } from "hrp-cron";
 import { AssetReceivingApplication } from "./entities";
 import { APPLICATION_MODEL } from "./models";
 

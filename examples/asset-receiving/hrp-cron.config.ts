@@ -1,10 +1,8 @@
-import { defaultDataSourceOptions } from "../../src/schema/dataSourceOptions";
-import { ENTITIES, ResUsers } from "../../src";
-import { defineConfig } from "../../src/cli";
+import { defaultDataSourceOptions, defineConfig, ENTITIES, ResUsers } from "hrp-cron";
 import { approveApplications } from "./app";
 import { AssetReceivingApplication, EXAMPLE_ENTITIES } from "./entities";
 import { APPLICATION_MODEL, exampleRegistry } from "./models";
-import { ensureExampleSchema } from "./schema";
+import { CreateAssetReceivingTables1767225600000 } from "./migrations";
 
 /**
  * `npm start` runs the worker with this config on `./hrp-cron.sqlite`
@@ -14,7 +12,11 @@ import { ensureExampleSchema } from "./schema";
  * job fails visibly — and a recurring "0 2 * * *" cron.
  */
 export default defineConfig({
-  dataSource: () => defaultDataSourceOptions(process.env, [...ENTITIES, ...EXAMPLE_ENTITIES]),
+  dataSource: () => ({
+    ...defaultDataSourceOptions(process.env, [...ENTITIES, ...EXAMPLE_ENTITIES]),
+    // The app's own tables come from its own TypeORM migrations (hrp-cron's from migrate(), which the CLI runs).
+    migrations: [CreateAssetReceivingTables1767225600000],
+  }),
   registry: () => exampleRegistry(),
   // The seed's hooks.py scheduler_events, translated.
   schedulerEvents: {
@@ -23,7 +25,7 @@ export default defineConfig({
     cron: { "0 2 * * *": ["hrp.scheduled_tasks.cleanupLogs"] },
   },
   async setup({ dataSource, service }) {
-    await ensureExampleSchema(dataSource);
+    await dataSource.runMigrations();
     if ((await dataSource.manager.count(AssetReceivingApplication)) > 0) return;
     const approver = await dataSource.manager.save(
       dataSource.manager.create(ResUsers, {

@@ -1,5 +1,5 @@
 import { In, LessThan } from "typeorm";
-import { HrpCronRunLog, ModelRegistry, type JobEnv } from "../../src";
+import { HrpCronRunLog, ModelRegistry, type JobEnv } from "hrp-cron";
 import { AccountMove, AssetReceivingApplication } from "./entities";
 
 export const APPLICATION_MODEL = "hrp.asset.receiving.application";
