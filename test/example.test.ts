@@ -1,8 +1,15 @@
-import { Dispatcher, HrpCronJobService, ResUsers } from "../src";
+import { randomUUID } from "node:crypto";
+import { Dispatcher, HrpCronJobService } from "../src";
 import { approveApplications } from "../examples/asset-receiving/app";
-import { AccountMove, AssetReceivingApplication, EXAMPLE_ENTITIES } from "../examples/asset-receiving/entities";
+import {
+  AccountMove,
+  AppUser,
+  AssetReceivingApplication,
+  EXAMPLE_ENTITIES,
+} from "../examples/asset-receiving/entities";
 import { exampleRegistry } from "../examples/asset-receiving/models";
 import { CreateAssetReceivingTables1767225600000 } from "../examples/asset-receiving/migrations";
+import { appUserResolver } from "../examples/asset-receiving/users";
 import { BACKENDS, fixedClock, memoryLogger, openTestDb, type TestDb } from "./helpers";
 
 describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
@@ -13,16 +20,20 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
     const runner = db.dataSource.createQueryRunner();
     await new CreateAssetReceivingTables1767225600000().up(runner);
     await runner.release();
+    // Its own users: jobs run as them through appUserResolver (hrp-cron's res_users is not used).
+    await db.dataSource.manager.save(AppUser, [
+      { username: "system", fullName: "System", enabled: true, tz: null, uuid: randomUUID() },
+      { username: "approver", fullName: "Approver", enabled: true, tz: "Asia/Shanghai", uuid: randomUUID() },
+    ]);
   });
+  const userResolver = appUserResolver;
   afterEach(() => db.close());
 
   it("approval schedules the account move 30 s later, as the approver, and the job posts it", async () => {
     const registry = exampleRegistry();
-    const service = new HrpCronJobService(db.dataSource, { registry });
+    const service = new HrpCronJobService(db.dataSource, { registry, userResolver });
     const m = db.dataSource.manager;
-    const approver = await m.save(
-      m.create(ResUsers, { login: "approver", name: "Approver", active: true, tz: "Asia/Shanghai" }),
-    );
+    const approver = await m.findOneByOrFail(AppUser, { username: "approver" });
     const [app] = await m.save(AssetReceivingApplication, [
       { name: "ARA-1", amount: 100, state: "draft" as const, approvedUid: null },
     ]);
@@ -34,7 +45,11 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
     expect(await approveApplications(db.dataSource, service, [], approver.id)).toBeNull();
 
     const clock = fixedClock(new Date(before + 10_000));
-    const dispatcher = new Dispatcher(db.dataSource, registry, { now: clock.now, logger: memoryLogger() });
+    const dispatcher = new Dispatcher(db.dataSource, registry, {
+      now: clock.now,
+      logger: memoryLogger(),
+      userResolver,
+    });
     expect(await dispatcher.runDue()).toEqual([]); // not due yet
     clock.set(new Date(job!.dateCreated.getTime() + 1));
     const [result] = await dispatcher.runDue();
@@ -48,7 +63,7 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
 
   it("a failing application rolls back its writes and records why", async () => {
     const registry = exampleRegistry();
-    const service = new HrpCronJobService(db.dataSource, { registry });
+    const service = new HrpCronJobService(db.dataSource, { registry, userResolver });
     const m = db.dataSource.manager;
     const apps = await m.save(AssetReceivingApplication, [
       { name: "ARA-OK", amount: 100, state: "draft" as const, approvedUid: null },
@@ -62,7 +77,7 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
       1,
       0,
     );
-    const dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger() });
+    const dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger(), userResolver });
     const [result] = await dispatcher.runDue();
     expect(result.outcome).toBe("failed");
     expect(await m.count(AccountMove)).toBe(0);
@@ -72,7 +87,7 @@ describe.each(BACKENDS)("asset-receiving example on %s", (kind) => {
   });
 
   it("an approval that rolls back leaves no job", async () => {
-    const service = new HrpCronJobService(db.dataSource, { registry: exampleRegistry() });
+    const service = new HrpCronJobService(db.dataSource, { registry: exampleRegistry(), userResolver });
     const m = db.dataSource.manager;
     const [app] = await m.save(AssetReceivingApplication, [
       { name: "ARA-RB", amount: 100, state: "draft" as const, approvedUid: null },

@@ -1,5 +1,32 @@
 import { Column, Entity, PrimaryGeneratedColumn } from "typeorm";
 
+/**
+ * The application's users (not hrp-cron's `res_users`): jobs run as one of
+ * them, found by `appUserResolver` (users.ts).
+ */
+@Entity({ name: "app_user" })
+export class AppUser {
+  @PrimaryGeneratedColumn({ type: "integer" })
+  id!: number;
+
+  @Column({ type: "varchar", length: 64, unique: true })
+  username!: string;
+
+  @Column({ name: "full_name", type: "varchar", length: 128 })
+  fullName!: string;
+
+  @Column({ type: "boolean", default: true })
+  enabled!: boolean;
+
+  /** IANA time zone of the user's wall clock, or null for UTC. */
+  @Column({ type: "varchar", length: 64, nullable: true })
+  tz!: string | null;
+
+  /** Never reused: the identity a job checks before it runs as this id. */
+  @Column({ type: "varchar", length: 36, unique: true })
+  uuid!: string;
+}
+
 /** An asset receiving application (验收申请): approved, then posted by a background job. */
 @Entity({ name: "hrp_asset_receiving_application" })
 export class AssetReceivingApplication {
@@ -41,4 +68,4 @@ export class AccountMove {
   createUid!: number;
 }
 
-export const EXAMPLE_ENTITIES = [AssetReceivingApplication, AccountMove];
+export const EXAMPLE_ENTITIES = [AppUser, AssetReceivingApplication, AccountMove];

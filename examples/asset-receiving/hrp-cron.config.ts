@@ -1,13 +1,16 @@
-import { defaultDataSourceOptions, defineConfig, ENTITIES, ResUsers } from "hrp-cron";
+import { randomUUID } from "node:crypto";
+import { defaultDataSourceOptions, defineConfig, ENTITIES } from "hrp-cron";
 import { approveApplications } from "./app";
-import { AssetReceivingApplication, EXAMPLE_ENTITIES } from "./entities";
+import { AppUser, AssetReceivingApplication, EXAMPLE_ENTITIES } from "./entities";
 import { APPLICATION_MODEL, exampleRegistry } from "./models";
 import { CreateAssetReceivingTables1767225600000 } from "./migrations";
+import { appUserResolver } from "./users";
 
 /**
  * `npm start` runs the worker with this config on `./hrp-cron.sqlite`
  * (`HRP_CRON_DB` picks another file or a postgres:// URL). On the first start
- * it seeds an approver (Asia/Shanghai), three applications — two are
+ * it seeds its users (a system user, id 1, which the scheduler's jobs run as,
+ * and an approver in Asia/Shanghai) in its own `app_user` table, three applications — two are
  * approved now, one 30 s from now as in the seed, and one has amount 0 so its
  * job fails visibly — and a recurring "0 2 * * *" cron.
  */
@@ -18,6 +21,8 @@ export default defineConfig({
     migrations: [CreateAssetReceivingTables1767225600000],
   }),
   registry: () => exampleRegistry(),
+  // Jobs run as the app's own users; with a resolver the CLI creates no res_users table.
+  userResolver: appUserResolver,
   // The seed's hooks.py scheduler_events, translated.
   schedulerEvents: {
     hourly: ["hrp.scheduled_tasks.updateDatabaseUsage"],
@@ -27,15 +32,10 @@ export default defineConfig({
   async setup({ dataSource, service }) {
     await dataSource.runMigrations();
     if ((await dataSource.manager.count(AssetReceivingApplication)) > 0) return;
-    const approver = await dataSource.manager.save(
-      dataSource.manager.create(ResUsers, {
-        login: "zhang.wei",
-        name: "Zhang Wei",
-        active: true,
-        tz: "Asia/Shanghai",
-        createDate: new Date(),
-      }),
-    );
+    const [, approver] = await dataSource.manager.save(AppUser, [
+      { username: "system", fullName: "System", enabled: true, tz: null, uuid: randomUUID() },
+      { username: "zhang.wei", fullName: "Zhang Wei", enabled: true, tz: "Asia/Shanghai", uuid: randomUUID() },
+    ]);
     const [a, b, c] = await dataSource.manager.save(AssetReceivingApplication, [
       { name: "ARA-0001", amount: 1_250_000, state: "draft" as const, approvedUid: null },
       { name: "ARA-0002", amount: 0, state: "draft" as const, approvedUid: null },

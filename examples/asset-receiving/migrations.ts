@@ -16,6 +16,20 @@ export class CreateAssetReceivingTables1767225600000 implements MigrationInterfa
     };
     await queryRunner.createTable(
       new Table({
+        name: "app_user",
+        columns: [
+          id,
+          { name: "username", type: "varchar", length: "64", isUnique: true },
+          { name: "full_name", type: "varchar", length: "128" },
+          { name: "enabled", type: "boolean", default: "true" },
+          { name: "tz", type: "varchar", length: "64", isNullable: true },
+          { name: "uuid", type: "varchar", length: "36", isUnique: true },
+        ],
+      }),
+      true,
+    );
+    await queryRunner.createTable(
+      new Table({
         name: "hrp_asset_receiving_application",
         columns: [
           id,
@@ -45,5 +59,6 @@ export class CreateAssetReceivingTables1767225600000 implements MigrationInterfa
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropTable("account_move");
     await queryRunner.dropTable("hrp_asset_receiving_application");
+    await queryRunner.dropTable("app_user");
   }
 }

@@ -145,11 +145,13 @@ describe("hrp-cron CLI", () => {
     expect(burst.out).toMatch(/burst: 2 run\(s\), 1 done, 1 failed/);
 
     const { approver, moves } = await withDb(async (ds) => ({
-      approver: (await ds.query(`SELECT id FROM res_users WHERE login = 'zhang.wei'`))[0].id as number,
+      approver: (await ds.query(`SELECT id FROM app_user WHERE username = 'zhang.wei'`))[0].id as number,
       moves: await ds.manager.find(AccountMove),
     }));
     expect(moves).toHaveLength(1);
     expect(moves[0].createUid).toBe(approver); // ran as the approving user, not as Administrator
+    // The example's users live in its own app_user table: hrp-cron made no res_users.
+    expect(await withDb((ds) => ds.query(`SELECT name FROM sqlite_master WHERE name = 'res_users'`))).toEqual([]);
 
     const failed = await run("jobs", "--state", "failed", "--config", EXAMPLE_CONFIG);
     expect(failed.out).toMatch(/ARA-0002 has amount 0; an account move needs/);
