@@ -26,7 +26,12 @@ export { MAX_DATE_MS, MIN_DATE_MS, checkDateRange, inDateRange } from "./core/da
 export type { JobEnv, Logger, RunResult } from "./core/types";
 export * from "./schema/entities";
 export { MIGRATIONS } from "./schema/migrations";
-export { TYPEORM_MIGRATIONS, type TypeormMigrationClass } from "./schema/typeormMigrations";
+export {
+  TYPEORM_MIGRATIONS,
+  typeormMigrations,
+  type TypeormMigrationClass,
+  type TypeormMigrationsOptions,
+} from "./schema/typeormMigrations";
 export type { HrpCronMigration, MigrationContext } from "./schema/migrations";
 export { defineConfig } from "./cli/config";
 export type { HrpCronConfig, SetupContext } from "./cli/config";

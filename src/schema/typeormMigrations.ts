@@ -30,7 +30,7 @@ export function typeormMigrationName(migration: HrpCronMigration): string {
  * `migrationsTransactionMode: "none"`, in its own), under hrp-cron's
  * migration lock. `down` refuses: hrp-cron's migrations are forward-only.
  */
-export function typeormMigration(migration: HrpCronMigration): TypeormMigrationClass {
+export function typeormMigration(migration: HrpCronMigration, usersTable = true): TypeormMigrationClass {
   const name = typeormMigrationName(migration);
   return class HrpCronTypeormMigration implements MigrationInterface {
     readonly name = name;
@@ -41,7 +41,7 @@ export function typeormMigration(migration: HrpCronMigration): TypeormMigrationC
       await backend.inTransaction(queryRunner.manager, async (manager) => {
         await backend.lockForMigrations(manager);
         await createMigrationsTable(backend, manager);
-        await applyMigration(backend, manager, migration);
+        await applyMigration(backend, manager, migration, usersTable);
       });
     }
 
@@ -69,5 +69,32 @@ export function typeormMigration(migration: HrpCronMigration): TypeormMigrationC
  * `migrate()` does, so `migrate()` then finds nothing to do, and a
  * migration `migrate()` applied first is only recorded in TypeORM's
  * `migrations` table when TypeORM runs it.
+ *
+ * An application that resolves its users itself takes
+ * {@link typeormMigrations}`({ usersTable: false })` instead.
  */
-export const TYPEORM_MIGRATIONS: readonly TypeormMigrationClass[] = MIGRATIONS.map(typeormMigration);
+export const TYPEORM_MIGRATIONS: readonly TypeormMigrationClass[] = typeormMigrations();
+
+/** Which of hrp-cron's tables {@link typeormMigrations} creates. */
+export interface TypeormMigrationsOptions {
+  /**
+   * Whether hrp-cron keeps its own users table, `res_users`, as for
+   * `migrate()`: false for an application with a `userResolver` over its
+   * own users. The classes have the same names either way (TypeORM records
+   * them by name). @defaultValue true
+   */
+  readonly usersTable?: boolean;
+}
+
+/**
+ * hrp-cron's migrations as TypeORM migration classes, as
+ * {@link TYPEORM_MIGRATIONS}, with options:
+ *
+ * ```ts
+ * migrations: [...typeormMigrations({ usersTable: false }), "dist/migrations/*.js"],
+ * ```
+ */
+export function typeormMigrations(options: TypeormMigrationsOptions = {}): TypeormMigrationClass[] {
+  const usersTable = options.usersTable ?? true;
+  return MIGRATIONS.map((migration) => typeormMigration(migration, usersTable));
+}

@@ -7,6 +7,7 @@ import {
   ModelRegistry,
   TYPEORM_MIGRATIONS,
   migrate,
+  typeormMigrations,
   type HrpCronJob,
   type JobEnv,
 } from "../../src";
@@ -135,6 +136,22 @@ describe.each(BACKENDS)("hrp-cron's migrations run by TypeORM on %s", (kind) => 
     expect(await count(db, "migrations")).toBe(MIGRATIONS.length + 1);
     expect(await snapshotTables(db, ["hrp_cron_migrations", "res_users"])).toEqual(before);
     expect(await schemaOf(ds, kind)).toEqual(schemaBefore);
+  });
+
+  it("creates no res_users for an application with its own users (usersTable: false), under the same names", async () => {
+    db = await openTestDb(kind, [], []);
+    const own = typeormMigrations({ usersTable: false });
+    expect(own.map((M) => new M().name)).toEqual(TYPEORM_MIGRATIONS.map((M) => new M().name));
+    const ds = await appDataSource({ migrations: own });
+    expect((await ds.runMigrations()).length).toBe(MIGRATIONS.length);
+    const runner = ds.createQueryRunner();
+    try {
+      expect(await runner.hasTable("res_users")).toBe(false);
+      expect(await runner.hasTable("hrp_cron_job")).toBe(true);
+    } finally {
+      await runner.release();
+    }
+    expect(await count(db, "hrp_cron_migrations")).toBe(MIGRATIONS.length);
   });
 
   it("refuses to revert an hrp-cron migration, and changes nothing", async () => {
