@@ -6,11 +6,19 @@ import { retriedTransaction } from "../backend/retry";
 import { InvalidStateError } from "../core/errors";
 import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded } from "../core/validate";
+import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded, optionalBool } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
-import { cancelJob, jobForChange, purgeJobs, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
+import {
+  cancelJob,
+  jobForChange,
+  purgeJobs,
+  queueStats,
+  requeueJob,
+  requestJobStop,
+  type PurgeCounts,
+} from "../store/jobAdmin";
 import * as listings from "../store/listings";
 import { ResUsersResolver } from "../store/users";
 import { checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
@@ -33,9 +41,27 @@ export interface PurgeOptions {
   readonly finishedOlderThanMs?: number;
   /** Failed jobs older than this. @defaultValue 30 days */
   readonly failedOlderThanMs?: number;
+  /** Also delete the run-log rows of the purged jobs' failed, stopped and interrupted runs. @defaultValue false (kept) */
+  readonly deleteFailureLogs?: boolean;
+  /** Only count what would be deleted. @defaultValue false */
+  readonly dryRun?: boolean;
 }
 
-const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({ finishedOlderThanMs: true, failedOlderThanMs: true });
+/** What {@link JobAdmin.purgeReport} deleted, or would delete (`dryRun`). */
+export interface PurgeReport extends PurgeCounts {
+  /** Finished jobs that ended before this were purged. */
+  readonly finishedBefore: Date;
+  /** Failed jobs that ended before this were purged. */
+  readonly failedBefore: Date;
+  readonly dryRun: boolean;
+}
+
+const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({
+  finishedOlderThanMs: true,
+  failedOlderThanMs: true,
+  deleteFailureLogs: true,
+  dryRun: true,
+});
 
 /**
  * The operators' verbs on jobs, in one place, for applications, the CLI and
@@ -121,10 +147,22 @@ export class JobAdmin {
   /**
    * Retention: deletes finished (`done`, `cancelled`, `stopped`) jobs older
    * than `finishedOlderThanMs` and failed ones older than
-   * `failedOlderThanMs`, with their ir_cron rows and run-log rows. Returns
-   * how many jobs were deleted.
+   * `failedOlderThanMs`, with their ir_cron rows and their successful runs'
+   * log rows. The run-log rows of their failed, stopped and interrupted
+   * runs stay (so `hrp_cron_runs` still shows what went wrong) unless
+   * `deleteFailureLogs`. Returns how many jobs were deleted; see
+   * {@link purgeReport} for the detail and a dry run.
    */
   async purge(options: PurgeOptions = {}): Promise<number> {
+    const report = await this.purgeReport(options);
+    return report.finishedJobs + report.failedJobs;
+  }
+
+  /**
+   * {@link purge}, saying what it deleted (with `dryRun`: what it would
+   * delete, deleting nothing) and the cut-off dates it used.
+   */
+  async purgeReport(options: PurgeOptions = {}): Promise<PurgeReport> {
     options = checkOptions("options", options, PURGE_OPTION_KEYS);
     const finishedMs = checkInt(
       "finishedOlderThanMs",
@@ -138,10 +176,17 @@ export class JobAdmin {
       0,
       Number.MAX_SAFE_INTEGER,
     );
+    const flags = {
+      deleteFailureLogs: optionalBool("deleteFailureLogs", options.deleteFailureLogs, false),
+      dryRun: optionalBool("dryRun", options.dryRun, false),
+    };
     const now = this.options.now().getTime();
-    return retriedTransaction(this.backend, this.options, (m) =>
-      purgeJobs(this.backend, m, new Date(now - finishedMs), new Date(now - failedMs)),
+    const finishedBefore = new Date(now - finishedMs);
+    const failedBefore = new Date(now - failedMs);
+    const counts = await retriedTransaction(this.backend, this.options, (m) =>
+      purgeJobs(this.backend, m, finishedBefore, failedBefore, flags),
     );
+    return { ...counts, finishedBefore, failedBefore, dryRun: flags.dryRun };
   }
 
   async getCron(cronId: number): Promise<IrCron> {
@@ -196,6 +241,27 @@ export class JobAdmin {
   }
 
   /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
+  /**
+   * The logins of users `ids`, through the configured `userResolver`, for
+   * listings that show people rather than ids: one lookup per distinct id,
+   * in one read. An id the resolver does not know maps to `#ID?`. A
+   * resolver that fails (its table missing: a CLI run without the config
+   * that names the application's resolver) gives an empty map, so the
+   * listing shows ids rather than failing.
+   */
+  async userLogins(ids: Iterable<number>): Promise<Map<number, string>> {
+    const distinct = [...new Set(ids)];
+    if (distinct.length === 0) return new Map();
+    return this.backend
+      .transaction(async (manager) => {
+        const logins = new Map<number, string>();
+        for (const id of distinct)
+          logins.set(id, (await this.options.userResolver.findUser(manager, id))?.login ?? `#${id}?`);
+        return logins;
+      })
+      .catch(() => new Map<number, string>());
+  }
+
   async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     const f = checkRunFilter(filter);
     return listings.listRuns(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });

@@ -1,4 +1,5 @@
 import { HRP_CRON_JOB_STATES } from "../schema/entities/HrpCronJob";
+import { RUN_OUTCOMES } from "../schema/entities/HrpCronRunLog";
 import { ValidationError } from "../core/errors";
 import { optionKeys } from "../core/options";
 import { checkInterval, checkTimeZone, validateCronExpression } from "../scheduling";
@@ -109,7 +110,18 @@ const JOB_FILTER_KEYS = optionKeys<JobFilter>({
   until: true,
   limit: true,
 });
-const RUN_FILTER_KEYS = optionKeys<RunFilter>({ cronId: true, jobId: true, limit: true });
+const RUN_FILTER_KEYS = optionKeys<RunFilter>({
+  cronId: true,
+  jobId: true,
+  state: true,
+  queue: true,
+  model: true,
+  function: true,
+  userId: true,
+  since: true,
+  until: true,
+  limit: true,
+});
 
 /** A {@link JobFilter}: a known state, names that are strings, a user id, a limit from 1 to {@link MAX_LIST_LIMIT}. @throws ValidationError */
 export function checkJobFilter(filter: JobFilter): JobFilter {
@@ -132,6 +144,15 @@ export function checkRunFilter(filter: RunFilter): RunFilter {
   const f = checkOptions("filter", filter, RUN_FILTER_KEYS);
   if (f.cronId !== undefined) checkId("cronId", f.cronId);
   if (f.jobId !== undefined) checkId("jobId", f.jobId);
+  if (f.state !== undefined && !RUN_OUTCOMES.includes(f.state)) {
+    throw new ValidationError("state", `must be one of ${RUN_OUTCOMES.join(", ")}`, f.state);
+  }
+  if (f.queue !== undefined) checkName("queue", f.queue);
+  if (f.model !== undefined) checkName("model", f.model);
+  if (f.function !== undefined) checkName("function", f.function);
+  if (f.userId !== undefined) checkId("userId", f.userId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
+  checkOptionalDate("since", f.since);
+  checkOptionalDate("until", f.until);
   return f;
 }

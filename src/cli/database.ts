@@ -3,7 +3,7 @@ import { HrpCronJobService } from "../api/automatedTasks";
 import { JobAdmin } from "../api/jobAdmin";
 import type { ModelRegistry } from "../core/registry";
 import { migrate } from "../schema/migrate";
-import type { ParsedArgs } from "./args";
+import type { OptionSpecs, ParsedArgs } from "./args";
 import type { HrpCronConfig } from "./config";
 import { openDataSource, openRegistry, sharedOptions } from "./loadConfig";
 import { withExistingDatabase } from "./readOnly";
@@ -22,11 +22,31 @@ export interface CommandContext {
   readonly io: CliIo;
 }
 
+/** One CLI command: what `--help` says about it, what it accepts, and what it does. */
 export type Command = {
+  /** One line, for the command list of `hrp-cron --help`. */
   readonly summary: string;
-  readonly flags: readonly string[];
+  /** Its positional arguments in the usage line (`JOB_ID`, `[pause|resume|...]`). */
+  readonly args?: string;
+  /** More about it, for `hrp-cron COMMAND --help` (plain text, wrapped by hand). */
+  readonly description?: string;
+  /** Its own options; `--config`, `-h/--help` (and `--json` when `json`) are added to every command. */
+  readonly options: OptionSpecs;
+  /** Whether it prints JSON instead of a table with `--json`. */
+  readonly json?: boolean;
+  /** Example command lines for its `--help`. */
+  readonly examples?: readonly string[];
   run(ctx: CommandContext): Promise<number>;
 };
+
+/** `data` as `--json` asks (indented JSON), else as `text` renders it for people (`text` is not called for JSON). */
+export async function output<T>(
+  ctx: CommandContext,
+  data: T,
+  text: (data: T) => string | Promise<string>,
+): Promise<string> {
+  return ctx.args.flags.has("json") ? JSON.stringify(data, null, 2) : text(data);
+}
 
 /**
  * Opens the database (with `open`: the worker waits for an unreachable one),

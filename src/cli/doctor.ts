@@ -12,20 +12,30 @@ import { renderTable } from "./table";
  * fail after `unknownMethodGraceMs`), runs held longer than their timeout or
  * by silent workers, and crons that keep failing.
  */
-export async function doctorReport(dataSource: DataSource, scheduler: Scheduler, now = new Date()): Promise<string> {
-  const status = await scheduler.status();
-  const { workers, pending, unserved, running, failing } = await doctorFacts(
-    backendFor(dataSource),
-    DEFAULTS.workerTimeoutMs,
-  );
-  const ageS = (d: Date | null) => (d ? Math.round((now.getTime() - d.getTime()) / 1000) : null);
-  const stuck = running.filter((r) => {
+export async function doctorData(dataSource: DataSource, scheduler: Scheduler, now = new Date()) {
+  const facts = await doctorFacts(backendFor(dataSource), DEFAULTS.workerTimeoutMs);
+  const stuck = facts.running.filter((r) => {
     const overTimeout =
       r.timeoutMs !== null && r.runningSince !== null && now.getTime() - r.runningSince.getTime() > r.timeoutMs;
     return overTimeout || r.lastSeenAt === null;
   });
-  const types = await scheduler.listTypes();
-  const failingTypes = await scheduler.failingTypes();
+  return {
+    at: now,
+    scheduler: await scheduler.status(),
+    types: await scheduler.listTypes(),
+    failingTypes: await scheduler.failingTypes(),
+    ...facts,
+    stuck,
+  };
+}
+
+/** Everything `hrp-cron doctor` reports (also its `--json`). */
+export type DoctorData = Awaited<ReturnType<typeof doctorData>>;
+
+/** The text of `hrp-cron doctor`. */
+export function renderDoctor(data: DoctorData): string {
+  const { at: now, scheduler: status, types, failingTypes, workers, pending, unserved, running, failing, stuck } = data;
+  const ageS = (d: Date | null) => (d ? Math.round((now.getTime() - d.getTime()) / 1000) : null);
   return [
     `Scheduler: ${status.enabled ? "enabled" : "DISABLED"}, ${status.paused ? "PAUSED" : "active"}; leader ${status.leaderId ?? "none"}` +
       `${status.leaderUntil ? ` (lease until ${status.leaderUntil.toISOString()})` : ""}; last tick ${status.lastTick?.toISOString() ?? "never"}`,
@@ -69,4 +79,9 @@ export async function doctorReport(dataSource: DataSource, scheduler: Scheduler,
       failingTypes.map((t) => [t.id, t.method, t.failedAt, t.error]),
     ),
   ].join("\n");
+}
+
+/** The doctor report as text: {@link doctorData} rendered by {@link renderDoctor}. */
+export async function doctorReport(dataSource: DataSource, scheduler: Scheduler, now = new Date()): Promise<string> {
+  return renderDoctor(await doctorData(dataSource, scheduler, now));
 }

@@ -8,6 +8,7 @@ import type { UserResolver } from "../core/users";
 import { defaultDataSourceOptions, defaultPostgresOptions } from "../schema/dataSourceOptions";
 import { ENTITIES } from "../schema/entities";
 import { checkConfig, type HrpCronConfig } from "./config";
+import { initializeForCli } from "./connect";
 
 /** Finding, loading and opening what the app's config file (`hrp-cron.config.js`) names: the config itself, its DataSource, its registry. */
 
@@ -40,7 +41,7 @@ export function loadConfig(explicitPath: string | undefined, env: NodeJS.Process
 /** Resolves the configured DataSource, initialized, with its backend options (`postgres`) applied. */
 export async function openDataSource(config: HrpCronConfig): Promise<DataSource> {
   const dataSource = await configuredDataSource(config);
-  if (!dataSource.isInitialized) await dataSource.initialize();
+  await initializeForCli(dataSource);
   const postgres = { ...defaultPostgresOptions(process.env), ...config.postgres };
   if (Object.keys(postgres).length > 0) backendFor(dataSource, postgres);
   return dataSource;

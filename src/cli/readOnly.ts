@@ -5,6 +5,7 @@ import { pendingMigrations } from "../schema/migrate";
 import { HrpCronJobService } from "../api/automatedTasks";
 import type { ModelRegistry } from "../core/registry";
 import type { HrpCronConfig } from "./config";
+import { initializeForCli } from "./connect";
 import { configuredDataSource, openRegistry, sharedOptions } from "./loadConfig";
 
 /**
@@ -29,7 +30,7 @@ export async function withExistingDatabase<T>(
         { path: missing },
       );
     }
-    await dataSource.initialize();
+    await initializeForCli(dataSource);
   }
   try {
     const pending = await pendingMigrations(dataSource);

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import { backendFor } from "../backend";
-import { coerceError, DatabaseUnavailableError } from "../core/errors";
+import { coerceError, DatabaseConnectError, DatabaseUnavailableError } from "../core/errors";
+import { describeTarget } from "./connect";
 import type { HrpCronConfig } from "./config";
 import { configuredDataSource } from "./loadConfig";
 import type { CliIo } from "./database";
@@ -28,7 +29,10 @@ export async function openWhenReachable(config: HrpCronConfig, io: CliIo): Promi
     try {
       await dataSource.initialize();
     } catch (error) {
-      if (!backend.isTransientError(error)) throw error;
+      if (!backend.isTransientError(error)) {
+        await dataSource.driver.disconnect().catch(() => undefined);
+        throw new DatabaseConnectError(describeTarget(dataSource.options), error);
+      }
       await dataSource.driver.disconnect().catch(() => undefined); // the failed attempt's pool
       if (stopped)
         throw new DatabaseUnavailableError(

@@ -122,3 +122,30 @@ export class DatabaseBusyError extends HrpCronError {
     return "DatabaseBusyError";
   }
 }
+
+/**
+ * The database could not be opened at all: refused or unreachable
+ * connection, unknown database, bad password, an SQLite file that cannot be
+ * opened. `target` describes where it looked, without secrets
+ * (`postgres at 127.0.0.1:5432/app`, `SQLite file ./hrp-cron.sqlite`).
+ */
+export class DatabaseConnectError extends HrpCronError {
+  constructor(
+    readonly target: string,
+    cause: unknown,
+  ) {
+    const error = coerceError(cause) as Error & { code?: unknown };
+    const reason = `${typeof error.code === "string" ? `${error.code}: ` : ""}${error.message}`
+      .replace(/\s+/g, " ")
+      .trim();
+    super(
+      "DATABASE_CONNECT",
+      `could not open the database (${target}): ${reason}. Is the server running, and do HRP_CRON_DB / DATABASE_URL or the config's dataSource point at it?`,
+      { target, reason },
+      { cause },
+    );
+  }
+  override get name(): string {
+    return "DatabaseConnectError";
+  }
+}

@@ -25,6 +25,8 @@ export class HrpCronError extends Error {
 /** Normalises anything thrown into an `Error` (strings, objects, `undefined`). */
 export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
+  // An Error of another realm (a vm context, a test runner's sandbox) fails instanceof but is one.
+  if (Object.prototype.toString.call(thrown) === "[object Error]") return thrown as Error;
   if (typeof thrown === "string") return new Error(thrown);
   let text: string;
   try {

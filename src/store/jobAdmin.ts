@@ -172,22 +172,53 @@ export async function queueStats(
   }));
 }
 
+/** What {@link purgeJobs} deleted (or, for a dry run, would delete). */
+export interface PurgeCounts {
+  /** Done, cancelled and stopped jobs. */
+  readonly finishedJobs: number;
+  readonly failedJobs: number;
+  /** Run-log rows of the purged jobs' failed, stopped or interrupted runs that were kept (the audit of what went wrong). */
+  readonly failureLogsKept: number;
+  /** Such rows deleted (only when asked). */
+  readonly failureLogsDeleted: number;
+}
+
 /**
- * Deletes finished (`done`, `cancelled`, `stopped`) jobs done before
- * `finishedBefore` and failed ones done before `failedBefore`, with their
- * `ir_cron` rows and run-log rows; returns how many jobs were deleted.
+ * Retention: finished jobs that ended before `finishedBefore`, failed ones
+ * before `failedBefore` (never one still claimed), with their ir_cron rows
+ * and their successful runs' log rows. The log rows of their failed,
+ * stopped or interrupted runs stay (the `hrp_cron_runs` view keeps showing
+ * them) unless `deleteFailureLogs`. `dryRun` only counts.
  */
 export async function purgeJobs(
   backend: Backend,
   m: EntityManager,
   finishedBefore: Date,
   failedBefore: Date,
-): Promise<number> {
-  const where = `((state IN ('done', 'cancelled', 'stopped') AND date_done < ?) OR (state = 'failed' AND date_done < ?)) AND running_worker IS NULL`;
+  options: { readonly deleteFailureLogs: boolean; readonly dryRun: boolean },
+): Promise<PurgeCounts> {
+  const finished = `state IN ('done', 'cancelled', 'stopped') AND date_done < ? AND running_worker IS NULL`;
+  const failed = `state = 'failed' AND date_done < ? AND running_worker IS NULL`;
+  const where = `((${finished}) OR (${failed}))`;
   const params = [backend.toDbDate(finishedBefore), backend.toDbDate(failedBefore)];
+  const count = async (sql: string, values: unknown[]) =>
+    Number((await backend.query<{ n: unknown }>(m, sql, values))[0].n);
+  const finishedJobs = await count(`SELECT COUNT(*) AS n FROM hrp_cron_job WHERE ${finished}`, [params[0]]);
+  const failedJobs = await count(`SELECT COUNT(*) AS n FROM hrp_cron_job WHERE ${failed}`, [params[1]]);
+  const failureLogs = await count(
+    `SELECT COUNT(*) AS n FROM hrp_cron_run_log WHERE state <> 'done' AND hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`,
+    params,
+  );
+  const counts = {
+    finishedJobs,
+    failedJobs,
+    failureLogsKept: options.deleteFailureLogs ? 0 : failureLogs,
+    failureLogsDeleted: options.deleteFailureLogs ? failureLogs : 0,
+  };
+  if (options.dryRun || finishedJobs + failedJobs === 0) return counts;
   await backend.execute(
     m,
-    `DELETE FROM hrp_cron_run_log WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`,
+    `DELETE FROM hrp_cron_run_log WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})${options.deleteFailureLogs ? "" : " AND state = 'done'"}`,
     params,
   );
   await backend.execute(
@@ -195,5 +226,6 @@ export async function purgeJobs(
     `DELETE FROM ir_cron WHERE hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE ${where})`,
     params,
   );
-  return backend.execute(m, `DELETE FROM hrp_cron_job WHERE ${where}`, params);
+  await backend.execute(m, `DELETE FROM hrp_cron_job WHERE ${where}`, params);
+  return counts;
 }

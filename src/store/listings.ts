@@ -24,10 +24,23 @@ export interface JobFilter {
   readonly limit?: number;
 }
 
-/** Filters for {@link HrpCronJobService.listRuns}. */
+/** Filters for {@link HrpCronJobService.listRuns}; several narrow together. */
 export interface RunFilter {
   readonly cronId?: number;
   readonly jobId?: number;
+  /** Runs that ended so: `done`, `failed`, `interrupted`, `stopped`. */
+  readonly state?: RunOutcome;
+  /** Runs of jobs (or crons) of this queue. */
+  readonly queue?: string;
+  readonly model?: string;
+  /** Method name (`function` column). */
+  readonly function?: string;
+  /** Runs that ran as this user. */
+  readonly userId?: number;
+  /** Runs started at or after this date. */
+  readonly since?: Date;
+  /** Runs started before this date. */
+  readonly until?: Date;
   /** @defaultValue 100 */
   readonly limit?: number;
 }
@@ -69,6 +82,32 @@ export async function listRuns(
   if (filter.jobId) {
     where.push("hrp_cron_job_id = ?");
     params.push(filter.jobId);
+  }
+  const equal: Array<[string, unknown]> = [
+    ["state", filter.state],
+    ["model", filter.model],
+    ["function", filter.function],
+    ["user_id", filter.userId],
+  ];
+  for (const [column, value] of equal) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (filter.queue !== undefined) {
+    // The view has no queue: a job's run is of its job's queue, a recurring cron's of the cron's.
+    where.push(
+      "(hrp_cron_job_id IN (SELECT id FROM hrp_cron_job WHERE queue = ?) OR (hrp_cron_job_id IS NULL AND cron_id IN (SELECT id FROM ir_cron WHERE queue = ?)))",
+    );
+    params.push(filter.queue, filter.queue);
+  }
+  if (filter.since !== undefined) {
+    where.push("date_start >= ?");
+    params.push(backend.toDbDate(filter.since));
+  }
+  if (filter.until !== undefined) {
+    where.push("date_start < ?");
+    params.push(backend.toDbDate(filter.until));
   }
   const rows = await backend.query<Record<string, unknown>>(
     dataSource.manager,

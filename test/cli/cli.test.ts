@@ -154,7 +154,24 @@ describe("hrp-cron CLI", () => {
     expect(await withDb((ds) => ds.query(`SELECT name FROM sqlite_master WHERE name = 'res_users'`))).toEqual([]);
 
     const failed = await run("jobs", "--state", "failed", "--config", EXAMPLE_CONFIG);
-    expect(failed.out).toMatch(/ARA-0002 has amount 0; an account move needs/);
+    expect(failed.out).toMatch(/^2\s+failed\s+default\s+…\S*AccountMove\s+zhang\.wei\s+1\s/m); // logins, method ends kept
+    expect(Math.max(...failed.out.split("\n").map((l) => l.length))).toBeLessThanOrEqual(120);
+    // One job in full: its whole error and stack, its user's login, its arguments.
+    const detail = await run("job", "2", "--config", EXAMPLE_CONFIG);
+    expect(detail.out).toMatch(/^Job 2 {2}Create Asset Receiving Account Move {2}\[failed\]$/m);
+    expect(detail.out).toMatch(/^ {2}user +zhang\.wei \(id 2\)$/m);
+    expect(detail.out).toMatch(/application ARA-0002 has amount 0; an account move needs a positive amount\n\s+at /);
+    const json = JSON.parse((await run("job", "2", "--json", "--config", EXAMPLE_CONFIG)).out) as {
+      job: { id: number; state: string };
+      login: string;
+      runs: Array<{ state: string; error: string }>;
+    };
+    expect([json.job.id, json.job.state, json.login, json.runs.map((r) => r.state)]).toEqual([
+      2,
+      "failed",
+      "zhang.wei",
+      ["failed"],
+    ]);
     const runs = await run("runs", "--config", EXAMPLE_CONFIG);
     expect(runs.out.split("\n").filter((l) => /\bfailed\b/.test(l))).toHaveLength(1);
 
@@ -184,8 +201,21 @@ describe("hrp-cron CLI", () => {
     // The recurring cron (id 4) runs on demand.
     const now = await run("run-now", "4", "--config", EXAMPLE_CONFIG);
     expect(now.code).toBe(0);
-    expect(now.out).toMatch(/dailyDepreciation\s+2\s+done/);
+    expect(now.out).toMatch(/dailyDepreciation\s+zhang\.wei\s+done/);
     expect((await run("crons", "--config", EXAMPLE_CONFIG)).out).toMatch(/0 2 \* \* \*/);
+
+    // Retention: job 2 (done after its retry) goes, the log of its failed first run stays in the audit.
+    const failedRuns = () => run("runs", "--state", "failed", "--json", "--config", EXAMPLE_CONFIG);
+    expect(JSON.parse((await failedRuns()).out)).toHaveLength(1);
+    const dry = await run("purge", "--finished-days", "0", "--dry-run", "--config", EXAMPLE_CONFIG);
+    expect(dry.out).toMatch(/^would delete 3 finished job\(s\)/); // 1 and 2 done, 3 cancelled
+    expect(dry.out).toMatch(/kept 1 log row\(s\) of their failed/);
+    expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toHaveLength(3); // nothing deleted
+    const purged = await run("purge", "--finished-days", "0", "--config", EXAMPLE_CONFIG);
+    expect(purged.out).toMatch(/^deleted 3 finished job\(s\).*\ndeleted 0 failed job\(s\).*\nkept 1 log row\(s\)/);
+    expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toEqual([]);
+    const [kept] = JSON.parse((await failedRuns()).out) as Array<{ hrpCronJobId: number; error: string }>;
+    expect([kept.hrpCronJobId, kept.error]).toEqual([2, expect.stringContaining("ARA-0002 has amount 0")]);
   });
 
   it("queue commands: worker --queue --burst, jobs --queue, queues, stop, purge", async () => {
@@ -204,7 +234,7 @@ describe("hrp-cron CLI", () => {
     expect(burst.code).toBe(0);
     expect(burst.out).toMatch(/burst: 2 run\(s\), 2 done, 0 failed/);
     expect((await run("jobs", "--queue", "long", "--config", config)).out).toMatch(
-      /app\.tasks\.note\s+long\s+1\s+10\s+pending/,
+      /^3\s+pending\s+long\s+app\.tasks\.note\s+admin\s+0\s/m,
     );
     expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
     expect(
@@ -214,7 +244,9 @@ describe("hrp-cron CLI", () => {
     expect((await run("jobs", "--until", "yesterday", "--config", config)).code).toBe(2);
     const stop = await run("stop", "3", "--config", config);
     expect([stop.code, stop.err]).toEqual([1, expect.stringMatching(/not running; cancel a pending job/)]);
-    expect((await run("purge", "--finished-days", "0", "--config", config)).out).toBe("deleted 2 job(s)");
+    expect((await run("purge", "--finished-days", "0", "--config", config)).out).toMatch(
+      /^deleted 2 finished job\(s\) \(done, cancelled, stopped before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\n/,
+    );
     expect((await run("jobs", "--config", config)).out.split("\n")).toHaveLength(3); // header, rule, the long job
   });
 

@@ -67,5 +67,5 @@ export function writeConfigExample(name: string): string {
 
 /** Dates as the CLI prints them (`2026-11-30 21:20:36Z`), which differ from run to run. */
 export function withoutDates(text: string): string {
-  return text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/g, "<date>");
+  return text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ?/g, "<date>");
 }

@@ -41,6 +41,23 @@ describe.each(BACKENDS)("docs/operating.md on %s", (kind) => {
     expect(doctor.code).toBe(0);
     expect(withoutDates(doctor.stdout)).toBe(withoutDates(outputBlock("doctor")));
 
+    // One job in full, with the example's config (its users); worker ids, paths and durations differ per run.
+    const exampleConfig = join(__dirname, "..", "..", "dist", "examples", "asset-receiving", "hrp-cron.config.js");
+    const detail = await hrpCron(["job", "2", "--config", exampleConfig], { env, cwd });
+    const machineFree = (text: string) =>
+      withoutDates(text)
+        .replace(/\b[\w.-]+:\d+:[a-z0-9]+\b/g, "<worker>")
+        .replace(/\(\/\S*?\/dist\//g, "(<root>/dist/")
+        .replace(/\d+ ms/g, "<n> ms")
+        .replace(/ UTC/g, "")
+        .split("\n")
+        .filter((line) => !line.includes("node:internal")) // the driver's async frames differ per database
+        .join("\n");
+    expect([detail.code, detail.stderr]).toEqual([0, ""]);
+    expect(machineFree(detail.stdout)).toBe(machineFree(outputBlock("job-detail")));
+    const typo = await hrpCron(["jobs", "--stat", "failed"], { env, cwd });
+    expect([typo.code, typo.stderr.trimEnd()]).toEqual([2, outputBlock("cli-typo").trimEnd()]);
+
     const sql = codeBlocks("docs/operating.md").find((b) => b.lang === "sql")!.code;
     const statements = sql.split(/;\s*(?:\n|$)/).map((s) => s.trim()).filter(Boolean);
     const results: unknown[][] = [];
@@ -60,7 +77,7 @@ describe.each(BACKENDS)("docs/operating.md on %s", (kind) => {
       expect([burst.code, burst.stdout]).toEqual([0, expect.stringContaining("nothing was due")]);
       const crons = await hrpCron(["crons", "--config", config], { env, cwd });
       expect(crons.code).toBe(0);
-      expect(crons.stdout).toMatch(/Nightly depreciation\s+yes\s+hrp\.asset\.depreciate\s+1\s+5\s+0 2 \* \* \*/);
+      expect(crons.stdout).toMatch(/Nightly depreciation\s+yes\s+hrp\.asset\.depreciate\s+admin\s+0 2 \* \* \*/);
     } finally {
       rmSync(dirname(config), { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import { DEFAULTS } from "../../core/options";
-import { idArg, intFlag } from "../args";
-import { openRunPrint, type Command, type CommandContext } from "../database";
+import { idArg, intFlag, noPositionals } from "../args";
+import { openRunPrint, output, type Command, type CommandContext } from "../database";
+import { formatDate } from "../table";
 
 /** Operators' decisions: retry, cancel or stop a job, retention, (de)activate a cron. These commands write. */
 
@@ -8,8 +9,10 @@ const DAY_MS = 86_400_000;
 
 export const ADMIN_COMMANDS: Record<string, Command> = {
   retry: {
-    summary: "put failed or cancelled job ID back in the queue, due now",
-    flags: ["config"],
+    summary: "put failed or cancelled job JOB_ID back in the queue, due now, with its retries reset",
+    args: "JOB_ID",
+    options: {},
+    description: "It runs again as its stored user. A pending, running or done job is refused (exit 1).",
     async run(ctx) {
       const id = idArg(ctx.args, "JOB_ID");
       return openRunPrint(ctx, "write", async ({ admin }) => {
@@ -20,8 +23,9 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
   },
 
   cancel: {
-    summary: "cancel pending or failed job ID so it never runs",
-    flags: ["config"],
+    summary: "cancel pending or failed job JOB_ID so it never runs",
+    args: "JOB_ID",
+    options: {},
     async run(ctx) {
       const id = idArg(ctx.args, "JOB_ID");
       return openRunPrint(ctx, "write", async ({ admin }) => {
@@ -33,7 +37,8 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
 
   stop: {
     summary: "stop running job JOB_ID: its worker aborts it, rolls it back, marks it stopped",
-    flags: ["config"],
+    args: "JOB_ID",
+    options: {},
     async run(ctx) {
       const id = idArg(ctx.args, "JOB_ID");
       return openRunPrint(ctx, "write", async ({ admin }) => {
@@ -44,33 +49,63 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
   },
 
   purge: {
-    summary: `retention: delete finished jobs older than --finished-days (${DEFAULTS.purgeFinishedOlderThanMs / DAY_MS}) and failed ones older than --failed-days (${DEFAULTS.purgeFailedOlderThanMs / DAY_MS})`,
-    flags: ["config", "finished-days", "failed-days"],
+    summary: "retention: delete old finished and failed jobs (keeping their failed runs' logs)",
+    description:
+      `Deletes done, cancelled and stopped jobs finished more than --finished-days ago (default ${DEFAULTS.purgeFinishedOlderThanMs / DAY_MS}),\n` +
+      `failed jobs more than --failed-days ago (default ${DEFAULTS.purgeFailedOlderThanMs / DAY_MS}), their ir_cron records and their successful runs'\n` +
+      "log rows. The log rows of failed, stopped and interrupted runs stay, so hrp_cron_runs keeps the audit of\n" +
+      "what went wrong, unless --with-failure-logs. Running jobs and recurring crons are never touched.",
+    options: {
+      "finished-days": { type: "string", value: "N", help: "purge finished jobs older than N days" },
+      "failed-days": { type: "string", value: "N", help: "purge failed jobs older than N days" },
+      "with-failure-logs": {
+        type: "boolean",
+        help: "also delete the log rows of their failed/stopped/interrupted runs",
+      },
+      "dry-run": { type: "boolean", help: "only say what would be deleted" },
+    },
+    json: true,
+    examples: ["hrp-cron purge --dry-run", "hrp-cron purge --finished-days 3 --failed-days 90"],
     async run(ctx) {
       const { args } = ctx;
+      noPositionals(args);
       const finished = intFlag(args, "finished-days", 0, 36_500);
       const failed = intFlag(args, "failed-days", 0, 36_500);
-      return openRunPrint(ctx, "write", async ({ admin }) => {
-        const n = await admin.purge({
+      // A dry run only reads: it does not migrate or create a database.
+      return openRunPrint(ctx, args.flags.has("dry-run") ? "read" : "write", async ({ admin }) => {
+        const report = await admin.purgeReport({
           finishedOlderThanMs: finished === undefined ? undefined : finished * DAY_MS,
           failedOlderThanMs: failed === undefined ? undefined : failed * DAY_MS,
+          deleteFailureLogs: args.flags.has("with-failure-logs"),
+          dryRun: args.flags.has("dry-run"),
         });
-        return `deleted ${n} job(s)`;
+        return output(ctx, report, (r) => {
+          const verb = r.dryRun ? "would delete" : "deleted";
+          return [
+            `${verb} ${r.finishedJobs} finished job(s) (done, cancelled, stopped before ${formatDate(r.finishedBefore)} UTC)`,
+            `${verb} ${r.failedJobs} failed job(s) (failed before ${formatDate(r.failedBefore)} UTC), with their ir_cron records and successful runs' logs`,
+            r.failureLogsDeleted > 0
+              ? `${verb} ${r.failureLogsDeleted} log row(s) of their failed, stopped or interrupted runs`
+              : `kept ${r.failureLogsKept} log row(s) of their failed, stopped or interrupted runs (--with-failure-logs deletes them)`,
+          ].join("\n");
+        });
       });
     },
   },
 
   activate: {
-    summary: "activate cron ID",
-    flags: ["config"],
+    summary: "activate cron CRON_ID",
+    args: "CRON_ID",
+    options: {},
     async run(ctx) {
       return setActive(ctx, true);
     },
   },
 
   deactivate: {
-    summary: "deactivate cron ID",
-    flags: ["config"],
+    summary: "deactivate cron CRON_ID",
+    args: "CRON_ID",
+    options: {},
     async run(ctx) {
       return setActive(ctx, false);
     },

@@ -1,4 +1,3 @@
-import { allowFlags, type ParsedArgs } from "../args";
 import type { Command } from "../database";
 import { ADMIN_COMMANDS } from "./admin";
 import { DOCTOR_COMMANDS } from "./doctor";
@@ -6,14 +5,15 @@ import { LISTING_COMMANDS } from "./listings";
 import { SCHEDULER_COMMANDS } from "./scheduler";
 import { WORKER_COMMANDS } from "./worker";
 
-/** Every command, in the order `usage` lists them. */
-export const COMMANDS: Record<string, Command> = {
+/** Every command, in the order `hrp-cron --help` lists them. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
   ...SCHEDULER_COMMANDS,
   ...DOCTOR_COMMANDS,
   worker: WORKER_COMMANDS.worker,
   migrate: WORKER_COMMANDS.migrate,
   crons: LISTING_COMMANDS.crons,
   jobs: LISTING_COMMANDS.jobs,
+  job: LISTING_COMMANDS.job,
   runs: LISTING_COMMANDS.runs,
   "run-now": WORKER_COMMANDS["run-now"],
   retry: ADMIN_COMMANDS.retry,
@@ -24,20 +24,3 @@ export const COMMANDS: Record<string, Command> = {
   activate: ADMIN_COMMANDS.activate,
   deactivate: ADMIN_COMMANDS.deactivate,
 };
-
-export function usage(): string {
-  const names = Object.keys(COMMANDS);
-  const width = Math.max(...names.map((n) => n.length));
-  return [
-    "usage: hrp-cron <command> [options] [--config hrp-cron.config.js]",
-    "",
-    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
-    "",
-    "The config file (default ./hrp-cron.config.js, or HRP_CRON_CONFIG) gives the registry and data source;",
-    "without one the embedded SQLite database ./hrp-cron.sqlite (or HRP_CRON_DB) is used.",
-  ].join("\n");
-}
-
-export function checkFlags(args: ParsedArgs, command: Command): void {
-  allowFlags(args, command.flags);
-}

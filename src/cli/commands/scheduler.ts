@@ -3,7 +3,7 @@ import { consoleLogger } from "../../core/logger";
 import type { ModelRegistry } from "../../core/registry";
 import type { Frequency } from "../../scheduling/frequencies";
 import { Scheduler } from "../../scheduler/scheduler";
-import { intFlag, stringFlag, UsageError } from "../args";
+import { intFlag, noPositionals, stringFlag, UsageError } from "../args";
 import type { HrpCronConfig } from "../config";
 import { withDatabase, type Command } from "../database";
 import { openRegistry } from "../loadConfig";
@@ -31,8 +31,15 @@ export function schedulerFor(
 export const SCHEDULER_COMMANDS: Record<string, Command> = {
   scheduler: {
     summary: "run only the scheduler (leader-elected); or: scheduler pause|resume|enable|disable|status",
-    flags: ["config"],
+    args: "[pause|resume|enable|disable|status]",
+    description:
+      "Without an action it runs the Frappe-style scheduler in this process until Ctrl-C: one leader among all\n" +
+      "processes enqueues due Scheduled Job Types. pause/resume stop and restart enqueueing everywhere;\n" +
+      "disable/enable switch it off and on (as Frappe's scheduler disable); status prints its state.",
+    options: {},
     async run({ args, config, io }) {
+      if (args.positionals.length > 1)
+        throw new UsageError(`"scheduler" takes at most one action, got "${args.positionals.join(" ")}"`, "scheduler");
       const action = args.positionals[0];
       const controls: Record<string, { paused?: boolean; enabled?: boolean }> = {
         pause: { paused: true },
@@ -41,7 +48,10 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
         disable: { enabled: false },
       };
       if (action !== undefined && action !== "status" && !controls[action])
-        throw new UsageError(`unknown scheduler action "${action}"; use pause, resume, enable, disable or status`);
+        throw new UsageError(
+          `unknown scheduler action "${action}"; use pause, resume, enable, disable or status`,
+          "scheduler",
+        );
       // `status` only reads; the other actions write, and running the scheduler needs an up-to-date schema.
       return (action === "status" ? withExistingDatabase : withDatabase)(config, async (dataSource) => {
         const scheduler = schedulerFor(dataSource, config, await openRegistry(config), consoleLogger("info"));
@@ -64,9 +74,13 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
   },
 
   "job-types": {
-    summary: "list Scheduled Job Types with their next run [--stop ID | --start ID]",
-    flags: ["config", "stop", "start"],
+    summary: "list Scheduled Job Types with their next run; stop or start one",
+    options: {
+      stop: { type: "string", value: "ID", help: "stop Scheduled Job Type ID first (it is no longer enqueued)" },
+      start: { type: "string", value: "ID", help: "start Scheduled Job Type ID again first" },
+    },
     async run({ args, config, io }) {
+      noPositionals(args);
       const stopId = intFlag(args, "stop", 1, 2_147_483_647);
       const startId = intFlag(args, "start", 1, 2_147_483_647);
       const open = stopId === undefined && startId === undefined ? withExistingDatabase : withDatabase; // a plain listing only reads
@@ -99,18 +113,31 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
   },
 
   "add-job-type": {
-    summary:
-      'create a Scheduled Job Type: add-job-type METHOD --cron "0 2 * * *" | --frequency Daily [--queue Q] [--user ID] [--tz ZONE]',
-    flags: ["config", "cron", "frequency", "queue", "user", "tz"],
+    summary: "create a Scheduled Job Type: a method enqueued on a cron expression or a Frappe frequency",
+    args: "METHOD",
+    options: {
+      cron: { type: "string", value: "EXPR", help: 'a cron expression ("0 2 * * *")' },
+      frequency: {
+        type: "string",
+        value: "NAME",
+        help: "or a Frappe frequency: All, Hourly, Daily, Weekly, Monthly, Yearly, ... Long",
+      },
+      queue: { type: "string", value: "NAME", help: "the queue its jobs go to" },
+      user: { type: "string", value: "ID", help: "the user its jobs run as" },
+      tz: { type: "string", value: "ZONE", help: "IANA time zone of the cron expression (Asia/Shanghai)" },
+    },
+    examples: ['hrp-cron add-job-type hrp.report.daily --cron "0 2 * * *" --tz Asia/Shanghai --user 2'],
     async run({ args, config, io }) {
-      if (args.positionals.length !== 1) throw new UsageError(`"add-job-type" takes exactly one METHOD (model.method)`);
+      if (args.positionals.length !== 1)
+        throw new UsageError(`"add-job-type" takes exactly one METHOD (model.method)`, "add-job-type");
       const cron = stringFlag(args, "cron");
       if (cron !== undefined && args.flags.has("frequency"))
-        throw new UsageError("pass --cron EXPRESSION or --frequency NAME, not both");
+        throw new UsageError("pass --cron EXPRESSION or --frequency NAME, not both", "add-job-type");
       const frequency = (cron !== undefined ? "Cron" : stringFlag(args, "frequency")) as Frequency | undefined;
       if (!frequency)
         throw new UsageError(
           "pass --cron EXPRESSION or --frequency (All, Hourly, Daily, Weekly, Monthly, Yearly, ... Long)",
+          "add-job-type",
         );
       return withDatabase(config, async (dataSource) => {
         const type = await schedulerFor(dataSource, config, await openRegistry(config)).createType({

@@ -2,18 +2,22 @@ import type { HrpCronJob } from "../../schema/entities/HrpCronJob";
 import type { RunResult } from "../../core/types";
 import { renderTable } from "../table";
 
-/** Tables several commands print. */
+/** Tables several commands print; users show as logins (`logins`: id → login, from `JobAdmin.userLogins`). */
 
-export function runsTable(results: readonly RunResult[]): string {
+export type Logins = ReadonlyMap<number, string>;
+
+/** The login of user `id`, or its id when the users could not be read. */
+export const loginOf = (logins: Logins, id: number): string => logins.get(id) ?? String(id);
+
+export function runsTable(results: readonly RunResult[], logins: Logins): string {
   return renderTable(
-    ["run", "cron", "job", "name", "method", "user", "outcome", "calls", "error"],
+    ["run", "cron", "job", "method", "user", "outcome", "calls", "error"],
     results.map((r) => [
       r.runLogId,
       r.cronId,
       r.jobId,
-      r.name,
       `${r.model}.${r.function}`,
-      r.userId,
+      loginOf(logins, r.userId),
       r.outcome,
       r.calls,
       r.error,
@@ -21,21 +25,17 @@ export function runsTable(results: readonly RunResult[]): string {
   );
 }
 
-export function jobsTable(jobs: readonly HrpCronJob[]): string {
+export function jobsTable(jobs: readonly HrpCronJob[], logins: Logins): string {
   return renderTable(
-    ["job", "name", "method", "queue", "user", "prio", "state", "tries", "due", "started", "done", "error"],
+    ["job", "state", "queue", "method", "user", "tries", "due (UTC)", "error"],
     jobs.map((j) => [
       j.id,
-      j.name,
-      `${j.model}.${j.function}`,
-      j.queue,
-      j.userId,
-      j.priority,
       j.state,
+      j.queue,
+      `${j.model}.${j.function}`,
+      loginOf(logins, j.userId),
       j.attempts,
       j.dateCreated,
-      j.dateStarted,
-      j.dateDone,
       j.excInfo,
     ]),
   );

@@ -6,7 +6,7 @@ import { QueueSet } from "../../core/queues";
 import type { RunResult } from "../../core/types";
 import { migrate } from "../../schema/migrate";
 import { Dispatcher } from "../../worker/dispatcher";
-import { idArg, stringFlag, UsageError } from "../args";
+import { idArg, noPositionals, stringFlag, UsageError } from "../args";
 import { withDatabase, type Command } from "../database";
 import { configPathOf, openDataSource, openRegistry } from "../loadConfig";
 import { openWhenReachable } from "../waitForDatabase";
@@ -17,10 +17,20 @@ import { jobsTable, runsTable } from "./shared";
 
 export const WORKER_COMMANDS: Record<string, Command> = {
   worker: {
-    summary:
-      "run the dispatcher (Ctrl-C stops it) [--queue short,default] [--burst: run what is due, exit] [--sandbox: jobs in killable threads]",
-    flags: ["config", "burst", "queue", "sandbox", "no-scheduler"],
+    summary: "run the dispatcher, and the scheduler, until Ctrl-C (or once, with --burst)",
+    description:
+      "Claims and runs due crons and jobs of the served queues; each queue runs up to its backgroundWorkers\n" +
+      "jobs at once (config workers.NAME.backgroundWorkers, default 1). Ctrl-C lets running jobs finish;\n" +
+      "a second Ctrl-C exits at once. A worker started before its database waits for it.",
+    options: {
+      queue: { type: "string", value: "Q1,Q2", help: "serve only these queues (default: every configured queue)" },
+      burst: { type: "boolean", help: "run what is due, print the runs and the jobs, and exit" },
+      sandbox: { type: "boolean", help: "run jobs in worker threads that a timeout or stop can kill" },
+      "no-scheduler": { type: "boolean", help: "do not run the scheduler in this process" },
+    },
+    examples: ["hrp-cron worker --queue short,default", "hrp-cron worker --burst --config dist/hrp-cron.config.js"],
     async run({ args, config, io }) {
+      noPositionals(args);
       const registry = await openRegistry(config);
       if (registry.list().length === 0) {
         const path = configPathOf(stringFlag(args, "config"));
@@ -43,7 +53,7 @@ export const WORKER_COMMANDS: Record<string, Command> = {
                   .split(",")
                   .map((q) => q.trim())
                   .filter(Boolean);
-          if (queues.length === 0) throw new UsageError("--queue needs at least one queue name");
+          if (queues.length === 0) throw new UsageError("--queue needs at least one queue name", "worker");
           // Slots: each served queue's backgroundWorkers (Frappe: workers per queue).
           const concurrency = Math.min(
             1000,
@@ -68,12 +78,13 @@ export const WORKER_COMMANDS: Record<string, Command> = {
             const results: RunResult[] = [];
             for (let batch = await dispatcher.runDue(); batch.length > 0; batch = await dispatcher.runDue())
               results.push(...batch);
-            io.out(results.length === 0 ? "nothing was due" : runsTable(results));
+            const admin = new JobAdmin(dataSource, { userResolver: config.userResolver });
+            const jobs = await admin.listJobs({ limit: 20 });
+            const logins = await admin.userLogins([...results.map((r) => r.userId), ...jobs.map((j) => j.userId)]);
+            io.out(results.length === 0 ? "nothing was due" : runsTable(results, logins));
             const failed = results.filter((r) => r.outcome === "failed").length;
             io.out(`burst: ${results.length} run(s), ${results.length - failed} done, ${failed} failed\n`);
-            io.out(
-              jobsTable(await new JobAdmin(dataSource, { userResolver: config.userResolver }).listJobs({ limit: 20 })),
-            );
+            io.out(jobsTable(jobs, logins));
             return 0;
           }
           const scheduler = args.flags.has("no-scheduler")
@@ -96,8 +107,9 @@ export const WORKER_COMMANDS: Record<string, Command> = {
 
   migrate: {
     summary: "bring the database schema up to date (idempotent)",
-    flags: ["config"],
-    async run({ config, io }) {
+    options: {},
+    async run({ args, config, io }) {
+      noPositionals(args);
       const dataSource = await openDataSource(config);
       try {
         const applied = await migrate(dataSource, { usersTable: !config.userResolver });
@@ -114,8 +126,9 @@ export const WORKER_COMMANDS: Record<string, Command> = {
   },
 
   "run-now": {
-    summary: "run cron ID now in this process, due or not (exit 1 if the run fails)",
-    flags: ["config"],
+    summary: "run cron CRON_ID now in this process, due or not (exit 1 if the run fails)",
+    args: "CRON_ID",
+    options: {},
     async run({ args, config, io }) {
       const id = idArg(args, "CRON_ID");
       return withDatabase(config, async (dataSource) => {
@@ -125,7 +138,10 @@ export const WORKER_COMMANDS: Record<string, Command> = {
           logger: config.dispatcher?.logger ?? consoleLogger("warn"),
         });
         const result = await dispatcher.runNow(id);
-        io.out(runsTable([result]));
+        const logins = await new JobAdmin(dataSource, { userResolver: config.userResolver }).userLogins([
+          result.userId,
+        ]);
+        io.out(runsTable([result], logins));
         return result.outcome === "done" ? 0 : 1;
       });
     },

@@ -4,6 +4,9 @@ import { dateColumn, intColumn } from "./columns";
 /** Outcome of one execution. `interrupted`: the worker died mid-run and the cron was recovered. */
 export type RunOutcome = "done" | "failed" | "interrupted" | "stopped";
 
+/** Every {@link RunOutcome}, for checks and listings. */
+export const RUN_OUTCOMES: readonly RunOutcome[] = ["done", "failed", "interrupted", "stopped"];
+
 /**
  * `hrp_cron_run_log`: one row per execution of any cron, written in the same
  * transaction as a success or in the failure-recording transaction. "What
