@@ -21,6 +21,7 @@ import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
 import { Recovery } from "./recovery";
+import { resultBase } from "./runResult";
 import { SandboxPool } from "./sandbox";
 import { Execution } from "./execution";
 import { Feeder } from "./feeder";
@@ -120,8 +121,20 @@ export class Dispatcher {
       new CrashRecords(this.backend, this.options),
       this.local.workers,
       logger,
-      (failed) => this.executor.failedByRecovery(failed, failed.start, failed.error),
-      (recovered) => this.events.emit("claims:recovered", { workerId: this.workerId, recovered }),
+      (failed) => {
+        // A final failure, committed: told like a run's (no job:end: the run's end died with its worker).
+        const { cron, error } = failed;
+        const result = { ...resultBase(cron), outcome: "failed" as const, calls: 0, error };
+        this.events.emit("job:failure", { ...result, workerId: this.workerId, queue: cron.queue, durationMs: 0 });
+        return this.executor.failedByRecovery(failed, failed.start, failed.error);
+      },
+      ({ released, failed }) =>
+        this.events.emit("claims:recovered", {
+          workerId: this.workerId,
+          recovered: released + failed,
+          released,
+          failed,
+        }),
     );
     this.liveness = new Liveness(
       this.backend,
