@@ -61,3 +61,5 @@ export type {
 } from "./worker/events";
 export { prometheusMetrics } from "./observe/prometheus";
 export type { PrometheusOptions, PromClient } from "./observe/prometheus";
+export { openTelemetryTracing, type OpenTelemetryTracingOptions } from "./observe/tracing";
+export type { JobTracing, RunSpan, RunSpanEnd, RunSpanStart } from "./core/tracing";
