@@ -62,7 +62,7 @@ type Phase = "stopped" | "running" | "stopping";
 export class Dispatcher {
   /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
   readonly workerId = newWorkerId();
-  /** Typed events: job start/end/success/failure, batch end, worker start/stop, recovered claims (see {@link DispatcherEvents}). */
+  /** Typed events: job start/end/success/retry/failure, batch end, worker start/stop, recovered claims (see `DispatcherEventMap`). */
   readonly events: DispatcherEvents;
   private readonly backend: Backend;
   /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
