@@ -23,7 +23,7 @@ export type { LogFormat, LogLevel, ObjectFirstLogger } from "./core/logger";
 export * from "./core/errors";
 export * from "./scheduling";
 export { MAX_DATE_MS, MIN_DATE_MS, checkDateRange, inDateRange } from "./core/dateRange";
-export type { JobEnv, Logger, RunResult } from "./core/types";
+export type { JobEnv, Logger, RunResult, RunRetry } from "./core/types";
 export * from "./schema/entities";
 export { MIGRATIONS } from "./schema/migrations";
 export {
@@ -42,16 +42,29 @@ export type { BulkJob, EnqueueOptions, MethodRef, TypedEnqueueOptions, TypedJob 
 export { QueueSet, BUILTIN_QUEUES } from "./core/queues";
 export type { QueueConfig, QueueSettings } from "./core/options";
 export { Scheduler, type TickResult } from "./scheduler/scheduler";
+export type {
+  LeaderAcquiredEvent,
+  LeaderLostEvent,
+  SchedulerControlEvent,
+  SchedulerEventMap,
+  SchedulerLifecycleEvent,
+  TickErrorEvent,
+  TickEvent,
+} from "./scheduler/events";
 export type { JobTypeSpec, SchedulerEvents, SchedulerOptions } from "./scheduler/schedulerInput";
 export { EVENT_NAMES, FREQUENCIES, expressionOf, type EventName, type Frequency } from "./scheduling/frequencies";
+export { TypedEvents } from "./core/events";
 export { DispatcherEvents } from "./worker/events";
 export type {
   BatchEndEvent,
   ClaimsRecoveredEvent,
   DispatcherEventMap,
   JobEndEvent,
+  JobRetryEvent,
   JobStartEvent,
   WorkerEvent,
 } from "./worker/events";
 export { prometheusMetrics } from "./observe/prometheus";
 export type { PrometheusOptions, PromClient } from "./observe/prometheus";
+export { openTelemetryTracing, type OpenTelemetryTracingOptions } from "./observe/tracing";
+export type { JobTracing, RunSpan, RunSpanEnd, RunSpanStart } from "./core/tracing";

@@ -373,9 +373,11 @@ export class HrpCronJobService {
 
   // ---------------------------------------------------------------------------
 
-  /** What the calls of one runByCron / runByCronBulk share: the registry, the default user, the time. */
+  /** What the calls of one runByCron / runByCronBulk share: the registry, the default user, the time, the trace. */
   private runContext(): RunByCronContext {
-    return { registry: this.registry, defaultUserId: this.options.defaultUserId, now: this.options.now() };
+    const { defaultUserId, tracing } = this.options;
+    const traceContext = tracing === null ? null : tracing.capture();
+    return { registry: this.registry, defaultUserId, now: this.options.now(), traceContext };
   }
 
   private checkMethod(model: string, fn: string): void {

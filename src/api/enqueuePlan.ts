@@ -70,10 +70,18 @@ export class EnqueuePlan {
   }
 
   /**
+   * The active trace context to store with the jobs of one enqueue call
+   * (see `JobTracing.capture`); null when tracing is off or no span is active.
+   */
+  traceContext(): string | null {
+    return this.options.tracing === null ? null : this.options.tracing.capture();
+  }
+
+  /**
    * Validates one enqueue and builds its rows; throws before anything is
    * written. A bulk call gives its one `now` (all its jobs are created at
-   * that instant) and `item`, its entry (`jobs[3]`), which errors name
-   * (`jobs[3].options.priority`).
+   * that instant), `item`, its entry (`jobs[3]`), which errors name
+   * (`jobs[3].options.priority`), and its one trace context.
    */
   prepare(
     model: string,
@@ -83,6 +91,7 @@ export class EnqueuePlan {
     defaultQueue: string,
     now: Date = this.options.now(),
     item?: string,
+    traceContext: string | null = this.traceContext(),
   ): { job: NewJob; schedule: NewJobSchedule } {
     const at = item === undefined ? "" : `${item}.options.`;
     const queueName = o.queue ?? defaultQueue;
@@ -138,6 +147,7 @@ export class EnqueuePlan {
       workerId: null,
       onSuccess,
       onFailure,
+      traceContext,
     };
     // At-front jobs sort before everything waiting at their priority (ordering is priority, nextcall, id).
     const runAt = runTimeOf(o, now, at);

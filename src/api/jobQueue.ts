@@ -176,6 +176,7 @@ export class JobQueue {
     options = checkTransactionOption(options, this.dataSource);
     jobs = checkBulkJobs(jobs, this.dataSource);
     const now = this.options.now(); // one instant for the whole call: its jobs share their creation time
+    const traceContext = this.plan.traceContext(); // and the enqueuer's trace context
     const prepared = jobs.map((job, i) => {
       const item = `jobs[${i}]`;
       const o = job.options ?? {};
@@ -198,6 +199,7 @@ export class JobQueue {
         "default",
         now,
         item,
+        traceContext,
       );
     });
     const joined = options.manager ?? currentJobManager();

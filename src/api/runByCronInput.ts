@@ -41,6 +41,8 @@ export interface RunByCronContext {
   readonly defaultUserId: number;
   /** The call's time: `create_date`, and the due time of calls without `dateCreated`. */
   readonly now: Date;
+  /** The caller's trace context, stored with the jobs (null: tracing off, or no active span). */
+  readonly traceContext: string | null;
 }
 
 const CALL_KEYS = optionKeys<RunByCronCall>({
@@ -127,6 +129,7 @@ export function planRunByCron(
     timeoutMs: null,
     concurrencyKey: null,
     concurrencyLimit: null,
+    traceContext: context.traceContext,
   };
   return { job, schedule: { nextcall: startAt, doall: true } };
 }

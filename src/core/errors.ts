@@ -193,6 +193,33 @@ export class DriverNotInstalledError extends HrpCronError {
 }
 
 /**
+ * An optional feature needs a package the application has not installed:
+ * `openTelemetryTracing()` needs `@opentelemetry/api`. hrp-cron leaves such
+ * packages to the application (optional peer dependencies), so that one
+ * copy serves the application and hrp-cron. Nothing was changed.
+ */
+export class PackageNotInstalledError extends HrpCronError {
+  constructor(
+    /** The npm package. */
+    readonly packageName: string,
+    /** What needs it (`openTelemetryTracing()`). */
+    readonly feature: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "PACKAGE_NOT_INSTALLED",
+      `${feature} needs the package ${packageName}, which is not installed: ` +
+        `run \`npm install ${packageName}\` in your application (hrp-cron does not install it itself)`,
+      { packageName, feature },
+      options,
+    );
+  }
+  override get name(): string {
+    return "PackageNotInstalledError";
+  }
+}
+
+/**
  * hrp-cron's migrations are forward-only: TypeORM's `migration:revert`
  * reached one of them (`TYPEORM_MIGRATIONS`). Nothing was changed.
  */

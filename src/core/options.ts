@@ -1,4 +1,5 @@
 import type { ModelRegistry } from "./registry";
+import type { JobTracing } from "./tracing";
 import type { Logger } from "./types";
 import { ADMIN_USER_ID, type UserResolver } from "./users";
 
@@ -52,6 +53,14 @@ export interface SharedOptions {
   readonly transientRetryBudgetMs?: number;
   /** Longest single backoff delay within `transientRetryBudgetMs`. @defaultValue 1000 */
   readonly transientRetryMaxDelayMs?: number;
+  /**
+   * Traces: `openTelemetryTracing()` (needs `@opentelemetry/api`). Given to
+   * what enqueues (`JobQueue`, `HrpCronJobService`, `Scheduler`), it stores
+   * the active trace context with each job; given to a `Dispatcher`, each
+   * run gets a span, the child of the span that enqueued its job. Give it
+   * to both. @defaultValue none: no trace context stored, no span started
+   */
+  readonly tracing?: JobTracing;
 }
 
 /** Every key of {@link SharedOptions} (the compiler checks the list is complete). */
@@ -64,6 +73,7 @@ export const SHARED_OPTION_KEYS = optionKeys<SharedOptions>({
   transientRetryBaseMs: true,
   transientRetryBudgetMs: true,
   transientRetryMaxDelayMs: true,
+  tracing: true,
 });
 
 /** Options of `HrpCronJobService`. */
@@ -334,7 +344,7 @@ export const DEFAULTS = {
   /** Scheduler: the user of a Scheduled Job Type that names none (Administrator). */
   jobTypeUserId: ADMIN_USER_ID,
 } as const satisfies Required<
-  Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox">
+  Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox" | "tracing">
 > &
   Required<Omit<PostgresOptions, "logger">> &
   Required<Omit<SandboxOptions, "configPath">> & {

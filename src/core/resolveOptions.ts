@@ -10,6 +10,7 @@ import {
   type SharedOptions,
 } from "./options";
 import { QueueSet } from "./queues";
+import type { JobTracing } from "./tracing";
 import type { UserResolver } from "./users";
 import { checkArray, checkInt, checkOptions, guarded, isPlainObject, MAX_TIMER_MS } from "./validate";
 
@@ -51,14 +52,18 @@ export function resolvePostgresOptions(options: PostgresOptions = {}): ResolvedP
   return { poolMode, listenUrl, logger: options.logger ?? consoleLogger("warn") };
 }
 
-export type ResolvedShared = Required<SharedOptions>;
-export type ResolvedDispatcherOptions = Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox">> & {
-  readonly sandbox: Required<SandboxOptions> | null;
-  /** Per-queue slot caps: a queue's configured `backgroundWorkers`, else `concurrency`. */
-  readonly queueCaps: ReadonlyMap<string, number>;
-  readonly queues: readonly string[];
-  readonly queueSet: QueueSet;
+export type ResolvedShared = Required<Omit<SharedOptions, "tracing">> & {
+  /** Null: tracing off (nothing captured, no span). */
+  readonly tracing: JobTracing | null;
 };
+export type ResolvedDispatcherOptions = ResolvedShared &
+  Required<Omit<DispatcherOptions, "queues" | "workers" | "sandbox" | keyof SharedOptions>> & {
+    readonly sandbox: Required<SandboxOptions> | null;
+    /** Per-queue slot caps: a queue's configured `backgroundWorkers`, else `concurrency`. */
+    readonly queueCaps: ReadonlyMap<string, number>;
+    readonly queues: readonly string[];
+    readonly queueSet: QueueSet;
+  };
 
 /** Fills defaults and checks numeric ranges; throws ValidationError on nonsense. */
 export function resolveShared(options: SharedOptions = {}, fallbackUsers: UserResolver): ResolvedShared {
@@ -72,6 +77,7 @@ export function resolveShared(options: SharedOptions = {}, fallbackUsers: UserRe
     transientRetryBaseMs: options.transientRetryBaseMs ?? DEFAULTS.transientRetryBaseMs,
     transientRetryBudgetMs: options.transientRetryBudgetMs ?? DEFAULTS.transientRetryBudgetMs,
     transientRetryMaxDelayMs: options.transientRetryMaxDelayMs ?? DEFAULTS.transientRetryMaxDelayMs,
+    tracing: options.tracing ?? null,
   };
   checkInt("defaultUserId", resolved.defaultUserId, 1, Number.MAX_SAFE_INTEGER);
   checkInt("transientRetries", resolved.transientRetries, 0, Number.MAX_SAFE_INTEGER);
@@ -169,6 +175,17 @@ function checkSharedShape(options: SharedOptions): void {
       throw new ValidationError("now", "expected a function returning a Date", options.now);
     if (options.userResolver !== undefined && typeof options.userResolver?.findUser !== "function") {
       throw new ValidationError("userResolver", "expected an object with findUser(manager, userId)", undefined);
+    }
+    const tracing = options.tracing as unknown as Record<string, unknown> | undefined;
+    if (
+      tracing !== undefined &&
+      (typeof tracing !== "object" || typeof tracing.capture !== "function" || typeof tracing.startRun !== "function")
+    ) {
+      throw new ValidationError(
+        "tracing",
+        "expected openTelemetryTracing() (an object with capture and startRun functions)",
+        undefined,
+      );
     }
     const logger = options.logger as unknown as Record<string, unknown> | undefined;
     if (

@@ -65,4 +65,16 @@ export interface RunResult {
   readonly calls: number;
   readonly error?: string;
   readonly runLogId?: number;
+  /** On a `failed` run of a job with retries left: its next try (the job is `pending` again). Absent otherwise. */
+  readonly retry?: RunRetry;
+}
+
+/** A failed job's next try (`RunResult.retry`). */
+export interface RunRetry {
+  /** The run that failed, counted like `hrp_cron_job.attempts` (runs started): 1 for the first. */
+  readonly attempt: number;
+  /** When the job is due again. */
+  readonly at: Date;
+  /** The backoff: from the failed run's end to `at` (the job's `retryBackoffMs`, or a `RetryableJobError`'s delay). */
+  readonly delayMs: number;
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from "typeorm";
 import { JobAdmin } from "../api/jobAdmin";
+import { Scheduler } from "../scheduler/scheduler";
 import type { Dispatcher } from "../worker/dispatcher";
 
 /**
@@ -36,24 +37,31 @@ const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25
  * imported) and on each watched dispatcher's events:
  *
  * - `hrp_cron_jobs_total{queue, outcome}`: runs ended (`done`, `failed`, `skipped`, `interrupted`, `stopped`);
+ *   `failed` counts every failed run, retried or not;
  * - `hrp_cron_job_duration_seconds{queue, outcome}`: histogram of those runs' durations;
+ * - `hrp_cron_job_retries_total{queue}`: failed runs whose job will run again (`job:retry`): the final
+ *   failures are `hrp_cron_jobs_total{outcome="failed"}` minus these;
  * - `hrp_cron_jobs_started_total{queue}`: methods started;
  * - `hrp_cron_claims_recovered_total`: claims of dead workers released;
  * - `hrp_cron_workers{}`: watched dispatchers running in this process (sum over processes: the worker count);
  * - `hrp_cron_queue_jobs{queue, state}` (with `dataSource`): `running`, `waiting` (due) and
- *   `scheduled` (not due yet) jobs per queue, read at each scrape (one query).
+ *   `scheduled` (not due yet) jobs per queue, read at each scrape (one query);
+ * - once a `Scheduler` is watched: `hrp_cron_scheduler_enqueued_total{method}` (job types its ticks
+ *   enqueued), `hrp_cron_scheduler_tick_errors_total` (ticks that failed), `hrp_cron_scheduler_leader`
+ *   (watched schedulers of this process holding the leader's lease: sum over processes, 1 when healthy).
  *
  * ```ts
  * import client from "prom-client";
  * const metrics = prometheusMetrics(client, { dataSource });
  * metrics.watch(dispatcher);
+ * metrics.watch(scheduler);
  * app.get("/metrics", async (_req, res) => res.type(client.register.contentType).send(await client.register.metrics()));
  * ```
  */
 export function prometheusMetrics(
   client: PromClient,
   options: PrometheusOptions = {},
-): { watch(dispatcher: Dispatcher): () => void } {
+): { watch(source: Dispatcher | Scheduler): () => void } {
   const registers = [options.registry ?? client.register];
   const name = (base: string) => `${options.prefix ?? "hrp_cron_"}${base}`;
   const ended = new client.Counter({
@@ -67,6 +75,12 @@ export function prometheusMetrics(
     help: "Duration of ended runs, in seconds (a batch's time divided among its runs)",
     labelNames: ["queue", "outcome"],
     buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const retries = new client.Counter({
+    name: name("job_retries_total"),
+    help: "Failed runs whose job will run again after its backoff, by queue",
+    labelNames: ["queue"],
     registers,
   });
   const started = new client.Counter({
@@ -112,15 +126,40 @@ export function prometheusMetrics(
       },
     });
   }
+  // Made by the first watched scheduler: an application without one gets no scheduler series.
+  let schedulerMetrics: ReturnType<typeof makeSchedulerMetrics> | null = null;
+  const watchScheduler = (scheduler: Scheduler): (() => void) => {
+    const m = (schedulerMetrics ??= makeSchedulerMetrics(client, name, registers));
+    let leading = false;
+    const lead = (now: boolean) => {
+      if (now !== leading) m.leader[now ? "inc" : "dec"]({});
+      leading = now;
+    };
+    const offs = [
+      scheduler.events.on("tick", (e) => {
+        for (const method of e.enqueued) m.enqueued.inc({ method });
+      }),
+      scheduler.events.on("tick:error", () => m.tickErrors.inc({})),
+      scheduler.events.on("leader:acquired", () => lead(true)),
+      scheduler.events.on("leader:lost", () => lead(false)),
+    ];
+    return () => {
+      for (const off of offs) off();
+      lead(false);
+    };
+  };
   return {
-    /** Counts `dispatcher`'s events from now on; returns the function that stops. */
-    watch(dispatcher: Dispatcher): () => void {
+    /** Counts the events of `source` (a dispatcher, or a scheduler) from now on; returns the function that stops. */
+    watch(source: Dispatcher | Scheduler): () => void {
+      if (source instanceof Scheduler) return watchScheduler(source);
+      const dispatcher = source;
       const offs = [
         dispatcher.events.on("job:start", (e) => started.inc({ queue: e.queue })),
         dispatcher.events.on("job:end", (e) => {
           ended.inc({ queue: e.queue, outcome: e.outcome });
           durations.observe({ queue: e.queue, outcome: e.outcome }, e.durationMs / 1000);
         }),
+        dispatcher.events.on("job:retry", (e) => retries.inc({ queue: e.queue })),
         dispatcher.events.on("claims:recovered", (e) => recovered.inc({}, e.recovered)),
         dispatcher.events.on("worker:start", () => workers.inc({})),
         dispatcher.events.on("worker:stop", () => workers.dec({})),
@@ -131,5 +170,29 @@ export function prometheusMetrics(
         if (dispatcher.isRunning) workers.dec({});
       };
     },
+  };
+}
+
+/** The scheduler's metrics (see {@link prometheusMetrics}). */
+function makeSchedulerMetrics(client: PromClient, name: (base: string) => string, registers: unknown[]) {
+  return {
+    enqueued: new client.Counter({
+      name: name("scheduler_enqueued_total"),
+      help: "Scheduled job types enqueued by the scheduler's ticks, by method",
+      labelNames: ["method"],
+      registers,
+    }),
+    tickErrors: new client.Counter({
+      name: name("scheduler_tick_errors_total"),
+      help: "Scheduler ticks that failed (rolled back; the next tick tries again)",
+      labelNames: [],
+      registers,
+    }),
+    leader: new client.Gauge({
+      name: name("scheduler_leader"),
+      help: "Watched schedulers of this process holding the leader's lease (sum over processes: 1 when healthy)",
+      labelNames: [],
+      registers,
+    }),
   };
 }

@@ -4,6 +4,7 @@ import { backendFor, type Backend } from "../backend";
 import { commitOnce } from "../backend/commitOnce";
 import { retriedTransaction } from "../backend/retry";
 import { coerceError, ValidationError } from "../core/errors";
+import { TypedEvents } from "../core/events";
 import { newWorkerId } from "../core/host";
 import { DEFAULTS } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -45,6 +46,7 @@ import {
   type SchedulerOptions,
 } from "./schedulerInput";
 import { checkTypeMethod, declaredTypes } from "./declaredTypes";
+import type { SchedulerEventMap } from "./events";
 
 /** What one tick did. */
 export interface TickResult {
@@ -62,12 +64,15 @@ export interface TickResult {
  *
  * ```ts
  * const scheduler = new Scheduler(dataSource, { registry, schedulerEvents: { daily: ["hrp.asset.depreciate"] } });
+ * scheduler.events.on("tick:error", (e) => alert(`scheduler tick failed: ${e.error}`));
  * await scheduler.sync();
  * await scheduler.start();
  * ```
  */
 export class Scheduler {
   readonly id = newWorkerId();
+  /** Typed events: start/stop, leadership, each tick, tick errors, control changes (see {@link SchedulerEventMap}). */
+  readonly events: TypedEvents<SchedulerEventMap>;
   private readonly backend: Backend;
   private readonly options: ResolvedShared;
   private readonly jobs: JobQueue;
@@ -80,6 +85,8 @@ export class Scheduler {
   private ticking: Promise<unknown> | null = null;
   /** Set by `stop()`: a tick in a transient retry gives up instead of waiting out its budget. */
   private stopping = false;
+  /** Whether this scheduler's last committed tick held the lease (for `leader:acquired` / `leader:lost`). */
+  private leading = false;
 
   private readonly config: SchedulerOptions;
 
@@ -91,6 +98,7 @@ export class Scheduler {
     config = checkOptions("options", config, SCHEDULER_OPTION_KEYS);
     this.config = config;
     this.options = resolveShared(config, new ResUsersResolver());
+    this.events = new TypedEvents<SchedulerEventMap>(this.options.logger, "the scheduler");
     const { schedulerEvents, schedulerIntervalMinutes, tickIntervalMs, leaseMs, catchUp, maxCatchUp, ...queueOptions } =
       config;
     this.jobs = new JobQueue(dataSource, queueOptions);
@@ -210,19 +218,42 @@ export class Scheduler {
   async setControl(change: SchedulerControl): Promise<void> {
     change = checkSchedulerControl(change);
     await setSchedulerControl(this.backend, change.paused ?? null, change.enabled ?? null);
+    this.events.emit("control", { schedulerId: this.id, ...change });
   }
 
   async status(): Promise<SchedulerStatus> {
     return schedulerStatus(this.backend);
   }
 
-  /** One scheduling pass: updates finished runs' logs, then (as leader) enqueues every due type. */
+  /**
+   * One scheduling pass: updates finished runs' logs, then (as leader)
+   * enqueues every due type. Told, once committed, by `tick` (and
+   * `leader:acquired` / `leader:lost` when the leadership changed), or by
+   * `tick:error` when it fails.
+   */
   async tick(): Promise<TickResult> {
-    return retriedTransaction(this.backend, { ...this.options, stopping: () => this.stopping }, (m) => this.tickIn(m));
+    const began = Date.now();
+    let at = this.options.now();
+    let result: TickResult;
+    try {
+      result = await retriedTransaction(this.backend, { ...this.options, stopping: () => this.stopping }, (m) =>
+        this.tickIn(m, (at = this.options.now())),
+      );
+    } catch (error) {
+      this.events.emit("tick:error", { schedulerId: this.id, at, error: coerceError(error).message });
+      throw error;
+    }
+    const schedulerId = this.id;
+    if (result.leader !== this.leading) {
+      this.leading = result.leader;
+      if (result.leader) this.events.emit("leader:acquired", { schedulerId, at });
+      else this.events.emit("leader:lost", { schedulerId, at, reason: "not-renewed" });
+    }
+    this.events.emit("tick", { schedulerId, at, ...result, durationMs: Date.now() - began });
+    return result;
   }
 
-  private async tickIn(m: EntityManager): Promise<TickResult> {
-    const now = this.options.now();
+  private async tickIn(m: EntityManager, now: Date): Promise<TickResult> {
     if (!(await takeLease(this.backend, m, this.id, new Date(now.getTime() + this.leaseMs), now)))
       return { leader: false, enqueued: [], skipped: [] };
     await closeFinishedLogs(this.backend, m, now);
@@ -313,6 +344,7 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.timer) return;
     this.stopping = false;
+    this.events.emit("scheduler:start", { schedulerId: this.id });
     const loop = async () => {
       this.ticking = this.tick().catch((error: unknown) =>
         this.options.logger.error("scheduler tick failed", { error: String(error) }),
@@ -331,5 +363,10 @@ export class Scheduler {
     this.stopping = true;
     await this.ticking;
     await releaseLease(this.backend, this.id).catch(() => undefined);
+    if (this.leading) {
+      this.leading = false;
+      this.events.emit("leader:lost", { schedulerId: this.id, at: this.options.now(), reason: "released" });
+    }
+    this.events.emit("scheduler:stop", { schedulerId: this.id });
   }
 }

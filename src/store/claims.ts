@@ -33,6 +33,10 @@ export interface ClaimedRun {
   readonly onSuccess: string | null;
   /** The job's registered `onFailure` (`model.method`), or null. */
   readonly onFailure: string | null;
+  /** The job's stored trace context (`hrp_cron_job.trace_context`: see `JobTracing`), or null. */
+  readonly traceContext: string | null;
+  /** The job's run this is (its `attempts` + 1: 1 for the first); null for a recurring cron. */
+  readonly attempt: number | null;
 }
 
 /** What a claim took, and when the earliest ready row of its queues was due before it (null: none). */
@@ -289,11 +293,19 @@ export class ClaimStore {
     const cronRows = rows.filter((r) => sourceOfRow(r) === "cron");
     const jobRows = rows.filter((r) => sourceOfRow(r) === "job");
     const runs: ClaimedRun[] = [
-      ...hydrate(m, IrCron, cronRows).map((cron) => ({ cron, onSuccess: null, onFailure: null })),
+      ...hydrate(m, IrCron, cronRows).map((cron) => ({
+        cron,
+        onSuccess: null,
+        onFailure: null,
+        traceContext: null,
+        attempt: null,
+      })),
       ...jobRowsAsCrons(m, jobRows).map((cron, i) => ({
         cron,
         onSuccess: (jobRows[i].on_success as string | null) ?? null,
         onFailure: (jobRows[i].on_failure as string | null) ?? null,
+        traceContext: (jobRows[i].trace_context as string | null) ?? null,
+        attempt: Number(jobRows[i].attempts ?? 0) + 1,
       })),
     ];
     return runs.sort(

@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
+import type { RunRetry } from "../core/types";
 import type { IrCron } from "../schema/entities/IrCron";
 import { jobRetrySettings, retryTime } from "./failures";
 import { finishJobCrons, jobsFailed, type FailedJob } from "./jobState";
@@ -17,12 +18,15 @@ export interface Failure {
   readonly final?: boolean;
 }
 
+/** A failure recorded, and its job's next try (null: a final failure, or a recurring cron's run). */
+export type RecordedFailure = Failure & { readonly retry: RunRetry | null };
+
 /**
  * The jobs' part of `RunRecords.recordFailures`: for each failed run of a
  * job `workerId` still holds, a retry (back to `pending`, due after its
  * backoff) or a final failure (its `ir_cron` record, if any, deactivated),
- * in one statement. Returns the failures it recorded; the others' claims
- * were lost (nothing written for them).
+ * in one statement. Returns the failures it recorded, each with its retry;
+ * the others' claims were lost (nothing written for them).
  * @throws ClaimLostError when a claim was taken away between the read and the write
  */
 export async function recordJobFailures(
@@ -30,7 +34,7 @@ export async function recordJobFailures(
   manager: EntityManager,
   workerId: string,
   failures: readonly Failure[],
-): Promise<Failure[]> {
+): Promise<RecordedFailure[]> {
   if (failures.length === 0) return [];
   const jobOf = new Map(
     (
@@ -44,6 +48,7 @@ export async function recordJobFailures(
   const held = failures.filter((f) => jobOf.get(f.cron.hrpCronJobId!)?.running_worker === workerId);
   if (held.length === 0) return [];
   const rows: FailedJob[] = [];
+  const recorded: RecordedFailure[] = [];
   const finished: Array<{
     id: number;
     lastcall: null;
@@ -51,10 +56,18 @@ export async function recordJobFailures(
     failure_count: number;
     first_failure_date: Date;
   }> = [];
-  for (const { cron, start, end, excInfo, thrown, final } of held) {
+  for (const failure of held) {
+    const { cron, start, end, excInfo, thrown, final } = failure;
     const job = jobOf.get(cron.hrpCronJobId!)!;
     const failureCount = Number(job.failure_count) + 1;
     const retryAt = final ? null : retryTime(job, failureCount, end, thrown);
+    // The run that failed is the job's attempt `attempts + 1` (attempts counts runs started before it).
+    const retry = retryAt && {
+      attempt: Number(job.attempts) + 1,
+      at: retryAt,
+      delayMs: retryAt.getTime() - end.getTime(),
+    };
+    recorded.push({ ...failure, retry });
     // Retries left: back to pending, due after the backoff, as the same user. Otherwise a one-shot job is not
     // retried blindly: it stays visible as failed and can be retried.
     rows.push({
@@ -79,5 +92,5 @@ export async function recordJobFailures(
   }
   await jobsFailed(b, manager, workerId, rows);
   await finishJobCrons(b, manager, finished);
-  return held;
+  return recorded;
 }

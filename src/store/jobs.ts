@@ -33,13 +33,14 @@ const JOB: ReadonlyArray<readonly [string, string, JsonColumnType, keyof NewJob]
   ["concurrency_key", "concurrency_key", "text", "concurrencyKey"],
   ["concurrency_limit", "concurrency_limit", "int", "concurrencyLimit"],
   ["user_key", "user_key", "text", "userKey"],
+  ["trace_context", "trace_context", "text", "traceContext"],
 ];
 
 /*
  * The bulk statements of insertJobs (issue 14, "bulk enqueue"). Three things
  * make them cheap, measured on PostgreSQL at 1,000 jobs per statement:
  *  1. Shapes (see ShapedJobs): per job only { s, args } is sent and parsed;
- *     the other 27 columns come once per distinct shape, joined back in SQL.
+ *     the other 28 columns come once per distinct shape, joined back in SQL.
  *     json_to_recordset of 2 fields per job instead of 29 twice, and about
  *     30 bytes of parameters per job instead of 1,100 (every column, twice),
  *     encoded in 0.4 µs per job instead of 15-25 µs.

@@ -49,6 +49,7 @@ const SHAPE_COLUMNS: Record<Exclude<keyof NewJob, "args">, true> = {
   timeoutMs: true,
   concurrencyKey: true,
   concurrencyLimit: true,
+  traceContext: true,
 };
 const SHAPE_PROPS = Object.keys(SHAPE_COLUMNS) as Array<keyof typeof SHAPE_COLUMNS>;
 /**
@@ -145,6 +146,7 @@ function sameShape(shape: ShapedJobs["shapes"][number], job: NewJob, schedule: N
     a.timeoutMs === job.timeoutMs &&
     a.concurrencyKey === job.concurrencyKey &&
     a.concurrencyLimit === job.concurrencyLimit &&
+    a.traceContext === job.traceContext &&
     sameDate(shape.schedule.nextcall, schedule.nextcall) &&
     shape.schedule.doall === schedule.doall
   );

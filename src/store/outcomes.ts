@@ -3,13 +3,20 @@ import { IrCron } from "../schema/entities/IrCron";
 import type { Backend, JsonColumns } from "../backend";
 import { ClaimLostError } from "../core/errors";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
+import type { RunRetry } from "../core/types";
 import { finishJobCrons, jobAttempted, jobFailedUnrecordable, jobsDone, jobStopped } from "./jobState";
 import { nextAfterFailure } from "./failures";
-import { recordJobFailures, type Failure } from "./jobFailures";
+import { recordJobFailures, type Failure, type RecordedFailure } from "./jobFailures";
 import { insertRunLogs, type RunLogRow } from "./runLog";
 import { runKey, sourceOf, type RunKey } from "./runSource";
 
 export type { Failure } from "./jobFailures";
+
+/** A failed run as recorded: its run-log row, and its job's next try (null: no retry). */
+export interface FailureRecord {
+  readonly runLogId: number;
+  readonly retry: RunRetry | null;
+}
 
 /** A successful run, waiting for the batch's bulk bookkeeping. */
 export interface Success {
@@ -123,8 +130,8 @@ export class RunRecords {
 
   /**
    * Records a failed run (its writes already rolled back); see
-   * {@link recordFailures}. Returns the run-log id, or null when the claim
-   * was lost (nothing written).
+   * {@link recordFailures}. Returns its record, or null when the claim was
+   * lost (nothing written).
    */
   async recordFailure(
     manager: EntityManager,
@@ -132,9 +139,9 @@ export class RunRecords {
     start: Date,
     excInfo: string,
     thrown: unknown,
-  ): Promise<number | null> {
-    const ids = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
-    return ids.get(runKey(cron)) ?? null;
+  ): Promise<FailureRecord | null> {
+    const records = await this.recordFailures(manager, [{ cron, start, end: this.options.now(), excInfo, thrown }]);
+    return records.get(runKey(cron)) ?? null;
   }
 
   /**
@@ -144,12 +151,13 @@ export class RunRecords {
    * its `ir_cron` row, if any, deactivated; the job stays visible and
    * retryable), or a recurring cron moved to its next occurrence —
    * deactivated after repeated failures over a long time (Odoo 18's rule).
-   * Every failed run is logged. Returns the run-log id by run key; a run
-   * whose claim this worker no longer held is absent (nothing written for it).
+   * Every failed run is logged. Returns, by run key, the run-log id and the
+   * job's retry (null: none); a run whose claim this worker no longer held
+   * is absent (nothing written for it).
    * @throws ClaimLostError when a claim was taken away between the read and the write
    *   (the caller must roll the whole transaction back)
    */
-  async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<RunKey, number>> {
+  async recordFailures(manager: EntityManager, failures: readonly Failure[]): Promise<Map<RunKey, FailureRecord>> {
     if (failures.length === 0) return new Map();
     const crons = await this.cronFailures(
       manager,
@@ -161,9 +169,10 @@ export class RunRecords {
       this.workerId,
       failures.filter((f) => sourceOf(f.cron) === "job"),
     );
-    return this.insertRunLogs(
+    const recorded: RecordedFailure[] = [...crons.map((f) => ({ ...f, retry: null })), ...jobs];
+    const runLogIds = await this.insertRunLogs(
       manager,
-      [...crons, ...jobs].map((f) => ({
+      recorded.map((f) => ({
         cron: f.cron,
         start: f.start,
         end: f.end,
@@ -172,6 +181,7 @@ export class RunRecords {
         error: f.excInfo,
       })),
     );
+    return new Map(recorded.map((f) => [runKey(f.cron), { runLogId: runLogIds.get(runKey(f.cron))!, retry: f.retry }]));
   }
 
   /** The recurring crons' part of {@link recordFailures}; returns the failures it recorded (with the crons as read now). */

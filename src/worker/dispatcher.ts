@@ -21,6 +21,7 @@ import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
 import { Recovery } from "./recovery";
+import { resultBase } from "./runResult";
 import { SandboxPool } from "./sandbox";
 import { Execution } from "./execution";
 import { Feeder } from "./feeder";
@@ -61,7 +62,7 @@ type Phase = "stopped" | "running" | "stopping";
 export class Dispatcher {
   /** Unique id of this worker, `host:pid:random`; stored in claims and run logs. */
   readonly workerId = newWorkerId();
-  /** Typed events: job start/end/success/failure, batch end, worker start/stop, recovered claims (see {@link DispatcherEvents}). */
+  /** Typed events: job start/end/success/retry/failure, batch end, worker start/stop, recovered claims (see `DispatcherEventMap`). */
   readonly events: DispatcherEvents;
   private readonly backend: Backend;
   /** In-process wake-ups, runs in progress and live dispatchers of this DataSource. */
@@ -120,8 +121,20 @@ export class Dispatcher {
       new CrashRecords(this.backend, this.options),
       this.local.workers,
       logger,
-      (failed) => this.executor.failedByRecovery(failed, failed.start, failed.error),
-      (recovered) => this.events.emit("claims:recovered", { workerId: this.workerId, recovered }),
+      (failed) => {
+        // A final failure, committed: told like a run's (no job:end: the run's end died with its worker).
+        const { cron, error } = failed;
+        const result = { ...resultBase(cron), outcome: "failed" as const, calls: 0, error };
+        this.events.emit("job:failure", { ...result, workerId: this.workerId, queue: cron.queue, durationMs: 0 });
+        return this.executor.failedByRecovery(failed, failed.start, failed.error);
+      },
+      ({ released, failed }) =>
+        this.events.emit("claims:recovered", {
+          workerId: this.workerId,
+          recovered: released + failed,
+          released,
+          failed,
+        }),
     );
     this.liveness = new Liveness(
       this.backend,

@@ -1,6 +1,6 @@
-import { EventEmitter } from "node:events";
+import { TypedEvents } from "../core/events";
 import { joinMethodName } from "../core/methodName";
-import type { Logger, RunResult } from "../core/types";
+import type { RunResult, RunRetry } from "../core/types";
 
 /** A run's method is about to be called (inside its batch's transaction: nothing of it is committed yet). */
 export interface JobStartEvent {
@@ -41,21 +41,50 @@ export interface WorkerEvent {
   readonly workerId: string;
 }
 
-/** Claims of dead workers this worker released (their runs are due again), or failed at their crash limit. */
+/** Claims of dead workers this worker recovered: released (their runs are due again), or failed at their crash limit. */
 export interface ClaimsRecoveredEvent {
   readonly workerId: string;
+  /** Claims recovered: `released` + `failed`. */
   readonly recovered: number;
+  /** Runs due again (each logged `interrupted`; a job is `pending` again). */
+  readonly released: number;
+  /** Runs failed because they killed their worker `maxCrashes` times (each also told by `job:failure`). */
+  readonly failed: number;
 }
 
-/** Every event a {@link Dispatcher} emits, by name, with its payload. */
+/**
+ * A job's run failed and the job has retries left: it is `pending` again,
+ * due at `retry.at` (after its backoff). Told instead of `job:failure`,
+ * after the run's `job:end` (outcome `failed`).
+ */
+export interface JobRetryEvent extends JobEndEvent {
+  /** The run that failed (`attempt`), when the job is due again (`at`), and the backoff (`delayMs`). */
+  readonly retry: RunRetry;
+}
+
+/**
+ * Every event a {@link Dispatcher} emits, by name, with its payload. Each
+ * run that ends is told once by `job:end`, then by at most one of
+ * `job:success` (done), `job:retry` (failed, will run again) and
+ * `job:failure` (failed for good).
+ */
 export interface DispatcherEventMap {
+  /** A method is about to run (inside its batch's transaction), once per try. */
   "job:start": JobStartEvent;
   /** Every committed run end: the outcome is in the payload (`done`, `failed`, `skipped`, `interrupted`, `stopped`). */
   "job:end": JobEndEvent;
   /** A run that ended `done`. */
   "job:success": JobEndEvent;
-  /** A run that ended `failed` (a job with retries left is `pending` again, due after its backoff). */
+  /**
+   * A run that failed for good: a job with no retry left (it is `failed`;
+   * its `onFailure` runs next), or any failed run of a recurring cron (it
+   * moves on to its next occurrence). A job that will run again is told by
+   * `job:retry` instead. Also told (without a `job:end`, `durationMs` 0) for
+   * a run failed by recovery because it killed its worker `maxCrashes` times.
+   */
   "job:failure": JobEndEvent;
+  /** A job's run failed and the job will run again after its backoff (see {@link JobRetryEvent}). */
+  "job:retry": JobRetryEvent;
   "batch:end": BatchEndEvent;
   "worker:start": WorkerEvent;
   "worker:stop": WorkerEvent;
@@ -64,42 +93,16 @@ export interface DispatcherEventMap {
 
 /**
  * The dispatcher's typed events (`dispatcher.events`), for metrics, traces
- * and alerts. Listeners run synchronously where the event happens; one that
- * throws is logged (`warn`) and never disturbs the worker. `on` returns the
- * function that removes the listener.
+ * and alerts (see {@link TypedEvents}: listeners run synchronously, one that
+ * throws is logged and never disturbs the worker).
  *
  * ```ts
  * const off = dispatcher.events.on("job:failure", (e) => alert(`${e.name} failed: ${e.error}`));
+ * dispatcher.events.on("job:retry", (e) => log(`${e.name} failed (try ${e.retry.attempt}), again at ${e.retry.at.toISOString()}`));
  * dispatcher.events.on("job:end", (e) => histogram.observe({ queue: e.queue, outcome: e.outcome }, e.durationMs / 1000));
  * ```
  */
-export class DispatcherEvents {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
-
-  constructor(private readonly logger: Logger) {}
-
-  /** Calls `listener` with each `name` event from now on; returns the function that stops it. */
-  on<K extends keyof DispatcherEventMap>(name: K, listener: (event: DispatcherEventMap[K]) => void): () => void {
-    this.emitter.on(name, listener);
-    return () => void this.emitter.off(name, listener);
-  }
-
-  /** Whether anyone listens to `name` (an event nobody hears is not built). */
-  heard(name: keyof DispatcherEventMap): boolean {
-    return this.emitter.listenerCount(name) > 0;
-  }
-
-  /** Tells the listeners of `name`; a listener's error is logged, not thrown. */
-  emit<K extends keyof DispatcherEventMap>(name: K, event: DispatcherEventMap[K]): void {
-    for (const listener of this.emitter.listeners(name)) {
-      try {
-        (listener as (e: DispatcherEventMap[K]) => void)(event);
-      } catch (error) {
-        this.logger.warn("an event listener threw; the worker goes on", { event: name, error: String(error) });
-      }
-    }
-  }
-}
+export class DispatcherEvents extends TypedEvents<DispatcherEventMap> {}
 
 /** The `job:start` event of `run` (a claimed cron or job) starting at `startedAt`. */
 export function startEvent(

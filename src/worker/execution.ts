@@ -80,6 +80,7 @@ export class Execution {
       };
       events.emit("job:end", event);
       if (result.outcome === "done") events.emit("job:success", event);
+      else if (result.outcome === "failed" && result.retry) events.emit("job:retry", { ...event, retry: result.retry });
       else if (result.outcome === "failed") events.emit("job:failure", event);
     }
     const count = (outcome: RunResult["outcome"]) => results.filter((r) => r.outcome === outcome).length;

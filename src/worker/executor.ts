@@ -11,7 +11,7 @@ import type { IrCron } from "../schema/entities/IrCron";
 import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { stillHeld } from "../store/jobState";
-import { RunRecords } from "../store/outcomes";
+import { RunRecords, type FailureRecord } from "../store/outcomes";
 import { runKey, type RunKey } from "../store/runSource";
 import type { DispatcherEvents } from "./events";
 import { JobRunner, type JobOutcome } from "./jobRun";
@@ -185,13 +185,13 @@ export class Executor {
    */
   async recordKilled(run: ClaimedRun, start: Date, error: Error): Promise<RunResult> {
     const excInfo = formatExcInfo(error);
-    const runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
+    const record = await retriedTransaction(this.backend, this.options, (manager) =>
       this.records.recordFailure(manager, run.cron, start, excInfo, error),
     );
-    if (runLogId === null)
+    if (record === null)
       return skipped(run.cron, new ClaimLostError(run.cron.id, this.workerId, run.cron.hrpCronJobId).message);
     await this.onFailure(run, start, error.message);
-    return { ...resultBase(run.cron), outcome: "failed", calls: 0, error: error.message, runLogId };
+    return failedResult(run.cron, error.message, record);
   }
 
   /** The `onFailure` of a job that recovery failed (its runs killed their worker `maxCrashes` times). */
@@ -230,23 +230,23 @@ export class Executor {
     }
     // The run's own transaction failed (e.g. at commit): record the failure in a new one.
     const start = this.options.now();
-    let runLogId: number | null;
+    let record: FailureRecord | null;
     try {
-      runLogId = await retriedTransaction(this.backend, this.options, (manager) =>
+      record = await retriedTransaction(this.backend, this.options, (manager) =>
         this.records.recordFailure(manager, cron, start, formatExcInfo(thrown), thrown),
       );
     } catch (recordError) {
       if (!(recordError instanceof ClaimLostError)) throw recordError;
       return skipped(cron, recordError.message);
     }
-    if (runLogId === null) return skipped(cron, new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId).message);
+    if (record === null) return skipped(cron, new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId).message);
     this.options.logger.error("cron run failed", {
       cronId: cron.id,
       name: cron.name,
       error: coerceError(thrown).message,
     });
     await this.jobs.runOnFailure(run, start, coerceError(thrown).message).catch(() => undefined);
-    return { ...resultBase(cron), outcome: "failed", calls: 0, error: coerceError(thrown).message, runLogId };
+    return failedResult(cron, coerceError(thrown).message, record);
   }
 
   /** Last resort when a run's outcome could not be recorded (its bookkeeping threw): {@link RunRecords.recordUnrecordable}. */
@@ -327,7 +327,7 @@ export class Executor {
 
     const successes = outcomes.flatMap(({ outcome: o }) => (o.kind === "success" ? [o.success] : []));
     const runLogIds = await this.records.complete(manager, successes);
-    const failureLogIds = await this.records.recordFailures(
+    const failureRecords = await this.records.recordFailures(
       manager,
       outcomes.flatMap(({ outcome: o }) => (o.kind === "failure" ? [o.failure] : [])),
     );
@@ -342,16 +342,16 @@ export class Executor {
           runLogId: runLogIds.get(runKey(o.success.cron)),
         };
       const { cron, start } = o.failure;
-      const runLogId = failureLogIds.get(runKey(cron));
-      if (runLogId === undefined) {
+      const record = failureRecords.get(runKey(cron));
+      if (record === undefined) {
         // Presumed dead and recovered while running: the run belongs to another worker now.
         const lost = new ClaimLostError(cron.id, this.workerId, cron.hrpCronJobId);
         this.options.logger.warn(lost.message, { cronId: cron.id, error: o.error });
         return skipped(cron, lost.message);
       }
       this.options.logger.error("cron run failed", { cronId: cron.id, name: cron.name, error: o.error });
-      failed.push({ run, start, error: o.error });
-      return { ...resultBase(cron), outcome: "failed", calls: 0, error: o.error, runLogId };
+      if (!record.retry) failed.push({ run, start, error: o.error }); // a job that will run again has no onFailure yet
+      return failedResult(cron, o.error, record);
     });
     for (const s of successes)
       this.options.logger.info("cron run done", { cronId: s.cron.id, name: s.cron.name, calls: s.calls });
@@ -368,6 +368,12 @@ export class Executor {
       }),
     );
   }
+}
+
+/** The result of a failed run as recorded: with its job's next try when it has one. */
+function failedResult(cron: IrCron, error: string, record: FailureRecord): RunResult {
+  const result: RunResult = { ...resultBase(cron), outcome: "failed", calls: 0, error, runLogId: record.runLogId };
+  return record.retry ? { ...result, retry: record.retry } : result;
 }
 
 /**

@@ -6,8 +6,9 @@ import { runInJob } from "../core/context";
 import { ClaimLostError, coerceError, formatExcInfo, JobStoppedError, JobTimeoutError } from "../core/errors";
 import { splitMethodName } from "../core/methodName";
 import type { ModelRegistry } from "../core/registry";
+import type { RunSpan } from "../core/tracing";
 import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
-import type { JobEnv, RunResult } from "../core/types";
+import type { JobEnv } from "../core/types";
 import { checkUserKey, requireActiveUser, type JobUser } from "../core/users";
 import { timerDelayMs } from "../core/validate";
 import type { IrCron } from "../schema/entities/IrCron";
@@ -16,16 +17,13 @@ import { scheduleOf } from "../scheduling/cronSchedule";
 import type { ClaimedRun, ClaimStore } from "../store/claims";
 import { jobStateOf } from "../store/jobState";
 import { runKey, type RunKey } from "../store/runSource";
-import type { Failure, RunRecords, Success } from "../store/outcomes";
+import type { RunRecords, Success } from "../store/outcomes";
 import { parseArgs, resultText, toJsonSafe, untilAborted } from "./methodCall";
 import { startEvent, type DispatcherEvents } from "./events";
-import { resultBase, skipped } from "./runResult";
+import { runSpanEnd, runSpanStart } from "./runSpan";
+import { resultBase, skipped, type JobOutcome } from "./runResult";
 
-/** How one job of a batch ended, before the batch commits. */
-export type JobOutcome =
-  | { readonly kind: "success"; readonly success: Success }
-  | { readonly kind: "failure"; readonly failure: Failure; readonly error: string }
-  | { readonly kind: "recorded"; readonly result: RunResult };
+export type { JobOutcome } from "./runResult";
 
 /**
  * One job of a batch (see `Executor`): its user, its method called once per
@@ -72,7 +70,8 @@ export class JobRunner {
    * savepoint rolled back cleanly) is retried at once, at most
    * `jobTransientRetries` times, then recorded as the job's failure.
    * Rethrows only what must end the whole batch: errors that left the
-   * transaction unusable.
+   * transaction unusable. With the `tracing` option the run has a span
+   * (the child of its job's enqueuer), active while its methods run.
    */
   async run(
     manager: EntityManager,
@@ -80,6 +79,27 @@ export class JobRunner {
     claimed: ClaimedRun,
     userOf: (uid: number) => Promise<JobUser>,
     workerSignal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const { tracing } = this.options;
+    if (tracing === null) return this.runJob(manager, newScope, claimed, userOf, workerSignal, null);
+    const span = tracing.startRun(runSpanStart(claimed, this.workerId));
+    try {
+      const outcome = await this.runJob(manager, newScope, claimed, userOf, workerSignal, span);
+      span.end(runSpanEnd(outcome));
+      return outcome;
+    } catch (error) {
+      span.end({ outcome: "failed", error }); // the batch's transaction is gone: the batch is run again
+      throw error;
+    }
+  }
+
+  private async runJob(
+    manager: EntityManager,
+    newScope: () => JobScope,
+    claimed: ClaimedRun,
+    userOf: (uid: number) => Promise<JobUser>,
+    workerSignal: AbortSignal,
+    span: RunSpan | null,
   ): Promise<JobOutcome> {
     const { cron } = claimed;
     const start = this.options.now();
@@ -110,7 +130,8 @@ export class JobRunner {
         const scope = newScope();
         try {
           this.events.emit("job:start", startEvent(claimed, this.workerId, start));
-          const success = await this.callMethod(manager, scope, cron, start, user, claimed.onSuccess, run.signal);
+          const call = () => this.callMethod(manager, scope, cron, start, user, claimed.onSuccess, run.signal);
+          const success = await (span === null ? call() : span.within(call));
           await scope.release();
           return { kind: "success", success };
         } catch (thrown) {

@@ -27,8 +27,8 @@ export class Recovery {
     private readonly logger: Logger,
     /** The follow-up of a failed recovery (the job's `onFailure`), after its transaction committed. */
     private readonly onFailed: (failed: FailedRecovery) => Promise<void>,
-    /** Told how many claims a pass recovered, when any. */
-    private readonly onRecovered: (recovered: number) => void = () => undefined,
+    /** Told how many claims a pass recovered (released, and failed at their crash limit), when any. */
+    private readonly onRecovered: (counts: { released: number; failed: number }) => void = () => undefined,
   ) {}
 
   /** Lists every claim and recovers those of dead workers; returns how many. */
@@ -42,7 +42,8 @@ export class Recovery {
 
   /** Recovers the claims among `rows` whose worker is dead; returns how many. */
   async releaseDead(rows: readonly ClaimHolder[], workerTimeoutMs: number, auditNow: Date): Promise<number> {
-    let recovered = 0;
+    let released = 0;
+    let failed = 0;
     for (const row of rows) {
       const reason = this.deadReason(row, workerTimeoutMs);
       if (!reason) continue;
@@ -64,7 +65,8 @@ export class Recovery {
         );
       }
       if (outcome.kind !== "gone") {
-        recovered++;
+        if (outcome.kind === "failed") failed++;
+        else released++;
         this.logger.warn("recovered a cron claimed by a dead worker", {
           run: row.key,
           worker: row.running_worker,
@@ -72,8 +74,8 @@ export class Recovery {
         });
       }
     }
-    if (recovered > 0) this.onRecovered(recovered);
-    return recovered;
+    if (released + failed > 0) this.onRecovered({ released, failed });
+    return released + failed;
   }
 
   /** Why `row`'s worker is presumed dead, or null when it is alive. */

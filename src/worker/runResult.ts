@@ -1,5 +1,12 @@
 import type { RunResult } from "../core/types";
 import type { IrCron } from "../schema/entities/IrCron";
+import type { Failure, Success } from "../store/outcomes";
+
+/** How one job of a batch ended, before the batch commits. */
+export type JobOutcome =
+  | { readonly kind: "success"; readonly success: Success }
+  | { readonly kind: "failure"; readonly failure: Failure; readonly error: string }
+  | { readonly kind: "recorded"; readonly result: RunResult };
 
 /** The fields of a {@link RunResult} that name the cron. */
 export function resultBase(

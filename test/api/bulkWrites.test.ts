@@ -131,6 +131,7 @@ describe.each(BACKENDS)("bulk writes on %s", (kind) => {
       timeoutMs: 1000,
       concurrencyKey: null,
       concurrencyLimit: null,
+      traceContext: null,
     };
     const other: { [K in keyof NewJob]: NewJob[K] } = {
       name: "m",
@@ -159,6 +160,7 @@ describe.each(BACKENDS)("bulk writes on %s", (kind) => {
       timeoutMs: 2000,
       concurrencyKey: "c",
       concurrencyLimit: 2,
+      traceContext: '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}',
     };
     const schedule: NewJobSchedule = { nextcall: new Date("2026-05-04T08:00:00Z"), doall: false };
     const variants: Array<[string, NewJob, NewJobSchedule]> = [["base", base, schedule]];

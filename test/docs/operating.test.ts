@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { BACKENDS, openTestDb, type TestDb } from "../helpers";
 import { databaseVariable, hrpCron, npmStart, withoutDates, writeConfigExample } from "./cli";
 import { codeBlocks, outputBlock } from "./markdown";
+import { itRunsExample } from "./givens";
 
 /**
  * What docs/operating.md (and docs/scheduler.md's config file) quote from the
@@ -99,5 +100,14 @@ describe.each(BACKENDS)("docs/operating.md on %s", (kind) => {
     } finally {
       rmSync(dirname(config), { recursive: true, force: true });
     }
+  });
+});
+
+/** The snippets of docs/operating.md ("Metrics and traces"). */
+describe.each(BACKENDS)("docs/operating.md examples on %s", (kind) => {
+  itRunsExample(kind, "operating/traces", async (_run, db) => {
+    // The request's trace context was stored with the job, as W3C traceparent.
+    const [job] = await db.dataSource.query(`SELECT trace_context FROM hrp_cron_job`);
+    expect(JSON.parse(job.trace_context)).toEqual({ traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) });
   });
 });

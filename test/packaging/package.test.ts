@@ -73,18 +73,36 @@ describe("the published package", () => {
     expect(manifest.bin["hrp-cron"]).toBe("dist/src/cli/bin.js");
   });
 
-  it("leaves TypeORM and the database drivers to the application (peer dependencies)", () => {
-    expect(manifest.dependencies).not.toHaveProperty("typeorm");
-    expect(manifest.dependencies).not.toHaveProperty("pg");
-    expect(manifest.dependencies).not.toHaveProperty("better-sqlite3");
+  it("leaves TypeORM, the database drivers and OpenTelemetry to the application (peer dependencies)", () => {
+    for (const name of ["typeorm", "pg", "better-sqlite3", "@opentelemetry/api"])
+      expect(manifest.dependencies).not.toHaveProperty(name);
     expect(manifest.peerDependencies).toEqual({
       typeorm: "^0.3.20 || ^1.0.0",
       "better-sqlite3": expect.any(String),
       pg: expect.any(String),
+      "@opentelemetry/api": expect.any(String),
     });
-    expect(manifest.peerDependenciesMeta).toEqual({ "better-sqlite3": { optional: true }, pg: { optional: true } });
+    expect(manifest.peerDependenciesMeta).toEqual({
+      "better-sqlite3": { optional: true },
+      pg: { optional: true },
+      "@opentelemetry/api": { optional: true },
+    });
     // The tests use them all.
-    for (const name of ["typeorm", "better-sqlite3", "pg"]) expect(manifest.devDependencies).toHaveProperty(name);
+    for (const name of ["typeorm", "better-sqlite3", "pg", "@opentelemetry/api"])
+      expect(manifest.devDependencies).toHaveProperty(name);
+  });
+
+  it("ships types that import none of the optional packages (an application without them still type-checks)", () => {
+    const declarations = files.filter((path) => path.endsWith(".d.ts"));
+    expect(declarations.length).toBeGreaterThan(0);
+    // An import statement (not a doc comment's example) or an import() type naming one of them.
+    const optional = `(@opentelemetry/[\\w-]+|prom-client|pg|better-sqlite3)`;
+    const statement = new RegExp(
+      `^\\s*(import|export)\\b[^;]*\\bfrom\\s*["']${optional}["']|import\\(["']${optional}["']\\)`,
+      "m",
+    );
+    const importing = declarations.filter((path) => statement.test(readFileSync(join(root, path), "utf8")));
+    expect(importing).toEqual([]);
   });
 
   it("is MIT licensed, in package.json and in LICENSE", () => {

@@ -102,4 +102,19 @@ describe("the packed package, installed in an application", () => {
     expect(migrated.status).toBe(0);
     expect(existsSync(join(app, "hrp-cron.sqlite"))).toBe(true);
   });
+
+  it("loads @opentelemetry/api only for openTelemetryTracing(), and names it when it is missing", () => {
+    const script = `const hrp = require("hrp-cron");
+      try { hrp.openTelemetryTracing(); console.log("traced"); } catch (e) { console.log(e.name, e.code, e.message); }`;
+    const missing = node(["-e", script]);
+    expect(missing.stderr).toBe("");
+    expect(missing.stdout).toMatch(
+      /^PackageNotInstalledError PACKAGE_NOT_INSTALLED .*`npm install @opentelemetry\/api`/,
+    );
+    mkdirSync(join(app, "node_modules", "@opentelemetry"), { recursive: true });
+    link("@opentelemetry/api");
+    const installed = node(["-e", script]);
+    expect(installed.stderr).toBe("");
+    expect(installed.stdout.trim()).toBe("traced");
+  });
 });

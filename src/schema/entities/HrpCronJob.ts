@@ -119,6 +119,15 @@ export class HrpCronJob extends QueueColumns {
   @Column({ type: "text", nullable: true })
   result!: string | null;
 
+  /**
+   * The trace context of the code that enqueued the job (propagation
+   * headers as JSON: `traceparent`, `tracestate`; migration 0017), stored
+   * when the enqueuer has the `tracing` option and a span is active: the
+   * run's span is its child. Null otherwise.
+   */
+  @Column({ name: "trace_context", type: "text", nullable: true })
+  traceContext!: string | null;
+
   /** When the job is due (its next run: the first, or a retry after its backoff); the claim's order is `priority, nextcall, id`. */
   @Column(dateColumn("nextcall"))
   nextcall!: Date | null;

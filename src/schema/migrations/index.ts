@@ -13,6 +13,7 @@ import { runsView } from "./0012-runs-view";
 import { oneRowJobs } from "./0014-one-row-jobs";
 import { leanJobIndexes } from "./0015-lean-job-indexes";
 import { jobResults } from "./0016-job-results";
+import { jobTraceContext } from "./0017-job-trace-context";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -37,4 +38,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   oneRowJobs,
   leanJobIndexes,
   jobResults,
+  jobTraceContext,
 ];
