@@ -2,7 +2,15 @@ import "reflect-metadata";
 
 export { Dispatcher } from "./worker/dispatcher";
 export { HrpCronJobService } from "./api/automatedTasks";
-export type { CronSpec, JobFilter, RunFilter, TransactionOption } from "./api/serviceInput";
+export type {
+  ActionFilter,
+  CronSpec,
+  JobFilter,
+  OperatorAction,
+  RunFilter,
+  TransactionOption,
+} from "./api/serviceInput";
+export type { ActionSource, OperatorContext } from "./core/operator";
 export type { RunByCronCall } from "./api/runByCronInput";
 export { ModelRegistry, jobMethod, jobModel } from "./core/registry";
 export type { JobMethod, ModelMethods } from "./core/registry";

@@ -4,6 +4,7 @@ import { writeOnce } from "../backend/commitOnce";
 import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
 import { CurrentlyRunningError, InvalidStateError, UnknownMethodError, type WriteDescription } from "../core/errors";
+import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -24,6 +25,7 @@ import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
 import { deleteIdleCron, findCron, insertCron, jobOfCron, markRetrigger, updateIdleCron } from "../store/crons";
+import { recordAction } from "../store/actions";
 import { triggerJob } from "../store/jobAdmin";
 import { insertJob, insertJobs } from "../store/jobs";
 import { requireRunnable } from "../store/jobState";
@@ -281,8 +283,9 @@ export class HrpCronJobService {
    * @throws InvalidStateError when it is the cron of a job that is not pending
    *   (done, failed, cancelled, stopped: use `retryJob`), or a job re-triggering itself
    */
-  async trigger(cronId: number): Promise<IrCron> {
+  async trigger(cronId: number, operator?: OperatorContext): Promise<IrCron> {
     checkId("cronId", cronId);
+    const audit = { operator: checkOperator(operator), action: "trigger" };
     // A cron's own run asks to run again once it is recorded (in the run's transaction).
     if (currentJobCronId() === cronId)
       return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
@@ -292,6 +295,7 @@ export class HrpCronJobService {
       { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" },
       true,
       now,
+      audit,
     );
     this.local.wakeups.notify(now);
     return cron;
@@ -303,9 +307,10 @@ export class HrpCronJobService {
    * @throws InvalidStateError when activating the cron of a job that is not pending (use `retryJob`), or
    *   deactivating the cron of a pending job (use `cancelJob`)
    */
-  async setActive(cronId: number, active: boolean): Promise<IrCron> {
+  async setActive(cronId: number, active: boolean, operator?: OperatorContext): Promise<IrCron> {
     checkBool("active", active);
-    const cron = await this.editIdle(cronId, { active }, active);
+    const audit = { operator: checkOperator(operator), action: active ? "activate" : "deactivate" };
+    const cron = await this.editIdle(cronId, { active }, active, undefined, audit);
     if (active) this.local.wakeups.notify(cron.nextcall);
     return cron;
   }
@@ -329,13 +334,13 @@ export class HrpCronJobService {
   }
 
   /** {@link JobAdmin.retryJob}. */
-  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
-    return this.admin.retryJob(jobId, at);
+  async retryJob(jobId: number, at?: Date, operator?: OperatorContext): Promise<HrpCronJob> {
+    return this.admin.retryJob(jobId, at, operator);
   }
 
   /** {@link JobAdmin.cancelJob}. */
-  async cancelJob(jobId: number): Promise<HrpCronJob> {
-    return this.admin.cancelJob(jobId);
+  async cancelJob(jobId: number, operator?: OperatorContext): Promise<HrpCronJob> {
+    return this.admin.cancelJob(jobId, operator);
   }
 
   async getCron(cronId: number): Promise<IrCron> {
@@ -415,6 +420,7 @@ export class HrpCronJobService {
     values: QueryDeepPartialEntity<IrCron>,
     runs = false,
     dueAt?: Date,
+    audit?: { readonly operator: Operator; readonly action: string },
   ): Promise<IrCron> {
     checkId("cronId", cronId);
     return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
@@ -428,7 +434,16 @@ export class HrpCronJobService {
       await updateIdleCron(this.backend, manager, cronId, values, this.options.now());
       if (job && dueAt && !(await triggerJob(this.backend, manager, job.jobId, dueAt)))
         throw new CurrentlyRunningError(cronId, null, job.jobId);
-      return (await findCron(manager, cronId))!;
+      const cron = (await findCron(manager, cronId))!;
+      if (audit)
+        await recordAction(this.backend, manager, audit.operator, this.options.now(), {
+          action: audit.action,
+          targetType: "cron",
+          targetId: cronId,
+          affected: 1,
+          outcome: `cron ${cronId} is ${cron.active ? "active" : "inactive"}, next call ${cron.nextcall.toISOString()}`,
+        });
+      return cron;
     });
   }
 }

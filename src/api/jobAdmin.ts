@@ -1,9 +1,10 @@
-import type { DataSource } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
 import { retriedTransaction } from "../backend/retry";
 import { InvalidStateError } from "../core/errors";
+import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded, optionalBool } from "../core/validate";
@@ -19,9 +20,10 @@ import {
   requestJobStop,
   type PurgeCounts,
 } from "../store/jobAdmin";
+import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
 import { ResUsersResolver } from "../store/users";
-import { checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
+import { checkActionFilter, checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
 
 /** One line of {@link JobAdmin.stats}. */
 export interface QueueStats {
@@ -99,24 +101,57 @@ export class JobAdmin {
    *
    * @throws InvalidStateError when the job is pending, running or done
    */
-  async retryJob(jobId: number, at?: Date): Promise<HrpCronJob> {
+  async retryJob(jobId: number, at?: Date, operator?: OperatorContext): Promise<HrpCronJob> {
     checkOptionalDate("at", at);
     checkId("jobId", jobId);
+    const by = checkOperator(operator);
     const when = at === undefined ? this.options.now() : checkDate("at", at);
     const job = await writeOnce(this.backend, this.options, { operation: "retryJob", jobId }, undefined, async (m) => {
       await jobForChange(m, jobId, ["failed", "cancelled"], "retried");
-      return requeueJob(this.backend, m, jobId, when, this.options.now);
+      const requeued = await requeueJob(this.backend, m, jobId, when, this.options.now);
+      await this.record(m, by, "retry", "job", jobId, `job ${jobId} is pending, due ${when.toISOString()}`);
+      return requeued;
     });
     this.local.wakeups.notify(when);
     return job;
   }
 
   /** Cancels a pending (or failed) job: it will not run. @throws InvalidStateError when it is running or done */
-  async cancelJob(jobId: number): Promise<HrpCronJob> {
+  async cancelJob(jobId: number, operator?: OperatorContext): Promise<HrpCronJob> {
     checkId("jobId", jobId);
+    const by = checkOperator(operator);
     return writeOnce(this.backend, this.options, { operation: "cancelJob", jobId }, undefined, async (m) => {
-      await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
-      return cancelJob(this.backend, m, jobId, this.options.now);
+      const before = await jobForChange(m, jobId, ["pending", "failed"], "cancelled");
+      const cancelled = await cancelJob(this.backend, m, jobId, this.options.now);
+      await this.record(m, by, "cancel", "job", jobId, `job ${jobId} is cancelled (was ${before.state})`);
+      return cancelled;
+    });
+  }
+
+  /**
+   * Operator actions (`hrp_cron_action`), newest first: who retried,
+   * cancelled, stopped or purged what, when, from where, and why.
+   */
+  async listActions(filter: ActionFilter = {}): Promise<OperatorAction[]> {
+    const f = checkActionFilter(filter);
+    return listActions(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });
+  }
+
+  /** Writes the action row of a change on one target, in the change's transaction `m`. */
+  private record(
+    m: EntityManager,
+    by: Operator,
+    action: string,
+    targetType: string,
+    targetId: number,
+    outcome: string,
+  ): Promise<void> {
+    return recordAction(this.backend, m, by, this.options.now(), {
+      action,
+      targetType,
+      targetId,
+      affected: 1,
+      outcome,
     });
   }
 
@@ -129,10 +164,20 @@ export class JobAdmin {
    * that has not started, use {@link cancelJob}.
    * @throws NotFoundError, InvalidStateError when the job is not running
    */
-  async stopJob(jobId: number): Promise<void> {
+  async stopJob(jobId: number, operator?: OperatorContext): Promise<void> {
     checkId("jobId", jobId);
-    if (this.local.runs.stopJob(jobId)) return;
-    await retriedTransaction(this.backend, this.options, (m) => requestJobStop(this.backend, m, jobId));
+    const by = checkOperator(operator);
+    if (this.local.runs.stopJob(jobId)) {
+      // Stopped at once in this process; recorded after (on SQLite the running batch held the write lock until now).
+      await retriedTransaction(this.backend, this.options, (m) =>
+        this.record(m, by, "stop", "job", jobId, `job ${jobId} stopped in this process`),
+      );
+      return;
+    }
+    await retriedTransaction(this.backend, this.options, async (m) => {
+      await requestJobStop(this.backend, m, jobId);
+      await this.record(m, by, "stop", "job", jobId, `stop requested for job ${jobId}`);
+    });
   }
 
   /**
@@ -153,8 +198,8 @@ export class JobAdmin {
    * `deleteFailureLogs`. Returns how many jobs were deleted; see
    * {@link purgeReport} for the detail and a dry run.
    */
-  async purge(options: PurgeOptions = {}): Promise<number> {
-    const report = await this.purgeReport(options);
+  async purge(options: PurgeOptions = {}, operator?: OperatorContext): Promise<number> {
+    const report = await this.purgeReport(options, operator);
     return report.finishedJobs + report.failedJobs;
   }
 
@@ -162,8 +207,9 @@ export class JobAdmin {
    * {@link purge}, saying what it deleted (with `dryRun`: what it would
    * delete, deleting nothing) and the cut-off dates it used.
    */
-  async purgeReport(options: PurgeOptions = {}): Promise<PurgeReport> {
+  async purgeReport(options: PurgeOptions = {}, operator?: OperatorContext): Promise<PurgeReport> {
     options = checkOptions("options", options, PURGE_OPTION_KEYS);
+    const by = checkOperator(operator);
     const finishedMs = checkInt(
       "finishedOlderThanMs",
       options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs,
@@ -183,9 +229,21 @@ export class JobAdmin {
     const now = this.options.now().getTime();
     const finishedBefore = new Date(now - finishedMs);
     const failedBefore = new Date(now - failedMs);
-    const counts = await retriedTransaction(this.backend, this.options, (m) =>
-      purgeJobs(this.backend, m, finishedBefore, failedBefore, flags),
-    );
+    const counts = await retriedTransaction(this.backend, this.options, async (m) => {
+      const purged = await purgeJobs(this.backend, m, finishedBefore, failedBefore, flags);
+      // A dry run changes nothing, so it is not an action.
+      if (!flags.dryRun)
+        await recordAction(this.backend, m, by, this.options.now(), {
+          action: "purge",
+          targetType: "jobs",
+          filter: { finishedBefore, failedBefore, deleteFailureLogs: flags.deleteFailureLogs },
+          affected: purged.finishedJobs + purged.failedJobs,
+          outcome: `deleted ${purged.finishedJobs} finished and ${purged.failedJobs} failed job(s); ${
+            flags.deleteFailureLogs ? `deleted ${purged.failureLogsDeleted}` : `kept ${purged.failureLogsKept}`
+          } failure log row(s)`,
+        });
+      return purged;
+    });
     return { ...counts, finishedBefore, failedBefore, dryRun: flags.dryRun };
   }
 

@@ -10,6 +10,7 @@ import { keyRecord, optionKeys, SHARED_OPTION_KEYS, type QueueSettings, type Sha
 import { QueueSet } from "../core/queues";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
+import type { OperatorContext } from "../core/operator";
 import type { JobEnv } from "../core/types";
 import { requireActiveUser, userKeyOf } from "../core/users";
 import { checkName, checkOptions, checkTransactionOption } from "../core/validate";
@@ -298,8 +299,8 @@ export class JobQueue {
   }
 
   /** {@link JobAdmin.stopJob}. */
-  async stopJob(jobId: number): Promise<void> {
-    return this.admin.stopJob(jobId);
+  async stopJob(jobId: number, operator?: OperatorContext): Promise<void> {
+    return this.admin.stopJob(jobId, operator);
   }
 
   /** {@link JobAdmin.stats}. */
@@ -308,8 +309,8 @@ export class JobQueue {
   }
 
   /** {@link JobAdmin.purge}. */
-  async purge(options: PurgeOptions = {}): Promise<number> {
-    return this.admin.purge(options);
+  async purge(options: PurgeOptions = {}, operator?: OperatorContext): Promise<number> {
+    return this.admin.purge(options, operator);
   }
 
   /** `now: true`: run as the user, in a transaction of our own, and return the value. */

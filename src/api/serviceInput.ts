@@ -7,9 +7,11 @@ import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optional
 
 import type { EntityManager } from "typeorm";
 import type { IntervalType } from "../scheduling";
+import type { ActionFilter } from "../store/actions";
 import type { JobFilter, RunFilter } from "../store/listings";
 
 export type { JobFilter, RunFilter } from "../store/listings";
+export type { ActionFilter, OperatorAction } from "../store/actions";
 
 /** Lets a call join the caller's transaction. */
 export interface TransactionOption {
@@ -151,6 +153,31 @@ export function checkRunFilter(filter: RunFilter): RunFilter {
   if (f.model !== undefined) checkName("model", f.model);
   if (f.function !== undefined) checkName("function", f.function);
   if (f.userId !== undefined) checkId("userId", f.userId);
+  if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
+  checkOptionalDate("since", f.since);
+  checkOptionalDate("until", f.until);
+  return f;
+}
+
+const ACTION_FILTER_KEYS = optionKeys<ActionFilter>({
+  since: true,
+  until: true,
+  by: true,
+  action: true,
+  targetType: true,
+  targetId: true,
+  limit: true,
+});
+
+/** The filter of `listActions`. @throws ValidationError */
+export function checkActionFilter(filter: ActionFilter): ActionFilter {
+  const f = checkOptions("filter", filter, ACTION_FILTER_KEYS);
+  for (const field of ["by", "action", "targetType"] as const) {
+    const value = f[field];
+    if (value !== undefined && (typeof value !== "string" || value === "" || value.length > 256))
+      throw new ValidationError(field, "must be a non-empty string of at most 256 characters", value);
+  }
+  if (f.targetId !== undefined) checkId("targetId", f.targetId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
   checkOptionalDate("since", f.since);
   checkOptionalDate("until", f.until);

@@ -185,8 +185,26 @@ describe("hrp-cron CLI", () => {
     });
 
     // Job 3 is due in 30 s: cancel it, then it cannot be retried into running twice.
-    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).out).toBe("job 3 is cancelled");
-    expect((await run("cancel", "3", "--config", EXAMPLE_CONFIG)).code).toBe(1);
+    // Cancelling needs a reason (exit 2, nothing changed); it is recorded with the operator in the action log.
+    const noReason = await run("cancel", "3", "--config", EXAMPLE_CONFIG);
+    expect([noReason.code, noReason.err]).toEqual([2, expect.stringMatching(/"cancel" needs --reason TEXT/)]);
+    const cancel = (...more: string[]) => run("cancel", "3", "--reason", "approval withdrawn", ...more);
+    expect((await cancel("--by", "li.na", "--config", EXAMPLE_CONFIG)).out).toBe("job 3 is cancelled");
+    expect((await cancel("--config", EXAMPLE_CONFIG)).code).toBe(1);
+    const actions = JSON.parse((await run("actions", "--json", "--config", EXAMPLE_CONFIG)).out) as Array<{
+      action: string;
+      targetId: number;
+      actor: string;
+      source: string;
+      reason: string | null;
+    }>;
+    expect(actions.map((a) => [a.action, a.targetId, a.actor, a.source, a.reason])).toEqual([
+      ["cancel", 3, "li.na", "cli", "approval withdrawn"],
+      ["retry", 2, expect.stringMatching(/.@./), "cli", null], // --by defaults to the OS user at this host
+    ]);
+    expect((await run("actions", "--job", "3", "--config", EXAMPLE_CONFIG)).out).toMatch(
+      /^2\s+\S+ \S+\s+li\.na\s+cli\s+cancel\s+job 3\s+1\s+approval withdrawn\s+job 3 is cancelled \(was pending\)$/m,
+    );
 
     // A finished job is final: run-now refuses its cron (exit 1) and writes no second run.
     const doneCron = await withDb(
@@ -211,7 +229,7 @@ describe("hrp-cron CLI", () => {
     expect(dry.out).toMatch(/^would delete 3 finished job\(s\)/); // 1 and 2 done, 3 cancelled
     expect(dry.out).toMatch(/kept 1 log row\(s\) of their failed/);
     expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toHaveLength(3); // nothing deleted
-    const purged = await run("purge", "--finished-days", "0", "--config", EXAMPLE_CONFIG);
+    const purged = await run("purge", "--finished-days", "0", "--reason", "retention test", "--config", EXAMPLE_CONFIG);
     expect(purged.out).toMatch(/^deleted 3 finished job\(s\).*\ndeleted 0 failed job\(s\).*\nkept 1 log row\(s\)/);
     expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toEqual([]);
     const [kept] = JSON.parse((await failedRuns()).out) as Array<{ hrpCronJobId: number; error: string }>;
@@ -242,9 +260,9 @@ describe("hrp-cron CLI", () => {
     ).toHaveLength(4);
     expect((await run("jobs", "--since", "2999-01-01", "--config", config)).out.split("\n")).toHaveLength(2);
     expect((await run("jobs", "--until", "yesterday", "--config", config)).code).toBe(2);
-    const stop = await run("stop", "3", "--config", config);
+    const stop = await run("stop", "3", "--reason", "wrong month", "--config", config);
     expect([stop.code, stop.err]).toEqual([1, expect.stringMatching(/not running; cancel a pending job/)]);
-    expect((await run("purge", "--finished-days", "0", "--config", config)).out).toMatch(
+    expect((await run("purge", "--finished-days", "0", "--reason", "retention", "--config", config)).out).toMatch(
       /^deleted 2 finished job\(s\) \(done, cancelled, stopped before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\n/,
     );
     expect((await run("jobs", "--config", config)).out.split("\n")).toHaveLength(3); // header, rule, the long job

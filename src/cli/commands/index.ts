@@ -1,4 +1,5 @@
 import type { Command } from "../database";
+import { ACTION_COMMANDS } from "./actions";
 import { ADMIN_COMMANDS } from "./admin";
 import { DOCTOR_COMMANDS } from "./doctor";
 import { LISTING_COMMANDS } from "./listings";
@@ -21,6 +22,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   stop: ADMIN_COMMANDS.stop,
   queues: LISTING_COMMANDS.queues,
   purge: ADMIN_COMMANDS.purge,
+  actions: ACTION_COMMANDS.actions,
   activate: ADMIN_COMMANDS.activate,
   deactivate: ADMIN_COMMANDS.deactivate,
 };

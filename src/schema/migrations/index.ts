@@ -14,6 +14,7 @@ import { oneRowJobs } from "./0014-one-row-jobs";
 import { leanJobIndexes } from "./0015-lean-job-indexes";
 import { jobResults } from "./0016-job-results";
 import { jobTraceContext } from "./0017-job-trace-context";
+import { operatorActions } from "./0018-operator-actions";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -39,4 +40,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   leanJobIndexes,
   jobResults,
   jobTraceContext,
+  operatorActions,
 ];
