@@ -24,6 +24,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   scheduler: 6,
   observe: 6,
   cli: 7,
+  testing: 7,
 };
 
 /** Where SQL statement text may appear. */

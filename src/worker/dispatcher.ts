@@ -3,11 +3,11 @@ import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal, WorkBand } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 import { newWorkerId } from "../core/host";
-import type { DispatcherOptions } from "../core/options";
+import { RUN_DUE_OPTION_KEYS, type DispatcherOptions, type RunDueOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
-import { checkId } from "../core/validate";
+import { checkId, checkInt, checkOptions } from "../core/validate";
 import { ClaimStore, type Claim, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { runKey, type RunKey } from "../store/runSource";
@@ -43,7 +43,7 @@ type Phase = "stopped" | "running" | "stopping";
  * The worker: claims due crons and runs them through the {@link Executor}.
  *
  * - `runDue()` runs everything due now and resolves with what it did (tests,
- *   `--burst`, scripts).
+ *   `--burst`, scripts); `runNow(cronId)` and `runJob(jobId)` run one, due or not.
  * - `start()` runs a loop: drain what is due, then sleep until the earliest
  *   `nextcall`, the poll interval, or a wake-up from this process (a job
  *   added, a cron triggered), whichever comes first. `stop()` stops
@@ -86,7 +86,7 @@ export class Dispatcher {
   private readonly slots: Slots;
   /** Claims for free slots and starts batches in them (see Feeder). */
   private readonly feeder: Feeder;
-  /** `runDue` and `runNow`. */
+  /** `runDue`, `runNow` and `runJob`. */
   private readonly manual: ManualRuns;
   private phase: Phase = "stopped";
   private loop: Promise<void> | null = null;
@@ -144,10 +144,6 @@ export class Dispatcher {
           this.plans(() => total),
           total,
         ),
-      (cronId) => {
-        const now = this.options.now();
-        return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
-      },
       this.options.batchSize,
       () => this.phase === "running",
     );
@@ -189,13 +185,19 @@ export class Dispatcher {
   }
 
   /**
-   * Runs every cron that is due now, in order `priority, nextcall, id`, and
-   * resolves with one result per run. Crons claimed by other workers are
-   * left to them. Stops early if every run of a batch was skipped (the
-   * database stayed busy), so it always returns.
+   * Runs every cron and job that is due now (by the `now` clock), in order
+   * `priority, nextcall, id`, and resolves with one result per run. Runs
+   * that become due meanwhile (a job enqueued by a job, due at once) run
+   * too. Crons claimed by other workers are left to them. Stops early if
+   * every run of a batch was skipped (the database stayed busy), so it
+   * returns — unless jobs keep making new due work: bound it with
+   * `maxRuns`, then ask `JobAdmin.stats()` whether anything is still due.
    */
-  async runDue(): Promise<RunResult[]> {
-    return this.manual.runDue();
+  async runDue(options: RunDueOptions = {}): Promise<RunResult[]> {
+    const { maxRuns } = checkOptions("options", options, RUN_DUE_OPTION_KEYS);
+    return this.manual.runDue(
+      maxRuns === undefined ? Number.POSITIVE_INFINITY : checkInt("maxRuns", maxRuns, 1, Number.MAX_SAFE_INTEGER),
+    );
   }
 
   /**
@@ -205,7 +207,27 @@ export class Dispatcher {
    */
   async runNow(cronId: number): Promise<RunResult> {
     checkId("cronId", cronId);
-    return this.manual.runNow(cronId);
+    return this.manual.runOne(() => {
+      const now = this.options.now();
+      return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
+    });
+  }
+
+  /**
+   * Claims job `jobId` (a queue job or a `runByCron` job) whether or not it
+   * is due and runs it now, in this process, as its stored user; resolves
+   * with the outcome. A failure is recorded as any run's (retries,
+   * `onFailure`).
+   * @throws NotFoundError when there is no such job
+   * @throws CurrentlyRunningError when another worker is executing it
+   * @throws InvalidStateError when it is not pending (a failed job: `retryJob` it first)
+   */
+  async runJob(jobId: number): Promise<RunResult> {
+    checkId("jobId", jobId);
+    return this.manual.runOne(() => {
+      const now = this.options.now();
+      return withTransientRetry(this.backend, this.retry, () => this.claims.claimJobNow(this.workerId, jobId, now));
+    });
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */
