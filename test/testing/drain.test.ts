@@ -102,6 +102,11 @@ describe.each(BACKENDS)("drain and runJob on %s", (kind) => {
       "2026-03-05T00:00:00.000Z",
     ]);
     expect((await service.getCron(cron.id)).nextcall.toISOString()).toBe("2026-03-05T02:00:00.000Z");
+    // Three days at once: one run with one call (Odoo's catch-up without doall), back on schedule.
+    clock.advance({ days: 3 });
+    const caughtUp = await drain(db.dataSource, registry, quiet());
+    expect(caughtUp.map((r) => [r.cronId, r.outcome, r.calls])).toEqual([[cron.id, "done", 1]]);
+    expect((await service.getCron(cron.id)).nextcall.toISOString()).toBe("2026-03-08T02:00:00.000Z");
   });
 
   it("runs each job as its stored user", async () => {
