@@ -3,7 +3,7 @@ import { JobAdmin } from "../api/jobAdmin";
 import { MAX_LIST_LIMIT } from "../api/serviceInput";
 import { JobExpectationError } from "./errors";
 import { optionKeys } from "../core/options";
-import { checkArray, checkDate, checkId, checkKwargs, checkName, checkOptions } from "../core/validate";
+import { checkDate, checkId, checkKwargs, checkName, checkOptions, serializeArgs } from "../core/validate";
 import { HRP_CRON_JOB_STATES, type HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
 import {
   canonicalJson,
@@ -190,7 +190,7 @@ function jobChecks(match: JobMatch): Array<FieldCheck<EnqueuedJob>> {
       matches: (job) => predicate(job.args),
     });
   } else if (m.args !== undefined) {
-    const expected = canonicalJson(checkArray("args", m.args));
+    const expected = canonicalJson(JSON.parse(serializeArgs(m.args, "args")));
     checks.push({
       field: "args",
       expected,
@@ -199,7 +199,7 @@ function jobChecks(match: JobMatch): Array<FieldCheck<EnqueuedJob>> {
     });
   }
   if (m.kwargs !== undefined) {
-    const expected = canonicalJson(checkKwargs("kwargs", m.kwargs));
+    const expected = canonicalJson(JSON.parse(serializeArgs([checkKwargs("kwargs", m.kwargs)], "kwargs"))[0]);
     const kwargsOf = (job: EnqueuedJob) => (job.args.length === 1 ? canonicalJson(job.args[0]) : null);
     checks.push({
       field: "kwargs",
