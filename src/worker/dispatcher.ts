@@ -3,12 +3,12 @@ import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal, WorkBand } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 import { newWorkerId } from "../core/host";
-import { RUN_DUE_OPTION_KEYS, type DispatcherOptions, type RunDueOptions } from "../core/options";
+import type { DispatcherOptions, RunDueOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
-import { checkId, checkInt, checkOptions } from "../core/validate";
-import { ClaimStore, type Claim, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
+import { checkId } from "../core/validate";
+import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
@@ -185,19 +185,15 @@ export class Dispatcher {
   }
 
   /**
-   * Runs every cron and job that is due now (by the `now` clock), in order
-   * `priority, nextcall, id`, and resolves with one result per run. Runs
-   * that become due meanwhile (a job enqueued by a job, due at once) run
-   * too. Crons claimed by other workers are left to them. Stops early if
-   * every run of a batch was skipped (the database stayed busy), so it
-   * returns — unless jobs keep making new due work: bound it with
-   * `maxRuns`, then ask `JobAdmin.stats()` whether anything is still due.
+   * Runs every cron and job due now (by the `now` clock), in order
+   * `priority, nextcall, id`, including runs that become due meanwhile (a
+   * follow-up enqueued due at once), and resolves with one result per run.
+   * Crons claimed by other workers are left to them. Stops early if every
+   * run of a batch was skipped (the database stayed busy). Jobs that keep
+   * making due work keep it going: bound it with `maxRuns`.
    */
   async runDue(options: RunDueOptions = {}): Promise<RunResult[]> {
-    const { maxRuns } = checkOptions("options", options, RUN_DUE_OPTION_KEYS);
-    return this.manual.runDue(
-      maxRuns === undefined ? Number.POSITIVE_INFINITY : checkInt("maxRuns", maxRuns, 1, Number.MAX_SAFE_INTEGER),
-    );
+    return this.manual.runDue(options);
   }
 
   /**
@@ -207,27 +203,17 @@ export class Dispatcher {
    */
   async runNow(cronId: number): Promise<RunResult> {
     checkId("cronId", cronId);
-    return this.manual.runOne(() => {
-      const now = this.options.now();
-      return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
-    });
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimOne(this.workerId, cronId, now)));
   }
 
   /**
-   * Claims job `jobId` (a queue job or a `runByCron` job) whether or not it
-   * is due and runs it now, in this process, as its stored user; resolves
-   * with the outcome. A failure is recorded as any run's (retries,
-   * `onFailure`).
-   * @throws NotFoundError when there is no such job
-   * @throws CurrentlyRunningError when another worker is executing it
-   * @throws InvalidStateError when it is not pending (a failed job: `retryJob` it first)
+   * Like {@link runNow} for job `jobId` (a queue job too, which has no cron):
+   * runs it now, due or not, as its stored user; a failure is recorded as any run's.
+   * @throws NotFoundError, CurrentlyRunningError, InvalidStateError (not pending: `retryJob` a failed one first)
    */
   async runJob(jobId: number): Promise<RunResult> {
     checkId("jobId", jobId);
-    return this.manual.runOne(() => {
-      const now = this.options.now();
-      return withTransientRetry(this.backend, this.retry, () => this.claims.claimJobNow(this.workerId, jobId, now));
-    });
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimJobNow(this.workerId, jobId, now)));
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */
@@ -357,6 +343,12 @@ export class Dispatcher {
         this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate, shortcuts),
       ),
     );
+  }
+
+  /** A manual run's claim at the clock's time now, retried while the database is away. */
+  private claimNow(claim: (now: Date) => Promise<ClaimedRun>): Promise<ClaimedRun> {
+    const now = this.options.now();
+    return withTransientRetry(this.backend, this.retry, () => claim(now));
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */

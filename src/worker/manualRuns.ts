@@ -1,4 +1,6 @@
+import { RUN_DUE_OPTION_KEYS, type RunDueOptions } from "../core/options";
 import type { RunResult } from "../core/types";
+import { checkInt, checkOptions } from "../core/validate";
 import type { Claim, ClaimedRun } from "../store/claims";
 import { runKey, type RunKey } from "../store/runSource";
 import type { Execution } from "./execution";
@@ -27,9 +29,11 @@ export class ManualRuns {
     private readonly started: () => boolean,
   ) {}
 
-  /** See `Dispatcher.runDue`: at most `maxRuns` runs. */
-  runDue(maxRuns: number): Promise<RunResult[]> {
-    return this.registered(() => this.drain(maxRuns));
+  /** See `Dispatcher.runDue`. @throws ValidationError for malformed options, before anything runs */
+  runDue(options: RunDueOptions): Promise<RunResult[]> {
+    const { maxRuns } = checkOptions("options", options, RUN_DUE_OPTION_KEYS);
+    const limit = maxRuns === undefined ? Infinity : checkInt("maxRuns", maxRuns, 1, Number.MAX_SAFE_INTEGER);
+    return this.registered(() => this.drain(limit));
   }
 
   /** See `Dispatcher.runNow` and `Dispatcher.runJob`: runs what `claim` claims (one cron or job, whatever its schedule). */
