@@ -14,7 +14,7 @@ const typeormDir = process.env.HRP_CRON_TYPEORM_DIR
   ? path.resolve(process.env.HRP_CRON_TYPEORM_DIR, "node_modules", "typeorm")
   : null;
 
-const HRP_CRON = { "^hrp-cron$": "<rootDir>/src/index.ts" };
+const HRP_CRON = { "^hrp-cron$": "<rootDir>/src/index.ts", "^hrp-cron/testing$": "<rootDir>/src/testing/index.ts" };
 
 module.exports = {
   preset: "ts-jest",

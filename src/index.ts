@@ -25,7 +25,14 @@ export { ADMIN_USER_ID } from "./core/users";
 export { ResUsersResolver } from "./store/users";
 export type { JobUser, UserResolver } from "./core/users";
 export { DEFAULTS } from "./core/options";
-export type { DispatcherOptions, PostgresOptions, SandboxOptions, ServiceOptions, SharedOptions } from "./core/options";
+export type {
+  DispatcherOptions,
+  PostgresOptions,
+  RunDueOptions,
+  SandboxOptions,
+  ServiceOptions,
+  SharedOptions,
+} from "./core/options";
 export { consoleLogger, pinoLogger } from "./core/logger";
 export type { LogFormat, LogLevel, ObjectFirstLogger } from "./core/logger";
 export * from "./core/errors";

@@ -24,6 +24,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   scheduler: 6,
   observe: 7,
   cli: 8,
+  testing: 8,
 };
 
 /** Where SQL statement text may appear. */

@@ -205,6 +205,19 @@ export const DISPATCHER_OPTION_KEYS = optionKeys<DispatcherOptions>({
   unknownMethodGraceMs: true,
 });
 
+/** Options of `Dispatcher.runDue`. */
+export interface RunDueOptions {
+  /**
+   * Most runs to make; then it returns even if more is due (a job that
+   * enqueues itself due at once would otherwise keep it going).
+   * @defaultValue no limit
+   */
+  readonly maxRuns?: number;
+}
+
+/** Every key of {@link RunDueOptions}. */
+export const RUN_DUE_OPTION_KEYS = optionKeys<RunDueOptions>({ maxRuns: true });
+
 /**
  * How hrp-cron uses PostgreSQL connections: options of a DataSource's
  * backend, given once per DataSource (`backendFor(dataSource, options)`
@@ -343,6 +356,8 @@ export const DEFAULTS = {
   maxCatchUp: 24,
   /** Scheduler: the user of a Scheduled Job Type that names none (Administrator). */
   jobTypeUserId: ADMIN_USER_ID,
+  /** `hrp-cron/testing`'s `drain`: most runs one drain makes before it reports a job that keeps making work due at once. */
+  drainMaxRuns: 1_000,
 } as const satisfies Required<
   Omit<DispatcherOptions, "now" | "userResolver" | "logger" | "queues" | "workers" | "sandbox" | "tracing">
 > &
@@ -363,6 +378,7 @@ export const DEFAULTS = {
     catchUp: boolean;
     maxCatchUp: number;
     jobTypeUserId: number;
+    drainMaxRuns: number;
   };
 
 /** `{ a: true, b: true }` for the keys `["a", "b"]`: extends a list made by {@link optionKeys}. */

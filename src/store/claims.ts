@@ -1,7 +1,8 @@
 import type { EntityManager } from "typeorm";
 import { hydrate, type Backend } from "../backend";
-import { CurrentlyRunningError, NotFoundError } from "../core/errors";
+import { CurrentlyRunningError, InvalidStateError, NotFoundError } from "../core/errors";
 import type { Logger } from "../core/types";
+import { HrpCronJob } from "../schema/entities/HrpCronJob";
 import { IrCron } from "../schema/entities/IrCron";
 import {
   candidates,
@@ -245,6 +246,31 @@ export class ClaimStore {
       );
       if (rows.length === 0) throw new CurrentlyRunningError(cronId, cron.runningWorker);
       return (await this.loadClaimed(m, rows))[0];
+    });
+  }
+
+  /**
+   * Claims job `jobId` whatever its due time (a manual run of a job, queue
+   * job or `runByCron` job alike: `Dispatcher.runJob`).
+   * @throws NotFoundError when there is no such job
+   * @throws CurrentlyRunningError when a worker holds it
+   * @throws InvalidStateError when it is not pending (done, failed, cancelled, stopped)
+   */
+  async claimJobNow(workerId: string, jobId: number, now: Date): Promise<ClaimedRun> {
+    return this.backend.transaction(async (m) => {
+      const rows = await claimJob(this.backend, m, workerId, now, jobId);
+      if (rows.length > 0) return (await this.loadClaimed(m, rows))[0];
+      const job = await m.findOneBy(HrpCronJob, { id: jobId });
+      if (!job) throw new NotFoundError("hrp_cron_job", jobId);
+      if (job.runningWorker) throw new CurrentlyRunningError(0, job.runningWorker, jobId);
+      throw new InvalidStateError(
+        `Job ${jobId} is ${job.state}: only a pending job can be run${
+          job.state === "failed" || job.state === "cancelled"
+            ? `; retry it first to run it again (retryJob(${jobId}))`
+            : ""
+        }`,
+        { jobId, state: job.state },
+      );
     });
   }
 

@@ -3,12 +3,12 @@ import { backendFor, localFor, type Backend } from "../backend";
 import type { ProcessLocal, WorkBand } from "../backend/processLocal";
 import { withTransientRetry, type RetryPolicy } from "../backend/retry";
 import { newWorkerId } from "../core/host";
-import type { DispatcherOptions } from "../core/options";
+import type { DispatcherOptions, RunDueOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../core/resolveOptions";
 import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
-import { ClaimStore, type Claim, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
+import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
 import { CrashRecords } from "../store/crashes";
 import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
@@ -44,7 +44,7 @@ type Phase = "stopped" | "running" | "stopping";
  * The worker: claims due crons and runs them through the {@link Executor}.
  *
  * - `runDue()` runs everything due now and resolves with what it did (tests,
- *   `--burst`, scripts).
+ *   `--burst`, scripts); `runNow(cronId)` and `runJob(jobId)` run one, due or not.
  * - `start()` runs a loop: drain what is due, then sleep until the earliest
  *   `nextcall`, the poll interval, or a wake-up from this process (a job
  *   added, a cron triggered), whichever comes first. `stop()` stops
@@ -87,7 +87,7 @@ export class Dispatcher {
   private readonly slots: Slots;
   /** Claims for free slots and starts batches in them (see Feeder). */
   private readonly feeder: Feeder;
-  /** `runDue` and `runNow`. */
+  /** `runDue`, `runNow` and `runJob`. */
   private readonly manual: ManualRuns;
   private phase: Phase = "stopped";
   private loop: Promise<void> | null = null;
@@ -157,10 +157,6 @@ export class Dispatcher {
           this.plans(() => total),
           total,
         ),
-      (cronId) => {
-        const now = this.options.now();
-        return withTransientRetry(this.backend, this.retry, () => this.claims.claimOne(this.workerId, cronId, now));
-      },
       this.options.batchSize,
       () => this.phase === "running",
     );
@@ -202,13 +198,15 @@ export class Dispatcher {
   }
 
   /**
-   * Runs every cron that is due now, in order `priority, nextcall, id`, and
-   * resolves with one result per run. Crons claimed by other workers are
-   * left to them. Stops early if every run of a batch was skipped (the
-   * database stayed busy), so it always returns.
+   * Runs every cron and job due now (by the `now` clock), in order
+   * `priority, nextcall, id`, including runs that become due meanwhile (a
+   * follow-up enqueued due at once), and resolves with one result per run.
+   * Crons claimed by other workers are left to them. Stops early if every
+   * run of a batch was skipped (the database stayed busy). Jobs that keep
+   * making due work keep it going: bound it with `maxRuns`.
    */
-  async runDue(): Promise<RunResult[]> {
-    return this.manual.runDue();
+  async runDue(options: RunDueOptions = {}): Promise<RunResult[]> {
+    return this.manual.runDue(options);
   }
 
   /**
@@ -218,7 +216,17 @@ export class Dispatcher {
    */
   async runNow(cronId: number): Promise<RunResult> {
     checkId("cronId", cronId);
-    return this.manual.runNow(cronId);
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimOne(this.workerId, cronId, now)));
+  }
+
+  /**
+   * Like {@link runNow} for job `jobId` (a queue job too, which has no cron):
+   * runs it now, due or not, as its stored user; a failure is recorded as any run's.
+   * @throws NotFoundError, CurrentlyRunningError, InvalidStateError (not pending: `retryJob` a failed one first)
+   */
+  async runJob(jobId: number): Promise<RunResult> {
+    checkId("jobId", jobId);
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimJobNow(this.workerId, jobId, now)));
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */
@@ -348,6 +356,12 @@ export class Dispatcher {
         this.claims.claimDue(this.workerId, this.options.now(), plans, total, this.gate, shortcuts),
       ),
     );
+  }
+
+  /** A manual run's claim at the clock's time now, retried while the database is away. */
+  private claimNow(claim: (now: Date) => Promise<ClaimedRun>): Promise<ClaimedRun> {
+    const now = this.options.now();
+    return withTransientRetry(this.backend, this.retry, () => claim(now));
   }
 
   /** Hands claimed-but-unstarted runs back (stopping). */

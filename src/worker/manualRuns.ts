@@ -1,4 +1,6 @@
+import { RUN_DUE_OPTION_KEYS, type RunDueOptions } from "../core/options";
 import type { RunResult } from "../core/types";
+import { checkInt, checkOptions } from "../core/validate";
 import type { Claim, ClaimedRun } from "../store/claims";
 import { runKey, type RunKey } from "../store/runSource";
 import type { Execution } from "./execution";
@@ -7,8 +9,8 @@ import type { OwnClaims } from "./ownClaims";
 
 /**
  * A dispatcher's runs made on request rather than by its loop: `runDue`
- * (everything due now, batch after batch) and `runNow` (one cron, due or
- * not). A dispatcher that is not started registers for the call and
+ * (everything due now, batch after batch) and `runNow` / `runJob` (one cron
+ * or job, due or not). A dispatcher that is not started registers for the call and
  * unregisters after it. Keeps what it claimed, for the re-check of the
  * worker's own claims.
  */
@@ -22,25 +24,22 @@ export class ManualRuns {
     private readonly execution: Execution,
     /** Claims up to `total` due runs (in the dispatcher's queue order). */
     private readonly claimDue: (total: number) => Promise<Claim>,
-    /** Claims cron `cronId` whatever its schedule. */
-    private readonly claimOne: (cronId: number) => Promise<ClaimedRun>,
     private readonly batchSize: number,
     /** Whether the dispatcher's loop runs (then it stays registered). */
     private readonly started: () => boolean,
   ) {}
 
-  /** See `Dispatcher.runDue`. */
-  runDue(): Promise<RunResult[]> {
-    return this.registered(() => this.drain());
+  /** See `Dispatcher.runDue`. @throws ValidationError for malformed options, before anything runs */
+  runDue(options: RunDueOptions): Promise<RunResult[]> {
+    const { maxRuns } = checkOptions("options", options, RUN_DUE_OPTION_KEYS);
+    const limit = maxRuns === undefined ? Infinity : checkInt("maxRuns", maxRuns, 1, Number.MAX_SAFE_INTEGER);
+    return this.registered(() => this.drain(limit));
   }
 
-  /** See `Dispatcher.runNow`. */
-  runNow(cronId: number): Promise<RunResult> {
+  /** See `Dispatcher.runNow` and `Dispatcher.runJob`: runs what `claim` claims (one cron or job, whatever its schedule). */
+  runOne(claim: () => Promise<ClaimedRun>): Promise<RunResult> {
     return this.registered(async () => {
-      const run = await this.own.claiming(
-        () => this.claimOne(cronId),
-        (claimed) => this.claimed.add(claimed),
-      );
+      const run = await this.own.claiming(claim, (claimed) => this.claimed.add(claimed));
       try {
         return await this.execution.one(run);
       } finally {
@@ -65,12 +64,12 @@ export class ManualRuns {
     }
   }
 
-  /** Claims of `batchSize`, run as batches one after another, until nothing is due. */
-  private async drain(): Promise<RunResult[]> {
+  /** Claims of `batchSize`, run as batches one after another, until nothing is due or `maxRuns` runs were made. */
+  private async drain(maxRuns: number): Promise<RunResult[]> {
     const results: RunResult[] = [];
     await this.liveness.recover();
-    for (;;) {
-      const claim = () => this.claimDue(this.batchSize);
+    while (results.length < maxRuns) {
+      const claim = () => this.claimDue(Math.min(this.batchSize, maxRuns - results.length));
       let pending = (await this.own.claiming(claim, (claimed) => claimed.runs.forEach((r) => this.claimed.add(r))))
         .runs;
       if (pending.length === 0) break;

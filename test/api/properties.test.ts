@@ -9,6 +9,7 @@ import {
   runAsUser,
   type HrpCronJob,
 } from "../../src";
+import { drain, enqueuedJobs, expectEnqueued, expectRun, runJob, testClock } from "../../src/testing";
 import { BACKENDS, memoryLogger, openTestDb, type TestDb } from "../helpers";
 import {
   anyValue,
@@ -307,6 +308,58 @@ describe.each(BACKENDS)(
       );
     });
 
+    // --- hrp-cron/testing -------------------------------------------------------
+
+    it("hrp-cron/testing: drain, runJob, job and run expectations, testClock", async () => {
+      const quiet = { logger: memoryLogger(), now: () => new Date("2026-11-23T10:00:00Z") };
+      await check(
+        fc.oneof(
+          badOptions(["maxRuns", "throwOnFailure", "now", "queues", "logger", "workers"]),
+          corruptOne<Record<string, unknown>>(quiet, {
+            maxRuns: badInt(1, Number.MAX_SAFE_INTEGER),
+            throwOnFailure: badBool,
+            now: anyValue.filter((v) => v !== undefined && typeof v !== "function"),
+            queues: anyValue.filter((v) => v !== undefined && !Array.isArray(v)),
+          }),
+        ),
+        (options) => drain(db.dataSource, registry, options as never),
+      );
+      await check(badId(), (id) => runJob(db.dataSource, registry, id as number, quiet));
+      await check(
+        fc.oneof(
+          badOptions(["method", "name", "args", "kwargs", "userId", "queue", "runAt", "state"]),
+          corruptOne<Record<string, unknown>>(
+            {},
+            {
+              method: anyValue.filter((v) => v !== undefined && !(typeof v === "string" && /^[^.]+\.[^.]+$/.test(v))),
+              args: anyValue.filter((v) => v !== undefined && !Array.isArray(v) && typeof v !== "function"),
+              kwargs: badKwargs,
+              userId: badId(false, true),
+              runAt: badDate(),
+              state: anyValue.filter(
+                (v) =>
+                  v !== undefined &&
+                  !["pending", "running", "done", "failed", "cancelled", "stopped"].includes(v as string),
+              ),
+            },
+          ),
+        ),
+        async (match) => {
+          await enqueuedJobs(db.dataSource, match as never);
+          await expectEnqueued(db.dataSource, match as never);
+        },
+      );
+      await check(
+        corruptOne<Record<string, unknown>>({}, { jobId: badId(false, true), cronId: badId(false, true) }),
+        (match) => expectRun(db.dataSource, match as never),
+      );
+      await check(
+        anyValue.filter((v) => v !== undefined && !(v instanceof Date) && typeof v !== "string"),
+        (start) => testClock(start as never),
+      );
+      await check(anyValue, (by) => testClock("2026-11-23T10:00:00Z").advance(by as never));
+    });
+
     // --- JobQueue --------------------------------------------------------------
 
     const badEnqueueOptions = fc.oneof(
@@ -498,7 +551,7 @@ describe.each(BACKENDS)(
 
     // --- Constructors and Dispatcher options -----------------------------------
 
-    it("Dispatcher, JobQueue, Scheduler and HrpCronJobService options; Dispatcher.runNow", async () => {
+    it("Dispatcher, JobQueue, Scheduler and HrpCronJobService options; Dispatcher.runNow, runJob and runDue", async () => {
       const ms = (max = 2 ** 31 - 1) => badInt(1, max);
       await check(
         fc.oneof(
@@ -552,6 +605,16 @@ describe.each(BACKENDS)(
       await check(anyValue, (ds) => new Dispatcher(ds as never, registry));
       await check(badId(), (id) =>
         new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runNow(id as number),
+      );
+      await check(badId(), (id) =>
+        new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runJob(id as number),
+      );
+      await check(
+        fc.oneof(
+          badOptions(["maxRuns"]),
+          corruptOne<Record<string, unknown>>({}, { maxRuns: badInt(1, Number.MAX_SAFE_INTEGER) }),
+        ),
+        (options) => new Dispatcher(db.dataSource, registry, { logger: memoryLogger() }).runDue(options as never),
       );
       await check(
         fc.oneof(

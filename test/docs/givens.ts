@@ -3,6 +3,7 @@ import { Console } from "node:console";
 import { Writable } from "node:stream";
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from "typeorm";
 import * as hrpCron from "../../src";
+import * as hrpCronTesting from "../../src/testing";
 import { openTestDb, type BackendName, type TestDb } from "../helpers";
 import { examples, snippetModule, transpile } from "./markdown";
 
@@ -15,6 +16,8 @@ export interface DocGivens {
   readonly dataSource: DataSource;
   /** Stands for one of the application's own entities: an application form to approve. */
   readonly Application: typeof Application;
+  /** Another of the application's entities: the accounting entry a job creates for an approved application. */
+  readonly AccountMove: typeof AccountMove;
   /** Where the snippet prints; the tests read it. */
   readonly console: Console;
 }
@@ -32,11 +35,31 @@ export class Application {
   state!: string;
 }
 
-/** A fresh migrated database (SQLite file or PostgreSQL schema) with the `application` table. */
+/** The application's accounting entry in the guides' examples, one per application (unique `ref`). */
+@Entity("account_move")
+export class AccountMove {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Column({ type: "varchar", length: 64, unique: true })
+  ref!: string;
+
+  @Column({ name: "application_id", type: "integer" })
+  applicationId!: number;
+
+  /** The user the job ran as. */
+  @Column({ name: "create_uid", type: "integer" })
+  createUid!: number;
+}
+
+/** A fresh migrated database (SQLite file or PostgreSQL schema) with the `application` and `account_move` tables. */
 export async function openDocsDb(kind: BackendName): Promise<TestDb> {
-  const db = await openTestDb(kind, [Application]);
+  const db = await openTestDb(kind, [Application, AccountMove]);
   const id = kind === "sqlite" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "SERIAL PRIMARY KEY";
   await db.dataSource.query(`CREATE TABLE application (id ${id}, name varchar(64) NOT NULL, state varchar(16) NOT NULL)`);
+  await db.dataSource.query(
+    `CREATE TABLE account_move (id ${id}, ref varchar(64) NOT NULL UNIQUE, application_id integer NOT NULL, create_uid integer NOT NULL)`,
+  );
   return db;
 }
 
@@ -50,12 +73,13 @@ export interface SnippetRun {
 /**
  * Runs the docs' snippet `name` (after the snippets it continues) in this
  * process, against `dataSource`, with `"hrp-cron"` bound to the library's
- * public API (src/index.ts).
+ * public API (src/index.ts) and `"hrp-cron/testing"` to its test helpers (src/testing).
  */
 export async function runSnippet(name: string, dataSource: DataSource): Promise<SnippetRun> {
   const js = transpile(snippetModule(name, "hrp-cron", "./givens"));
   const module = { exports: {} as { run?: (givens: DocGivens) => Promise<Record<string, unknown>> } };
-  const load = (spec: string): unknown => (spec === "hrp-cron" ? hrpCron : require(spec));
+  const library: Record<string, unknown> = { "hrp-cron": hrpCron, "hrp-cron/testing": hrpCronTesting };
+  const load = (spec: string): unknown => (Object.hasOwn(library, spec) ? library[spec] : require(spec));
   new Function("exports", "require", "module", js)(module.exports, load, module);
   let output = "";
   const sink = new Writable({
@@ -64,7 +88,7 @@ export async function runSnippet(name: string, dataSource: DataSource): Promise<
       done();
     },
   });
-  const values = await module.exports.run!({ dataSource, Application, console: new Console({ stdout: sink, stderr: sink }) });
+  const values = await module.exports.run!({ dataSource, Application, AccountMove, console: new Console({ stdout: sink, stderr: sink }) });
   return { values, output };
 }
 

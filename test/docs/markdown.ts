@@ -115,11 +115,11 @@ function chain(all: Map<string, Example>, name: string): Example[] {
 }
 
 /** Names the docs say a snippet is given. */
-export const GIVEN_NAMES = ["dataSource", "Application", "console"] as const;
+export const GIVEN_NAMES = ["dataSource", "Application", "AccountMove", "console"] as const;
 
 /**
  * One TypeScript module for a snippet chain: its imports (merged, with
- * `"hrp-cron"` replaced by `hrpCron`), then `export async function run(givens)`
+ * `"hrp-cron"` replaced by `hrpCron`, and its subpaths such as `"hrp-cron/testing"` by `hrpCron`'s), then `export async function run(givens)`
  * holding the statements, which returns the snippets' top-level names.
  */
 export function snippetModule(name: string, hrpCron: string, givens: string): string {
@@ -134,7 +134,7 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
     for (const statement of source.statements) {
       if (ts.isImportDeclaration(statement)) {
         const spec = (statement.moduleSpecifier as ts.StringLiteral).text;
-        const target = spec === "hrp-cron" ? hrpCron : spec;
+        const target = libraryPath(spec, hrpCron);
         const bindings = statement.importClause?.namedBindings;
         if (statement.importClause && !statement.importClause.name && bindings && ts.isNamedImports(bindings)) {
           const set = named.get(target) ?? new Set<string>();
@@ -142,7 +142,7 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
           for (const el of bindings.elements) set.add(`${typeOnly && !el.isTypeOnly ? "type " : ""}${el.getText(source)}`);
           named.set(target, set);
         } else {
-          other.add(statement.getText(source).replace(/(["'])hrp-cron\1/, JSON.stringify(hrpCron)));
+          other.add(statement.getText(source).replace(/(["'])(hrp-cron(?:\/[\w-]+)?)\1/, (_m, _q, spec: string) => JSON.stringify(libraryPath(spec, hrpCron))));
         }
         continue;
       }
@@ -167,6 +167,11 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
     "}",
     "",
   ].join("\n");
+}
+
+/** `spec` with the package's name replaced by `hrpCron`: `"hrp-cron/testing"` is `${hrpCron}/testing`; other modules as they are. */
+export function libraryPath(spec: string, hrpCron: string): string {
+  return spec === "hrp-cron" || spec.startsWith("hrp-cron/") ? hrpCron + spec.slice("hrp-cron".length) : spec;
 }
 
 /** A file example as it would be written to disk, with `"hrp-cron"` imports pointing at `hrpCron`. */

@@ -63,12 +63,16 @@ describe("the published package", () => {
     }
   });
 
-  it("exports the package root and package.json only, with types", () => {
+  it("exports the package root, the test helpers (hrp-cron/testing) and package.json only, with types", () => {
     expect(manifest.exports).toEqual({
       ".": { types: "./dist/src/index.d.ts", default: "./dist/src/index.js" },
+      "./testing": { types: "./dist/src/testing/index.d.ts", default: "./dist/src/testing/index.js" },
       "./package.json": "./package.json",
     });
-    expect(Object.keys(manifest.exports["."])[0]).toBe("types"); // conditions match in order: types first
+    for (const entry of [".", "./testing"]) {
+      expect(Object.keys(manifest.exports[entry])[0]).toBe("types"); // conditions match in order: types first
+      for (const target of Object.values(manifest.exports[entry]) as string[]) expect(files).toContain(target.slice(2));
+    }
     expect(manifest.main).toBe("dist/src/index.js");
     expect(manifest.bin["hrp-cron"]).toBe("dist/src/cli/bin.js");
   });

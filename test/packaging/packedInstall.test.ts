@@ -69,6 +69,35 @@ describe("the packed package, installed in an application", () => {
     expect(esm.stdout.trim().split("\n")).toEqual(["function true", "ERR_PACKAGE_PATH_NOT_EXPORTED"]);
   });
 
+  it("exports the test helpers as hrp-cron/testing, loadable without a database driver", () => {
+    const cjs = node([
+      "-e",
+      `const testing = require("hrp-cron/testing");
+       console.log(Object.keys(testing).sort().join(" "));
+       console.log(testing.testClock("2026-03-02T09:00:00Z").advance({ seconds: 30 }).toISOString());
+       console.log(new testing.DrainLimitError(1, [], 1) instanceof require("hrp-cron").HrpCronError);`,
+    ]);
+    expect(cjs.stderr).toBe("");
+    expect(cjs.stdout.trim().split("\n")).toEqual([
+      "DrainLimitError JobExpectationError JobsFailedError createTestDataSource drain enqueuedJobs expectEnqueued expectNotEnqueued expectRun runJob runsOf testClock",
+      "2026-03-02T09:00:30.000Z",
+      "true",
+    ]);
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      `import { drain } from "hrp-cron/testing"; console.log(typeof drain);`,
+    ]);
+    expect([esm.stderr, esm.stdout.trim()]).toEqual(["", "function"]);
+    // Without better-sqlite3, a test database is refused with the package to install.
+    const missing = node([
+      "-e",
+      `require("hrp-cron/testing").createTestDataSource().catch((e) => console.log(e.name, e.message))`,
+    ]);
+    expect(missing.stdout).toContain("DriverNotInstalledError");
+    expect(missing.stdout).toContain("npm install better-sqlite3");
+  });
+
   it("names the driver package to install when it is missing, and works once it is installed", () => {
     const cli = join("node_modules", "hrp-cron", "dist", "src", "cli", "bin.js");
     // SQLite, the default: nothing is opened or created.
