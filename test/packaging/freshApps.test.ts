@@ -24,7 +24,9 @@ const FIXTURE = join(__dirname, "..", "fixtures", "fresh-app");
  * migrations with their own `typeorm migration:run`; run their own
  * `typeorm migration:generate`, which plans only their own table; compile a
  * typed job with their own TypeScript (wrong calls refused by the
- * compiler), run it and read its result back, with Prometheus metrics.
+ * compiler), enqueue it inside a request's span, run it and read its result
+ * back, and see its span (a child of the request's) and its Prometheus
+ * metrics.
  * better-sqlite3 (a native build) is linked from this repository instead of
  * compiled again.
  */
@@ -67,6 +69,9 @@ describe.each([
       join(dir, filename),
       typeormSpec,
       `prom-client@${devVersion("prom-client")}`,
+      `@opentelemetry/api@${devVersion("@opentelemetry/api")}`,
+      `@opentelemetry/sdk-trace-base@${devVersion("@opentelemetry/sdk-trace-base")}`,
+      `@opentelemetry/context-async-hooks@${devVersion("@opentelemetry/context-async-hooks")}`,
       `typescript@${devVersion("typescript")}`,
       `@types/node@${devVersion("@types/node")}`,
     ]);
@@ -107,13 +112,17 @@ describe.each([
     run(process.execPath, [typeorm, "migration:generate", "-d", "data-source.js", "--check", "migrations/Nothing"]);
   });
 
-  it("compiles a typed job with its own TypeScript, runs it, reads its result back, and sees it in the metrics", () => {
+  it("compiles a typed job with its own TypeScript, runs it, reads its result back, sees its span and its metrics", () => {
     run(process.execPath, [join("node_modules", "typescript", "bin", "tsc"), "-p", "."]);
     const out = JSON.parse(run(process.execPath, [join("dist", "app.js")])) as {
       result: unknown;
+      spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId: string | null }>;
       metrics: string[];
     };
     expect(out.result).toEqual({ month: "2026-12", by: 1 });
+    const request = out.spans.find((s) => s.name === "POST /reports")!;
+    const jobRun = out.spans.find((s) => s.name === "hrp-cron run app.report.summarize")!;
+    expect([jobRun.traceId, jobRun.parentSpanId]).toEqual([request.traceId, request.spanId]); // a child of the request
     expect(out.metrics).toEqual([expect.stringMatching(/^hrp_cron_jobs_total\{queue="default",outcome="done"\} 1$/)]);
   });
 });
