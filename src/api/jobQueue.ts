@@ -11,6 +11,7 @@ import { QueueSet } from "../core/queues";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import type { OperatorContext } from "../core/operator";
+import { checkProgress } from "../core/progress";
 import type { JobEnv } from "../core/types";
 import { requireActiveUser, userKeyOf } from "../core/users";
 import { checkName, checkOptions, checkTransactionOption } from "../core/validate";
@@ -330,6 +331,8 @@ export class JobQueue {
         workerId: "inline",
         call: 1,
         calls: 1,
+        // An inline run has no job row: its progress is checked, not stored.
+        progress: (done, total, message) => void checkProgress(done, total, message),
       };
       return runInJob(uid, manager, () => method(env, ...args));
     });

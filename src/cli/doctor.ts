@@ -3,6 +3,7 @@ import { backendFor } from "../backend";
 import { doctorFacts } from "../store/doctor";
 import { DEFAULTS } from "../core/options";
 import type { Scheduler } from "../scheduler/scheduler";
+import { progressText } from "./commands/shared";
 import { renderTable } from "./table";
 
 /**
@@ -63,8 +64,19 @@ export function renderDoctor(data: DoctorData): string {
     "",
     `Running: ${running.length}; stuck (past timeout or worker gone): ${stuck.length}`,
     renderTable(
-      ["cron", "job", "name", "queue", "worker", "running (s)"],
-      stuck.map((r) => [r.id, r.jobId, r.name, r.queue, r.runningWorker, ageS(r.runningSince)]),
+      ["cron", "job", "name", "queue", "worker", "running (s)", "progress", "stuck"],
+      running.map((r) => [
+        r.id,
+        r.jobId,
+        r.name,
+        r.queue,
+        r.runningWorker,
+        ageS(r.runningSince),
+        r.progressDone === null
+          ? null
+          : `${progressText(r.progressDone, r.progressTotal)}${r.progressMessage ? ` ${r.progressMessage}` : ""}`,
+        stuck.includes(r) ? "yes" : "",
+      ]),
     ),
     "",
     `Failing crons: ${failing.length}`,

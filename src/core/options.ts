@@ -167,6 +167,12 @@ export interface DispatcherOptions extends SharedOptions {
    * `JobResultError`. @defaultValue 65536 (64 KiB)
    */
   readonly maxResultBytes?: number;
+  /**
+   * Least time between two writes of one job's progress (`env.progress`):
+   * the calls in between only keep the latest value, written when the time
+   * comes and at the run's end. @defaultValue 1000
+   */
+  readonly progressIntervalMs?: number;
   /** A recurring cron failing this many times in a row ... @defaultValue 5 */
   readonly deactivateAfterFailures?: number;
   /** ... over more than this long is deactivated (Odoo 18's rule). @defaultValue 7 days */
@@ -200,6 +206,7 @@ export const DISPATCHER_OPTION_KEYS = optionKeys<DispatcherOptions>({
   jobTransientRetries: true,
   maxCatchUpCalls: true,
   maxResultBytes: true,
+  progressIntervalMs: true,
   deactivateAfterFailures: true,
   deactivateAfterMs: true,
   unknownMethodGraceMs: true,
@@ -315,6 +322,7 @@ export const DEFAULTS = {
   jobTransientRetries: 2,
   maxCatchUpCalls: 1_000,
   maxResultBytes: 65_536,
+  progressIntervalMs: 1_000,
   deactivateAfterFailures: 5,
   deactivateAfterMs: 7 * 24 * 3600 * 1000,
   poolMode: "session",

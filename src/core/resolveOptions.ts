@@ -132,6 +132,7 @@ export function resolveDispatcherOptions(
     jobTransientRetries: options.jobTransientRetries ?? DEFAULTS.jobTransientRetries,
     maxCatchUpCalls: options.maxCatchUpCalls ?? DEFAULTS.maxCatchUpCalls,
     maxResultBytes: options.maxResultBytes ?? DEFAULTS.maxResultBytes,
+    progressIntervalMs: options.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
     deactivateAfterFailures: options.deactivateAfterFailures ?? DEFAULTS.deactivateAfterFailures,
     deactivateAfterMs: options.deactivateAfterMs ?? DEFAULTS.deactivateAfterMs,
     unknownMethodGraceMs: options.unknownMethodGraceMs ?? DEFAULTS.unknownMethodGraceMs,
@@ -149,6 +150,7 @@ export function resolveDispatcherOptions(
   checkInt("jobTransientRetries", resolved.jobTransientRetries, 0, 100);
   checkInt("maxCatchUpCalls", resolved.maxCatchUpCalls, 1, Number.MAX_SAFE_INTEGER);
   checkInt("maxResultBytes", resolved.maxResultBytes, 0, 1 << 30);
+  checkInt("progressIntervalMs", resolved.progressIntervalMs, 0, MAX_TIMER_MS);
   checkInt("deactivateAfterFailures", resolved.deactivateAfterFailures, 1, Number.MAX_SAFE_INTEGER);
   checkInt("deactivateAfterMs", resolved.deactivateAfterMs, 0, Number.MAX_SAFE_INTEGER);
   checkInt("unknownMethodGraceMs", resolved.unknownMethodGraceMs, 0, Number.MAX_SAFE_INTEGER);

@@ -37,6 +37,20 @@ export interface JobEnv {
   readonly call: number;
   /** Number of calls in this run. */
   readonly calls: number;
+  /**
+   * Reports how far the job is (Odoo 18's committed progress, BullMQ's
+   * `updateProgress`): `done` of `total` units (non-negative integers;
+   * `total` when known), with an optional `message` (up to 500 characters).
+   * Returns at once: the worker writes it in a transaction of its own,
+   * outside the job's, so operators see it while the job runs (`hrp-cron
+   * job ID`, `jobs`, `doctor`; on SQLite, whose one writer is the job's
+   * transaction, once that ends) and it stays when the run rolls back. A
+   * tight loop is fine: at most one write per `progressIntervalMs` per job,
+   * the latest value always written at the end of the run. Each call tells
+   * `job:progress`. A recurring cron's progress is told, not stored.
+   * @throws ValidationError for a negative or fractional count, `done > total`, or a too long message
+   */
+  progress(done: number, total?: number, message?: string): void;
 }
 
 /** Minimal logger; pass your own (pino, winston, console) through the options. */

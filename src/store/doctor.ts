@@ -25,6 +25,10 @@ export interface DoctorFacts {
     runningSince: Date | null;
     timeoutMs: number | null;
     lastSeenAt: Date | null;
+    /** A job's last reported progress (`env.progress`), null for a cron or a job that reported none. */
+    progressDone: number | null;
+    progressTotal: number | null;
+    progressMessage: string | null;
   }>;
   /** Crons with failures, most first. */
   readonly failing: ReadonlyArray<{
@@ -64,11 +68,18 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
     running_since: unknown;
     timeout_ms: number | null;
     last_seen_at: unknown;
+    progress_done: unknown;
+    progress_total: unknown;
+    progress_message: string | null;
   }>(
-    `SELECT r.id, r.job_id, r.name, r.queue, r.running_worker, r.running_since, r.timeout_ms, w.last_seen_at
-       FROM (SELECT id, NULL AS job_id, name, queue, running_worker, running_since, timeout_ms FROM ir_cron WHERE running_worker IS NOT NULL
+    `SELECT r.id, r.job_id, r.name, r.queue, r.running_worker, r.running_since, r.timeout_ms, w.last_seen_at,
+            r.progress_done, r.progress_total, r.progress_message
+       FROM (SELECT id, NULL AS job_id, name, queue, running_worker, running_since, timeout_ms,
+                    NULL AS progress_done, NULL AS progress_total, NULL AS progress_message
+               FROM ir_cron WHERE running_worker IS NOT NULL
              UNION ALL
-             SELECT NULL, id, name, queue, running_worker, running_since, timeout_ms FROM hrp_cron_job WHERE running_worker IS NOT NULL) r
+             SELECT NULL, id, name, queue, running_worker, running_since, timeout_ms, progress_done, progress_total, progress_message
+               FROM hrp_cron_job WHERE running_worker IS NOT NULL) r
        LEFT JOIN hrp_cron_worker w ON w.id = r.running_worker ORDER BY r.running_since`,
   );
   const failing = await q<{
@@ -99,6 +110,9 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
       queue: r.queue,
       runningWorker: r.running_worker,
       runningSince: date(r.running_since),
+      progressDone: r.progress_done === null || r.progress_done === undefined ? null : Number(r.progress_done),
+      progressTotal: r.progress_total === null || r.progress_total === undefined ? null : Number(r.progress_total),
+      progressMessage: r.progress_message ?? null,
       timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms),
       lastSeenAt: r.last_seen_at === null ? null : date(r.last_seen_at),
     })),

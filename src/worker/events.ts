@@ -62,6 +62,17 @@ export interface JobRetryEvent extends JobEndEvent {
   readonly retry: RunRetry;
 }
 
+/** `env.progress(done, total, message)` of a running method. */
+export interface JobProgressEvent {
+  readonly workerId: string;
+  readonly cronId: number;
+  /** Null for a recurring cron (its progress is not stored). */
+  readonly jobId: number | null;
+  readonly done: number;
+  readonly total: number | null;
+  readonly message: string | null;
+}
+
 /**
  * Every event a {@link Dispatcher} emits, by name, with its payload. Each
  * run that ends is told once by `job:end`, then by at most one of
@@ -85,6 +96,8 @@ export interface DispatcherEventMap {
   "job:failure": JobEndEvent;
   /** A job's run failed and the job will run again after its backoff (see {@link JobRetryEvent}). */
   "job:retry": JobRetryEvent;
+  /** A running method reported its progress (`env.progress`), told at each call. */
+  "job:progress": JobProgressEvent;
   "batch:end": BatchEndEvent;
   "worker:start": WorkerEvent;
   "worker:stop": WorkerEvent;

@@ -174,6 +174,8 @@ export class Executor {
       }
       return { results: await Promise.all(runs.map((run) => this.batchFailed(run, error))), deferred: [...later] };
     }
+    // The runs' last progress, written outside the batch (on SQLite only now that it committed).
+    await this.jobs.progress.settled(runs.map((r) => r.cron.hrpCronJobId));
     for (const failure of outcome.failed) await this.onFailure(failure.run, failure.start, failure.error);
     return { results: outcome.results, deferred: [...outcome.deferred, ...later] };
   }

@@ -20,6 +20,7 @@ import { runKey, type RunKey } from "../store/runSource";
 import type { RunRecords, Success } from "../store/outcomes";
 import { parseArgs, resultText, toJsonSafe, untilAborted } from "./methodCall";
 import { startEvent, type DispatcherEvents } from "./events";
+import { ProgressWriter } from "./progress";
 import { runSpanEnd, runSpanStart } from "./runSpan";
 import { resultBase, skipped, type JobOutcome } from "./runResult";
 
@@ -49,7 +50,12 @@ export class JobRunner {
     private readonly localRuns: RunRegistry,
     /** Told when a method starts (`job:start`). */
     private readonly events: DispatcherEvents,
-  ) {}
+  ) {
+    this.progress = new ProgressWriter(backend, options, events, workerId);
+  }
+
+  /** Writes the runs' `env.progress` outside their transactions; their batch waits for it (`settled`). */
+  readonly progress: ProgressWriter;
 
   /** Aborts run `key` if it is in progress here (`stopJob`); returns whether it was. */
   requestStop(key: RunKey, jobId: number | null): boolean {
@@ -156,6 +162,8 @@ export class JobRunner {
       workerSignal.removeEventListener("abort", relay);
       this.runs.delete(key);
       unregister?.();
+      // The run's last progress, in a transaction of its own: its batch waits for it once committed.
+      this.progress.finish(cron.hrpCronJobId);
     }
   }
 
@@ -300,6 +308,7 @@ export class JobRunner {
       workerId: this.workerId,
       call,
       calls,
+      progress: this.progress.reporter(cron.id, cron.hrpCronJobId),
     };
   }
 

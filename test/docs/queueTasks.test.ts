@@ -1,5 +1,5 @@
 import type { HrpCronJob, JobQueue } from "../../src";
-import { HrpCronJobService } from "../../src";
+import { HrpCronJobService, JobAdmin } from "../../src";
 import { BACKENDS } from "../helpers";
 import { itRunsExample } from "./givens";
 
@@ -32,6 +32,16 @@ describe.each(BACKENDS)("docs/queue-tasks.md on %s", (kind) => {
   itRunsExample(kind, "queue-tasks/typed", async (_run, db) => {
     const [job] = await new HrpCronJobService(db.dataSource).listJobs({ model: "hrp.report", function: "summarize" });
     expect([job.state, job.result]).toEqual(["done", JSON.stringify({ month: "2026-12", rows: 3, by: 1 })]);
+  });
+
+  itRunsExample(kind, "queue-tasks/progress", async (_run, db) => {
+    const [job] = await new HrpCronJobService(db.dataSource).listJobs({ model: "hrp.close" });
+    expect([job.progressDone, job.progressTotal, job.progressMessage]).toEqual([3, 3, "ward C closed"]);
+  });
+
+  itRunsExample(kind, "queue-tasks/actions", async (_run, db) => {
+    const [action] = await new JobAdmin(db.dataSource).listActions();
+    expect([action.action, action.actor, action.source]).toEqual(["cancel", "li.na", "api"]);
   });
 
   itRunsExample(kind, "queue-tasks/worker", async (_run, db) => {

@@ -1,6 +1,7 @@
 import type { HrpCronJob } from "../../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../../schema/entities/HrpCronRun";
 import { formatDate } from "../table";
+import { progressText } from "./shared";
 
 /** Everything `hrp-cron job ID` shows about one job (also its `--json`). */
 export interface JobDetail {
@@ -35,6 +36,15 @@ export function renderJobDetail(d: JobDetail): string {
     ],
     ["timeout", job.timeoutMs === null ? "none" : `${job.timeoutMs} ms`],
     ["worker", job.runningWorker ? `${job.runningWorker} (running now)` : (job.workerId ?? "-")],
+    ...(job.progressDone !== null
+      ? [
+          [
+            "progress",
+            `${progressText(job.progressDone, job.progressTotal)}${job.progressMessage ? ` ${JSON.stringify(job.progressMessage)}` : ""}, at ${date(job.progressAt)}` +
+              (job.state === "running" || job.state === "done" ? "" : " (of a run that rolled back)"),
+          ] as [string, string],
+        ]
+      : []),
     ...(job.state === "done" ? [["result", JSON.stringify(d.result)] as [string, string]] : []),
   ];
   const width = Math.max(...fields.map(([k]) => k.length));

@@ -30,7 +30,9 @@ export function jobsTable(jobs: readonly HrpCronJob[], logins: Logins): string {
     ["job", "state", "queue", "method", "user", "tries", "due (UTC)", "error"],
     jobs.map((j) => [
       j.id,
-      j.state,
+      j.state === "running" && j.progressDone !== null
+        ? `running ${progressText(j.progressDone, j.progressTotal)}`
+        : j.state,
       j.queue,
       `${j.model}.${j.function}`,
       loginOf(logins, j.userId),
@@ -39,4 +41,10 @@ export function jobsTable(jobs: readonly HrpCronJob[], logins: Logins): string {
       j.excInfo,
     ]),
   );
+}
+
+/** `40/100 (40%)`, or `40` without a total. */
+export function progressText(done: number, total: number | null): string {
+  if (total === null) return String(done);
+  return `${done}/${total}${total > 0 ? ` (${Math.floor((done * 100) / total)}%)` : ""}`;
 }

@@ -128,6 +128,25 @@ export class HrpCronJob extends QueueColumns {
   @Column({ name: "trace_context", type: "text", nullable: true })
   traceContext!: string | null;
 
+  /**
+   * Progress its method reported (`env.progress(done, total, message)`,
+   * migration 0019), written outside the job's transaction: visible while it
+   * runs, kept when its run rolls back (then it is the progress of that
+   * failed run). Null until the method reports any.
+   */
+  @Column(intColumn("progress_done", { nullable: true }))
+  progressDone!: number | null;
+
+  @Column(intColumn("progress_total", { nullable: true }))
+  progressTotal!: number | null;
+
+  @Column({ name: "progress_message", type: "varchar", length: 500, nullable: true })
+  progressMessage!: string | null;
+
+  /** When the progress was last written. */
+  @Column(dateColumn("progress_at", { nullable: true }))
+  progressAt!: Date | null;
+
   /** When the job is due (its next run: the first, or a retry after its backoff); the claim's order is `priority, nextcall, id`. */
   @Column(dateColumn("nextcall"))
   nextcall!: Date | null;
@@ -176,4 +195,8 @@ export type HrpCronJobLifecycle =
   | "suspect"
   | "suspectStarted"
   | "unservedSince"
-  | "result";
+  | "result"
+  | "progressDone"
+  | "progressTotal"
+  | "progressMessage"
+  | "progressAt";

@@ -15,6 +15,7 @@ import { leanJobIndexes } from "./0015-lean-job-indexes";
 import { jobResults } from "./0016-job-results";
 import { jobTraceContext } from "./0017-job-trace-context";
 import { operatorActions } from "./0018-operator-actions";
+import { jobProgress } from "./0019-job-progress";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -41,4 +42,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   jobResults,
   jobTraceContext,
   operatorActions,
+  jobProgress,
 ];
