@@ -63,28 +63,38 @@ describe("the published package", () => {
     }
   });
 
-  it("exports the package root and package.json only, with types", () => {
+  it("exports the package root, the NestJS module (hrp-cron/nest) and package.json only, with types", () => {
     expect(manifest.exports).toEqual({
       ".": { types: "./dist/src/index.d.ts", default: "./dist/src/index.js" },
+      "./nest": { types: "./dist/src/nest/index.d.ts", default: "./dist/src/nest/index.js" },
       "./package.json": "./package.json",
     });
-    expect(Object.keys(manifest.exports["."])[0]).toBe("types"); // conditions match in order: types first
+    for (const entry of [".", "./nest"]) {
+      expect(Object.keys(manifest.exports[entry])[0]).toBe("types"); // conditions match in order: types first
+      expect(files).toEqual(
+        expect.arrayContaining(Object.values(manifest.exports[entry]).map((p) => String(p).slice(2))),
+      );
+    }
     expect(manifest.main).toBe("dist/src/index.js");
     expect(manifest.bin["hrp-cron"]).toBe("dist/src/cli/bin.js");
   });
 
-  it("leaves TypeORM and the database drivers to the application (peer dependencies)", () => {
-    expect(manifest.dependencies).not.toHaveProperty("typeorm");
-    expect(manifest.dependencies).not.toHaveProperty("pg");
-    expect(manifest.dependencies).not.toHaveProperty("better-sqlite3");
+  it("leaves TypeORM, the database drivers and NestJS to the application (peer dependencies, all optional but TypeORM)", () => {
+    const nest = ["@nestjs/common", "@nestjs/core", "@nestjs/typeorm"];
+    for (const name of ["typeorm", "pg", "better-sqlite3", ...nest])
+      expect(manifest.dependencies).not.toHaveProperty(name);
     expect(manifest.peerDependencies).toEqual({
       typeorm: "^0.3.20 || ^1.0.0",
       "better-sqlite3": expect.any(String),
       pg: expect.any(String),
+      ...Object.fromEntries(nest.map((name) => [name, expect.any(String)])),
     });
-    expect(manifest.peerDependenciesMeta).toEqual({ "better-sqlite3": { optional: true }, pg: { optional: true } });
+    expect(manifest.peerDependenciesMeta).toEqual(
+      Object.fromEntries(["better-sqlite3", "pg", ...nest].map((name) => [name, { optional: true }])),
+    );
     // The tests use them all.
-    for (const name of ["typeorm", "better-sqlite3", "pg"]) expect(manifest.devDependencies).toHaveProperty(name);
+    for (const name of ["typeorm", "better-sqlite3", "pg", ...nest, "@nestjs/testing"])
+      expect(manifest.devDependencies).toHaveProperty(name);
   });
 
   it("is MIT licensed, in package.json and in LICENSE", () => {
