@@ -134,7 +134,7 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
     for (const statement of source.statements) {
       if (ts.isImportDeclaration(statement)) {
         const spec = (statement.moduleSpecifier as ts.StringLiteral).text;
-        const target = spec === "hrp-cron" ? hrpCron : spec;
+        const target = packagePath(spec, hrpCron);
         const bindings = statement.importClause?.namedBindings;
         if (statement.importClause && !statement.importClause.name && bindings && ts.isNamedImports(bindings)) {
           const set = named.get(target) ?? new Set<string>();
@@ -142,7 +142,7 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
           for (const el of bindings.elements) set.add(`${typeOnly && !el.isTypeOnly ? "type " : ""}${el.getText(source)}`);
           named.set(target, set);
         } else {
-          other.add(statement.getText(source).replace(/(["'])hrp-cron\1/, JSON.stringify(hrpCron)));
+          other.add(statement.getText(source).replace(/(["'])(hrp-cron(?:\/nest)?)\1/, (_m, _q, spec: string) => JSON.stringify(packagePath(spec, hrpCron))));
         }
         continue;
       }
@@ -169,12 +169,24 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
   ].join("\n");
 }
 
-/** A file example as it would be written to disk, with `"hrp-cron"` imports pointing at `hrpCron`. */
+/**
+ * Where an import of the package points when `"hrp-cron"` points at `hrpCron`:
+ * its subpath `hrp-cron/nest` beside it (`../../src` → `../../src/nest`,
+ * `dist/src/index.js` → `dist/src/nest/index.js`, `hrp-cron` → `hrp-cron/nest`);
+ * any other module as it is.
+ */
+export function packagePath(spec: string, hrpCron: string): string {
+  if (spec === "hrp-cron") return hrpCron;
+  if (spec !== "hrp-cron/nest") return spec;
+  return /[/\\]index\.js$/.test(hrpCron) ? hrpCron.replace(/index\.js$/, "nest/index.js") : `${hrpCron}/nest`;
+}
+
+/** A file example as it would be written to disk, with `"hrp-cron"` imports (and `"hrp-cron/nest"`) pointing at `hrpCron`. */
 export function fileModule(name: string, hrpCron: string): string {
   const example = examples().get(name);
   if (!example) throw new Error(`no example named ${name} in the docs`);
   if (example.kind !== "file") throw new Error(`example ${name} is a snippet, not a file`);
-  return example.code.replace(/from (["'])hrp-cron\1/g, `from ${JSON.stringify(hrpCron)}`);
+  return example.code.replace(/from (["'])(hrp-cron(?:\/nest)?)\1/g, (_m, _q, spec: string) => `from ${JSON.stringify(packagePath(spec, hrpCron))}`);
 }
 
 /** Top-level names a statement declares (variables, functions, classes). */
