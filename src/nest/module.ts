@@ -23,7 +23,9 @@ import { typeormDataSourceToken } from "./typeormToken";
  * application's providers marked `@jobModel` registered as job models (their
  * `@jobMethod`s run with their injected services, as the job's stored user);
  * the dispatcher and the scheduler started with the application and stopped
- * when it closes. See {@link HrpCronModuleOptions} for the options.
+ * when it closes. See {@link HrpCronModuleOptions} for the options. Import
+ * it once, in the root module; `isGlobal: true` lets every module inject its
+ * services.
  *
  * ```ts
  * @Injectable()

@@ -45,7 +45,9 @@ export interface HrpCronModuleOptions extends SharedOptions {
    * The registry job models are added to: give one holding methods
    * registered by hand (`register`, `define`). Every provider of the
    * application whose class is marked `@jobModel` is registered into it, as
-   * that provider's instance, when the module initializes.
+   * that provider's instance, when the module initializes (`onModuleInit`):
+   * enqueue their jobs from `onApplicationBootstrap` on, not from another
+   * module's `onModuleInit`, which may run first.
    * @defaultValue a new, empty `ModelRegistry`
    */
   readonly registry?: ModelRegistry;
