@@ -14,7 +14,11 @@ const typeormDir = process.env.HRP_CRON_TYPEORM_DIR
   ? path.resolve(process.env.HRP_CRON_TYPEORM_DIR, "node_modules", "typeorm")
   : null;
 
-const HRP_CRON = { "^hrp-cron$": "<rootDir>/src/index.ts", "^hrp-cron/testing$": "<rootDir>/src/testing/index.ts" };
+const HRP_CRON = {
+  "^hrp-cron$": "<rootDir>/src/index.ts",
+  "^hrp-cron/testing$": "<rootDir>/src/testing/index.ts",
+  "^hrp-cron/nest$": "<rootDir>/src/nest/index.ts",
+};
 
 module.exports = {
   preset: "ts-jest",
@@ -25,6 +29,7 @@ module.exports = {
   maxWorkers: 2,
   globalSetup: "<rootDir>/test/globalSetup.ts",
   // The example imports the package by its name, as an application would (tsconfig.json maps it for the compiler).
+  // Mapped `typeorm` imports include those of packages in node_modules (@nestjs/typeorm): one copy in a run.
   moduleNameMapper: HRP_CRON,
   ...(typeormDir
     ? {

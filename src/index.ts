@@ -12,7 +12,14 @@ export type {
 } from "./api/serviceInput";
 export type { ActionSource, OperatorContext } from "./core/operator";
 export type { RunByCronCall } from "./api/runByCronInput";
-export { ModelRegistry, jobMethod, jobModel } from "./core/registry";
+export {
+  JOB_METHODS_METADATA,
+  JOB_MODEL_METADATA,
+  ModelRegistry,
+  jobMethod,
+  jobModel,
+  jobModelOf,
+} from "./core/registry";
 export type { JobMethod, ModelMethods } from "./core/registry";
 export { defineJob } from "./core/jobDefinition";
 export type { JobDefinition } from "./core/jobDefinition";

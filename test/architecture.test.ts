@@ -25,6 +25,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   observe: 7,
   cli: 8,
   testing: 8,
+  nest: 8,
 };
 
 /** Where SQL statement text may appear. */
@@ -69,6 +70,11 @@ function rankOf(layer: string): number {
 
 /** Relative module specifiers of a file: imports, re-exports, `import()` and `require()`. */
 function importsOf(source: ts.SourceFile): string[] {
+  return specifiersOf(source).filter((s) => s.startsWith("."));
+}
+
+/** Every module specifier of a file (packages too): imports, re-exports, `import()` and `require()`. */
+function specifiersOf(source: ts.SourceFile): string[] {
   const specs: string[] = [];
   const visit = (node: ts.Node): void => {
     if (
@@ -85,7 +91,7 @@ function importsOf(source: ts.SourceFile): string[] {
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return specs.filter((s) => s.startsWith("."));
+  return specs;
 }
 
 function resolveImport(from: string, spec: string): string {
@@ -100,7 +106,7 @@ describe("architecture", () => {
     expect(unknown).toEqual([]);
   });
 
-  it("imports only go down the layers (core -> scheduling -> backend -> schema -> store -> api | worker -> scheduler -> observe -> cli)", () => {
+  it("imports only go down the layers (core -> scheduling -> backend -> schema -> store -> api | worker -> scheduler -> observe -> cli | testing | nest)", () => {
     const violations: string[] = [];
     for (const [file, source] of parsed) {
       const from = layerOf(file);
@@ -135,6 +141,23 @@ describe("architecture", () => {
     };
     for (const file of graph.keys()) visit(file);
     expect(cycles).toEqual([]);
+  });
+
+  it("the main entry (src/index.ts) never loads NestJS: only the hrp-cron/nest subpath does", () => {
+    const graph = new Map(
+      [...parsed].map(([file, source]) => [file, importsOf(source).map((spec) => resolveImport(file, spec))]),
+    );
+    const reached = new Set<string>();
+    const visit = (file: string): void => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const next of graph.get(file) ?? []) visit(next);
+    };
+    visit(join(SRC, "index.ts"));
+    const nest = [...reached].filter(
+      (file) => layerOf(file) === "nest" || specifiersOf(parsed.get(file)!).some((spec) => spec.startsWith("@nestjs/")),
+    );
+    expect(nest.map((file) => relative(SRC, file))).toEqual([]);
   });
 
   it("SQL statement text appears only in src/store/, src/backend/ and src/schema/", () => {

@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { BACKENDS, openTestDb } from "./helpers";
-import { LIBRARY } from "./docs/cli";
-import { fileModule, ROOT, transpile } from "./docs/markdown";
+import { BACKENDS, openTestDb, type TestDb } from "./helpers";
+import { LIBRARY, runNode } from "./docs/cli";
+import { examples, fileModule, ROOT, transpile } from "./docs/markdown";
 
 /**
  * The README's quick start (`<!-- example: readme/quickstart (file) -->`), run
@@ -24,16 +24,7 @@ describe.each(BACKENDS)("README quick start on %s", (kind) => {
       expect(source).toContain("Date.now() + 30_000");
       expect(source).toContain(SQLITE_OPTIONS);
       source = source.replace("Date.now() + 30_000", "Date.now() + 300"); // do not make the test wait 30 s
-      if (db) {
-        const { pgUrl, pgSchema } = db.location;
-        const options = {
-          type: "postgres",
-          url: pgUrl,
-          schema: pgSchema,
-          extra: { options: `-c search_path=${pgSchema}` },
-        };
-        source = source.replace(SQLITE_OPTIONS, `{ ...${JSON.stringify(options)}, entities: ENTITIES } as any`);
-      }
+      if (db) source = source.replace(SQLITE_OPTIONS, postgresOptions(db));
       writeFileSync(join(dir, "quickstart.js"), transpile(source));
       const child = spawn(process.execPath, ["quickstart.js"], {
         cwd: dir,
@@ -62,6 +53,44 @@ describe.each(BACKENDS)("README quick start on %s", (kind) => {
     }
   });
 });
+
+/**
+ * The README's NestJS example (`<!-- example: readme/nest (file) -->`), run as
+ * a program, as pasted (its `hrp-cron/nest` is the compiled subpath): on
+ * SQLite exactly as written, on PostgreSQL with TypeOrmModule's options
+ * pointed at a fresh test schema that its `migrate: true` fills. It prints
+ * what the README says and exits by itself once `app.close()` has stopped
+ * the worker.
+ */
+const NEST_SQLITE_OPTIONS = `{ type: "better-sqlite3", database: "nest.sqlite", entities: ENTITIES }`;
+
+describe.each(BACKENDS)("README NestJS example on %s", (kind) => {
+  it("runs as pasted: the job model's method runs with its injected service as user 1, and the app exits", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hrp-cron-readme-nest-"));
+    const db = kind === "postgres" ? await openTestDb(kind, [], []) : null;
+    try {
+      let source = fileModule("readme/nest", LIBRARY);
+      expect(source).toContain(NEST_SQLITE_OPTIONS);
+      if (db) source = source.replace(NEST_SQLITE_OPTIONS, postgresOptions(db));
+      writeFileSync(join(dir, "nest.js"), transpile(source));
+      const result = await runNode(["nest.js"], { cwd: dir, env: { NODE_PATH: join(ROOT, "node_modules") } });
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toBe(examples().get("readme/nest")!.output);
+      expect(result.code).toBe(0);
+      expect(existsSync(join(dir, "nest.sqlite"))).toBe(!db);
+    } finally {
+      await db?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** TypeORM options (TypeScript source) for the test database's PostgreSQL schema, in place of an example's SQLite file. */
+function postgresOptions(db: TestDb): string {
+  const { pgUrl, pgSchema } = db.location;
+  const options = { type: "postgres", url: pgUrl, schema: pgSchema, extra: { options: `-c search_path=${pgSchema}` } };
+  return `{ ...${JSON.stringify(options)}, entities: ENTITIES } as any`;
+}
 
 type Reader = (sql: string) => Promise<Array<Record<string, unknown>>>;
 

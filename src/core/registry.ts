@@ -84,14 +84,14 @@ export class ModelRegistry {
     if (typeof instance !== "object" || instance === null)
       throw new ValidationError("instance", "expected an instance of a @jobModel class", undefined);
     const ctor = instance.constructor;
-    const name = model ?? (Reflect.getMetadata(MODEL_KEY, ctor) as string | undefined);
+    const name = model ?? jobModelOf(ctor);
     if (!name)
       throw new ValidationError(
         "model",
         `${ctor.name} has no @jobModel("...") decorator; pass the model name`,
         ctor.name,
       );
-    const marked: string[] = Reflect.getMetadata(METHODS_KEY, ctor) ?? [];
+    const marked: string[] = Reflect.getMetadata(JOB_METHODS_METADATA, ctor) ?? [];
     const methods: ModelMethods = {};
     for (const key of marked) methods[key] = (instance as Record<string, JobMethod>)[key].bind(instance);
     return this.register(name, methods);
@@ -134,21 +134,54 @@ export function checkRegistry(registry: unknown, optional = false): ModelRegistr
   return registry as ModelRegistry;
 }
 
-const MODEL_KEY = Symbol("hrp-cron:model");
-const METHODS_KEY = Symbol("hrp-cron:methods");
+/**
+ * The metadata key under which {@link jobModel} stores a class's model name
+ * (`Reflect.getMetadata(JOB_MODEL_METADATA, SomeClass)`). Public so that a
+ * framework can find job models among its objects without trying each one:
+ * `hrp-cron/nest` reads it on every Nest provider (through
+ * {@link jobModelOf}). A string, not a symbol, so two copies of hrp-cron in
+ * one application read each other's classes.
+ */
+export const JOB_MODEL_METADATA = "hrp-cron:job-model";
 
-/** Class decorator naming the model a class's {@link jobMethod}s register under. */
+/** The metadata key under which {@link jobMethod} lists a class's job methods (an array of method names). */
+export const JOB_METHODS_METADATA = "hrp-cron:job-methods";
+
+/** Class decorator naming the model a class's {@link jobMethod}s register under (metadata {@link JOB_MODEL_METADATA}). */
 export function jobModel(model: string): ClassDecorator {
-  return (target) => Reflect.defineMetadata(MODEL_KEY, model, target);
+  return (target) => Reflect.defineMetadata(JOB_MODEL_METADATA, model, target);
 }
 
 /** Method decorator marking a method as runnable by jobs (see {@link ModelRegistry.registerInstance}). */
 export function jobMethod(): MethodDecorator {
   return (target, key) => {
     const ctor = (target as object).constructor;
-    const list: string[] = [...(Reflect.getMetadata(METHODS_KEY, ctor) ?? []), String(key)];
-    Reflect.defineMetadata(METHODS_KEY, list, ctor);
+    const list: string[] = [...(Reflect.getMetadata(JOB_METHODS_METADATA, ctor) ?? []), String(key)];
+    Reflect.defineMetadata(JOB_METHODS_METADATA, list, ctor);
   };
+}
+
+/**
+ * The model name {@link jobModel} gave a class (or an instance's class,
+ * or a class it extends); undefined for anything else, never a throw.
+ *
+ * ```ts
+ * @jobModel("hrp.asset") class AssetJobs {}
+ * jobModelOf(AssetJobs); // "hrp.asset"
+ * jobModelOf(new AssetJobs()); // "hrp.asset"
+ * jobModelOf({}); // undefined
+ * ```
+ */
+export function jobModelOf(target: unknown): string | undefined {
+  const ctor =
+    typeof target === "function"
+      ? target
+      : typeof target === "object" && target !== null
+        ? (target as { constructor?: unknown }).constructor
+        : undefined;
+  if (typeof ctor !== "function") return undefined;
+  const name: unknown = Reflect.getMetadata(JOB_MODEL_METADATA, ctor);
+  return typeof name === "string" ? name : undefined;
 }
 
 function methodsOf(methods: object): Array<[string, (...a: unknown[]) => unknown]> {

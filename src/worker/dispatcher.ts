@@ -51,7 +51,9 @@ type Phase = "stopped" | "running" | "stopping";
  *   claiming, lets the running method finish within `gracefulStopMs`, then
  *   aborts its `env.signal`; an unfinished run is rolled back and released.
  * - It registers in `hrp_cron_worker`, heartbeats, and recovers claims of
- *   workers that died.
+ *   workers that died. It registers the methods its registry holds at that
+ *   time (`start()`, a first `runDue()`), so methods registered after the
+ *   dispatcher was made and before it starts are served like the others.
  *
  * ```ts
  * const dispatcher = new Dispatcher(dataSource, registry, { pollIntervalMs: 5000 });
@@ -144,7 +146,7 @@ export class Dispatcher {
       this.workerId,
       this.options,
       this.retry,
-      this.gate.methods(),
+      () => this.gate.methods(),
     );
     const sandbox = this.options.sandbox ? new SandboxPool(this.options.sandbox, this.workerId, logger) : null;
     this.execution = new Execution(this.executor, sandbox, () => this.abort.signal, this.events, this.workerId);

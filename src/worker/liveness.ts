@@ -27,8 +27,12 @@ export class Liveness {
     private readonly workerId: string,
     private readonly options: ResolvedDispatcherOptions,
     private readonly retry: RetryPolicy,
-    /** The `model.method`s this worker serves, registered with it (rolling deploys: see MethodGate). */
-    private readonly methods: readonly string[],
+    /**
+     * The `model.method`s this worker serves, registered with it (rolling deploys: see MethodGate): read
+     * when it registers, so methods added to the registry after the dispatcher was made (a framework
+     * registering what it discovered) are served too.
+     */
+    private readonly methods: () => readonly string[],
   ) {}
 
   get registered(): boolean {
@@ -37,7 +41,9 @@ export class Liveness {
 
   async register(): Promise<void> {
     this.liveWorkers.add(this.workerId);
-    await withTransientRetry(this.backend, this.retry, () => registerWorker(this.backend, this.workerId, this.methods));
+    await withTransientRetry(this.backend, this.retry, () =>
+      registerWorker(this.backend, this.workerId, this.methods()),
+    );
     this.isRegistered = true;
   }
 
@@ -92,7 +98,8 @@ export class Liveness {
       alive: await touchWorker(this.backend, m, this.workerId),
       holders: recover ? await claimHolders(this.backend, m) : [],
     }));
-    if (!alive && this.liveWorkers.has(this.workerId)) await registerWorker(this.backend, this.workerId, this.methods);
+    if (!alive && this.liveWorkers.has(this.workerId))
+      await registerWorker(this.backend, this.workerId, this.methods());
     if (!recover) return;
     await this.recovery.releaseDead(holders, this.options.workerTimeoutMs, auditNow);
     await this.own.recheck(holders, auditNow);

@@ -169,17 +169,25 @@ export function snippetModule(name: string, hrpCron: string, givens: string): st
   ].join("\n");
 }
 
-/** `spec` with the package's name replaced by `hrpCron`: `"hrp-cron/testing"` is `${hrpCron}/testing`; other modules as they are. */
+/**
+ * `spec` with the package's name replaced by `hrpCron`: a subpath
+ * (`hrp-cron/testing`, `hrp-cron/nest`) beside it (`../../src` →
+ * `../../src/nest`, `dist/src/index.js` → `dist/src/nest/index.js`);
+ * other modules as they are.
+ */
 export function libraryPath(spec: string, hrpCron: string): string {
-  return spec === "hrp-cron" || spec.startsWith("hrp-cron/") ? hrpCron + spec.slice("hrp-cron".length) : spec;
+  if (spec === "hrp-cron") return hrpCron;
+  if (!spec.startsWith("hrp-cron/")) return spec;
+  const sub = spec.slice("hrp-cron/".length);
+  return /[/\\]index\.js$/.test(hrpCron) ? hrpCron.replace(/index\.js$/, `${sub}/index.js`) : `${hrpCron}/${sub}`;
 }
 
-/** A file example as it would be written to disk, with `"hrp-cron"` imports pointing at `hrpCron`. */
+/** A file example as it would be written to disk, with `"hrp-cron"` imports (and its subpaths) pointing at `hrpCron`. */
 export function fileModule(name: string, hrpCron: string): string {
   const example = examples().get(name);
   if (!example) throw new Error(`no example named ${name} in the docs`);
   if (example.kind !== "file") throw new Error(`example ${name} is a snippet, not a file`);
-  return example.code.replace(/from (["'])hrp-cron\1/g, `from ${JSON.stringify(hrpCron)}`);
+  return example.code.replace(/from (["'])(hrp-cron(?:\/[\w-]+)?)\1/g, (_m, _q, spec: string) => `from ${JSON.stringify(libraryPath(spec, hrpCron))}`);
 }
 
 /** Top-level names a statement declares (variables, functions, classes). */

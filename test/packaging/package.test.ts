@@ -63,13 +63,14 @@ describe("the published package", () => {
     }
   });
 
-  it("exports the package root, the test helpers (hrp-cron/testing) and package.json only, with types", () => {
+  it("exports the package root, the test helpers (hrp-cron/testing), the NestJS module (hrp-cron/nest) and package.json only, with types", () => {
     expect(manifest.exports).toEqual({
       ".": { types: "./dist/src/index.d.ts", default: "./dist/src/index.js" },
       "./testing": { types: "./dist/src/testing/index.d.ts", default: "./dist/src/testing/index.js" },
+      "./nest": { types: "./dist/src/nest/index.d.ts", default: "./dist/src/nest/index.js" },
       "./package.json": "./package.json",
     });
-    for (const entry of [".", "./testing"]) {
+    for (const entry of [".", "./testing", "./nest"]) {
       expect(Object.keys(manifest.exports[entry])[0]).toBe("types"); // conditions match in order: types first
       for (const target of Object.values(manifest.exports[entry]) as string[]) expect(files).toContain(target.slice(2));
     }
@@ -77,22 +78,24 @@ describe("the published package", () => {
     expect(manifest.bin["hrp-cron"]).toBe("dist/src/cli/bin.js");
   });
 
-  it("leaves TypeORM, the database drivers and OpenTelemetry to the application (peer dependencies)", () => {
-    for (const name of ["typeorm", "pg", "better-sqlite3", "@opentelemetry/api"])
+  it("leaves TypeORM, the database drivers, OpenTelemetry and NestJS to the application (peer dependencies, all optional but TypeORM)", () => {
+    const nest = ["@nestjs/common", "@nestjs/core", "@nestjs/typeorm"];
+    for (const name of ["typeorm", "pg", "better-sqlite3", "@opentelemetry/api", ...nest])
       expect(manifest.dependencies).not.toHaveProperty(name);
     expect(manifest.peerDependencies).toEqual({
       typeorm: "^0.3.20 || ^1.0.0",
       "better-sqlite3": expect.any(String),
       pg: expect.any(String),
       "@opentelemetry/api": expect.any(String),
+      ...Object.fromEntries(nest.map((name) => [name, expect.any(String)])),
     });
-    expect(manifest.peerDependenciesMeta).toEqual({
-      "better-sqlite3": { optional: true },
-      pg: { optional: true },
-      "@opentelemetry/api": { optional: true },
-    });
+    expect(manifest.peerDependenciesMeta).toEqual(
+      Object.fromEntries(
+        ["better-sqlite3", "pg", "@opentelemetry/api", ...nest].map((name) => [name, { optional: true }]),
+      ),
+    );
     // The tests use them all.
-    for (const name of ["typeorm", "better-sqlite3", "pg", "@opentelemetry/api"])
+    for (const name of ["typeorm", "better-sqlite3", "pg", "@opentelemetry/api", ...nest, "@nestjs/testing"])
       expect(manifest.devDependencies).toHaveProperty(name);
   });
 

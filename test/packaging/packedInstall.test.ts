@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { transpile } from "../docs/markdown";
 
 const root = join(__dirname, "..", "..");
 
@@ -18,7 +19,11 @@ describe("the packed package, installed in an application", () => {
   let dir: string;
   let app: string;
 
-  const link = (name: string) => symlinkSync(join(root, "node_modules", name), join(app, "node_modules", name), "dir");
+  const link = (name: string) => {
+    const at = join(app, "node_modules", name);
+    mkdirSync(join(at, ".."), { recursive: true }); // a scope folder (@nestjs)
+    if (!existsSync(at)) symlinkSync(join(root, "node_modules", name), at, "dir");
+  };
 
   /** Runs `script` with node in the application folder. */
   function node(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -146,4 +151,83 @@ describe("the packed package, installed in an application", () => {
     expect(installed.stderr).toBe("");
     expect(installed.stdout.trim()).toBe("traced");
   });
+
+  it("hrp-cron/nest names the NestJS package to install; once installed, a Nest application runs a job model and a typed job, reads their results and counts them in its metrics", () => {
+    const missing = node(["-e", `require("hrp-cron/nest")`]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("Cannot find module '@nestjs/common'");
+    expect(node(["-e", `console.log(typeof require("hrp-cron").JobQueue)`]).stdout.trim()).toBe("function"); // the main entry needs no Nest
+
+    for (const name of ["@nestjs/common", "@nestjs/core", "@nestjs/typeorm", "rxjs", "better-sqlite3", "prom-client"])
+      link(name);
+    writeFileSync(join(app, "nest-app.js"), transpile(NEST_APP));
+    const run = node(["nest-app.js"]);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim().split("\n")).toEqual([
+      JSON.stringify(["hello Ada, from user 1", { name: "Bob", jobs: 2, by: 1 }]),
+      'hrp_cron_jobs_total{queue="default",outcome="done"} 2',
+    ]);
+    expect(run.status).toBe(0); // exited by itself: app.close() stopped the worker and the scheduler
+  });
 });
+
+/** A Nest application using the packed package: TypeOrmModule's DataSource, a job model with an injected service, a typed job. */
+const NEST_APP = `
+import "reflect-metadata";
+import { Injectable, Module } from "@nestjs/common";
+import { NestFactory } from "@nestjs/core";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import client from "prom-client";
+import { defineJob, Dispatcher, ENTITIES, HrpCronJob, JobQueue, jobMethod, jobModel, ModelRegistry, prometheusMetrics, runAsUser, type JobEnv } from "hrp-cron";
+import { HrpCronModule } from "hrp-cron/nest";
+
+@Injectable()
+class Greeter {
+  greet(name: string, uid: number) { return \`hello \${name}, from user \${uid}\`; }
+}
+
+@Injectable()
+@jobModel("app.greeting")
+class GreetingJobs {
+  constructor(private readonly greeter: Greeter) {}
+  @jobMethod()
+  async greet(env: JobEnv, kw: { name: string }) { return this.greeter.greet(kw.name, env.uid); }
+}
+
+@Injectable()
+class ReportJobs {
+  readonly count = defineJob("app.report.count", async (env, kw: { name: string }) =>
+    ({ name: kw.name, jobs: await env.manager.count(HrpCronJob), by: env.uid }));
+  constructor(registry: ModelRegistry) { registry.define(this.count); }
+}
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({ type: "better-sqlite3", database: "nest.sqlite", entities: ENTITIES }),
+    HrpCronModule.forRoot({ migrate: true }),
+  ],
+  providers: [Greeter, GreetingJobs, ReportJobs],
+})
+class AppModule {}
+
+async function main() {
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+  const dispatcher = app.get(Dispatcher);
+  prometheusMetrics(client).watch(dispatcher);
+  let succeeded = 0;
+  const both = new Promise<void>((resolve) => dispatcher.events.on("job:success", () => ++succeeded === 2 && resolve()));
+  const queue = app.get(JobQueue);
+  const greeting = await runAsUser(1, () => queue.enqueue("app.greeting.greet", { kwargs: { name: "Ada" } }));
+  const report = await queue.enqueue(app.get(ReportJobs).count, { kwargs: { name: "Bob" } });
+  await both;
+  const summary: { name: string; jobs: number; by: number } = await queue.getJobResult(report);
+  console.log(JSON.stringify([await queue.getJobResult(greeting), summary]));
+  console.log((await client.register.metrics()).split("\\n").find((l) => l.startsWith("hrp_cron_jobs_total{")));
+  await app.close();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`;

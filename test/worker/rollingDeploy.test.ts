@@ -172,4 +172,13 @@ describe.each(BACKENDS)("rolling deploys on %s", (kind) => {
     expect(results.map((r) => r.outcome)).toEqual(["done", "done", "done"]);
     expect(await countClaims(db, "unserved_since IS NOT NULL")).toBe(0);
   });
+
+  it("a worker registers the methods its registry holds when it starts, not when it was made (a framework registers what it discovers in between)", async () => {
+    const registry = new ModelRegistry().register("app.work", { note });
+    const worker = dispatcher(registry);
+    registry.register("app.late", { note });
+    await worker.start();
+    const registered = await db.dataSource.manager.findOneByOrFail(HrpCronWorker, { id: worker.workerId });
+    expect(JSON.parse(registered.methods!)).toEqual(["app.late.note", "app.work.note"]);
+  });
 });

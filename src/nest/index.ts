@@ -1,0 +1,14 @@
+/**
+ * `hrp-cron/nest`: hrp-cron in a NestJS application. Needs `@nestjs/common`
+ * and `@nestjs/core` (and `@nestjs/typeorm` to take its DataSource), which
+ * are optional peer dependencies of hrp-cron: the main entry `hrp-cron`
+ * never loads them.
+ */
+export { HrpCronModule } from "./module";
+export type {
+  HrpCronModuleAsyncOptions,
+  HrpCronModuleOptions,
+  HrpCronModuleRootOptions,
+  HrpCronSchedulerOptions,
+  HrpCronWorkerOptions,
+} from "./options";
