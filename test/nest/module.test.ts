@@ -244,10 +244,9 @@ describe.each(BACKENDS)("HrpCronModule (NestJS) on %s", (kind) => {
   });
 
   it("refuses bad options with a ConfigError that says what to do", async () => {
+    expect(() => HrpCronModule.forRoot({ dataSource: db.dataSource, workr: true } as never)).toThrow(ConfigError);
     expect(() => HrpCronModule.forRoot({ dataSource: db.dataSource, workr: true } as never)).toThrow(
-      new ConfigError(
-        'HrpCronModule.forRoot: unknown option "workr"; known options are now, userResolver, defaultUserId, logger, transientRetries, transientRetryBaseMs, transientRetryBudgetMs, transientRetryMaxDelayMs, dataSource, registry, workers, worker, scheduler, migrate, postgres, isGlobal, dataSourceName',
-      ),
+      /^HrpCronModule\.forRoot: unknown option "workr"; known options are now, userResolver, .*\bworkers, worker, scheduler, migrate, .*dataSourceName$/,
     );
     expect(() => HrpCronModule.forRoot({ dataSource: db.dataSource, worker: "yes" as never })).toThrow(
       /"worker" must be true, false or an options object, got "yes"/,
