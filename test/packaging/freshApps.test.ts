@@ -14,7 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = join(__dirname, "..", "..");
-const FIXTURE = join(__dirname, "..", "fixtures", "fresh-app");
+const FIXTURES = join(__dirname, "..", "fixtures");
+const OTEL = ["@opentelemetry/api", "@opentelemetry/sdk-trace-base", "@opentelemetry/context-async-hooks"];
+const NEST = ["@nestjs/common", "@nestjs/core", "@nestjs/typeorm", "rxjs", "reflect-metadata"];
 
 /**
  * The issue's "done when", as a new user would do it: a fresh application
@@ -31,9 +33,11 @@ const FIXTURE = join(__dirname, "..", "fixtures", "fresh-app");
  * compiled again.
  */
 describe.each([
-  ["TypeORM 0.3", "typeorm@^0.3.20", /^0\.3\./],
-  ["TypeORM 1.x", "typeorm@^1.0.0", /^1\./],
-])("a fresh application on %s", (_label, typeormSpec, version) => {
+  ["TypeORM 0.3", "typeorm@^0.3.20", /^0\.3\./, "fresh-app", [] as string[]],
+  ["TypeORM 1.x", "typeorm@^1.0.0", /^1\./, "fresh-app", [] as string[]],
+  ["TypeORM 1.x with NestJS (hrp-cron/nest)", "typeorm@^1.0.0", /^1\./, "fresh-nest-app", NEST],
+])("a fresh application on %s", (_label, typeormSpec, version, fixture, extra) => {
+  const nest = fixture === "fresh-nest-app";
   let dir: string;
   let app: string;
 
@@ -55,11 +59,14 @@ describe.each([
     const [{ filename }] = JSON.parse(packed) as Array<{ filename: string }>;
     app = join(dir, "app");
     mkdirSync(app);
-    cpSync(FIXTURE, app, { recursive: true });
+    cpSync(join(FIXTURES, "fresh-app"), app, { recursive: true });
+    if (nest) cpSync(join(FIXTURES, fixture), app, { recursive: true }); // its app.ts and tsconfig.json over the plain app's
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "fresh-app", private: true }));
-    const devVersion = (name: string) =>
-      (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> })
-        .devDependencies[name];
+    const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const devVersion = (name: string) => manifest.devDependencies[name] ?? manifest.dependencies[name];
     run("npm", [
       "install",
       "--prefer-offline",
@@ -68,10 +75,7 @@ describe.each([
       "--loglevel=error",
       join(dir, filename),
       typeormSpec,
-      `prom-client@${devVersion("prom-client")}`,
-      `@opentelemetry/api@${devVersion("@opentelemetry/api")}`,
-      `@opentelemetry/sdk-trace-base@${devVersion("@opentelemetry/sdk-trace-base")}`,
-      `@opentelemetry/context-async-hooks@${devVersion("@opentelemetry/context-async-hooks")}`,
+      ...["prom-client", ...OTEL, ...extra].map((name) => `${name}@${devVersion(name)}`),
       `typescript@${devVersion("typescript")}`,
       `@types/node@${devVersion("@types/node")}`,
     ]);
@@ -115,14 +119,26 @@ describe.each([
   it("compiles a typed job with its own TypeScript, runs it, reads its result back, sees its span and its metrics", () => {
     run(process.execPath, [join("node_modules", "typescript", "bin", "tsc"), "-p", "."]);
     const out = JSON.parse(run(process.execPath, [join("dist", "app.js")])) as {
-      result: unknown;
+      result?: unknown;
+      results?: unknown[];
       spans: Array<{ name: string; traceId: string; spanId: string; parentSpanId: string | null }>;
       metrics: string[];
     };
-    expect(out.result).toEqual({ month: "2026-12", by: 1 });
-    const request = out.spans.find((s) => s.name === "POST /reports")!;
-    const jobRun = out.spans.find((s) => s.name === "hrp-cron run app.report.summarize")!;
-    expect([jobRun.traceId, jobRun.parentSpanId]).toEqual([request.traceId, request.spanId]); // a child of the request
-    expect(out.metrics).toEqual([expect.stringMatching(/^hrp_cron_jobs_total\{queue="default",outcome="done"\} 1$/)]);
+    const request = out.spans.find((s) => s.name === (nest ? "POST /month-end" : "POST /reports"))!;
+    const runs = out.spans.filter((s) => s.name.startsWith("hrp-cron run "));
+    expect(runs.map((s) => s.name).sort()).toEqual(
+      nest
+        ? ["hrp-cron run app.month.close", "hrp-cron run app.report.summarize"]
+        : ["hrp-cron run app.report.summarize"],
+    );
+    for (const jobRun of runs) expect([jobRun.traceId, jobRun.parentSpanId]).toEqual([request.traceId, request.spanId]); // children of the request
+    if (nest) {
+      // The job model's method used its injected service; the app closed by itself (the worker stopped with it).
+      expect(out.results).toEqual(["ward A closed by user 1", { month: "2026-12", by: 1 }]);
+      expect(out.metrics).toEqual([expect.stringMatching(/^hrp_cron_jobs_total\{queue="default",outcome="done"\} 2$/)]);
+    } else {
+      expect(out.result).toEqual({ month: "2026-12", by: 1 });
+      expect(out.metrics).toEqual([expect.stringMatching(/^hrp_cron_jobs_total\{queue="default",outcome="done"\} 1$/)]);
+    }
   });
 });
