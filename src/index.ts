@@ -11,6 +11,7 @@ export type {
   TransactionOption,
 } from "./api/serviceInput";
 export type { ActionSource, OperatorContext } from "./core/operator";
+export type { QueuePause } from "./store/queueState";
 export type { RunByCronCall } from "./api/runByCronInput";
 export {
   JOB_METHODS_METADATA,

@@ -7,7 +7,16 @@ import { InvalidStateError } from "../core/errors";
 import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded, optionalBool } from "../core/validate";
+import {
+  checkDate,
+  checkId,
+  checkInt,
+  checkName,
+  checkOptionalDate,
+  checkOptions,
+  guarded,
+  optionalBool,
+} from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
@@ -22,6 +31,7 @@ import {
 } from "../store/jobAdmin";
 import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
+import { queuePauses, setQueuePaused, type QueuePause } from "../store/queueState";
 import { ResUsersResolver } from "../store/users";
 import { checkActionFilter, checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
 
@@ -177,6 +187,49 @@ export class JobAdmin {
     await retriedTransaction(this.backend, this.options, async (m) => {
       await requestJobStop(this.backend, m, jobId);
       await this.record(m, by, "stop", "job", jobId, `stop requested for job ${jobId}`);
+    });
+  }
+
+  /**
+   * Pauses queue `queue` on every worker: from this call's commit no worker
+   * claims its jobs or crons (every claim statement checks it); running
+   * ones finish; new jobs can still be enqueued. Recorded in the action log.
+   * @throws InvalidStateError when it is already paused
+   */
+  async pauseQueue(queue: string, operator?: OperatorContext): Promise<void> {
+    await this.setPaused(queue, true, operator);
+  }
+
+  /**
+   * Resumes paused queue `queue`: its due work is claimed again (by this
+   * process's workers at once, by others at their next poll or wake-up).
+   * @throws InvalidStateError when it is not paused
+   */
+  async resumeQueue(queue: string, operator?: OperatorContext): Promise<void> {
+    await this.setPaused(queue, false, operator);
+    this.local.wakeups.notify(this.options.now());
+  }
+
+  /** Queues ever paused, with who paused or resumed them last, when and why. */
+  async queuePauses(): Promise<QueuePause[]> {
+    return this.backend.transaction((m) => queuePauses(this.backend, m));
+  }
+
+  private async setPaused(queue: string, paused: boolean, operator: OperatorContext | undefined): Promise<void> {
+    checkName("queue", queue);
+    const by = checkOperator(operator);
+    await retriedTransaction(this.backend, this.options, async (m) => {
+      const now = this.options.now();
+      if (!(await setQueuePaused(this.backend, m, queue, paused, now, by.by, by.reason)))
+        throw new InvalidStateError(`queue ${queue} is ${paused ? "already paused" : "not paused"}`, { queue });
+      const outcome = `queue ${queue} is ${paused ? "paused" : "running again"}`;
+      await recordAction(this.backend, m, by, now, {
+        action: paused ? "pause" : "resume",
+        targetType: "queue",
+        filter: { queue },
+        affected: 1,
+        outcome,
+      });
     });
   }
 

@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { JobAdmin } from "../api/jobAdmin";
 import { backendFor } from "../backend";
 import { doctorFacts } from "../store/doctor";
 import { DEFAULTS } from "../core/options";
@@ -20,8 +21,11 @@ export async function doctorData(dataSource: DataSource, scheduler: Scheduler, n
       r.timeoutMs !== null && r.runningSince !== null && now.getTime() - r.runningSince.getTime() > r.timeoutMs;
     return overTimeout || r.lastSeenAt === null;
   });
+  const admin = new JobAdmin(dataSource);
   return {
     at: now,
+    paused: (await admin.queuePauses()).filter((p) => p.paused),
+    lastActions: await admin.listActions({ limit: 5 }),
     scheduler: await scheduler.status(),
     types: await scheduler.listTypes(),
     failingTypes: await scheduler.failingTypes(),
@@ -36,6 +40,7 @@ export type DoctorData = Awaited<ReturnType<typeof doctorData>>;
 /** The text of `hrp-cron doctor`. */
 export function renderDoctor(data: DoctorData): string {
   const { at: now, scheduler: status, types, failingTypes, workers, pending, unserved, running, failing, stuck } = data;
+  const { paused, lastActions } = data;
   const ageS = (d: Date | null) => (d ? Math.round((now.getTime() - d.getTime()) / 1000) : null);
   return [
     `Scheduler: ${status.enabled ? "enabled" : "DISABLED"}, ${status.paused ? "PAUSED" : "active"}; leader ${status.leaderId ?? "none"}` +
@@ -89,6 +94,24 @@ export function renderDoctor(data: DoctorData): string {
     renderTable(
       ["type", "method", "failed at", "error"],
       failingTypes.map((t) => [t.id, t.method, t.failedAt, t.error]),
+    ),
+    "",
+    `Paused queues: ${paused.length}`,
+    renderTable(
+      ["queue", "since", "by", "reason"],
+      paused.map((p) => [p.queue, p.changedAt, p.changedBy, p.reason]),
+    ),
+    "",
+    "Last operator actions (hrp-cron actions for more):",
+    renderTable(
+      ["at", "by", "action", "target", "reason"],
+      lastActions.map((a) => [
+        a.createdAt,
+        a.actor,
+        a.action,
+        a.targetId !== null ? `${a.targetType} ${a.targetId}` : a.targetType,
+        a.reason,
+      ]),
     ),
   ].join("\n");
 }

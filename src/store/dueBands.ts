@@ -1,6 +1,6 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
-import { methodNotIn, placeholders, readyIn } from "./predicates";
+import { methodNotIn, placeholders, queueNotPaused, readyIn } from "./predicates";
 import { tableOf, type RunSource } from "./runSource";
 
 /**
@@ -76,6 +76,7 @@ async function bandHeads(backend: Backend, m: EntityManager, queues: readonly st
     return `${cte}(q, p) AS (
         SELECT v.column1, (SELECT priority FROM ${t} WHERE queue = v.column1 AND ${r} ORDER BY priority LIMIT 1)
           FROM ${values} AS v
+         WHERE NOT EXISTS (SELECT 1 FROM hrp_cron_queue_state qs WHERE qs.queue = v.column1 AND qs.paused = TRUE)
         UNION ALL
         SELECT q, (SELECT priority FROM ${t} WHERE queue = ${cte}.q AND ${r} AND priority > ${cte}.p ORDER BY priority LIMIT 1)
           FROM ${cte} WHERE p IS NOT NULL)`;
@@ -168,7 +169,7 @@ export async function claimBand(
     `WITH due AS (
         SELECT id FROM ${t}
          WHERE queue = ? AND priority = ? AND ${r}
-           AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}
+           AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}${queueNotPaused(`${t}.`)}
          ORDER BY nextcall, id LIMIT ? ${backend.claimLockClause})
      UPDATE ${t} SET ${set}
        FROM due WHERE ${t}.id = due.id AND ${stillReady(band.source, `${t}.`)} -- RETURNING * adds due.id (the same id) on PostgreSQL
@@ -194,7 +195,7 @@ export async function splitBand(
 ): Promise<Record<RunSource, number>> {
   const branch = (source: RunSource) =>
     `SELECT * FROM (SELECT '${source}' AS s, nextcall, id FROM ${tableOf(source)}
-        WHERE queue = ? AND priority = ? AND ${readyIn(source)} AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}
+        WHERE queue = ? AND priority = ? AND ${readyIn(source)} AND nextcall <= ? AND concurrency_key IS NULL${methodNotIn("", skip)}${queueNotPaused(`${tableOf(source)}.`)}
         ORDER BY nextcall, id LIMIT ?) ${source}_due`;
   const args = [queue, priority, backend.toDbDate(now), ...skip, limit];
   const rows = await backend.query<{ s: RunSource; n: unknown }>(
@@ -239,7 +240,7 @@ export async function candidates(
       m,
       `SELECT c.id, c.priority, c.nextcall, c.concurrency_key, c.concurrency_limit FROM ${tableOf(source)} c
         WHERE c.queue = ? AND ${readyIn(source, "c.")} AND c.nextcall <= ?
-          ${keyedOnly ? "AND c.concurrency_key IS NOT NULL" : ""}${methodNotIn("c.", skip)}
+          ${keyedOnly ? "AND c.concurrency_key IS NOT NULL" : ""}${methodNotIn("c.", skip)}${queueNotPaused("c.")}
           AND (c.concurrency_key IS NULL OR c.concurrency_limit IS NULL OR c.concurrency_limit > ${runningWithKey("c.concurrency_key")})
         ORDER BY c.priority, c.nextcall, c.id LIMIT ? ${backend.claimLockClause}`,
       [queue, backend.toDbDate(now), ...skip, limit],

@@ -45,3 +45,14 @@ export function methodNotIn(alias: string, skip: readonly string[]): string {
 export function placeholders(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");
 }
+
+/**
+ * SQL: `AND` the row's queue is not paused (`hrp_cron_queue_state`,
+ * migration 0020). Every claim statement carries it, so a pause holds for
+ * every worker from its commit on. `alias` qualifies the row's `queue`
+ * (`"c."`, `"hrp_cron_job."`): it is required, since the subquery's own
+ * table has a `queue` column that an unqualified name would mean.
+ */
+export function queueNotPaused(alias: string): string {
+  return ` AND NOT EXISTS (SELECT 1 FROM hrp_cron_queue_state qs WHERE qs.queue = ${alias}queue AND qs.paused = TRUE)`;
+}

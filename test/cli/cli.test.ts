@@ -255,6 +255,32 @@ describe("hrp-cron CLI", () => {
       /^3\s+pending\s+long\s+app\.tasks\.note\s+admin\s+0\s/m,
     );
     expect((await run("queues", "--config", config)).out).toMatch(/long\s+0\s+1\s+0/);
+    // Pausing a queue needs a reason; the listing, doctor and the action log show it; a paused queue is not served.
+    expect((await run("queues", "--pause", "long", "--config", config)).code).toBe(2);
+    const paused = await run(
+      "queues",
+      "--pause",
+      "long",
+      "--reason",
+      "month-end close",
+      "--by",
+      "li.na",
+      "--config",
+      config,
+    );
+    expect(paused.out).toMatch(/^long\s+0\s+1\s+0\s+PAUSED$/m);
+    expect(paused.out).toMatch(/^queue long is PAUSED since .* UTC by li\.na: month-end close$/m);
+    expect((await run("doctor", "--config", config)).out).toMatch(
+      /Paused queues: 1\n.*\n.*\nlong\s+\S+ \S+\s+li\.na\s+month-end close/,
+    );
+    expect((await run("worker", "--queue", "long", "--burst", "--config", config)).out).toMatch(/nothing was due/);
+    expect((await run("queues", "--pause", "long", "--reason", "again", "--config", config)).err).toMatch(
+      /InvalidStateError: queue long is already paused/,
+    );
+    expect((await run("queues", "--resume", "long", "--config", config)).out).not.toMatch(/PAUSED/);
+    expect((await run("actions", "--action", "pause", "--config", config)).out).toMatch(
+      /li\.na\s+cli\s+pause\s+queue long/,
+    );
     expect(
       (await run("jobs", "--method", "app.tasks.note", "--state", "done", "--config", config)).out.split("\n"),
     ).toHaveLength(4);

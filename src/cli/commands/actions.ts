@@ -50,7 +50,11 @@ export const ACTION_COMMANDS: Record<string, Command> = {
               a.actor,
               a.source,
               a.action,
-              a.targetId !== null ? `${a.targetType} ${a.targetId}` : a.targetType,
+              a.targetId !== null
+                ? `${a.targetType} ${a.targetId}`
+                : a.targetType === "queue"
+                  ? `queue ${String(a.filter?.queue)}`
+                  : a.targetType,
               a.affected,
               a.reason,
               a.outcome,

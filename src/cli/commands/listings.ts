@@ -13,7 +13,8 @@ import {
   type ParsedArgs,
 } from "../args";
 import { openRunPrint, output, type Command } from "../database";
-import { renderTable } from "../table";
+import { formatDate, renderTable } from "../table";
+import { cliOperator, OPERATOR_OPTIONS } from "../operator";
 import { renderJobDetail, type JobDetail } from "./jobDetail";
 import { jobsTable, loginOf } from "./shared";
 
@@ -189,18 +190,54 @@ export const LISTING_COMMANDS: Record<string, Command> = {
   },
 
   queues: {
-    summary: "running / waiting / scheduled counts per queue and concurrency key, across all workers",
-    options: {},
+    summary: "running / waiting / scheduled counts per queue and key, across all workers; pause or resume a queue",
+    description:
+      "A paused queue's jobs and crons are claimed by no worker on any machine (from the pause's commit on);\n" +
+      "running ones finish, new ones can still be enqueued. --pause needs --reason; both are recorded in the\n" +
+      "operator action log.",
+    options: {
+      pause: { type: "string", value: "QUEUE", help: "pause this queue on every worker" },
+      resume: { type: "string", value: "QUEUE", help: "resume this paused queue" },
+      ...OPERATOR_OPTIONS,
+    },
     json: true,
+    examples: ['hrp-cron queues --pause long --reason "month-end close: keep the database for the close"'],
     async run(ctx) {
-      noPositionals(ctx.args);
-      return openRunPrint(ctx, "read", async ({ admin }) => {
-        const stats = await admin.stats();
-        return output(ctx, stats, () =>
-          renderTable(
-            ["queue", "key", "running", "waiting", "scheduled"],
-            stats.map((s) => [s.queue, s.concurrencyKey, s.running, s.waiting, s.scheduled]),
-          ),
+      const { args } = ctx;
+      noPositionals(args);
+      const pause = stringFlag(args, "pause");
+      const resume = stringFlag(args, "resume");
+      if (pause !== undefined && resume !== undefined)
+        throw new UsageError("pass --pause QUEUE or --resume QUEUE, not both", args.command);
+      const operator = pause !== undefined || resume !== undefined ? cliOperator(args, pause !== undefined) : null;
+      return openRunPrint(ctx, operator ? "write" : "read", async ({ admin }) => {
+        if (pause !== undefined) await admin.pauseQueue(pause, operator!);
+        if (resume !== undefined) await admin.resumeQueue(resume, operator!);
+        const queues = await admin.stats();
+        const pauses = (await admin.queuePauses()).filter((p) => p.paused);
+        return output(ctx, { queues, paused: pauses }, () =>
+          [
+            renderTable(
+              ["queue", "key", "running", "waiting", "scheduled", "paused"],
+              queues.map((s) => [
+                s.queue,
+                s.concurrencyKey,
+                s.running,
+                s.waiting,
+                s.scheduled,
+                pauses.some((p) => p.queue === s.queue) ? "PAUSED" : "",
+              ]),
+            ),
+            ...(pauses.length === 0
+              ? []
+              : [
+                  "",
+                  ...pauses.map(
+                    (p) =>
+                      `queue ${p.queue} is PAUSED since ${formatDate(p.changedAt)} UTC by ${p.changedBy}${p.reason ? `: ${p.reason}` : ""}`,
+                  ),
+                ]),
+          ].join("\n"),
         );
       });
     },

@@ -16,6 +16,7 @@ import { jobResults } from "./0016-job-results";
 import { jobTraceContext } from "./0017-job-trace-context";
 import { operatorActions } from "./0018-operator-actions";
 import { jobProgress } from "./0019-job-progress";
+import { queuePause } from "./0020-queue-pause";
 import type { HrpCronMigration } from "./migration";
 
 export type { HrpCronMigration, MigrationContext } from "./migration";
@@ -43,4 +44,5 @@ export const MIGRATIONS: readonly HrpCronMigration[] = [
   jobTraceContext,
   operatorActions,
   jobProgress,
+  queuePause,
 ];
