@@ -7,16 +7,7 @@ import { InvalidStateError } from "../core/errors";
 import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import {
-  checkDate,
-  checkId,
-  checkInt,
-  checkName,
-  checkOptionalDate,
-  checkOptions,
-  guarded,
-  optionalBool,
-} from "../core/validate";
+import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded, optionalBool } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
@@ -31,8 +22,10 @@ import {
 } from "../store/jobAdmin";
 import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
-import { queuePauses, setQueuePaused, type QueuePause } from "../store/queueState";
+import { queuePauses, type QueuePause } from "../store/queueState";
+import { setQueuePausedAudited } from "./queuePauses";
 import { ResUsersResolver } from "../store/users";
+import { bulkAction, type BulkJobFilter, type BulkOptions, type BulkReport } from "./bulkActions";
 import { checkActionFilter, checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
 
 /** One line of {@link JobAdmin.stats}. */
@@ -139,6 +132,23 @@ export class JobAdmin {
   }
 
   /**
+   * Retries every failed or cancelled job matching `filter` (queue, method,
+   * user, due dates, error text), in one transaction with one action-log
+   * row; `dryRun` first says which would be retried. More than `max` (1000)
+   * matching jobs refuse it all. See {@link bulkAction}.
+   */
+  async retryJobs(filter: BulkJobFilter, options: BulkOptions = {}, operator?: OperatorContext): Promise<BulkReport> {
+    const report = await bulkAction(this.backend, this.options, "retry", filter, options, checkOperator(operator));
+    if (!report.dryRun && report.jobIds.length > 0) this.local.wakeups.notify(this.options.now());
+    return report;
+  }
+
+  /** Cancels every pending or failed job matching `filter`, as {@link retryJobs} retries. */
+  async cancelJobs(filter: BulkJobFilter, options: BulkOptions = {}, operator?: OperatorContext): Promise<BulkReport> {
+    return bulkAction(this.backend, this.options, "cancel", filter, options, checkOperator(operator));
+  }
+
+  /**
    * Operator actions (`hrp_cron_action`), newest first: who retried,
    * cancelled, stopped or purged what, when, from where, and why.
    */
@@ -197,7 +207,7 @@ export class JobAdmin {
    * @throws InvalidStateError when it is already paused
    */
   async pauseQueue(queue: string, operator?: OperatorContext): Promise<void> {
-    await this.setPaused(queue, true, operator);
+    await setQueuePausedAudited(this.backend, this.options, queue, true, checkOperator(operator));
   }
 
   /**
@@ -206,31 +216,13 @@ export class JobAdmin {
    * @throws InvalidStateError when it is not paused
    */
   async resumeQueue(queue: string, operator?: OperatorContext): Promise<void> {
-    await this.setPaused(queue, false, operator);
+    await setQueuePausedAudited(this.backend, this.options, queue, false, checkOperator(operator));
     this.local.wakeups.notify(this.options.now());
   }
 
   /** Queues ever paused, with who paused or resumed them last, when and why. */
   async queuePauses(): Promise<QueuePause[]> {
     return this.backend.transaction((m) => queuePauses(this.backend, m));
-  }
-
-  private async setPaused(queue: string, paused: boolean, operator: OperatorContext | undefined): Promise<void> {
-    checkName("queue", queue);
-    const by = checkOperator(operator);
-    await retriedTransaction(this.backend, this.options, async (m) => {
-      const now = this.options.now();
-      if (!(await setQueuePaused(this.backend, m, queue, paused, now, by.by, by.reason)))
-        throw new InvalidStateError(`queue ${queue} is ${paused ? "already paused" : "not paused"}`, { queue });
-      const outcome = `queue ${queue} is ${paused ? "paused" : "running again"}`;
-      await recordAction(this.backend, m, by, now, {
-        action: paused ? "pause" : "resume",
-        targetType: "queue",
-        filter: { queue },
-        affected: 1,
-        outcome,
-      });
-    });
   }
 
   /**

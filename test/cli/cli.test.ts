@@ -175,6 +175,17 @@ describe("hrp-cron CLI", () => {
     const runs = await run("runs", "--config", EXAMPLE_CONFIG);
     expect(runs.out.split("\n").filter((l) => /\bfailed\b/.test(l))).toHaveLength(1);
 
+    // Every failed job whose error says so, as a dry run first (nothing changes).
+    const dryRetry = await run("retry", "--error", "AMOUNT 0", "--dry-run", "--config", EXAMPLE_CONFIG);
+    expect(dryRetry.out).toBe("would retry 1 job(s): 2 (run again without --dry-run to do it)");
+    expect((await run("retry", "2", "--error", "x", "--config", EXAMPLE_CONFIG)).err).toMatch(
+      /give JOB_ID or filter options/,
+    );
+    expect((await run("retry", "--config", EXAMPLE_CONFIG)).err).toMatch(/"retry" needs a JOB_ID, or a filter/);
+    expect((await run("cancel", "--queue", "default", "--dry-run", "--config", EXAMPLE_CONFIG)).out).toBe(
+      "would cancel 2 job(s): 2, 3 (run again without --dry-run to do it)",
+    );
+
     // Fix the data, retry the failed job: it runs again as the same user.
     await withDb((ds) => ds.manager.update(AssetReceivingApplication, { name: "ARA-0002" }, { amount: 500 }));
     expect((await run("retry", "2", "--config", EXAMPLE_CONFIG)).code).toBe(0);

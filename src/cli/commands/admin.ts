@@ -1,42 +1,132 @@
 import { DEFAULTS } from "../../core/options";
-import { idArg, intFlag, noPositionals } from "../args";
+import { dateFlag, idArg, intFlag, noPositionals, stringFlag, UsageError, type OptionSpecs } from "../args";
+import { splitMethodName } from "../../core/methodName";
+import type { HrpCronJobState } from "../../schema/entities/HrpCronJob";
 import { openRunPrint, output, type Command, type CommandContext } from "../database";
 import { cliOperator, OPERATOR_OPTIONS } from "../operator";
 import { formatDate } from "../table";
 
-/** Operators' decisions: retry, cancel or stop a job, retention, (de)activate a cron. These commands write. */
+/** Operators' decisions: retry, cancel or stop a job (or every job matching a filter), retention, (de)activate a cron. These commands write. */
+
+/** The filter options of bulk retry and cancel. */
+const FILTER_NAMES = ["state", "queue", "method", "user", "since", "until", "error"] as const;
+const BULK_OPTIONS: OptionSpecs = {
+  state: {
+    type: "string",
+    value: "STATE",
+    help: "only jobs in this state (retry: failed, cancelled; cancel: pending, failed)",
+  },
+  queue: { type: "string", value: "NAME", help: "only jobs of this queue" },
+  method: { type: "string", value: "MODEL.FN", help: "only jobs of this method" },
+  user: { type: "string", value: "ID", help: "only jobs of this user id" },
+  since: { type: "string", value: "ISO_DATE", help: "only jobs due from this date" },
+  until: { type: "string", value: "ISO_DATE", help: "only jobs due before this date" },
+  error: { type: "string", value: "TEXT", help: "only jobs whose last error contains TEXT (any case)" },
+  max: { type: "string", value: "N", help: "refuse if more than N jobs match (default 1000)" },
+  "dry-run": { type: "boolean", help: "only list the jobs it would change" },
+};
+
+/** Refuses filter options next to a JOB_ID. */
+function noFilter(ctx: CommandContext): void {
+  const given = [...FILTER_NAMES, "max", "dry-run"].filter((name) => ctx.args.flags.has(name));
+  if (given.length > 0)
+    throw new UsageError(
+      `give JOB_ID or filter options (--${given[0]}), not both: with JOB_ID it acts on that job only`,
+      ctx.args.command,
+    );
+}
+
+/** Bulk retry or cancel: every job matching the filter options. */
+async function bulk(ctx: CommandContext, action: "retry" | "cancel"): Promise<number> {
+  const { args } = ctx;
+  if (!FILTER_NAMES.some((name) => args.flags.has(name)))
+    throw new UsageError(
+      `"${action}" needs a JOB_ID, or a filter (${FILTER_NAMES.map((n) => `--${n}`).join(", ")}) to ${action} every job it matches`,
+      args.command,
+    );
+  const method = stringFlag(args, "method");
+  const split = method === undefined ? null : splitMethodName(method);
+  if (method !== undefined && (split === null || split.model === ""))
+    throw new UsageError(`--method must be "model.method", got "${method}"`, args.command);
+  const filter = {
+    state: stringFlag(args, "state") as HrpCronJobState | undefined,
+    queue: stringFlag(args, "queue"),
+    ...(split ? { model: split.model, function: split.method } : {}),
+    userId: intFlag(args, "user", 1, 2_147_483_647),
+    since: dateFlag(args, "since"),
+    until: dateFlag(args, "until"),
+    errorContains: stringFlag(args, "error"),
+  };
+  const dryRun = args.flags.has("dry-run");
+  const max = intFlag(args, "max", 1, 100_000);
+  const operator = cliOperator(args, action === "cancel" && !dryRun);
+  const clean = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
+  return openRunPrint(ctx, dryRun ? "read" : "write", async ({ admin }) => {
+    const options = { dryRun, ...(max === undefined ? {} : { max }) };
+    const report =
+      action === "retry"
+        ? await admin.retryJobs(clean, options, operator)
+        : await admin.cancelJobs(clean, options, operator);
+    return output(ctx, report, (r) => {
+      const ids = r.jobIds.length > 20 ? `${r.jobIds.slice(0, 20).join(", ")}, ...` : r.jobIds.join(", ");
+      const verb = action === "retry" ? "retried" : "cancelled";
+      if (r.jobIds.length === 0) return `no job matches: nothing ${verb}`;
+      return r.dryRun
+        ? `would ${action} ${r.jobIds.length} job(s): ${ids} (run again without --dry-run to do it)`
+        : `${verb} ${r.jobIds.length} job(s): ${ids}`;
+    });
+  });
+}
 
 const DAY_MS = 86_400_000;
 
 export const ADMIN_COMMANDS: Record<string, Command> = {
   retry: {
-    summary: "put failed or cancelled job JOB_ID back in the queue, due now, with its retries reset",
-    args: "JOB_ID",
-    options: OPERATOR_OPTIONS,
+    summary: "put failed or cancelled job JOB_ID (or every job matching a filter) back in the queue, due now",
+    args: "[JOB_ID]",
+    options: { ...BULK_OPTIONS, ...OPERATOR_OPTIONS },
     description:
-      "It runs again as its stored user. A pending, running or done job is refused (exit 1).\n" +
-      "The retry is recorded in the operator action log (hrp-cron actions) with --by and --reason.",
+      "It runs again as its stored user, with its retries reset. A pending, running or done job is refused (exit 1).\n" +
+      "Without JOB_ID, every failed or cancelled job matching the filter options is retried in one transaction,\n" +
+      "at most --max (1000) of them, with one row in the operator action log; --dry-run lists them first.",
+    examples: [
+      "hrp-cron retry 42",
+      'hrp-cron retry --state failed --queue long --error "connection refused" --dry-run',
+      'hrp-cron retry --state failed --since 2026-12-01 --reason "the bank API is back"',
+    ],
+    json: true,
     async run(ctx) {
+      if (ctx.args.positionals.length === 0) return bulk(ctx, "retry");
       const id = idArg(ctx.args, "JOB_ID");
+      noFilter(ctx);
       const operator = cliOperator(ctx.args, false);
       return openRunPrint(ctx, "write", async ({ admin }) => {
         const job = await admin.retryJob(id, undefined, operator);
-        return `job ${job.id} is ${job.state}, due ${job.dateCreated.toISOString()}`;
+        return output(ctx, job, (j) => `job ${j.id} is ${j.state}, due ${j.dateCreated.toISOString()}`);
       });
     },
   },
 
   cancel: {
-    summary: "cancel pending or failed job JOB_ID so it never runs (--reason required)",
-    args: "JOB_ID",
-    options: OPERATOR_OPTIONS,
-    examples: ['hrp-cron cancel 42 --reason "duplicate of job 41"'],
+    summary: "cancel pending or failed job JOB_ID (or every job a filter matches) so it never runs (needs --reason)",
+    args: "[JOB_ID]",
+    options: { ...BULK_OPTIONS, ...OPERATOR_OPTIONS },
+    description:
+      "Without JOB_ID, every pending or failed job matching the filter options is cancelled in one transaction,\n" +
+      "at most --max (1000) of them, with one row in the operator action log; --dry-run lists them first.",
+    examples: [
+      'hrp-cron cancel 42 --reason "duplicate of job 41"',
+      "hrp-cron cancel --queue long --method hrp.report.build --dry-run",
+    ],
+    json: true,
     async run(ctx) {
+      if (ctx.args.positionals.length === 0) return bulk(ctx, "cancel");
       const id = idArg(ctx.args, "JOB_ID");
+      noFilter(ctx);
       const operator = cliOperator(ctx.args, true);
       return openRunPrint(ctx, "write", async ({ admin }) => {
         const job = await admin.cancelJob(id, operator);
-        return `job ${job.id} is ${job.state}`;
+        return output(ctx, job, (j) => `job ${j.id} is ${j.state}`);
       });
     },
   },
