@@ -6,6 +6,7 @@ import { retriedTransaction } from "../backend/retry";
 import { coerceError, ValidationError } from "../core/errors";
 import { TypedEvents } from "../core/events";
 import { newWorkerId } from "../core/host";
+import { checkOperator, type OperatorContext } from "../core/operator";
 import { DEFAULTS } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
 import { checkUserKey, requireActiveUser, userKeyOf } from "../core/users";
@@ -29,13 +30,12 @@ import {
   releaseLease,
   saveType,
   schedulerStatus,
-  setSchedulerControl,
-  setTypeStopped,
   takeLease,
   updateType,
   type FailingType,
   type SchedulerStatus,
 } from "../store/scheduler";
+import { recordAction } from "../store/actions";
 import { ResUsersResolver } from "../store/users";
 import {
   checkJobTypeSpec,
@@ -45,6 +45,7 @@ import {
   type SchedulerControl,
   type SchedulerOptions,
 } from "./schedulerInput";
+import { setControlAudited, setStoppedAudited } from "./controls";
 import { checkTypeMethod, declaredTypes } from "./declaredTypes";
 import type { SchedulerEventMap } from "./events";
 
@@ -161,7 +162,7 @@ export class Scheduler {
   }
 
   /** Creates a Scheduled Job Type at run time (`created_by = 'admin'`). @throws ValidationError, UnknownMethodError, InvalidUserError */
-  async createType(spec: JobTypeSpec): Promise<ScheduledJobType> {
+  async createType(spec: JobTypeSpec, operator?: OperatorContext): Promise<ScheduledJobType> {
     spec = checkJobTypeSpec(spec);
     const method = checkTypeMethod(this.config.registry, spec.method);
     const tz = spec.timeZone === undefined ? null : checkTimeZone(spec.timeZone);
@@ -169,12 +170,13 @@ export class Scheduler {
     const queue = spec.queue ?? queueOfFrequency(spec.frequency);
     this.jobs.queues.get(queue);
     const userId = checkId("userId", spec.userId ?? DEFAULTS.jobTypeUserId);
+    const by = checkOperator(operator);
     // Exactly once: a retry after a lost COMMIT reply would find its own row and refuse it as a duplicate.
     return commitOnce(this.backend, this.options, { operation: "createType", method }, async (m) => {
       const user = await requireActiveUser(this.options.userResolver, m, userId);
       if (await findTypeByMethod(m, method))
         throw new ValidationError("method", `a Scheduled Job Type for ${method} already exists`, method);
-      return saveType(m, {
+      const type = await saveType(m, {
         method,
         frequency: spec.frequency,
         cronFormat: spec.frequency === "Cron" ? spec.cronFormat! : null,
@@ -188,14 +190,22 @@ export class Scheduler {
         lastJobId: null,
         createDate: this.options.now(),
       });
+      await recordAction(this.backend, m, by, this.options.now(), {
+        action: "create_job_type",
+        targetType: "job_type",
+        targetId: type.id,
+        affected: 1,
+        outcome: `scheduled job type ${type.id}: ${method} (${spec.frequency}${type.cronFormat ? ` ${type.cronFormat}` : ""}) on queue ${queue}`,
+      });
+      return type;
     });
   }
 
   /** Stops (or restarts) a type: a stopped type is never enqueued. @throws NotFoundError */
-  async setStopped(typeId: number, stopped: boolean): Promise<void> {
+  async setStopped(typeId: number, stopped: boolean, operator?: OperatorContext): Promise<void> {
     checkBool("stopped", stopped);
     const id = checkId("typeId", typeId);
-    await this.backend.transaction((m) => setTypeStopped(m, id, stopped));
+    await setStoppedAudited(this.backend, this.options.now(), id, stopped, checkOperator(operator));
   }
 
   /** Every type with its next run (`nextRunAt`): the first occurrence after its last run, or after its creation on a cold start. */
@@ -215,9 +225,9 @@ export class Scheduler {
   }
 
   /** Persisted controls: a paused or disabled scheduler enqueues nothing. */
-  async setControl(change: SchedulerControl): Promise<void> {
+  async setControl(change: SchedulerControl, operator?: OperatorContext): Promise<void> {
     change = checkSchedulerControl(change);
-    await setSchedulerControl(this.backend, change.paused ?? null, change.enabled ?? null);
+    await setControlAudited(this.backend, this.options.now(), change, checkOperator(operator));
     this.events.emit("control", { schedulerId: this.id, ...change });
   }
 

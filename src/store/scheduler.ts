@@ -158,15 +158,14 @@ export async function releaseLease(backend: Backend, leaderId: string): Promise<
 /** Persisted controls (null: unchanged). */
 export async function setSchedulerControl(
   backend: Backend,
+  m: EntityManager,
   paused: boolean | null,
   enabled: boolean | null,
 ): Promise<void> {
-  await backend.transaction((m) =>
-    backend.execute(
-      m,
-      `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
-      [paused, enabled],
-    ),
+  await backend.execute(
+    m,
+    `UPDATE hrp_cron_scheduler SET paused = COALESCE(?, paused), enabled = COALESCE(?, enabled) WHERE id = 1`,
+    [paused, enabled],
   );
 }
 

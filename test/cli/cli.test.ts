@@ -316,9 +316,28 @@ describe("hrp-cron CLI", () => {
     expect((await run("job-types", "--config", config)).out).toMatch(
       /app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/,
     );
-    expect((await run("job-types", "--stop", "1", "--config", config)).out).toMatch(/Hourly\s+default\s+1\s+yes/);
-    expect((await run("job-types", "--stop", "99", "--config", config)).code).toBe(1);
-    expect((await run("scheduler", "pause", "--config", config)).out).toMatch(/enabled, paused/);
+    expect((await run("job-types", "--stop", "1", "--config", config)).code).toBe(2); // needs --reason
+    expect((await run("job-types", "--stop", "1", "--reason", "audit freeze", "--config", config)).out).toMatch(
+      /Hourly\s+default\s+1\s+yes/,
+    );
+    expect((await run("job-types", "--stop", "99", "--reason", "x", "--config", config)).code).toBe(1);
+    expect((await run("scheduler", "pause", "--config", config)).code).toBe(2); // needs --reason
+    expect((await run("scheduler", "pause", "--reason", "maintenance", "--config", config)).out).toMatch(
+      /enabled, paused/,
+    );
+    expect(
+      (
+        JSON.parse((await run("actions", "--json", "--config", config)).out) as Array<{
+          action: string;
+          reason: string;
+        }>
+      )
+        .slice(0, 2)
+        .map((a) => [a.action, a.reason]),
+    ).toEqual([
+      ["scheduler_control", "maintenance"],
+      ["stop_job_type", "audit freeze"],
+    ]);
     const doctor = await run("doctor", "--config", config);
     expect(doctor.code).toBe(0);
     expect(doctor.out).toMatch(/^Scheduler: enabled, PAUSED; leader none/);

@@ -9,6 +9,7 @@ import { withDatabase, type Command } from "../database";
 import { openRegistry } from "../loadConfig";
 import { withExistingDatabase } from "../readOnly";
 import { renderTable } from "../table";
+import { cliOperator, OPERATOR_OPTIONS } from "../operator";
 
 /** The scheduler's commands: scheduler, job-types, add-job-type. */
 
@@ -35,8 +36,9 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
     description:
       "Without an action it runs the Frappe-style scheduler in this process until Ctrl-C: one leader among all\n" +
       "processes enqueues due Scheduled Job Types. pause/resume stop and restart enqueueing everywhere;\n" +
-      "disable/enable switch it off and on (as Frappe's scheduler disable); status prints its state.",
-    options: {},
+      "disable/enable switch it off and on (as Frappe's scheduler disable); status prints its state.\n" +
+      "pause and disable need --reason; every change is recorded in the operator action log.",
+    options: OPERATOR_OPTIONS,
     async run({ args, config, io }) {
       if (args.positionals.length > 1)
         throw new UsageError(`"scheduler" takes at most one action, got "${args.positionals.join(" ")}"`, "scheduler");
@@ -55,7 +57,8 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
       // `status` only reads; the other actions write, and running the scheduler needs an up-to-date schema.
       return (action === "status" ? withExistingDatabase : withDatabase)(config, async (dataSource) => {
         const scheduler = schedulerFor(dataSource, config, await openRegistry(config), consoleLogger("info"));
-        if (action && controls[action]) await scheduler.setControl(controls[action]);
+        if (action && controls[action])
+          await scheduler.setControl(controls[action], cliOperator(args, action === "pause" || action === "disable"));
         if (action) {
           const s = await scheduler.status();
           io.out(
@@ -78,16 +81,18 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
     options: {
       stop: { type: "string", value: "ID", help: "stop Scheduled Job Type ID first (it is no longer enqueued)" },
       start: { type: "string", value: "ID", help: "start Scheduled Job Type ID again first" },
+      ...OPERATOR_OPTIONS,
     },
     async run({ args, config, io }) {
       noPositionals(args);
       const stopId = intFlag(args, "stop", 1, 2_147_483_647);
       const startId = intFlag(args, "start", 1, 2_147_483_647);
-      const open = stopId === undefined && startId === undefined ? withExistingDatabase : withDatabase; // a plain listing only reads
+      const operator = stopId === undefined && startId === undefined ? null : cliOperator(args, stopId !== undefined);
+      const open = operator === null ? withExistingDatabase : withDatabase; // a plain listing only reads
       return open(config, async (dataSource) => {
         const scheduler = schedulerFor(dataSource, config, await openRegistry(config));
-        if (stopId !== undefined) await scheduler.setStopped(stopId, true);
-        if (startId !== undefined) await scheduler.setStopped(startId, false);
+        if (stopId !== undefined) await scheduler.setStopped(stopId, true, operator!);
+        if (startId !== undefined) await scheduler.setStopped(startId, false, operator!);
         const types = await scheduler.listTypes();
         io.out(
           renderTable(
@@ -125,6 +130,7 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
       queue: { type: "string", value: "NAME", help: "the queue its jobs go to" },
       user: { type: "string", value: "ID", help: "the user its jobs run as" },
       tz: { type: "string", value: "ZONE", help: "IANA time zone of the cron expression (Asia/Shanghai)" },
+      ...OPERATOR_OPTIONS,
     },
     examples: ['hrp-cron add-job-type hrp.report.daily --cron "0 2 * * *" --tz Asia/Shanghai --user 2'],
     async run({ args, config, io }) {
@@ -140,14 +146,18 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
           "add-job-type",
         );
       return withDatabase(config, async (dataSource) => {
-        const type = await schedulerFor(dataSource, config, await openRegistry(config)).createType({
-          method: args.positionals[0],
-          frequency,
-          cronFormat: cron,
-          queue: stringFlag(args, "queue"),
-          userId: intFlag(args, "user", 1, 2_147_483_647),
-          timeZone: stringFlag(args, "tz"),
-        });
+        const scheduler = schedulerFor(dataSource, config, await openRegistry(config));
+        const type = await scheduler.createType(
+          {
+            method: args.positionals[0],
+            frequency,
+            cronFormat: cron,
+            queue: stringFlag(args, "queue"),
+            userId: intFlag(args, "user", 1, 2_147_483_647),
+            timeZone: stringFlag(args, "tz"),
+          },
+          cliOperator(args, false),
+        );
         io.out(
           `scheduled job type ${type.id}: ${type.method} (${type.frequency}${type.cronFormat ? ` ${type.cronFormat}` : ""}) on queue ${type.queue}`,
         );
