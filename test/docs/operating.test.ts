@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { BACKENDS, openTestDb, type TestDb } from "../helpers";
@@ -68,6 +68,17 @@ describe.each(BACKENDS)("docs/operating.md on %s", (kind) => {
     }
     expect(results.map((rows) => rows.length)).toEqual([1, 1, 0, 1]); // the failure, job 3 waiting, nothing running, cron 2
     expect(results[0][0]).toMatchObject({ login: "zhang.wei", method: "hrp.asset.receiving.application.createAssetAcceptanceAccountMove" });
+
+    // The operator transcript (after the audit queries: it cancels job 3): each command of test/docs/operator-transcript.txt, as the docs quote it.
+    const lines = readFileSync(join(__dirname, "operator-transcript.txt"), "utf8").trim().split("\n");
+    let transcript = "";
+    for (const line of lines) {
+      const argv = (line.match(/"[^"]*"|\S+/g) ?? []).map((word) => word.replace(/^"(.*)"$/, "$1"));
+      const result = await hrpCron([...argv, "--config", exampleConfig], { env, cwd }); // the docs set HRP_CRON_CONFIG
+      transcript += `$ hrp-cron ${line}\n${result.stdout}${result.stderr}`;
+    }
+    expect(withoutDates(transcript).trimEnd()).toBe(withoutDates(outputBlock("operator-transcript")).trimEnd());
+
   });
 
   it("runs the config file example operating/config: setup seeds its cron, the worker and crons commands use it", async () => {
