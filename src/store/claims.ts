@@ -72,6 +72,9 @@ export interface ClaimShortcuts {
   readonly onClaimed?: (userIds: number[]) => void;
 }
 
+/** Told a manual claim (`claimOne`, `claimJobNow`) inside its transaction: the operator action log's row of a run-now. */
+export type OnClaimed = (m: EntityManager, run: ClaimedRun) => Promise<void>;
+
 /** Decides, inside the claim's transaction, which claimed rows this worker runs (rolling deploys: `MethodGate`). */
 export interface ClaimFilter {
   /** `model.method` names not to claim at all now. */
@@ -226,14 +229,14 @@ export class ClaimStore {
    * @throws CurrentlyRunningError when another worker holds it
    * @throws InvalidStateError when it is the cron of a job that is not pending
    */
-  async claimOne(workerId: string, cronId: number, now: Date): Promise<ClaimedRun> {
-    return this.backend.transaction(async (m) => {
+  async claimOne(workerId: string, cronId: number, now: Date, onClaimed?: OnClaimed): Promise<ClaimedRun> {
+    const claimed = await this.backend.transaction(async (m) => {
       const cron = await m.findOneBy(IrCron, { id: cronId });
       if (!cron) throw new NotFoundError("ir_cron", cronId);
       if (cron.hrpCronJobId !== null) {
         const jobId = cron.hrpCronJobId;
         const rows = await claimJob(this.backend, m, workerId, now, jobId);
-        if (rows.length > 0) return (await this.loadClaimed(m, rows))[0];
+        if (rows.length > 0) return this.claimedNow(m, rows, onClaimed);
         const job = await findRun(m, `job:${jobId}`);
         if (job?.runningWorker) throw new CurrentlyRunningError(cronId, job.runningWorker, jobId);
         await requireRunnable(this.backend, m, cronId);
@@ -245,8 +248,20 @@ export class ClaimStore {
         [workerId, this.backend.toDbDate(new Date()), cronId],
       );
       if (rows.length === 0) throw new CurrentlyRunningError(cronId, cron.runningWorker);
-      return (await this.loadClaimed(m, rows))[0];
+      return this.claimedNow(m, rows, onClaimed);
     });
+    return claimed;
+  }
+
+  /** The one row a manual claim took, told to `onClaimed` in the claim's transaction. */
+  private async claimedNow(
+    m: EntityManager,
+    rows: ClaimedRow[],
+    onClaimed: OnClaimed | undefined,
+  ): Promise<ClaimedRun> {
+    const [run] = await this.loadClaimed(m, rows);
+    await onClaimed?.(m, run);
+    return run;
   }
 
   /**
@@ -256,10 +271,10 @@ export class ClaimStore {
    * @throws CurrentlyRunningError when a worker holds it
    * @throws InvalidStateError when it is not pending (done, failed, cancelled, stopped)
    */
-  async claimJobNow(workerId: string, jobId: number, now: Date): Promise<ClaimedRun> {
+  async claimJobNow(workerId: string, jobId: number, now: Date, onClaimed?: OnClaimed): Promise<ClaimedRun> {
     return this.backend.transaction(async (m) => {
       const rows = await claimJob(this.backend, m, workerId, now, jobId);
-      if (rows.length > 0) return (await this.loadClaimed(m, rows))[0];
+      if (rows.length > 0) return this.claimedNow(m, rows, onClaimed);
       const job = await m.findOneBy(HrpCronJob, { id: jobId });
       if (!job) throw new NotFoundError("hrp_cron_job", jobId);
       if (job.runningWorker) throw new CurrentlyRunningError(0, job.runningWorker, jobId);

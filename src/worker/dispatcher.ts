@@ -9,7 +9,8 @@ import { resolveDispatcherOptions, type ResolvedDispatcherOptions } from "../cor
 import type { RunResult } from "../core/types";
 import { checkId } from "../core/validate";
 import { ClaimStore, type Claim, type ClaimedRun, type ClaimPlan, type ClaimShortcuts } from "../store/claims";
-import { CrashRecords } from "../store/crashes";
+import { checkOperator, type OperatorContext } from "../core/operator";
+import { runNowAudit } from "./runNowAudit";
 import { runKey, type RunKey } from "../store/runSource";
 import { ResUsersResolver } from "../store/users";
 import { stopRequests } from "../store/workers";
@@ -20,8 +21,7 @@ import { LocalQueue } from "./localQueue";
 import { ManualRuns } from "./manualRuns";
 import { MethodGate } from "./methodGate";
 import { OwnClaims } from "./ownClaims";
-import { Recovery } from "./recovery";
-import { resultBase } from "./runResult";
+import { recoveryFor } from "./recovery";
 import { SandboxPool } from "./sandbox";
 import { Execution } from "./execution";
 import { Feeder } from "./feeder";
@@ -117,27 +117,10 @@ export class Dispatcher {
     );
     this.own = new OwnClaims(this.backend, this.claims, this.workerId, logger, () => this.heldKeys());
     this.retry = { ...this.options, stopping: () => this.phase === "stopping" };
-    const recovery = new Recovery(
-      this.backend,
-      this.claims,
-      new CrashRecords(this.backend, this.options),
-      this.local.workers,
-      logger,
-      (failed) => {
-        // A final failure, committed: told like a run's (no job:end: the run's end died with its worker).
-        const { cron, error } = failed;
-        const result = { ...resultBase(cron), outcome: "failed" as const, calls: 0, error };
-        this.events.emit("job:failure", { ...result, workerId: this.workerId, queue: cron.queue, durationMs: 0 });
-        return this.executor.failedByRecovery(failed, failed.start, failed.error);
-      },
-      ({ released, failed }) =>
-        this.events.emit("claims:recovered", {
-          workerId: this.workerId,
-          recovered: released + failed,
-          released,
-          failed,
-        }),
-    );
+    const recovery = recoveryFor(this.backend, this.claims, this.options, this.local.workers, this.executor, {
+      events: this.events,
+      workerId: this.workerId,
+    });
     this.liveness = new Liveness(
       this.backend,
       recovery,
@@ -216,9 +199,10 @@ export class Dispatcher {
    * process (Odoo's "Run Manually"); resolves with the outcome.
    * @throws CurrentlyRunningError when another worker is executing it
    */
-  async runNow(cronId: number): Promise<RunResult> {
+  async runNow(cronId: number, operator?: OperatorContext): Promise<RunResult> {
     checkId("cronId", cronId);
-    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimOne(this.workerId, cronId, now)));
+    const audit = runNowAudit(this.backend, this.options.now, this.workerId, checkOperator(operator));
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimOne(this.workerId, cronId, now, audit)));
   }
 
   /**
@@ -226,9 +210,10 @@ export class Dispatcher {
    * runs it now, due or not, as its stored user; a failure is recorded as any run's.
    * @throws NotFoundError, CurrentlyRunningError, InvalidStateError (not pending: `retryJob` a failed one first)
    */
-  async runJob(jobId: number): Promise<RunResult> {
+  async runJob(jobId: number, operator?: OperatorContext): Promise<RunResult> {
     checkId("jobId", jobId);
-    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimJobNow(this.workerId, jobId, now)));
+    const audit = runNowAudit(this.backend, this.options.now, this.workerId, checkOperator(operator));
+    return this.manual.runOne(() => this.claimNow((now) => this.claims.claimJobNow(this.workerId, jobId, now, audit)));
   }
 
   /** Starts the polling loop in the background; resolves once the worker is registered. */

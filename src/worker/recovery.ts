@@ -3,7 +3,11 @@ import type { LiveWorkers } from "../backend/processLocal";
 import { HOST, pidAlive } from "../core/host";
 import type { Logger } from "../core/types";
 import type { ClaimStore } from "../store/claims";
-import type { CrashRecords, Recovered } from "../store/crashes";
+import { CrashRecords, type Recovered } from "../store/crashes";
+import type { ResolvedDispatcherOptions } from "../core/resolveOptions";
+import type { DispatcherEvents } from "./events";
+import type { Executor } from "./executor";
+import { resultBase } from "./runResult";
 import { claimHolders, type ClaimHolder } from "../store/workers";
 
 /** A recovery that failed a cron at its crash limit (see `CrashRecords`). */
@@ -106,5 +110,37 @@ function attributable(row: ClaimHolder, all: readonly ClaimHolder[]): boolean {
   if (row.hostname === null || row.hostname === undefined) return false;
   return !all.some(
     (r) => r.running_worker !== row.running_worker && r.hostname === row.hostname && Number(r.pid) === Number(row.pid),
+  );
+}
+
+/**
+ * The dispatcher's {@link Recovery}: a job failed at its crash limit is told
+ * as `job:failure` (no `job:end`: its run's end died with its worker) and
+ * gets its `onFailure` through the executor; each pass that recovered
+ * claims is told as `claims:recovered`.
+ */
+export function recoveryFor(
+  backend: Backend,
+  claims: ClaimStore,
+  options: ResolvedDispatcherOptions,
+  liveWorkers: LiveWorkers,
+  executor: Executor,
+  tell: { readonly events: DispatcherEvents; readonly workerId: string },
+): Recovery {
+  const { events, workerId } = tell;
+  return new Recovery(
+    backend,
+    claims,
+    new CrashRecords(backend, options),
+    liveWorkers,
+    options.logger,
+    (failed) => {
+      const { cron, error } = failed;
+      const result = { ...resultBase(cron), outcome: "failed" as const, calls: 0, error };
+      events.emit("job:failure", { ...result, workerId, queue: cron.queue, durationMs: 0 });
+      return executor.failedByRecovery(failed, failed.start, failed.error);
+    },
+    ({ released, failed }) =>
+      events.emit("claims:recovered", { workerId, recovered: released + failed, released, failed }),
   );
 }

@@ -89,6 +89,20 @@ describe.each(BACKENDS)("the operator action log on %s", (kind) => {
     ]);
   });
 
+  it("records a manual run in its claim's transaction, and nothing when the run cannot be claimed", async () => {
+    const queue = new JobQueue(db.dataSource, { registry });
+    const job = (await queue.enqueue("app.tasks.ok", { runAt: new Date("2099-01-01T00:00:00Z") })) as HrpCronJob;
+    const dispatcher = new Dispatcher(db.dataSource, registry, { logger: memoryLogger(), now: clock.now });
+    const result = await dispatcher.runJob(job.id, { by: "li.na", reason: "the bank asked for it now" });
+    expect(result.outcome).toBe("done");
+    await expect(dispatcher.runJob(job.id, { by: "li.na" })).rejects.toBeInstanceOf(InvalidStateError); // done: not again
+    const actions = await admin().listActions();
+    expect(actions.map((a) => [a.action, a.targetType, a.targetId, a.actor, a.reason])).toEqual([
+      ["run_now", "job", job.id, "li.na", "the bank asked for it now"],
+    ]);
+    expect(actions[0].outcome).toMatch(/^app\.tasks\.ok started by /);
+  });
+
   it("a refused change writes no action row", async () => {
     const job = await failedJob();
     await expect(admin().stopJob(job.id, { by: "li.na" })).rejects.toBeInstanceOf(InvalidStateError); // not running

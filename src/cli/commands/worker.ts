@@ -10,6 +10,7 @@ import { idArg, noPositionals, stringFlag, UsageError } from "../args";
 import { withDatabase, type Command } from "../database";
 import { configPathOf, openDataSource, openRegistry } from "../loadConfig";
 import { openWhenReachable } from "../waitForDatabase";
+import { cliOperator, OPERATOR_OPTIONS } from "../operator";
 import { schedulerFor } from "./scheduler";
 import { jobsTable, runsTable } from "./shared";
 
@@ -128,16 +129,17 @@ export const WORKER_COMMANDS: Record<string, Command> = {
   "run-now": {
     summary: "run cron CRON_ID now in this process, due or not (exit 1 if the run fails)",
     args: "CRON_ID",
-    options: {},
+    options: OPERATOR_OPTIONS,
     async run({ args, config, io }) {
       const id = idArg(args, "CRON_ID");
+      const operator = cliOperator(args, false);
       return withDatabase(config, async (dataSource) => {
         const dispatcher = new Dispatcher(dataSource, await openRegistry(config), {
           ...config.dispatcher,
           userResolver: config.userResolver,
           logger: config.dispatcher?.logger ?? consoleLogger("warn"),
         });
-        const result = await dispatcher.runNow(id);
+        const result = await dispatcher.runNow(id, operator);
         const logins = await new JobAdmin(dataSource, { userResolver: config.userResolver }).userLogins([
           result.userId,
         ]);
