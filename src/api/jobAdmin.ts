@@ -5,26 +5,21 @@ import type { ProcessLocal } from "../backend/processLocal";
 import { retriedTransaction } from "../backend/retry";
 import { InvalidStateError } from "../core/errors";
 import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
-import { DEFAULTS, optionKeys, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
+import { DEFAULTS, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
-import { checkDate, checkId, checkInt, checkOptionalDate, checkOptions, guarded, optionalBool } from "../core/validate";
+import { checkDate, checkId, checkOptionalDate, checkOptions, guarded } from "../core/validate";
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
-import {
-  cancelJob,
-  jobForChange,
-  purgeJobs,
-  queueStats,
-  requeueJob,
-  requestJobStop,
-  type PurgeCounts,
-} from "../store/jobAdmin";
+import { cancelJob, jobForChange, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
 import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
 import { queuePauses, type QueuePause } from "../store/queueState";
 import { setQueuePausedAudited } from "./queuePauses";
 import { ResUsersResolver } from "../store/users";
+import { purgeReport, type PurgeOptions, type PurgeReport } from "./purge";
+
+export type { PurgeOptions, PurgeReport } from "./purge";
 import { bulkAction, type BulkJobFilter, type BulkOptions, type BulkReport } from "./bulkActions";
 import { checkActionFilter, checkJobFilter, checkRunFilter, type JobFilter, type RunFilter } from "./serviceInput";
 
@@ -39,34 +34,6 @@ export interface QueueStats {
   /** Not due yet (delayed, or waiting for a retry backoff). */
   readonly scheduled: number;
 }
-
-/** What {@link JobAdmin.purge} deletes. */
-export interface PurgeOptions {
-  /** Finished (done, cancelled, stopped) jobs older than this. @defaultValue 7 days */
-  readonly finishedOlderThanMs?: number;
-  /** Failed jobs older than this. @defaultValue 30 days */
-  readonly failedOlderThanMs?: number;
-  /** Also delete the run-log rows of the purged jobs' failed, stopped and interrupted runs. @defaultValue false (kept) */
-  readonly deleteFailureLogs?: boolean;
-  /** Only count what would be deleted. @defaultValue false */
-  readonly dryRun?: boolean;
-}
-
-/** What {@link JobAdmin.purgeReport} deleted, or would delete (`dryRun`). */
-export interface PurgeReport extends PurgeCounts {
-  /** Finished jobs that ended before this were purged. */
-  readonly finishedBefore: Date;
-  /** Failed jobs that ended before this were purged. */
-  readonly failedBefore: Date;
-  readonly dryRun: boolean;
-}
-
-const PURGE_OPTION_KEYS = optionKeys<PurgeOptions>({
-  finishedOlderThanMs: true,
-  failedOlderThanMs: true,
-  deleteFailureLogs: true,
-  dryRun: true,
-});
 
 /**
  * The operators' verbs on jobs, in one place, for applications, the CLI and
@@ -253,43 +220,7 @@ export class JobAdmin {
    * delete, deleting nothing) and the cut-off dates it used.
    */
   async purgeReport(options: PurgeOptions = {}, operator?: OperatorContext): Promise<PurgeReport> {
-    options = checkOptions("options", options, PURGE_OPTION_KEYS);
-    const by = checkOperator(operator);
-    const finishedMs = checkInt(
-      "finishedOlderThanMs",
-      options.finishedOlderThanMs ?? DEFAULTS.purgeFinishedOlderThanMs,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    );
-    const failedMs = checkInt(
-      "failedOlderThanMs",
-      options.failedOlderThanMs ?? DEFAULTS.purgeFailedOlderThanMs,
-      0,
-      Number.MAX_SAFE_INTEGER,
-    );
-    const flags = {
-      deleteFailureLogs: optionalBool("deleteFailureLogs", options.deleteFailureLogs, false),
-      dryRun: optionalBool("dryRun", options.dryRun, false),
-    };
-    const now = this.options.now().getTime();
-    const finishedBefore = new Date(now - finishedMs);
-    const failedBefore = new Date(now - failedMs);
-    const counts = await retriedTransaction(this.backend, this.options, async (m) => {
-      const purged = await purgeJobs(this.backend, m, finishedBefore, failedBefore, flags);
-      // A dry run changes nothing, so it is not an action.
-      if (!flags.dryRun)
-        await recordAction(this.backend, m, by, this.options.now(), {
-          action: "purge",
-          targetType: "jobs",
-          filter: { finishedBefore, failedBefore, deleteFailureLogs: flags.deleteFailureLogs },
-          affected: purged.finishedJobs + purged.failedJobs,
-          outcome: `deleted ${purged.finishedJobs} finished and ${purged.failedJobs} failed job(s); ${
-            flags.deleteFailureLogs ? `deleted ${purged.failureLogsDeleted}` : `kept ${purged.failureLogsKept}`
-          } failure log row(s)`,
-        });
-      return purged;
-    });
-    return { ...counts, finishedBefore, failedBefore, dryRun: flags.dryRun };
+    return purgeReport(this.backend, this.options, options, checkOperator(operator));
   }
 
   async getCron(cronId: number): Promise<IrCron> {

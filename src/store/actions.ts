@@ -128,3 +128,15 @@ export async function listActions(
     outcome: String(r.outcome),
   }));
 }
+
+/** Deletes (or, for a dry run, counts) action-log rows older than `before`; only when an operator asks (`purge --actions-days`). */
+export async function purgeActions(backend: Backend, m: EntityManager, before: Date, dryRun: boolean): Promise<number> {
+  const at = backend.toDbDate(before);
+  if (dryRun)
+    return Number(
+      (
+        await backend.query<{ n: unknown }>(m, `SELECT COUNT(*) AS n FROM hrp_cron_action WHERE created_at < ?`, [at])
+      )[0].n,
+    );
+  return backend.execute(m, `DELETE FROM hrp_cron_action WHERE created_at < ?`, [at]);
+}

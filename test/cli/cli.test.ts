@@ -241,6 +241,13 @@ describe("hrp-cron CLI", () => {
     expect(dry.out).toMatch(/kept 1 log row\(s\) of their failed/);
     expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toHaveLength(3); // nothing deleted
     const purged = await run("purge", "--finished-days", "0", "--reason", "retention test", "--config", EXAMPLE_CONFIG);
+    expect(purged.out).toMatch(/\nkept the operator action log \(--actions-days N deletes rows older than N days\)$/);
+    const actionsBefore = JSON.parse((await run("actions", "--json", "--config", EXAMPLE_CONFIG)).out) as unknown[];
+    expect(actionsBefore.length).toBeGreaterThan(1); // the retry, the cancel, this purge: purge left the log alone
+    const dropLog = await run("purge", "--actions-days", "0", "--dry-run", "--config", EXAMPLE_CONFIG);
+    expect(dropLog.out).toMatch(
+      new RegExp(`would delete ${actionsBefore.length} operator action-log row\\(s\\) older than 0 day`),
+    );
     expect(purged.out).toMatch(/^deleted 3 finished job\(s\).*\ndeleted 0 failed job\(s\).*\nkept 1 log row\(s\)/);
     expect(JSON.parse((await run("jobs", "--json", "--config", EXAMPLE_CONFIG)).out)).toEqual([]);
     const [kept] = JSON.parse((await failedRuns()).out) as Array<{ hrpCronJobId: number; error: string }>;

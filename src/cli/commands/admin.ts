@@ -159,6 +159,11 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
         type: "boolean",
         help: "also delete the log rows of their failed/stopped/interrupted runs",
       },
+      "actions-days": {
+        type: "string",
+        value: "N",
+        help: "also delete operator action-log rows older than N days (kept otherwise)",
+      },
       "dry-run": { type: "boolean", help: "only say what would be deleted" },
       ...OPERATOR_OPTIONS,
     },
@@ -172,6 +177,7 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
       noPositionals(args);
       const finished = intFlag(args, "finished-days", 0, 36_500);
       const failed = intFlag(args, "failed-days", 0, 36_500);
+      const actionDays = intFlag(args, "actions-days", 0, 36_500);
       const dryRun = args.flags.has("dry-run");
       const operator = cliOperator(args, !dryRun);
       // A dry run only reads: it does not migrate or create a database.
@@ -181,6 +187,7 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
             finishedOlderThanMs: finished === undefined ? undefined : finished * DAY_MS,
             failedOlderThanMs: failed === undefined ? undefined : failed * DAY_MS,
             deleteFailureLogs: args.flags.has("with-failure-logs"),
+            ...(actionDays === undefined ? {} : { actionsOlderThanMs: actionDays * DAY_MS }),
             dryRun,
           },
           operator,
@@ -193,6 +200,9 @@ export const ADMIN_COMMANDS: Record<string, Command> = {
             r.failureLogsDeleted > 0
               ? `${verb} ${r.failureLogsDeleted} log row(s) of their failed, stopped or interrupted runs`
               : `kept ${r.failureLogsKept} log row(s) of their failed, stopped or interrupted runs (--with-failure-logs deletes them)`,
+            actionDays === undefined
+              ? "kept the operator action log (--actions-days N deletes rows older than N days)"
+              : `${verb} ${r.actions} operator action-log row(s) older than ${actionDays} day(s)`,
           ].join("\n");
         });
       });
