@@ -189,6 +189,9 @@ describe("hrp-cron CLI", () => {
     // Fix the data, retry the failed job: it runs again as the same user.
     await withDb((ds) => ds.manager.update(AssetReceivingApplication, { name: "ARA-0002" }, { amount: 500 }));
     expect((await run("retry", "2", "--config", EXAMPLE_CONFIG)).code).toBe(0);
+    expect((await run("job", "2", "--config", EXAMPLE_CONFIG)).out).toMatch(
+      /\nOperator actions \(1, newest first\):\n {2}\S+ \S+ UTC {2}retry by \S+@\S+ \(cli\) -> job 2 is pending, due /,
+    );
     expect((await run("worker", "--burst", "--config", EXAMPLE_CONFIG)).out).toMatch(/1 run\(s\), 1 done, 0 failed/);
     await withDb(async (ds) => {
       const again = await ds.manager.findOneByOrFail(AccountMove, { ref: "AM/ARA-0002" });

@@ -14,6 +14,7 @@ export const ACTION_COMMANDS: Record<string, Command> = {
       since: { type: "string", value: "ISO_DATE", help: "actions from this date" },
       until: { type: "string", value: "ISO_DATE", help: "actions before this date" },
       by: { type: "string", value: "LOGIN", help: "actions of this operator" },
+      user: { type: "string", value: "LOGIN", help: "the same as --by" },
       action: {
         type: "string",
         value: "NAME",
@@ -33,7 +34,7 @@ export const ACTION_COMMANDS: Record<string, Command> = {
       const filter = {
         since: dateFlag(args, "since"),
         until: dateFlag(args, "until"),
-        by: stringFlag(args, "by"),
+        by: stringFlag(args, "by") ?? stringFlag(args, "user"),
         action: stringFlag(args, "action"),
         ...(job !== undefined ? { targetType: "job", targetId: job } : {}),
         ...(cron !== undefined ? { targetType: "cron", targetId: cron } : {}),

@@ -1,5 +1,6 @@
 import type { HrpCronJob } from "../../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../../schema/entities/HrpCronRun";
+import type { OperatorAction } from "../../api/serviceInput";
 import { formatDate } from "../table";
 import { progressText } from "./shared";
 
@@ -14,6 +15,8 @@ export interface JobDetail {
   readonly result: unknown;
   /** Every run of it, newest first, each with its full error and stack. */
   readonly runs: readonly HrpCronRun[];
+  /** Operator actions on it (retry, cancel, stop, run now), newest first. */
+  readonly actions: readonly OperatorAction[];
 }
 
 /** The text of `hrp-cron job ID`: fields, arguments and result in full, then each run with its whole error. */
@@ -58,6 +61,14 @@ export function renderJobDetail(d: JobDetail): string {
     );
     if (run.error) lines.push(indent(run.error, 6));
   }
+  lines.push(
+    "",
+    d.actions.length === 0 ? "Operator actions: none" : `Operator actions (${d.actions.length}, newest first):`,
+  );
+  for (const a of d.actions)
+    lines.push(
+      `  ${date(a.createdAt)}  ${a.action} by ${a.actor} (${a.source})${a.reason ? `: ${a.reason}` : ""} -> ${a.outcome}`,
+    );
   return lines.join("\n");
 }
 

@@ -140,6 +140,7 @@ export const LISTING_COMMANDS: Record<string, Command> = {
           cronId,
           result: job.state === "done" ? await admin.getJobResult(id) : null,
           runs: await admin.listRuns({ jobId: id, limit: 1000 }),
+          actions: await admin.listActions({ targetType: "job", targetId: id, limit: 1000 }),
         };
         return output(ctx, detail, renderJobDetail);
       });
