@@ -1,10 +1,10 @@
-import type { DataSource, EntityManager, QueryDeepPartialEntity } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import { mergeBands, workBandOf, type ProcessLocal } from "../backend/processLocal";
 import { currentJobCronId, currentJobManager, currentUserId } from "../core/context";
-import { CurrentlyRunningError, InvalidStateError, UnknownMethodError, type WriteDescription } from "../core/errors";
-import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
+import { InvalidStateError, UnknownMethodError, type WriteDescription } from "../core/errors";
+import { checkOperator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, SERVICE_OPTION_KEYS, type ServiceOptions } from "../core/options";
 import { checkRegistry, type ModelRegistry } from "../core/registry";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -24,13 +24,11 @@ import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
 import { checkSchedulable, nextOccurrence, validateSchedule } from "../scheduling";
-import { deleteIdleCron, findCron, insertCron, jobOfCron, markRetrigger, updateIdleCron } from "../store/crons";
-import { recordAction } from "../store/actions";
-import { triggerJob } from "../store/jobAdmin";
+import { deleteIdleCron, insertCron, jobOfCron, markRetrigger } from "../store/crons";
 import { insertJob, insertJobs } from "../store/jobs";
-import { requireRunnable } from "../store/jobState";
 import { ResUsersResolver } from "../store/users";
 import { userKeysOnce } from "./bulkUsers";
+import { editIdleCron, recurringCronRow } from "./cronEdits";
 import { JobAdmin } from "./jobAdmin";
 import {
   checkRunByCronCall,
@@ -234,32 +232,20 @@ export class HrpCronJobService {
         const nextcall = nextcallGiven ?? (schedule.kind === "cron" ? nextOccurrence(schedule, now, now) : now);
         checkSchedulable(schedule, nextcall);
         if (spec.active ?? true) await this.backend.announceWork(manager);
-        return insertCron(manager, {
-          name: spec.name,
-          active: spec.active ?? true,
-          userId: uid,
-          userKey: userKeyOf(user),
-          priority,
-          intervalNumber,
-          intervalType,
-          cronExpression: spec.cronExpression ?? null,
-          tz: spec.timeZone ?? null,
-          nextcall,
-          lastcall: null,
-          numbercall,
-          doall: spec.doall ?? false,
-          model: spec.model,
-          function: spec.function,
-          args: argsJson,
-          hrpCronJobId: null,
-          failureCount: 0,
-          firstFailureDate: null,
-          runningWorker: null,
-          runningSince: null,
-          createUid: currentUserId() ?? uid,
-          createDate: now,
-          writeDate: now,
-        });
+        return insertCron(
+          manager,
+          recurringCronRow(
+            spec,
+            { userId: uid, userKey: userKeyOf(user), priority, intervalNumber, intervalType },
+            {
+              nextcall,
+              numbercall,
+              args: argsJson,
+              createUid: currentUserId() ?? uid,
+              now,
+            },
+          ),
+        );
       },
     );
     if (cron.active)
@@ -290,7 +276,9 @@ export class HrpCronJobService {
     if (currentJobCronId() === cronId)
       return this.write({ operation: "trigger", cronId }, undefined, (m) => markRetrigger(this.backend, m, cronId));
     const now = this.options.now();
-    const cron = await this.editIdle(
+    const cron = await editIdleCron(
+      this.backend,
+      this.options,
       cronId,
       { nextcall: now, active: true, plannedNextcall: () => "COALESCE(planned_nextcall, nextcall)" },
       true,
@@ -310,7 +298,7 @@ export class HrpCronJobService {
   async setActive(cronId: number, active: boolean, operator?: OperatorContext): Promise<IrCron> {
     checkBool("active", active);
     const audit = { operator: checkOperator(operator), action: active ? "activate" : "deactivate" };
-    const cron = await this.editIdle(cronId, { active }, active, undefined, audit);
+    const cron = await editIdleCron(this.backend, this.options, cronId, { active }, active, undefined, audit);
     if (active) this.local.wakeups.notify(cron.nextcall);
     return cron;
   }
@@ -407,43 +395,5 @@ export class HrpCronJobService {
   ): Promise<T> {
     // Inside a job method, join the run's transaction (on SQLite a second transaction would wait for it forever).
     return writeOnce(this.backend, this.options, what, given, work);
-  }
-
-  /**
-   * `runs`: the edit would let the cron run, so the cron of a finished job
-   * is refused. The `ir_cron` row of a job is its record: the job row is
-   * what runs, so a trigger makes the job due (`dueAt`), and deactivating
-   * the cron of a pending job is refused (cancel the job instead).
-   */
-  private async editIdle(
-    cronId: number,
-    values: QueryDeepPartialEntity<IrCron>,
-    runs = false,
-    dueAt?: Date,
-    audit?: { readonly operator: Operator; readonly action: string },
-  ): Promise<IrCron> {
-    checkId("cronId", cronId);
-    return this.write({ operation: "cron edit", cronId }, undefined, async (manager) => {
-      if (runs) await requireRunnable(this.backend, manager, cronId);
-      const job = await jobOfCron(this.backend, manager, cronId);
-      if (job?.state === "pending" && values.active === false)
-        throw new InvalidStateError(
-          `Cron ${cronId} belongs to job ${job.jobId}, which is pending: cancel the job (cancelJob(${job.jobId}), hrp-cron cancel ${job.jobId}) instead of deactivating its cron`,
-          { cronId, jobId: job.jobId, state: job.state },
-        );
-      await updateIdleCron(this.backend, manager, cronId, values, this.options.now());
-      if (job && dueAt && !(await triggerJob(this.backend, manager, job.jobId, dueAt)))
-        throw new CurrentlyRunningError(cronId, null, job.jobId);
-      const cron = (await findCron(manager, cronId))!;
-      if (audit)
-        await recordAction(this.backend, manager, audit.operator, this.options.now(), {
-          action: audit.action,
-          targetType: "cron",
-          targetId: cronId,
-          affected: 1,
-          outcome: `cron ${cronId} is ${cron.active ? "active" : "inactive"}, next call ${cron.nextcall.toISOString()}`,
-        });
-      return cron;
-    });
   }
 }
