@@ -324,11 +324,11 @@ describe("hrp-cron CLI", () => {
     expect([bad.code, bad.err]).toEqual([1, expect.stringMatching(/ValidationError: Invalid cron_expression/)]);
     expect((await run("add-job-type", "--cron", "0 2 * * *", "--config", config)).code).toBe(2);
     expect((await run("job-types", "--config", config)).out).toMatch(
-      /app\.tasks\.note\s+Hourly\s+default\s+1\s+no\s+app/,
+      /app\.tasks\.note\s+Hourly\s+default\s+admin\s+no\s+app/,
     );
     expect((await run("job-types", "--stop", "1", "--config", config)).code).toBe(2); // needs --reason
     expect((await run("job-types", "--stop", "1", "--reason", "audit freeze", "--config", config)).out).toMatch(
-      /Hourly\s+default\s+1\s+yes/,
+      /Hourly\s+default\s+admin\s+yes/,
     );
     expect((await run("job-types", "--stop", "99", "--reason", "x", "--config", config)).code).toBe(1);
     expect((await run("scheduler", "pause", "--config", config)).code).toBe(2); // needs --reason

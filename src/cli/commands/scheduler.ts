@@ -9,6 +9,8 @@ import { withDatabase, type Command } from "../database";
 import { openRegistry } from "../loadConfig";
 import { withExistingDatabase } from "../readOnly";
 import { renderTable } from "../table";
+import { JobAdmin } from "../../api/jobAdmin";
+import { loginOf } from "./shared";
 import { cliOperator, OPERATOR_OPTIONS } from "../operator";
 
 /** The scheduler's commands: scheduler, job-types, add-job-type. */
@@ -94,6 +96,8 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
         if (stopId !== undefined) await scheduler.setStopped(stopId, true, operator!);
         if (startId !== undefined) await scheduler.setStopped(startId, false, operator!);
         const types = await scheduler.listTypes();
+        const admin = new JobAdmin(dataSource, { userResolver: config.userResolver });
+        const logins = await admin.userLogins(types.map((t) => t.userId));
         io.out(
           renderTable(
             ["id", "method", "frequency", "cron", "queue", "user", "tz", "stopped", "by", "last run", "next run"],
@@ -103,7 +107,7 @@ export const SCHEDULER_COMMANDS: Record<string, Command> = {
               t.frequency,
               t.cronFormat,
               t.queue,
-              t.userId,
+              loginOf(logins, t.userId),
               t.tz,
               t.stopped ? "yes" : "no",
               t.createdBy,
