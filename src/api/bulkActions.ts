@@ -4,11 +4,12 @@ import { InvalidStateError, ValidationError } from "../core/errors";
 import type { Operator } from "../core/operator";
 import { optionKeys } from "../core/options";
 import type { ResolvedShared } from "../core/resolveOptions";
-import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optionalBool } from "../core/validate";
+import { checkInt, checkOptions, optionalBool } from "../core/validate";
 import { HRP_CRON_JOB_STATES, type HrpCronJobState } from "../schema/entities/HrpCronJob";
 import { recordAction } from "../store/actions";
 import { matchingJobIds, type BulkJobFilter } from "../store/bulkJobs";
 import { cancelJob, requeueJob } from "../store/jobAdmin";
+import { checkListFields } from "./serviceInput";
 
 export type { BulkJobFilter } from "../store/bulkJobs";
 
@@ -103,12 +104,7 @@ function checkBulkFilter(filter: BulkJobFilter, eligible: readonly HrpCronJobSta
       HRP_CRON_JOB_STATES.includes(f.state) ? `must be ${eligible.join(" or ")} for this action` : `is not a job state`,
       f.state,
     );
-  if (f.queue !== undefined) checkName("queue", f.queue);
-  if (f.model !== undefined) checkName("model", f.model);
-  if (f.function !== undefined) checkName("function", f.function);
-  if (f.userId !== undefined) checkId("userId", f.userId);
-  checkOptionalDate("since", f.since);
-  checkOptionalDate("until", f.until);
+  checkListFields(f);
   if (
     f.errorContains !== undefined &&
     (typeof f.errorContains !== "string" || f.errorContains.length === 0 || f.errorContains.length > 500)

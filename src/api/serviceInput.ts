@@ -125,19 +125,24 @@ const RUN_FILTER_KEYS = optionKeys<RunFilter>({
   limit: true,
 });
 
+/** The fields job and run filters share (queue, method, user, dates), checked. @throws ValidationError */
+export function checkListFields(f: Omit<JobFilter, "state" | "limit">): void {
+  if (f.queue !== undefined) checkName("queue", f.queue);
+  if (f.model !== undefined) checkName("model", f.model);
+  if (f.function !== undefined) checkName("function", f.function);
+  if (f.userId !== undefined) checkId("userId", f.userId);
+  checkOptionalDate("since", f.since);
+  checkOptionalDate("until", f.until);
+}
+
 /** A {@link JobFilter}: a known state, names that are strings, a user id, a limit from 1 to {@link MAX_LIST_LIMIT}. @throws ValidationError */
 export function checkJobFilter(filter: JobFilter): JobFilter {
   const f = checkOptions("filter", filter, JOB_FILTER_KEYS);
   if (f.state !== undefined && !HRP_CRON_JOB_STATES.includes(f.state)) {
     throw new ValidationError("state", `must be one of ${HRP_CRON_JOB_STATES.join(", ")}`, f.state);
   }
-  if (f.queue !== undefined) checkName("queue", f.queue);
-  if (f.model !== undefined) checkName("model", f.model);
-  if (f.function !== undefined) checkName("function", f.function);
-  if (f.userId !== undefined) checkId("userId", f.userId);
+  checkListFields(f);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
-  checkOptionalDate("since", f.since);
-  checkOptionalDate("until", f.until);
   return f;
 }
 
@@ -149,13 +154,8 @@ export function checkRunFilter(filter: RunFilter): RunFilter {
   if (f.state !== undefined && !RUN_OUTCOMES.includes(f.state)) {
     throw new ValidationError("state", `must be one of ${RUN_OUTCOMES.join(", ")}`, f.state);
   }
-  if (f.queue !== undefined) checkName("queue", f.queue);
-  if (f.model !== undefined) checkName("model", f.model);
-  if (f.function !== undefined) checkName("function", f.function);
-  if (f.userId !== undefined) checkId("userId", f.userId);
+  checkListFields(f);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
-  checkOptionalDate("since", f.since);
-  checkOptionalDate("until", f.until);
   return f;
 }
 

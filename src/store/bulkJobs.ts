@@ -1,21 +1,12 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
 import type { HrpCronJobState } from "../schema/entities/HrpCronJob";
+import type { JobFilter } from "./listings";
 
 /** The SQL of operators' actions on every job matching a filter (bulk retry and cancel). */
 
-/** Which jobs a bulk action acts on; several narrow together. */
-export interface BulkJobFilter {
-  readonly state?: HrpCronJobState;
-  readonly queue?: string;
-  readonly model?: string;
-  /** Method name (`function` column). */
-  readonly function?: string;
-  readonly userId?: number;
-  /** Jobs due (`date_created`) at or after this date. */
-  readonly since?: Date;
-  /** Jobs due before this date. */
-  readonly until?: Date;
+/** Which jobs a bulk action acts on: a job listing's filter (without its limit) and the text of their last error. */
+export interface BulkJobFilter extends Omit<JobFilter, "limit"> {
   /** Jobs whose last error (`exc_info`, message and stack) contains this text, ignoring case. */
   readonly errorContains?: string;
 }
