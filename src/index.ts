@@ -4,6 +4,7 @@ export { Dispatcher } from "./worker/dispatcher";
 export { HrpCronJobService } from "./api/automatedTasks";
 export type {
   ActionFilter,
+  ArgsMatch,
   CronSpec,
   JobFilter,
   OperatorAction,

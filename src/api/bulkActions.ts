@@ -9,7 +9,7 @@ import { HRP_CRON_JOB_STATES, type HrpCronJobState } from "../schema/entities/Hr
 import { recordAction } from "../store/actions";
 import { matchingJobIds, type BulkJobFilter } from "../store/bulkJobs";
 import { cancelJob, requeueJob } from "../store/jobAdmin";
-import { checkListFields } from "./serviceInput";
+import { checkJobFields, checkListFields } from "./serviceInput";
 
 export type { BulkJobFilter } from "../store/bulkJobs";
 
@@ -38,6 +38,7 @@ const FILTER_KEYS = optionKeys<BulkJobFilter>({
   since: true,
   until: true,
   errorContains: true,
+  args: true,
 });
 const OPTION_KEYS = optionKeys<BulkOptions>({ dryRun: true, max: true });
 /** The largest `max` a bulk action takes. */
@@ -105,10 +106,6 @@ function checkBulkFilter(filter: BulkJobFilter, eligible: readonly HrpCronJobSta
       f.state,
     );
   checkListFields(f);
-  if (
-    f.errorContains !== undefined &&
-    (typeof f.errorContains !== "string" || f.errorContains.length === 0 || f.errorContains.length > 500)
-  )
-    throw new ValidationError("errorContains", "must be a non-empty string of at most 500 characters", f.errorContains);
+  checkJobFields(f);
   return f;
 }

@@ -8,9 +8,9 @@ import { checkId, checkInt, checkName, checkOptionalDate, checkOptions, optional
 import type { EntityManager } from "typeorm";
 import type { IntervalType } from "../scheduling";
 import type { ActionFilter } from "../store/actions";
-import type { JobFilter, RunFilter } from "../store/listings";
+import type { ArgsMatch, JobFilter, RunFilter } from "../store/listings";
 
-export type { JobFilter, RunFilter } from "../store/listings";
+export type { ArgsMatch, JobFilter, RunFilter } from "../store/listings";
 export type { ActionFilter, OperatorAction } from "../store/actions";
 
 /** Lets a call join the caller's transaction. */
@@ -110,8 +110,12 @@ const JOB_FILTER_KEYS = optionKeys<JobFilter>({
   userId: true,
   since: true,
   until: true,
+  errorContains: true,
+  args: true,
+  beforeId: true,
   limit: true,
 });
+const ARGS_MATCH_KEYS = optionKeys<ArgsMatch>({ path: true, equals: true });
 const RUN_FILTER_KEYS = optionKeys<RunFilter>({
   cronId: true,
   jobId: true,
@@ -135,6 +139,26 @@ export function checkListFields(f: Omit<JobFilter, "state" | "limit">): void {
   checkOptionalDate("until", f.until);
 }
 
+/** The fields only job filters have: error text and an argument's value. @throws ValidationError */
+export function checkJobFields(f: Pick<JobFilter, "errorContains" | "args">): void {
+  if (
+    f.errorContains !== undefined &&
+    (typeof f.errorContains !== "string" || f.errorContains.length === 0 || f.errorContains.length > 500)
+  )
+    throw new ValidationError("errorContains", "must be a non-empty string of at most 500 characters", f.errorContains);
+  if (f.args === undefined) return;
+  const a = checkOptions("args", f.args, ARGS_MATCH_KEYS);
+  if (typeof a.path !== "string" || !/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(a.path) || a.path.length > 200)
+    throw new ValidationError(
+      "args.path",
+      "must be a dotted path of keys and indexes (patient_id, 0, 1.code), at most 200 characters",
+      a.path,
+    );
+  const t = typeof a.equals;
+  if ((t !== "string" && t !== "number" && t !== "boolean") || String(a.equals).length > 500)
+    throw new ValidationError("args.equals", "must be a string, number or boolean of at most 500 characters", a.equals);
+}
+
 /** A {@link JobFilter}: a known state, names that are strings, a user id, a limit from 1 to {@link MAX_LIST_LIMIT}. @throws ValidationError */
 export function checkJobFilter(filter: JobFilter): JobFilter {
   const f = checkOptions("filter", filter, JOB_FILTER_KEYS);
@@ -142,6 +166,8 @@ export function checkJobFilter(filter: JobFilter): JobFilter {
     throw new ValidationError("state", `must be one of ${HRP_CRON_JOB_STATES.join(", ")}`, f.state);
   }
   checkListFields(f);
+  checkJobFields(f);
+  if (f.beforeId !== undefined) checkId("beforeId", f.beforeId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
   return f;
 }

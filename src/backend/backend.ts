@@ -190,6 +190,18 @@ export interface Backend {
   /** The parameter of {@link idIn}. */
   idList(ids: readonly number[]): unknown;
 
+  /**
+   * The value at a path inside the JSON text of `column`, as text alike on
+   * both databases (a string's content, a number's digits, `true`/`false`,
+   * an object or array as JSON; `NULL` when the path is missing), with the
+   * path bound to its `?`s (filled by {@link jsonPath}). PostgreSQL:
+   * `column::jsonb #>> ?::text[]`; SQLite: `json_extract`. Negative array
+   * indexes count from the end.
+   */
+  jsonText(column: string): string;
+  /** The parameters of {@link jsonText}: object keys and array indexes, outermost first. */
+  jsonPath(path: ReadonlyArray<string | number>): unknown[];
+
   /** A `Date` as a bind parameter for raw SQL. */
   toDbDate(date: Date): unknown;
   /** A date read by raw SQL back into a `Date`. */

@@ -1,10 +1,11 @@
-import { Between, LessThan, MoreThanOrEqual, type DataSource } from "typeorm";
+import { In, type DataSource } from "typeorm";
 import { backendFor } from "../backend";
 import { NotFoundError } from "../core/errors";
 import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { RunOutcome } from "../schema/entities/HrpCronRunLog";
 import { IrCron } from "../schema/entities/IrCron";
+import { jobFilterSql } from "./jobFilterSql";
 
 /** The reads of listings and lookups (`listJobs`, `listRuns`, `listCrons`, `getJob`, ...), outside any transaction. */
 
@@ -20,8 +21,26 @@ export interface JobFilter {
   readonly since?: Date;
   /** Jobs due before this date. */
   readonly until?: Date;
+  /** Jobs whose last error (`exc_info`, message and stack) contains this text, ignoring case. */
+  readonly errorContains?: string;
+  /** Jobs with this argument value (compared as text). See {@link ArgsMatch}. */
+  readonly args?: ArgsMatch;
+  /** Jobs with an id below this one: the next page of a newest-first listing (keyset paging), given its last id. */
+  readonly beforeId?: number;
   /** @defaultValue 100 */
   readonly limit?: number;
+}
+
+/**
+ * One argument's value, for finding jobs by what they were called with:
+ * `{ path: "patient_id", equals: 42 }`. A path is dotted; one that starts
+ * with a number is positional (`"0"`, `"1.code"`), any other is a key of
+ * the keyword arguments (`kwargs`). Values compare as text: `42` matches
+ * the number 42 and the string "42".
+ */
+export interface ArgsMatch {
+  readonly path: string;
+  readonly equals: string | number | boolean;
 }
 
 /** Filters for {@link HrpCronJobService.listRuns}; several narrow together. */
@@ -48,19 +67,23 @@ export interface RunFilter {
 /** A {@link JobFilter} checked, with its dates parsed and its limit set. */
 export type JobQuery = Omit<JobFilter, "limit"> & { readonly limit: number };
 
-/** Jobs, newest first. */
-export function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpCronJob[]> {
-  const where: Record<string, unknown> = {};
-  if (filter.state) where.state = filter.state;
-  if (filter.queue) where.queue = filter.queue;
-  if (filter.model) where.model = filter.model;
-  if (filter.function) where.function = filter.function;
-  if (filter.userId) where.userId = filter.userId;
-  const { since, until } = filter;
-  if (since && until) where.dateCreated = Between(since, new Date(until.getTime() - 1));
-  else if (since) where.dateCreated = MoreThanOrEqual(since);
-  else if (until) where.dateCreated = LessThan(until);
-  return dataSource.manager.find(HrpCronJob, { where, order: { id: "DESC" }, take: filter.limit });
+/**
+ * Jobs, newest first (by id, so `beforeId` pages through them by keyset:
+ * each page costs an index range read however deep it is).
+ */
+export async function listJobs(dataSource: DataSource, filter: JobQuery): Promise<HrpCronJob[]> {
+  const backend = backendFor(dataSource);
+  const { where, params } = jobFilterSql(backend, filter);
+  const rows = await backend.query<{ id: unknown }>(
+    dataSource.manager,
+    `SELECT id FROM hrp_cron_job ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
+    [...params, filter.limit],
+  );
+  if (rows.length === 0) return [];
+  return dataSource.manager.find(HrpCronJob, {
+    where: { id: In(rows.map((r) => Number(r.id))) },
+    order: { id: "DESC" },
+  });
 }
 
 /**

@@ -280,6 +280,14 @@ export class PostgresBackend extends BaseBackend implements Backend {
   idList(ids: readonly number[]): number[] {
     return [...ids];
   }
+  jsonText(column: string): string {
+    // hrp-cron writes only JSON text to the columns it reads so (args, result).
+    return `(${column}::jsonb #>> ?::text[])`;
+  }
+
+  jsonPath(path: ReadonlyArray<string | number>): unknown[] {
+    return [path.map(String)];
+  }
 
   toDbDate(date: Date): Date {
     return date;

@@ -185,6 +185,19 @@ export class SqliteBackend extends BaseBackend implements Backend {
   idList(ids: readonly number[]): string {
     return JSON.stringify(ids);
   }
+  jsonText(column: string): string {
+    // json_extract gives SQL values (42, and 1 for true): booleans are named and the rest cast, as PostgreSQL's #>> reads them.
+    return `CASE json_type(${column}, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(${column}, ?) AS TEXT) END`;
+  }
+
+  jsonPath(path: ReadonlyArray<string | number>): string[] {
+    const text =
+      "$" +
+      path
+        .map((p) => (typeof p === "number" ? (p < 0 ? `[#${p}]` : `[${p}]`) : `."${p.replace(/["\\]/g, "")}"`))
+        .join("");
+    return [text, text];
+  }
 
   toDbDate(date: Date): string {
     return date.toISOString().replace("T", " ").replace("Z", "");
