@@ -26,6 +26,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   cli: 8,
   testing: 8,
   nest: 8,
+  dashboard: 8,
 };
 
 /** Where SQL statement text may appear. */

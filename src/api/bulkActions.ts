@@ -39,6 +39,7 @@ const FILTER_KEYS = optionKeys<BulkJobFilter>({
   until: true,
   errorContains: true,
   args: true,
+  ids: true,
 });
 const OPTION_KEYS = optionKeys<BulkOptions>({ dryRun: true, max: true });
 /** The largest `max` a bulk action takes. */

@@ -112,9 +112,12 @@ const JOB_FILTER_KEYS = optionKeys<JobFilter>({
   until: true,
   errorContains: true,
   args: true,
+  ids: true,
   beforeId: true,
   limit: true,
 });
+/** The most ids a filter may list (an operator's selection). */
+const MAX_SELECTED_IDS = 1000;
 const ARGS_MATCH_KEYS = optionKeys<ArgsMatch>({ path: true, equals: true });
 const RUN_FILTER_KEYS = optionKeys<RunFilter>({
   cronId: true,
@@ -140,7 +143,12 @@ export function checkListFields(f: Omit<JobFilter, "state" | "limit">): void {
 }
 
 /** The fields only job filters have: error text and an argument's value. @throws ValidationError */
-export function checkJobFields(f: Pick<JobFilter, "errorContains" | "args">): void {
+export function checkJobFields(f: Pick<JobFilter, "errorContains" | "args" | "ids">): void {
+  if (f.ids !== undefined) {
+    if (!Array.isArray(f.ids) || f.ids.length === 0 || f.ids.length > MAX_SELECTED_IDS)
+      throw new ValidationError("ids", `must be a list of 1 to ${MAX_SELECTED_IDS} job ids`, f.ids);
+    f.ids.forEach((id, i) => checkId(`ids[${i}]`, id));
+  }
   if (
     f.errorContains !== undefined &&
     (typeof f.errorContains !== "string" || f.errorContains.length === 0 || f.errorContains.length > 500)

@@ -354,6 +354,16 @@ export const DEFAULTS = {
   queueTimeoutsMs: { short: 300_000, default: 300_000, long: 1_500_000 },
   /** Scheduler (`SchedulerOptions`): period of the `all` event, in minutes (Frappe's `scheduler_interval`). */
   schedulerIntervalMinutes: 4,
+  /** The web dashboard (`DashboardOptions`). */
+  dashboard: {
+    basePath: "/",
+    defaultLocale: "en",
+    pageSize: 50,
+    bulkMax: 1_000,
+    /** `hrp-cron dashboard`: where it listens unless told. */
+    host: "127.0.0.1",
+    port: 8787,
+  },
   /** Scheduler: how often `start()` ticks. */
   tickIntervalMs: 15_000,
   /** Scheduler: the leader's lease. */
@@ -387,6 +397,14 @@ export const DEFAULTS = {
     maxCatchUp: number;
     jobTypeUserId: number;
     drainMaxRuns: number;
+    dashboard: {
+      basePath: string;
+      defaultLocale: string;
+      pageSize: number;
+      bulkMax: number;
+      host: string;
+      port: number;
+    };
   };
 
 /** `{ a: true, b: true }` for the keys `["a", "b"]`: extends a list made by {@link optionKeys}. */

@@ -1,8 +1,7 @@
 import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
 import type { HrpCronJobState } from "../schema/entities/HrpCronJob";
-import { jobFilterSql } from "./jobFilterSql";
-import type { JobFilter } from "./listings";
+import { jobFilterSql, type JobFilter } from "./jobFilter";
 
 /** The SQL of operators' actions on every job matching a filter (bulk retry and cancel). */
 

@@ -1,47 +1,15 @@
 import { In, type DataSource } from "typeorm";
 import { backendFor } from "../backend";
 import { NotFoundError } from "../core/errors";
-import { HrpCronJob, type HrpCronJobState } from "../schema/entities/HrpCronJob";
+import { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { RunOutcome } from "../schema/entities/HrpCronRunLog";
 import { IrCron } from "../schema/entities/IrCron";
-import { jobFilterSql } from "./jobFilterSql";
+import { jobFilterSql, type JobFilter } from "./jobFilter";
 
 /** The reads of listings and lookups (`listJobs`, `listRuns`, `listCrons`, `getJob`, ...), outside any transaction. */
 
-/** Filters for {@link HrpCronJobService.listJobs}. */
-export interface JobFilter {
-  readonly state?: HrpCronJobState;
-  readonly queue?: string;
-  readonly model?: string;
-  /** Method name (`function` column). */
-  readonly function?: string;
-  readonly userId?: number;
-  /** Jobs due (`date_created`) at or after this date. */
-  readonly since?: Date;
-  /** Jobs due before this date. */
-  readonly until?: Date;
-  /** Jobs whose last error (`exc_info`, message and stack) contains this text, ignoring case. */
-  readonly errorContains?: string;
-  /** Jobs with this argument value (compared as text). See {@link ArgsMatch}. */
-  readonly args?: ArgsMatch;
-  /** Jobs with an id below this one: the next page of a newest-first listing (keyset paging), given its last id. */
-  readonly beforeId?: number;
-  /** @defaultValue 100 */
-  readonly limit?: number;
-}
-
-/**
- * One argument's value, for finding jobs by what they were called with:
- * `{ path: "patient_id", equals: 42 }`. A path is dotted; one that starts
- * with a number is positional (`"0"`, `"1.code"`), any other is a key of
- * the keyword arguments (`kwargs`). Values compare as text: `42` matches
- * the number 42 and the string "42".
- */
-export interface ArgsMatch {
-  readonly path: string;
-  readonly equals: string | number | boolean;
-}
+export type { ArgsMatch, JobFilter } from "./jobFilter";
 
 /** Filters for {@link HrpCronJobService.listRuns}; several narrow together. */
 export interface RunFilter {

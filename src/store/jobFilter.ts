@@ -1,7 +1,43 @@
 import type { Backend } from "../backend";
-import type { JobFilter } from "./listings";
+import type { HrpCronJobState } from "../schema/entities/HrpCronJob";
 
-/** The WHERE conditions of a job filter, shared by listings (`listJobs`) and bulk actions. */
+/** A job filter, and its WHERE conditions, shared by listings (`listJobs`) and bulk actions. */
+
+/** Filters for {@link HrpCronJobService.listJobs}. */
+export interface JobFilter {
+  readonly state?: HrpCronJobState;
+  readonly queue?: string;
+  readonly model?: string;
+  /** Method name (`function` column). */
+  readonly function?: string;
+  readonly userId?: number;
+  /** Jobs due (`date_created`) at or after this date. */
+  readonly since?: Date;
+  /** Jobs due before this date. */
+  readonly until?: Date;
+  /** Jobs whose last error (`exc_info`, message and stack) contains this text, ignoring case. */
+  readonly errorContains?: string;
+  /** Jobs with this argument value (compared as text). See {@link ArgsMatch}. */
+  readonly args?: ArgsMatch;
+  /** Only these jobs (an operator's selection); at most 1000 ids. */
+  readonly ids?: readonly number[];
+  /** Jobs with an id below this one: the next page of a newest-first listing (keyset paging), given its last id. */
+  readonly beforeId?: number;
+  /** @defaultValue 100 */
+  readonly limit?: number;
+}
+
+/**
+ * One argument's value, for finding jobs by what they were called with:
+ * `{ path: "patient_id", equals: 42 }`. A path is dotted; one that starts
+ * with a number is positional (`"0"`, `"1.code"`), any other is a key of
+ * the keyword arguments (`kwargs`). Values compare as text: `42` matches
+ * the number 42 and the string "42".
+ */
+export interface ArgsMatch {
+  readonly path: string;
+  readonly equals: string | number | boolean;
+}
 
 /** Conditions (joined with AND) and their parameters, in order. */
 export interface FilterSql {
@@ -30,6 +66,7 @@ export function jobFilterSql(backend: Backend, filter: Omit<JobFilter, "limit">)
   add("date_created >= ?", filter.since && backend.toDbDate(filter.since));
   add("date_created < ?", filter.until && backend.toDbDate(filter.until));
   add("id < ?", filter.beforeId);
+  add(backend.idIn("id"), filter.ids && backend.idList(filter.ids));
   // A substring test alike on both databases: LIKE on lowered text, the text's own wildcards escaped.
   add(
     "LOWER(exc_info) LIKE ? ESCAPE '\\'",
