@@ -5,7 +5,8 @@
  * `.ci/run` into `.tmp/typeorm-0.3`): every `typeorm` import made in jest, ours and the tests', then loads that copy,
  * so the suite runs against the other major. The compiler still type-checks against the devDependency. That run
  * leaves out what would not exercise the other copy: real worker processes (test/processes: they run the compiled
- * dist/ with plain Node, which loads the devDependency), pure schedule maths (test/scheduling: no TypeORM), and the
+ * dist/ with plain Node, which loads the devDependency), the browser tests (test/browser: Chromium against the
+ * compiled `hrp-cron dashboard`), pure schedule maths (test/scheduling: no TypeORM), and the
  * static checks of the sources and the package (architecture.test.ts, test/packaging).
  */
 const path = require("node:path");
@@ -18,6 +19,7 @@ const HRP_CRON = {
   "^hrp-cron$": "<rootDir>/src/index.ts",
   "^hrp-cron/testing$": "<rootDir>/src/testing/index.ts",
   "^hrp-cron/nest$": "<rootDir>/src/nest/index.ts",
+  "^hrp-cron/dashboard$": "<rootDir>/src/dashboard/index.ts",
 };
 
 module.exports = {
@@ -37,6 +39,7 @@ module.exports = {
         testPathIgnorePatterns: [
           "/node_modules/",
           "<rootDir>/test/processes/",
+          "<rootDir>/test/browser/",
           "<rootDir>/test/scheduling/",
           "<rootDir>/test/packaging/",
           "<rootDir>/test/architecture.test.ts",

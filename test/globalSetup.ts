@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -15,4 +15,6 @@ export default function globalSetup(): void {
     [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")],
     { cwd: root, stdio: "inherit" },
   );
+  // As `npm run build` does: the dashboard's stylesheet and script ship next to its compiled modules.
+  cpSync(join(root, "src", "dashboard", "assets"), join(root, "dist", "src", "dashboard", "assets"), { recursive: true });
 }

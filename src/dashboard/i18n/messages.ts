@@ -17,7 +17,7 @@ export function defineMessages<const K extends string>(
   return { en, "zh-CN": zhCN };
 }
 
-/** Looks up texts of one locale: `t("jobs.title")`, `t("jobs.count", { n: 3 })`. */
+/** Looks up texts of one locale: `t("jobs.title")`, `t("jobs.count.page", { n: 3 })`. */
 export type Translate = (key: string, vars?: Readonly<Record<string, string | number>>) => string;
 
 /**
