@@ -23,10 +23,10 @@ const LAYERS: Readonly<Record<string, number>> = {
   worker: 5,
   scheduler: 6,
   observe: 7,
-  cli: 8,
-  testing: 8,
-  nest: 8,
   dashboard: 8,
+  cli: 9,
+  testing: 9,
+  nest: 9,
 };
 
 /** Where SQL statement text may appear. */
