@@ -3,7 +3,7 @@ import { HrpCronError } from "../core/hrpCronError";
 import { consoleLogger } from "../core/logger";
 import type { Logger } from "../core/types";
 import { loadAssets, type Asset } from "./assets";
-import type { Flash, PageContext, PageResult } from "./context";
+import type { Flash, NavKey, PageContext, PageResult } from "./context";
 import { ForbiddenActionError } from "./errors";
 import { html, type SafeHtml } from "./html";
 import { negotiateLocale, isLocale, LOCALES, type Locale } from "./i18n/locale";
@@ -217,9 +217,10 @@ export class Dashboard<Req = unknown, User extends DashboardUser = DashboardUser
         else
           result = {
             kind: "page",
-            title: t("error.input", { message: error.name }),
-            nav: "overview",
-            body: paragraph(error.message),
+            title: t(error.code === "NOT_FOUND" ? "error.notFound.title" : "error.input.title"),
+            nav: navOf(path),
+            body: html`<p class="error-text">${error.message}</p>
+              <p class="muted">${error.name} (${error.code})</p>`,
             status: error.code === "NOT_FOUND" ? 404 : 400,
           };
       }
@@ -302,6 +303,20 @@ export class Dashboard<Req = unknown, User extends DashboardUser = DashboardUser
 /** The path a cookie is scoped to. */
 function base(basePath: string): string {
   return basePath === "" ? "/" : basePath;
+}
+
+/** The navigation entry of a path: its first segment when it names one. */
+function navOf(path: string): NavKey {
+  const first = path.split("/")[1] ?? "";
+  const map: Readonly<Record<string, NavKey>> = {
+    jobs: "jobs",
+    crons: "crons",
+    "job-types": "crons",
+    queues: "queues",
+    workers: "workers",
+    actions: "actions",
+  };
+  return map[first] ?? "overview";
 }
 
 function paragraph(text: string): SafeHtml {

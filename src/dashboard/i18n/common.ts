@@ -78,7 +78,7 @@ export const COMMON_MESSAGES = defineMessages(
     "error.method": "This address does not take that method.",
     "error.server.title": "Something went wrong",
     "error.server": "The dashboard could not answer ({code}). The details are in the server's log.",
-    "error.input": "{message}",
+    "error.input.title": "Cannot show this: check the address or the filter",
   },
   {
     "app.name": "hrp-cron",
@@ -154,6 +154,6 @@ export const COMMON_MESSAGES = defineMessages(
     "error.method": "此地址不接受该请求方法。",
     "error.server.title": "出错了",
     "error.server": "控制台无法应答（{code}）。详情见服务器日志。",
-    "error.input": "{message}",
+    "error.input.title": "无法显示：请检查地址或筛选条件",
   },
 );
