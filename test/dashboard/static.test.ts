@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MESSAGES } from "../../src/dashboard/pages";
-import { mergeMessages } from "../../src/dashboard/i18n/messages";
+import { mergeMessages, translator } from "../../src/dashboard/i18n/messages";
 import { LOCALES, negotiateLocale } from "../../src/dashboard/i18n/locale";
 import { ASSET_NAMES, ASSETS_DIR } from "../../src/dashboard/assets";
 import { html, raw } from "../../src/dashboard/html";
@@ -130,5 +130,16 @@ describe("dashboard markup and security checks", () => {
     expect([some.can("retry"), some.can("runNow"), some.can("cancel"), some.canAct]).toEqual([true, true, false, true]);
     expect(() => new Access("everything" as never)).toThrow(/resolveAccess returned "everything"/);
     expect(() => new Access({ actions: ["drop"] } as never)).toThrow(TypeError);
+  });
+});
+
+describe("dashboard translator", () => {
+  it("fills placeholders and picks English plurals by count", () => {
+    const t = translator({ a: "{n} {n|job is|jobs are} pending, {who} left", b: "plain" });
+    expect(t("a", { n: 1, who: "li" })).toBe("1 job is pending, li left");
+    expect(t("a", { n: 3, who: "li" })).toBe("3 jobs are pending, li left");
+    expect(t("a", { n: 0 })).toBe("0 jobs are pending, {who} left");
+    expect(t("b")).toBe("plain");
+    expect(t("missing.key")).toBe("[missing.key]");
   });
 });

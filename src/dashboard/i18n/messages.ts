@@ -5,7 +5,8 @@ import type { Locale } from "./locale";
  * {@link defineMessages}: the English texts, and the Chinese ones under the
  * same keys (the compiler refuses a missing or extra key, and a test checks
  * every locale of the merged catalogue). `{name}` in a text is replaced by
- * the value given to `t`.
+ * the value given to `t`; `{n|job|jobs}` picks the first word when `n` is 1
+ * and the second otherwise (English plurals; Chinese needs none).
  */
 export type Messages<K extends string> = Readonly<Record<Locale, Readonly<Record<K, string>>>>;
 
@@ -30,7 +31,11 @@ export function translator(catalog: Readonly<Record<string, string>>): Translate
     const text = catalog[key];
     if (text === undefined) return `[${key}]`;
     if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
+    return text
+      .replace(/\{(\w+)\|([^|}]*)\|([^}]*)\}/g, (m, name: string, one: string, other: string) =>
+        name in vars ? (Number(vars[name]) === 1 ? one : other) : m,
+      )
+      .replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
   };
 }
 
