@@ -3,7 +3,7 @@ import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
 import { retriedTransaction } from "../backend/retry";
-import { InvalidStateError } from "../core/errors";
+import { InvalidStateError, ValidationError } from "../core/errors";
 import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -294,6 +294,25 @@ export class JobAdmin {
         return logins;
       })
       .catch(() => new Map<number, string>());
+  }
+
+  /**
+   * The id of the user with `login`, through the configured `userResolver`;
+   * null when nobody has it.
+   * @throws ValidationError when the resolver cannot look up logins (it has no `findUserByLogin`)
+   */
+  async userIdByLogin(login: string): Promise<number | null> {
+    if (typeof login !== "string" || login === "" || login.length > 256)
+      throw new ValidationError("login", "must be a non-empty string of at most 256 characters", login);
+    const resolver = this.options.userResolver;
+    if (!resolver.findUserByLogin)
+      throw new ValidationError(
+        "user",
+        "this application's userResolver has no findUserByLogin, so users are found by id only: give the user id",
+        login,
+      );
+    const user = await this.backend.transaction((m) => resolver.findUserByLogin!(m, login));
+    return user?.id ?? null;
   }
 
   async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {

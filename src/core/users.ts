@@ -25,6 +25,11 @@ export interface JobUser {
 export interface UserResolver {
   /** The user, or null when no such user exists. Inactive users are returned with `active: false`. */
   findUser(manager: EntityManager, userId: number): Promise<JobUser | null>;
+  /**
+   * The user with this login, or null. Optional: listings that take a login
+   * (the dashboard's user filter) need it; without it they take ids only.
+   */
+  findUserByLogin?(manager: EntityManager, login: string): Promise<JobUser | null>;
 }
 
 /** Id of Administrator, created by the first migration. */

@@ -53,13 +53,20 @@ describe.each(BACKENDS)("dashboard job list on %s", (kind) => {
     expect(failed.visibleText).toContain("ledger LOCKED for patient 9");
     expect(ids((await client.get("/jobs?q=args.patient_id%3A6")).text)).toEqual([6]);
     expect(ids((await client.get("/jobs?q=locked+args.patient_id%3A3")).text)).toEqual([3]);
+    // A user by login (through the userResolver) or by id.
+    expect(ids((await client.get("/jobs?state=failed&user=admin")).text)).toEqual([9, 6, 3]);
+    expect(ids((await client.get("/jobs?state=failed&q=user%3A1")).text)).toEqual([9, 6, 3]);
   });
 
   it("shows a bad filter as a named error, not a stack", async () => {
     const client = new DashboardClient(dashboard());
-    const page = await client.get("/jobs?user=abc");
+    const page = await client.get("/jobs?since=yesterday");
     expect(page.status).toBe(400);
-    expect(page.visibleText).toContain("Invalid user: must be a user id");
+    expect(page.visibleText).toContain("Invalid since: must be a date and time like 2026-12-01T08:30");
+    expect(page.text).not.toMatch(/at .*\.ts:\d+/); // no stack
+    const nobody = await client.get("/jobs?user=nobody");
+    expect(nobody.status).toBe(400);
+    expect(nobody.visibleText).toContain("Invalid user: no user has this login");
   });
 
   it("retries every failed job matching a filter after a preview, recording the reason, the login, address and agent", async () => {

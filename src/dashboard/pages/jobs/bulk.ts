@@ -3,7 +3,7 @@ import type { BulkJobFilter, BulkReport } from "../../../api/bulkActions";
 import type { PageContext, PageResult } from "../../context";
 import { html } from "../../html";
 import { csrfInput, requireAction } from "../../view/components";
-import { FILTER_FIELDS, readJobSearch } from "./filter";
+import { FILTER_FIELDS, jobSearchOf } from "./filter";
 
 /**
  * Bulk retry and cancel, on a selection or on every job matching the
@@ -33,8 +33,7 @@ export async function bulkAction(ctx: PageContext): Promise<PageResult> {
     if (ids.some((id) => !/^\d{1,10}$/.test(id))) throw new ValidationError("ids", "must be job ids", ids);
     filter = { ids: ids.map(Number) };
   } else {
-    const search = readJobSearch(form, ctx.options.timeZone);
-    filter = search;
+    filter = await jobSearchOf(ctx, form);
   }
   const run = (dryRun: boolean, reason?: string) => {
     const options = { dryRun, max: ctx.options.bulkMax };

@@ -2,11 +2,12 @@ import { DateTime } from "luxon";
 import { ValidationError } from "../../../core/errors";
 import { HRP_CRON_JOB_STATES, type HrpCronJobState } from "../../../schema/entities/HrpCronJob";
 import type { JobFilter } from "../../../store/listings";
+import type { PageContext } from "../../context";
 
 /**
  * The job list's filter, read from the URL (so a filtered list can be
  * bookmarked and shared): `state`, `queue`, `method` (`model.method`),
- * `user` (an id), `since`/`until` (local date-times in the dashboard's time
+ * `user` (a login or an id), `since`/`until` (local date-times in the dashboard's time
  * zone), `error` (text in the last error), `q` (qualifiers, as Oban Web's
  * search: `args.patient_id:42 queue:reports error:"timed out"`; bare words
  * search the error text) and `before` (the keyset page).
@@ -19,12 +20,31 @@ export const FILTER_FIELDS = ["state", "queue", "method", "user", "since", "unti
 export type JobSearch = Omit<JobFilter, "limit" | "beforeId">;
 
 /**
- * `query` as a job filter. The API checks the values again (names, ids,
- * lengths); this reads the URL's forms of them.
+ * `query` as a job filter, a user given by login looked up through the
+ * application's `userResolver` (one given by id is taken as is).
+ * @throws ValidationError naming the field that cannot be read, or a login nobody has
+ */
+export async function jobSearchOf(ctx: PageContext, query: URLSearchParams): Promise<JobSearch> {
+  const { search, userLogin } = readJobSearch(query, ctx.options.timeZone);
+  if (userLogin === undefined) return search;
+  const userId = await ctx.admin.userIdByLogin(userLogin);
+  if (userId === null)
+    throw new ValidationError("user", "no user has this login (give a login or a user id)", userLogin);
+  return { ...search, userId };
+}
+
+/**
+ * `query` as a job filter, and the login of its user filter when it names
+ * one by login. The API checks the values again (names, ids, lengths); this
+ * reads the URL's forms of them.
  * @throws ValidationError naming the field that cannot be read
  */
-export function readJobSearch(query: URLSearchParams, timeZone: string | undefined): JobSearch {
+export function readJobSearch(
+  query: URLSearchParams,
+  timeZone: string | undefined,
+): { readonly search: JobSearch; readonly userLogin?: string } {
   const out: { -readonly [K in keyof JobSearch]: JobSearch[K] } = {};
+  let userLogin: string | undefined;
   const text = (name: string) => {
     const v = query.get(name)?.trim();
     return v === undefined || v === "" ? undefined : v;
@@ -49,8 +69,8 @@ export function readJobSearch(query: URLSearchParams, timeZone: string | undefin
         return;
       }
       case "user":
-        if (!/^\d{1,10}$/.test(value)) throw new ValidationError("user", "must be a user id (a whole number)", value);
-        out.userId = Number(value);
+        if (/^\d{1,10}$/.test(value)) out.userId = Number(value);
+        else userLogin = value;
         return;
       case "since":
       case "until":
@@ -85,7 +105,7 @@ export function readJobSearch(query: URLSearchParams, timeZone: string | undefin
     }
     if (words.length > 0) out.errorContains = [out.errorContains, ...words].filter(Boolean).join(" ");
   }
-  return out;
+  return { search: out, ...(userLogin === undefined ? {} : { userLogin }) };
 }
 
 /** The keyset position (`before`), or undefined for the first page. @throws ValidationError */

@@ -4,7 +4,7 @@ import type { HrpCronJob } from "../../../schema/entities/HrpCronJob";
 import { HRP_CRON_JOB_STATES } from "../../../schema/entities/HrpCronJob";
 import { csrfInput, pager, stateBadge, table } from "../../view/components";
 import { formatDate, formatDuration } from "../../view/format";
-import { FILTER_FIELDS, readBefore, readJobSearch } from "./filter";
+import { FILTER_FIELDS, readBefore, jobSearchOf } from "./filter";
 
 /**
  * The job list: state tabs, a filter kept in the URL, newest first with
@@ -14,7 +14,7 @@ import { FILTER_FIELDS, readBefore, readJobSearch } from "./filter";
  */
 export async function jobsPage(ctx: PageContext): Promise<PageResult> {
   const { t } = ctx;
-  const search = readJobSearch(ctx.query, ctx.options.timeZone);
+  const search = await jobSearchOf(ctx, ctx.query);
   const beforeId = readBefore(ctx.query);
   const size = ctx.options.pageSize;
   const rows = await ctx.admin.listJobs({ ...search, beforeId, limit: size + 1 });
