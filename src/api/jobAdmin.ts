@@ -18,6 +18,7 @@ import { queuePauses, type QueuePause } from "../store/queueState";
 import { setQueuePausedAudited } from "./queuePauses";
 import { ResUsersResolver } from "../store/users";
 import { purgeReport, type PurgeOptions, type PurgeReport } from "./purge";
+import { runCronOnceMore, runTypeOnceMore } from "./runNow";
 
 export type { PurgeOptions, PurgeReport } from "./purge";
 import { bulkAction, type BulkJobFilter, type BulkOptions, type BulkReport } from "./bulkActions";
@@ -96,6 +97,33 @@ export class JobAdmin {
       await this.record(m, by, "cancel", "job", jobId, `job ${jobId} is cancelled (was ${before.state})`);
       return cancelled;
     });
+  }
+
+  /**
+   * Runs recurring cron `cronId` once more, now, without moving its
+   * schedule: a one-shot job for its method, arguments, user and queue
+   * (see {@link runCronOnceMore}); the cron's `nextcall` and `active` stay
+   * as they are. Recorded as `run_now` on the cron. Unlike
+   * `HrpCronJobService.trigger`, which makes the cron itself due now.
+   * @throws NotFoundError, InvalidStateError (the cron of a job), InvalidUserError
+   */
+  async runCronNow(cronId: number, operator?: OperatorContext): Promise<HrpCronJob> {
+    const job = await runCronOnceMore(this.backend, this.options, cronId, checkOperator(operator));
+    this.local.wakeups.notify(job.dateCreated);
+    return job;
+  }
+
+  /**
+   * Runs Scheduled Job Type `typeId` once more, now, without moving its
+   * schedule (Frappe's "Execute"; see {@link runTypeOnceMore}): a queue job
+   * and a `Start` log row; `last_execution` and `stopped` stay as they are.
+   * Recorded as `run_now` on the type.
+   * @throws NotFoundError, InvalidUserError
+   */
+  async runJobTypeNow(typeId: number, operator?: OperatorContext): Promise<HrpCronJob> {
+    const job = await runTypeOnceMore(this.backend, this.options, typeId, checkOperator(operator));
+    this.local.wakeups.notify(job.dateCreated);
+    return job;
   }
 
   /**
@@ -263,6 +291,11 @@ export class JobAdmin {
     return listings.listCrons(this.dataSource);
   }
 
+  /** The recurring crons (not the `ir_cron` rows of `runByCron` jobs), in run order. */
+  async listRecurringCrons(): Promise<IrCron[]> {
+    return listings.listRecurringCrons(this.dataSource);
+  }
+
   /** Jobs, newest first. */
   async listJobs(filter: JobFilter = {}): Promise<HrpCronJob[]> {
     const f = checkJobFilter(filter);
@@ -294,6 +327,26 @@ export class JobAdmin {
         return logins;
       })
       .catch(() => new Map<number, string>());
+  }
+
+  /**
+   * The time zones of users `ids` (null: none set), through the configured
+   * `userResolver`: a cron without its own zone runs in its user's. An id
+   * the resolver does not know, or a resolver that fails, is left out.
+   */
+  async userTimeZones(ids: Iterable<number>): Promise<Map<number, string | null>> {
+    const distinct = [...new Set(ids)];
+    if (distinct.length === 0) return new Map();
+    return this.backend
+      .transaction(async (manager) => {
+        const zones = new Map<number, string | null>();
+        for (const id of distinct) {
+          const user = await this.options.userResolver.findUser(manager, id);
+          if (user) zones.set(id, user.tz ?? null);
+        }
+        return zones;
+      })
+      .catch(() => new Map<number, string | null>());
   }
 
   /**

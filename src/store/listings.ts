@@ -1,4 +1,4 @@
-import { In, type DataSource } from "typeorm";
+import { In, IsNull, type DataSource } from "typeorm";
 import { backendFor } from "../backend";
 import { NotFoundError } from "../core/errors";
 import { HrpCronJob } from "../schema/entities/HrpCronJob";
@@ -130,6 +130,14 @@ export async function listRuns(
 /** All crons, in run order. */
 export function listCrons(dataSource: DataSource): Promise<IrCron[]> {
   return dataSource.manager.find(IrCron, { order: { priority: "ASC", nextcall: "ASC", id: "ASC" } });
+}
+
+/** The recurring crons (`hrp_cron_job_id` null: not the record of a `runByCron` job), in run order. */
+export function listRecurringCrons(dataSource: DataSource): Promise<IrCron[]> {
+  return dataSource.manager.find(IrCron, {
+    where: { hrpCronJobId: IsNull() },
+    order: { priority: "ASC", nextcall: "ASC", id: "ASC" },
+  });
 }
 
 /** @throws NotFoundError */

@@ -87,6 +87,33 @@ export async function logStart(
   });
 }
 
+/** Type `typeId`, or null. */
+export function findType(m: EntityManager, typeId: number): Promise<ScheduledJobType | null> {
+  return m.findOneBy(ScheduledJobType, { id: typeId });
+}
+
+/**
+ * A `Start` log row for a job an operator enqueued by hand ("run now"): no
+ * occurrence (`scheduled_for` null); closed as any run's by the next tick.
+ */
+export async function logManualStart(
+  m: EntityManager,
+  type: ScheduledJobType,
+  jobId: number,
+  now: Date,
+): Promise<void> {
+  await m.insert(ScheduledJobLog, {
+    scheduledJobTypeId: type.id,
+    method: type.method,
+    status: "Start",
+    hrpCronJobId: jobId,
+    scheduledFor: null,
+    dateStart: now,
+    dateEnd: null,
+    error: null,
+  });
+}
+
 /** The `Start` row of a job declared stuck becomes `Failed` with `reason`. */
 export async function logStuck(
   backend: Backend,
