@@ -119,13 +119,12 @@ function dayPart(dom: string, mon: string, dow: string, t: Translate): DayPart |
   if (mon === "*" && anyDom) {
     const weekdays = weekdaysOf(dow);
     if (weekdays === null) return null;
+    if (weekdays.length === 7) return { kind: "daily", text: "" };
     const names = (d: number) => t(`crons.desc.day.${d}`);
     const text =
       weekdays.length === 5 && [1, 2, 3, 4, 5].every((d) => weekdays.includes(d))
         ? t("crons.desc.workdays")
-        : weekdays.length === 7
-          ? t("crons.desc.everyDay")
-          : list(weekdays.map(names), t);
+        : list(weekdays.map(names), t);
     return { kind: "weekly", text };
   }
   if (!anyDow) return null;
