@@ -40,16 +40,17 @@ export async function cronPage(ctx: PageContext, params: Readonly<Record<string,
   const upcoming = upcomingCronRuns(cron, zones.get(cron.userId) ?? null, ctx.now, UPCOMING_WINDOW_MS);
   const log = await logPage(ctx, (before, limit) => cronRunPage(ctx.dataSource, id, before, limit));
   const runRows = log.rows.map(
-    (r) => html`<tr class="${r.state === "done" ? "" : "run-bad"}">
-      <td class="num">${r.id}</td>
-      <td>${stateBadge(ctx, r.state)}</td>
-      <td class="date">${formatDate(r.scheduledAt, ctx.options.timeZone)}</td>
-      <td class="date">${formatDate(r.dateStart, ctx.options.timeZone)}</td>
-      <td class="num">${formatDuration(r.durationMs)}</td>
-      <td class="num">${r.calls}</td>
-      <td>${r.workerId}</td>
-      <td class="error-cell">${errorText(r.error)}</td>
-    </tr>`,
+    (r) =>
+      html`<tr class="${r.state === "done" ? "" : "run-bad"}">
+        <td class="num">${r.id}</td>
+        <td>${stateBadge(ctx, r.state)}</td>
+        <td class="date">${formatDate(r.scheduledAt, ctx.options.timeZone)}</td>
+        <td class="date">${formatDate(r.dateStart, ctx.options.timeZone)}</td>
+        <td class="num">${formatDuration(r.durationMs)}</td>
+        <td class="num">${r.calls}</td>
+        <td>${r.workerId}</td>
+        <td class="error-cell">${errorText(r.error)}</td>
+      </tr>`,
   );
   return {
     kind: "page",
@@ -97,8 +98,15 @@ function cronFacts(ctx: PageContext, cron: IrCron, zone: string, login: string, 
     [t("crons.fact.priority"), cron.priority],
     [t("crons.fact.numbercall"), cron.numbercall === -1 ? t("crons.fact.unlimited") : cron.numbercall],
     [t("crons.fact.doall"), t(cron.doall ? "common.yes" : "common.no")],
-    [t("crons.fact.failures"), html`${cron.failureCount} ${cron.firstFailureDate ? html`<span class="muted">(${t("crons.fact.since", { date: formatDate(cron.firstFailureDate, ctx.options.timeZone) })})</span>` : ""}`],
-    [t("crons.fact.running"), cron.runningWorker ? `${cron.runningWorker} · ${formatDate(cron.runningSince, ctx.options.timeZone)}` : "—"],
+    [
+      t("crons.fact.failures"),
+      html`${cron.failureCount}
+      ${cron.firstFailureDate ? html`<span class="muted">(${t("crons.fact.since", { date: formatDate(cron.firstFailureDate, ctx.options.timeZone) })})</span>` : ""}`,
+    ],
+    [
+      t("crons.fact.running"),
+      cron.runningWorker ? `${cron.runningWorker} · ${formatDate(cron.runningSince, ctx.options.timeZone)}` : "—",
+    ],
     [
       t("crons.fact.stats", { days: 7 }),
       t("crons.fact.statsValue", {

@@ -14,20 +14,28 @@ export async function actionHistory(ctx: PageContext, targetType: string, target
   const { t } = ctx;
   const actions = await ctx.admin.listActions({ targetType, targetId, limit: HISTORY_ROWS });
   const rows = actions.map(
-    (a) => html`<tr>
-      <td class="date">${formatDate(a.createdAt, ctx.options.timeZone)}</td>
-      <td>${a.actor}</td>
-      <td><code>${a.action}</code></td>
-      <td>${a.reason ?? "—"}</td>
-      <td>${a.source}${a.ip ? ` · ${a.ip}` : ""}</td>
-      <td>${a.outcome}</td>
-    </tr>`,
+    (a) =>
+      html`<tr>
+        <td class="date">${formatDate(a.createdAt, ctx.options.timeZone)}</td>
+        <td>${a.actor}</td>
+        <td><code>${a.action}</code></td>
+        <td>${a.reason ?? "—"}</td>
+        <td>${a.source}${a.ip ? ` · ${a.ip}` : ""}</td>
+        <td>${a.outcome}</td>
+      </tr>`,
   );
   return html`<section aria-labelledby="history">
     <h2 id="history">${t("crons.history")}</h2>
     ${table(
       ctx,
-      [t("common.when"), t("common.by"), t("common.action"), t("common.reason"), t("common.source"), t("common.outcome")],
+      [
+        t("common.when"),
+        t("common.by"),
+        t("common.action"),
+        t("common.reason"),
+        t("common.source"),
+        t("common.outcome"),
+      ],
       rows,
       { id: "action-history" },
     )}

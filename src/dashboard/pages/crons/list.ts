@@ -89,7 +89,9 @@ export async function recentTypeRuns(ctx: PageContext, typeId: number): Promise<
 /** A date and its age: `2026-12-01 02:00:00` over `in 3 h 10 min`. */
 export function dateWithAge(ctx: PageContext, date: Date | null): SafeHtml {
   if (!date) return html`—`;
-  return html`${formatDate(date, ctx.options.timeZone)}<br /><span class="muted">${formatAge(date, ctx.now, ctx.t)}</span>`;
+  return html`${formatDate(date, ctx.options.timeZone)}<br /><span class="muted"
+      >${formatAge(date, ctx.now, ctx.t)}</span
+    >`;
 }
 
 function cronTable(

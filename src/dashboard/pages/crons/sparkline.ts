@@ -16,7 +16,23 @@ export function sparkline(runs: readonly RunMark[], label: string): SafeHtml {
   const longest = Math.max(1, ...runs.map((r) => r.durationMs ?? 0));
   const bars = runs.map((r, i) => {
     const h = r.durationMs === null ? 3 : Math.max(3, Math.round((r.durationMs / longest) * height));
-    return html`<rect x="${i * (bar + gap)}" y="${height - h}" width="${bar}" height="${h}" class="${r.ok ? "spark-ok" : "spark-fail"}"></rect>`;
+    return html`<rect
+      x="${i * (bar + gap)}"
+      y="${height - h}"
+      width="${bar}"
+      height="${h}"
+      class="${r.ok ? "spark-ok" : "spark-fail"}"
+    ></rect>`;
   });
-  return html`<svg class="sparkline" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${label}"><title>${label}</title>${bars}</svg>`;
+  return html`<svg
+    class="sparkline"
+    width="${width}"
+    height="${height}"
+    viewBox="0 0 ${width} ${height}"
+    role="img"
+    aria-label="${label}"
+  >
+    <title>${label}</title>
+    ${bars}
+  </svg>`;
 }

@@ -45,16 +45,21 @@ export async function jobTypePage(ctx: PageContext, params: Readonly<Record<stri
   }
   const log = await logPage(ctx, (before, limit) => typeLogPage(ctx.dataSource, id, before, limit));
   const logRows = log.rows.map(
-    (r) => html`<tr class="${r.status === "Failed" ? "run-bad" : ""}">
-      <td class="num">${r.id}</td>
-      <td><span class="badge log-${r.status.toLowerCase()}">${t(`crons.log.${r.status}`)}</span></td>
-      <td class="date">${r.scheduledFor ? formatDate(r.scheduledFor, ctx.options.timeZone) : t("crons.log.manual")}</td>
-      <td class="date">${formatDate(r.dateStart, ctx.options.timeZone)}</td>
-      <td class="date">${formatDate(r.dateEnd, ctx.options.timeZone)}</td>
-      <td class="num">${r.dateEnd ? formatDuration(r.dateEnd.getTime() - r.dateStart.getTime()) : "—"}</td>
-      <td class="num">${r.hrpCronJobId ? html`<a href="${ctx.href(`/jobs/${r.hrpCronJobId}`)}">${r.hrpCronJobId}</a>` : "—"}</td>
-      <td class="error-cell">${errorText(r.error)}</td>
-    </tr>`,
+    (r) =>
+      html`<tr class="${r.status === "Failed" ? "run-bad" : ""}">
+        <td class="num">${r.id}</td>
+        <td><span class="badge log-${r.status.toLowerCase()}">${t(`crons.log.${r.status}`)}</span></td>
+        <td class="date">
+          ${r.scheduledFor ? formatDate(r.scheduledFor, ctx.options.timeZone) : t("crons.log.manual")}
+        </td>
+        <td class="date">${formatDate(r.dateStart, ctx.options.timeZone)}</td>
+        <td class="date">${formatDate(r.dateEnd, ctx.options.timeZone)}</td>
+        <td class="num">${r.dateEnd ? formatDuration(r.dateEnd.getTime() - r.dateStart.getTime()) : "—"}</td>
+        <td class="num">
+          ${r.hrpCronJobId ? html`<a href="${ctx.href(`/jobs/${r.hrpCronJobId}`)}">${r.hrpCronJobId}</a>` : "—"}
+        </td>
+        <td class="error-cell">${errorText(r.error)}</td>
+      </tr>`,
   );
   return {
     kind: "page",
@@ -103,7 +108,11 @@ function typeFacts(
   }
   return facts([
     [t("common.method"), html`<code>${type.method}</code>`],
-    [t("crons.col.frequency"), html`${typeScheduleWords(ctx, type)} <code>${type.frequency}${typeExpression(type) ? ` · ${typeExpression(type)}` : ""}</code>`],
+    [
+      t("crons.col.frequency"),
+      html`${typeScheduleWords(ctx, type)}
+        <code>${type.frequency}${typeExpression(type) ? ` · ${typeExpression(type)}` : ""}</code>`,
+    ],
     [t("crons.col.tz"), type.tz ?? "UTC"],
     [t("common.queue"), type.queue],
     [t("common.user"), login],
@@ -111,7 +120,10 @@ function typeFacts(
     [t("common.state"), statusBadge(ctx, typeStatus(type, failing))],
     [t("crons.col.next"), dateWithAge(ctx, next)],
     [t("crons.col.last"), dateWithAge(ctx, type.lastExecution)],
-    [t("crons.fact.lastJob"), type.lastJobId ? html`<a href="${ctx.href(`/jobs/${type.lastJobId}`)}">${type.lastJobId}</a>` : "—"],
+    [
+      t("crons.fact.lastJob"),
+      type.lastJobId ? html`<a href="${ctx.href(`/jobs/${type.lastJobId}`)}">${type.lastJobId}</a>` : "—",
+    ],
     [
       t("crons.fact.stats", { days: 7 }),
       t("crons.fact.statsValue", {

@@ -34,7 +34,9 @@ export function upcomingCronRuns(cron: IrCron, userTz: string | null, now: Date,
   // The run after the first resumes from the planned call (a triggered cron), keeping the schedule's phase.
   const anchor = cron.plannedNextcall ?? cron.nextcall;
   const after = (at: Date) =>
-    schedule.kind === "cron" ? nextCronOccurrence(schedule.expression, at, schedule.timeZone) : nextOf(schedule, anchor, at);
+    schedule.kind === "cron"
+      ? nextCronOccurrence(schedule.expression, at, schedule.timeZone)
+      : nextOf(schedule, anchor, at);
   const limit = cron.numbercall > 0 ? cron.numbercall : Infinity;
   return walk(first, after, now, windowMs, limit, cron.plannedNextcall ?? undefined);
 }
