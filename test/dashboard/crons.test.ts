@@ -29,6 +29,7 @@ describe("schedules in plain words", () => {
     ["15 */2 * * *", "at minute 15 of every 2 hours", "每 2 小时的第 15 分钟"],
     ["*/30 * * * * *", "every 30 seconds", "每 30 秒"],
     ["0 30 2 * * *", "every day at 02:30", "每天 02:30"],
+    ["*/7 * * * *", "cron */7 * * * *", "cron 表达式 */7 * * * *"], // not every 7 minutes: it restarts each hour
     ["0 9-17/2 * * 1-5", "cron 0 9-17/2 * * 1-5", "cron 表达式 0 9-17/2 * * 1-5"],
   ])("%s reads %j and %j", (expression, english, chinese) => {
     expect(describeCron(expression, en)).toBe(english);

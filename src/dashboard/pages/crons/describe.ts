@@ -45,7 +45,7 @@ export function describeCron(expression: string, t: Translate): string {
     const [s, ...rest] = fields;
     if (rest.every((f) => f === "*")) {
       if (s === "*") return t("crons.desc.everySecond");
-      const every = step(s);
+      const every = step(s, 60);
       if (every !== null) return t("crons.desc.everySeconds", { n: every });
     }
     if (s !== "0") return fallback;
@@ -106,7 +106,7 @@ function timePart(mi: string, h: string, t: Translate): TimePart | null {
   const hours = numbers(h, 0, 23);
   if (h === "*") {
     if (mi === "*") return { kind: "repeat", text: t("crons.desc.everyMinute") };
-    const every = step(mi);
+    const every = step(mi, 60);
     if (every !== null) return { kind: "repeat", text: t("crons.desc.everyMinutes", { n: every }) };
     if (minutes?.length === 1)
       return {
@@ -115,7 +115,7 @@ function timePart(mi: string, h: string, t: Translate): TimePart | null {
       };
     return null;
   }
-  const everyHours = step(h);
+  const everyHours = step(h, 24);
   if (everyHours !== null && minutes?.length === 1)
     return { kind: "repeat", text: t("crons.desc.minuteOfHours", { m: minutes[0], n: everyHours }) };
   if (minutes && hours && minutes.length * hours.length <= 6) {
@@ -184,10 +184,13 @@ function numbers(field: string, min: number, max: number, names?: readonly strin
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
-/** N of `*` + `/N` (or `0/N`), else null. */
-function step(field: string): number | null {
+/**
+ * N of `*` + `/N` (or `0/N`) when N divides `cycle` (so "every N" is true
+ * across the hour or day: `*\/7` restarts at minute 0 each hour), else null.
+ */
+function step(field: string, cycle: number): number | null {
   const m = /^(?:\*|0)\/(\d{1,2})$/.exec(field);
-  return m && Number(m[1]) > 0 ? Number(m[1]) : null;
+  return m && Number(m[1]) > 0 && cycle % Number(m[1]) === 0 ? Number(m[1]) : null;
 }
 
 function pad(n: number): string {
