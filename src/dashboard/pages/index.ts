@@ -1,10 +1,18 @@
 import { COMMON_MESSAGES } from "../i18n/common";
 import type { Messages } from "../i18n/messages";
 import type { Route } from "../router";
-import { JOBS_MESSAGES, jobsRoutes } from "./jobs";
+import { ACTIONS_MESSAGES, actionsRoutes } from "./actions";
+import { JOB_DETAIL_MESSAGES, JOBS_MESSAGES, jobsRoutes } from "./jobs";
+import { QUEUES_MESSAGES, queuesRoutes } from "./queues";
 
 /** Every page and action of the dashboard, and the texts they use. */
 
-export const ROUTES: readonly Route[] = [...jobsRoutes];
+export const ROUTES: readonly Route[] = [...jobsRoutes, ...queuesRoutes, ...actionsRoutes];
 
-export const MESSAGES: ReadonlyArray<Messages<string>> = [COMMON_MESSAGES, JOBS_MESSAGES];
+export const MESSAGES: ReadonlyArray<Messages<string>> = [
+  COMMON_MESSAGES,
+  JOBS_MESSAGES,
+  JOB_DETAIL_MESSAGES,
+  QUEUES_MESSAGES,
+  ACTIONS_MESSAGES,
+];
