@@ -94,6 +94,8 @@ describe.each(BACKENDS)("dashboard action log on %s", (kind) => {
     ]);
     expect(cancel.slice(5, 9)).toEqual(["cancel", `job ${jobs[0].id}`, "1", "duplicate"]);
     expect(retry[4]).toBe("Firefox 128");
+    const zh = rows((await client().get("/actions?lang=zh-CN")).text);
+    expect(zh[0].slice(2, 7)).toEqual(["控制台", "10.1.2.3", "DashboardClient/1", "暂停", "队列 long"]);
     expect(page.text).toContain(`href="/jobs/${jobs[0].id}"`);
     expect(page.text).toContain('href="/queues/long"');
     expect(page.text).toContain(`href="/jobs/${jobs[2].id}"`);

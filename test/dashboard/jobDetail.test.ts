@@ -89,6 +89,9 @@ describe.each(BACKENDS)("dashboard job detail on %s", (kind) => {
     expect(text).toContain("3 / 4 (75%) posting ledger lines");
     expect(text).toContain("This is the progress of a run that rolled back.");
     expect(text).toContain("Runs (2)");
+    const zh = (await client().get(`/jobs/${job.id}?lang=zh-CN`)).visibleText;
+    expect(zh).toContain("最近错误");
+    expect(zh).toContain("运行记录（2）");
     // A failed job may be retried or cancelled, not stopped or run now.
     expect(page.text).toContain(`action="/jobs/${job.id}/retry"`);
     expect(page.text).toContain(`action="/jobs/${job.id}/cancel"`);

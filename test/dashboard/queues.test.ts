@@ -56,10 +56,10 @@ describe.each(BACKENDS)("dashboard queues on %s", (kind) => {
     const page = await client().get("/queues");
     expect(page.status).toBe(200);
     // queue, state, due now, scheduled later, oldest waits, running, keys, paused by, actions
-    expect(row(page.text, "long")).toEqual(["long", "running", "2", "1", "12.0 s", "0", "—", "—", "Pause"]);
+    expect(row(page.text, "long")).toEqual(["long", "active", "2", "1", "12.0 s", "0", "—", "—", "Pause"]);
     expect(row(page.text, "default")).toEqual([
       "default",
-      "running",
+      "active",
       "1",
       "0",
       "7.0 s",
@@ -68,7 +68,7 @@ describe.each(BACKENDS)("dashboard queues on %s", (kind) => {
       "—",
       "Pause",
     ]);
-    expect(row(page.text, "short")).toEqual(["short", "running", "0", "0", "—", "0", "—", "—", "Pause"]);
+    expect(row(page.text, "short")).toEqual(["short", "active", "0", "0", "—", "0", "—", "—", "Pause"]);
   });
 
   it("pauses a queue with a reason and resumes it, each recorded with the operator and shown on its page", async () => {
