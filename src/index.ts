@@ -61,7 +61,7 @@ export { defineConfig } from "./cli/config";
 export type { HrpCronConfig, SetupContext } from "./cli/config";
 export { defaultDataSourceOptions, defaultPostgresOptions } from "./schema/dataSourceOptions";
 export { JobQueue, type JobQueueOptions, type QueueStats } from "./api/jobQueue";
-export { JobAdmin, type PurgeOptions, type PurgeReport } from "./api/jobAdmin";
+export { JobAdmin, type PurgeOptions, type PurgeReport, type QueueDelay } from "./api/jobAdmin";
 export type { BulkJobFilter, BulkOptions, BulkReport } from "./api/bulkActions";
 export type { BulkJob, EnqueueOptions, MethodRef, TypedEnqueueOptions, TypedJob } from "./api/enqueueInput";
 export { QueueSet, BUILTIN_QUEUES } from "./core/queues";

@@ -11,7 +11,15 @@ import { checkDate, checkId, checkOptionalDate, checkOptions, guarded } from "..
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
-import { cancelJob, jobForChange, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
+import {
+  cancelJob,
+  jobForChange,
+  makeJobDue,
+  queueDelays,
+  queueStats,
+  requeueJob,
+  requestJobStop,
+} from "../store/jobAdmin";
 import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
 import { queuePauses, type QueuePause } from "../store/queueState";
@@ -34,6 +42,16 @@ export interface QueueStats {
   readonly waiting: number;
   /** Not due yet (delayed, or waiting for a retry backoff). */
   readonly scheduled: number;
+}
+
+/** One line of {@link JobAdmin.queueDelays}. */
+export interface QueueDelay {
+  readonly queue: string;
+  readonly concurrencyKey: string | null;
+  /** When the oldest due work not claimed yet became due (its wait is the queue's latency); null when none waits. */
+  readonly oldestDue: Date | null;
+  /** The key's `concurrencyLimit` (runs of the key at once, across all workers); null without a key. */
+  readonly limit: number | null;
 }
 
 /**
@@ -123,6 +141,36 @@ export class JobAdmin {
   async runJobTypeNow(typeId: number, operator?: OperatorContext): Promise<HrpCronJob> {
     const job = await runTypeOnceMore(this.backend, this.options, typeId, checkOperator(operator));
     this.local.wakeups.notify(job.dateCreated);
+    return job;
+  }
+
+  /**
+   * Run now: a pending job due later (a delayed job, or one waiting for a
+   * retry's backoff) becomes due now, so the next free worker of its queue
+   * claims it (this process's at once). Nothing runs here: to execute it in
+   * this process and wait for the outcome, use `Dispatcher.runJob`. Its
+   * planned date (`dateCreated`) stays; recorded in the action log as
+   * `run_now`, in the same transaction.
+   * @throws NotFoundError; CurrentlyRunningError when a worker runs it;
+   *   InvalidStateError when it is not pending (`retryJob` a failed one) or already due
+   */
+  async runJobNow(jobId: number, operator?: OperatorContext): Promise<HrpCronJob> {
+    checkId("jobId", jobId);
+    const by = checkOperator(operator);
+    const now = this.options.now();
+    const job = await writeOnce(this.backend, this.options, { operation: "runJobNow", jobId }, undefined, async (m) => {
+      const before = await jobForChange(m, jobId, ["pending"], "run now");
+      const due = before.nextcall ?? before.dateCreated;
+      if (due.getTime() <= now.getTime())
+        throw new InvalidStateError(
+          `Job ${jobId} is already due (since ${due.toISOString()}): a worker of queue ${before.queue} takes it when one is free`,
+          { jobId, state: before.state },
+        );
+      const changed = await makeJobDue(this.backend, m, jobId, now);
+      await this.record(m, by, "run_now", "job", jobId, `job ${jobId} is due now (was due ${due.toISOString()})`);
+      return changed;
+    });
+    this.local.wakeups.notify(now);
     return job;
   }
 
@@ -227,6 +275,16 @@ export class JobAdmin {
   async stats(now = this.options.now()): Promise<QueueStats[]> {
     const at = guarded("now", () => checkDate("now", now));
     return this.backend.transaction((m) => queueStats(this.backend, m, at));
+  }
+
+  /**
+   * Per queue and concurrency key: since when the oldest due work waits
+   * (latency) and the key's concurrency limit, at `now`; the lines match
+   * {@link stats}'s.
+   */
+  async queueDelays(now = this.options.now()): Promise<QueueDelay[]> {
+    const at = guarded("now", () => checkDate("now", now));
+    return this.backend.transaction((m) => queueDelays(this.backend, m, at));
   }
 
   /**

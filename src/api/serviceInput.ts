@@ -200,18 +200,23 @@ const ACTION_FILTER_KEYS = optionKeys<ActionFilter>({
   action: true,
   targetType: true,
   targetId: true,
+  jobId: true,
+  queue: true,
+  beforeId: true,
   limit: true,
 });
 
 /** The filter of `listActions`. @throws ValidationError */
 export function checkActionFilter(filter: ActionFilter): ActionFilter {
   const f = checkOptions("filter", filter, ACTION_FILTER_KEYS);
-  for (const field of ["by", "action", "targetType"] as const) {
+  for (const field of ["by", "action", "targetType", "queue"] as const) {
     const value = f[field];
     if (value !== undefined && (typeof value !== "string" || value === "" || value.length > 256))
       throw new ValidationError(field, "must be a non-empty string of at most 256 characters", value);
   }
   if (f.targetId !== undefined) checkId("targetId", f.targetId);
+  if (f.jobId !== undefined) checkId("jobId", f.jobId);
+  if (f.beforeId !== undefined) checkId("beforeId", f.beforeId);
   if (f.limit !== undefined) checkInt("limit", f.limit, 1, MAX_LIST_LIMIT);
   checkOptionalDate("since", f.since);
   checkOptionalDate("until", f.until);

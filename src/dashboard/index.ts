@@ -9,3 +9,4 @@ export type { DashboardRequest, DashboardResponse } from "./http/types";
 export { nodeListener, fromNodeRequest, writeNodeResponse, type DashboardHandler } from "./http/node";
 export { ForbiddenActionError } from "./errors";
 export { LOCALES, type Locale } from "./i18n/locale";
+export { redactSecrets, isSecretKey, REDACTED } from "./redact";

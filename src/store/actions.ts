@@ -80,6 +80,12 @@ export interface ActionFilter {
   /** Actions on this one target (with `targetId`): `job`, `cron`, `queue`, `job_type`. */
   readonly targetType?: string;
   readonly targetId?: number;
+  /** Actions on job `jobId`: on it alone (`targetType` `job`) or on many jobs including it (a bulk action's `targetIds`). */
+  readonly jobId?: number;
+  /** Actions on queue `queue` (pause, resume). */
+  readonly queue?: string;
+  /** Actions older than action `beforeId` (keyset paging: the last id of the previous page). */
+  readonly beforeId?: number;
   /** @defaultValue 100 */
   readonly limit?: number;
 }
@@ -99,11 +105,22 @@ export async function listActions(
     ["action = ?", filter.action],
     ["target_type = ?", filter.targetType],
     ["target_id = ?", filter.targetId],
+    // A bulk action's ids are a JSON array without spaces: `[3,17]` → `,3,17,` contains `,17,`.
+    [
+      "((target_type = 'job' AND target_id = ?) OR REPLACE(REPLACE(target_ids, '[', ','), ']', ',') LIKE ?)",
+      filter.jobId === undefined ? undefined : [filter.jobId, `%,${filter.jobId},%`],
+    ],
+    // A queue's pause is recorded with the filter `{"queue":NAME}` (see `setQueuePausedAudited`).
+    [
+      "target_type = 'queue' AND filter = ?",
+      filter.queue === undefined ? undefined : JSON.stringify({ queue: filter.queue }),
+    ],
+    ["id < ?", filter.beforeId],
   ];
   for (const [condition, value] of conditions) {
     if (value === undefined) continue;
     where.push(condition);
-    params.push(value);
+    params.push(...(Array.isArray(value) ? value : [value]));
   }
   const rows = await backend.query<Record<string, unknown>>(
     dataSource.manager,

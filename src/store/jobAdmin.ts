@@ -118,6 +118,23 @@ export async function triggerJob(backend: Backend, m: EntityManager, jobId: numb
 }
 
 /**
+ * A pending job (not claimed) due `when` rather than later (an operator's
+ * "run now"), its `ir_cron` record's next call with it; returns the job as
+ * it is now. Its planned date (`date_created`) stays.
+ * @throws CurrentlyRunningError when a worker claimed it meanwhile
+ */
+export async function makeJobDue(backend: Backend, m: EntityManager, jobId: number, when: Date): Promise<HrpCronJob> {
+  if (!(await triggerJob(backend, m, jobId, when))) await claimedMeanwhile(m, jobId);
+  const at = backend.toDbDate(when);
+  await backend.execute(m, `UPDATE ir_cron SET nextcall = ?, write_date = ? WHERE hrp_cron_job_id = ?`, [
+    at,
+    at,
+    jobId,
+  ]);
+  return (await m.findOneBy(HrpCronJob, { id: jobId }))!;
+}
+
+/**
  * Asks the worker running job `jobId` to stop it (it reads the request at
  * its next heartbeat).
  * @throws NotFoundError, InvalidStateError when the job is not running
@@ -169,6 +186,36 @@ export async function queueStats(
     running: Number(r.running),
     waiting: Number(r.waiting),
     scheduled: Number(r.scheduled),
+  }));
+}
+
+/**
+ * Per queue and concurrency key, at `now`: when the oldest due, unclaimed
+ * work became due (null when none waits), and the key's limit (the
+ * largest `concurrency_limit` among its live rows; null without a key).
+ * Over the same rows as {@link queueStats}.
+ */
+export async function queueDelays(
+  backend: Backend,
+  m: EntityManager,
+  now: Date,
+): Promise<Array<{ queue: string; concurrencyKey: string | null; oldestDue: Date | null; limit: number | null }>> {
+  const rows = await backend.query<{ queue: string; k: string | null; oldest: unknown; lim: unknown }>(
+    m,
+    `SELECT queue, concurrency_key AS k,
+            MIN(CASE WHEN running_worker IS NULL AND nextcall <= ? THEN nextcall END) AS oldest,
+            MAX(concurrency_limit) AS lim
+       FROM (SELECT queue, concurrency_key, concurrency_limit, running_worker, nextcall FROM ir_cron WHERE ${RUNNABLE} AND hrp_cron_job_id IS NULL
+             UNION ALL
+             SELECT queue, concurrency_key, concurrency_limit, running_worker, nextcall FROM hrp_cron_job WHERE state IN ('pending', 'running')) x
+      GROUP BY queue, concurrency_key ORDER BY queue, concurrency_key`,
+    [backend.toDbDate(now)],
+  );
+  return rows.map((r) => ({
+    queue: r.queue,
+    concurrencyKey: r.k,
+    oldestDue: r.oldest === null || r.oldest === undefined ? null : backend.fromDbDate(r.oldest),
+    limit: r.k === null || r.lim === null || r.lim === undefined ? null : Number(r.lim),
   }));
 }
 
