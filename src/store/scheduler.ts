@@ -247,32 +247,3 @@ export async function failingTypes(backend: Backend, manager: EntityManager): Pr
     error: (r.error ?? "").split("\n")[0],
   }));
 }
-
-/** A Scheduled Job Type the scheduler could not enqueue (a `Failed` log row without a job), as its tick recorded it. */
-export interface TypeEnqueueFailure {
-  readonly typeId: number;
-  readonly method: string;
-  readonly at: Date | null;
-  /** The recorded reason (its first line). */
-  readonly error: string;
-}
-
-/** The latest `limit` enqueue failures of the scheduler's ticks ({@link recordTypeFailure}), newest first. */
-export async function recentEnqueueFailures(
-  backend: Backend,
-  manager: EntityManager,
-  limit: number,
-): Promise<TypeEnqueueFailure[]> {
-  const rows = await backend.query<{ t: unknown; method: string; date_end: unknown; error: string | null }>(
-    manager,
-    `SELECT scheduled_job_type_id AS t, method, date_end, error FROM scheduled_job_log
-      WHERE status = 'Failed' AND hrp_cron_job_id IS NULL ORDER BY id DESC LIMIT ?`,
-    [limit],
-  );
-  return rows.map((r) => ({
-    typeId: Number(r.t),
-    method: r.method,
-    at: backend.fromDbDate(r.date_end),
-    error: (r.error ?? "").split("\n")[0],
-  }));
-}
