@@ -15,7 +15,7 @@ const WIDTH = 720;
 const HEIGHT = 220;
 const LEFT = 44;
 const RIGHT = 44;
-const TOP = 12;
+const TOP = 26;
 const BOTTOM = 28;
 
 /** How the chart labels its periods. */
@@ -129,8 +129,8 @@ export function throughputChart(
           </text>`
         : null,
     )}
-    <text class="axis-title" x="4" y="${TOP + 4}">${t("overview.chart.axisRuns")}</text>
-    <text class="axis-title" x="${WIDTH - 4}" y="${TOP + 4}" text-anchor="end">${t("overview.chart.axisRate")}</text>`;
+    <text class="axis-title" x="4" y="12">${t("overview.chart.axisRuns")}</text>
+    <text class="axis-title" x="${WIDTH - 4}" y="12" text-anchor="end">${t("overview.chart.axisRate")}</text>`;
 
   return html`<svg
       class="chart"

@@ -121,20 +121,23 @@ function health(ctx: PageContext, data: OverviewData): SafeHtml {
             >`,
       ],
     ])}
-    ${table(
-      ctx,
-      [t("common.worker"), t("overview.col.host"), t("overview.col.heartbeat"), t("common.state")],
-      data.workers.map(
-        (w) =>
-          html`<tr>
-            <td class="mono">${w.id}</td>
-            <td>${w.hostname ?? "—"}${w.pid !== null ? ` · ${w.pid}` : ""}</td>
-            <td class="date">${formatAge(w.lastSeenAt, ctx.now, t)}</td>
-            <td>${workerStatus(ctx, w)}</td>
-          </tr>`,
-      ),
-      { id: "overview-workers-table" },
-    )}`;
+    ${
+      data.workers.length > 0 &&
+      table(
+        ctx,
+        [t("common.worker"), t("overview.col.host"), t("overview.col.heartbeat"), t("common.state")],
+        data.workers.map(
+          (w) =>
+            html`<tr>
+              <td class="mono">${w.id}</td>
+              <td>${w.hostname ?? "—"}${w.pid !== null ? ` · ${w.pid}` : ""}</td>
+              <td class="date">${formatAge(w.lastSeenAt, ctx.now, t)}</td>
+              <td>${workerStatus(ctx, w)}</td>
+            </tr>`,
+        ),
+        { id: "overview-workers-table" },
+      )
+    }`;
 }
 
 function queueTable(ctx: PageContext, data: OverviewData): SafeHtml {
