@@ -135,7 +135,11 @@ export interface HeldRun {
   readonly since: Date | null;
 }
 
-/** Every registered worker (live or not: a dead one stays until recovery removes it), oldest first. */
+/**
+ * Every registered worker, oldest first. A worker that stopped cleanly
+ * unregistered; one whose process died stays, with its last heartbeat
+ * (recovery releases its claims, not its registration).
+ */
 export async function listWorkers(backend: Backend, m: EntityManager): Promise<WorkerInfo[]> {
   const rows = await backend.query<{
     id: string;

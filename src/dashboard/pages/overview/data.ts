@@ -18,7 +18,12 @@ import { failingTypes, schedulerStatus, type FailingType, type SchedulerStatus }
 import { listWorkers, type WorkerInfo } from "../../../store/workers";
 import type { PageContext } from "../../context";
 
-/** What the overview shows, read in one go (each read is its own statement, outside any transaction). */
+/**
+ * What the overview shows, read in one go. Each read is one statement on the
+ * DataSource's manager, outside any transaction: on SQLite a transaction
+ * would wait for the write lock that a running batch of this process holds
+ * for as long as its job runs.
+ */
 
 /** A time window of the throughput chart, chosen with `?range=`. */
 export interface ChartRange {
@@ -85,8 +90,8 @@ export async function overviewData(ctx: PageContext): Promise<OverviewData> {
     buckets: await runsOverTime(backend, m, since, range.periodMs, range.periods),
     oldest: await oldestDue(backend, m, ctx.now),
     workers: await listWorkers(backend, m),
-    facts: await doctorFacts(backend, DEFAULTS.workerTimeoutMs),
-    scheduler: await schedulerStatus(backend),
+    facts: await doctorFacts(backend, DEFAULTS.workerTimeoutMs, m),
+    scheduler: await schedulerStatus(backend, m),
     failingTypes: await failingTypes(backend, m),
     enqueueFailures: await recentEnqueueFailures(backend, m, TOP),
     failingMethods: await failingMethods(backend, m, since, TOP),
@@ -96,8 +101,8 @@ export async function overviewData(ctx: PageContext): Promise<OverviewData> {
 /**
  * Whether a worker is alive: it heartbeat within `workerTimeoutMs`
  * (`DEFAULTS.workerTimeoutMs`, the dispatchers' default) before `now`. A
- * worker past it is presumed dead: its claims are recovered by the next
- * live worker, which then removes its registration.
+ * worker past it is presumed dead: live workers recover its claims (its
+ * registration stays, showing when it was last heard of).
  */
 export function isAlive(worker: Pick<WorkerInfo, "lastSeenAt">, now: Date): boolean {
   return worker.lastSeenAt !== null && now.getTime() - worker.lastSeenAt.getTime() <= DEFAULTS.workerTimeoutMs;

@@ -73,9 +73,9 @@ export const OVERVIEW_MESSAGES = defineMessages(
     "workers.run.cron": "scheduled action #{id}",
     "workers.orphans": "Runs held by workers that are not registered",
     "workers.orphans.help":
-      "Their worker's registration is gone (it stopped or was presumed dead). A live worker recovers these claims at its next recovery pass.",
+      "Their worker's registration is gone (it stopped). A live worker recovers these claims at its next recovery pass.",
     "workers.help":
-      "A worker that has not sent a heartbeat for {s} s is presumed dead: a live worker recovers the runs it held and then removes its registration.",
+      "A worker that has not sent a heartbeat for {s} s is presumed dead: live workers recover the runs it held. A worker that stops cleanly unregisters; one whose process died stays listed as dead.",
   },
   {
     "overview.title": "概览",
@@ -146,8 +146,8 @@ export const OVERVIEW_MESSAGES = defineMessages(
     "workers.run.job": "任务 #{id}",
     "workers.run.cron": "计划任务 #{id}",
     "workers.orphans": "由未注册工作进程持有的运行",
-    "workers.orphans.help":
-      "其工作进程的注册已不存在（已停止或被判定为停止）。在线的工作进程会在下一次恢复检查时接管这些运行。",
-    "workers.help": "超过 {s} 秒没有心跳的工作进程被判定为已停止：在线的工作进程会恢复它持有的运行，然后删除它的注册。",
+    "workers.orphans.help": "其工作进程的注册已不存在（已停止）。在线的工作进程会在下一次恢复检查时接管这些运行。",
+    "workers.help":
+      "超过 {s} 秒没有心跳的工作进程被判定为已停止：在线的工作进程会接管它持有的运行。正常退出的工作进程会注销；进程意外终止的则继续显示为已停止。",
   },
 );
