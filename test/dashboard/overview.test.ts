@@ -167,6 +167,29 @@ describe.each(BACKENDS)("dashboard overview on %s", (kind) => {
     expect(region(await client().get("/"), "overview-scheduler")).toMatch(/scheduler-state">paused</);
   });
 
+  it("shows the scheduler's tick errors and the scheduled job types whose latest run failed", async () => {
+    clock.set("2026-11-30T12:00:00.000Z");
+    const type = await new Scheduler(db.dataSource, { registry, now: clock.now }).createType({
+      method: "hrp.lab.archive",
+      frequency: "Hourly",
+    });
+    // A deploy whose registry lost the method: at the next tick the type cannot be enqueued.
+    clock.set("2026-11-30T13:05:00.000Z");
+    const result = await new Scheduler(db.dataSource, {
+      registry: new ModelRegistry(),
+      now: clock.now,
+      logger: memoryLogger(),
+    }).tick();
+    expect(result.skipped.map((s) => s.method)).toEqual(["hrp.lab.archive"]);
+    const page = await client().get("/");
+    const errors = /id="overview-tick-errors"([\s\S]*?)<\/table>/.exec(page.text)![1];
+    expect(errors).toContain("2026-11-30 13:05:00");
+    expect(errors).toContain(`href="/job-types/${type.id}"`);
+    expect(errors).toContain("Method &#96;hrp.lab.archive&#96; does not exist");
+    const failing = /id="overview-failing-types"([\s\S]*?)<\/table>/.exec(page.text)![1];
+    expect(failing).toContain("hrp.lab.archive");
+  });
+
   it("renders in Simplified Chinese", async () => {
     await given();
     const page = await client().get("/?lang=zh-CN");
