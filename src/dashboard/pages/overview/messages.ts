@@ -19,7 +19,7 @@ export const OVERVIEW_MESSAGES = defineMessages(
     "overview.chart.stopped": "Stopped",
     "overview.chart.rate": "Failure rate (right axis)",
     "overview.chart.axisRuns": "runs",
-    "overview.chart.axisRate": "failed",
+    "overview.chart.axisRate": "failure rate",
     "overview.health": "Health",
     "overview.oldestDue": "Waiting longest",
     "overview.dueFor": "due {age}",
