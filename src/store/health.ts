@@ -4,7 +4,8 @@ import type { Backend } from "../backend";
 /**
  * The reads of a health overview (the dashboard's first page): jobs counted
  * by queue and state, runs counted over time, the oldest due job that still
- * waits, and the methods whose runs fail most. Runs are read from the
+ * waits, the methods whose runs fail most, and the scheduler's latest
+ * enqueue failures (its tick errors). Runs are read from the
  * `hrp_cron_runs` view (run-log rows and done one-shot jobs, migration
  * 0012), by when they ended.
  */
