@@ -202,6 +202,21 @@ export interface Backend {
   /** The parameters of {@link jsonText}: object keys and array indexes, outermost first. */
   jsonPath(path: ReadonlyArray<string | number>): unknown[];
 
+  /**
+   * The time bucket an instant falls in, for counts over time (the
+   * dashboard's throughput chart): SQL for the whole number of periods of a
+   * bound length between a bound origin and instant `column`, as an integer
+   * (0 for the period starting at the origin), its `?`s filled by
+   * {@link timeBucketParams}. Meant for instants at or after the origin
+   * (select them with `column >= origin`): before it, SQLite truncates
+   * towards zero. Both databases round to whole milliseconds first, so an
+   * instant exactly on a boundary opens the next period.
+   * PostgreSQL: `EXTRACT(EPOCH ...)`; SQLite: `julianday`.
+   */
+  timeBucket(column: string): string;
+  /** The parameters of {@link timeBucket}: the first period's start and the period's length (ms, a positive integer). */
+  timeBucketParams(origin: Date, periodMs: number): unknown[];
+
   /** A `Date` as a bind parameter for raw SQL. */
   toDbDate(date: Date): unknown;
   /** A date read by raw SQL back into a `Date`. */

@@ -1,3 +1,4 @@
+import type { EntityManager } from "typeorm";
 import type { Backend } from "../backend";
 import { jobReady, READY } from "./predicates";
 import { liveWorkerMethods } from "./workers";
@@ -40,9 +41,20 @@ export interface DoctorFacts {
   }>;
 }
 
-/** Reads the facts of a doctor report; a worker is live when it heartbeat within `workerTimeoutMs`. */
-export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Promise<DoctorFacts> {
-  const q = <R>(sql: string, params: unknown[] = []) => backend.transaction((m) => backend.query<R>(m, sql, params));
+/**
+ * Reads the facts of a doctor report; a worker is live when it heartbeat
+ * within `workerTimeoutMs`. Each read is its own transaction, or with
+ * `manager` a statement on it: the dashboard passes the DataSource's
+ * manager, so on SQLite a page does not wait for the write lock a running
+ * batch of this process holds.
+ */
+export async function doctorFacts(
+  backend: Backend,
+  workerTimeoutMs: number,
+  manager?: EntityManager,
+): Promise<DoctorFacts> {
+  const q = <R>(sql: string, params: unknown[] = []) =>
+    manager ? backend.query<R>(manager, sql, params) : backend.transaction((m) => backend.query<R>(m, sql, params));
   const date = (v: unknown) => backend.fromDbDate(v);
   const workers = await q<{ id: string; hostname: string; pid: number; started_at: unknown; last_seen_at: unknown }>(
     `SELECT id, hostname, pid, started_at, last_seen_at FROM hrp_cron_worker ORDER BY started_at`,
@@ -58,7 +70,9 @@ export async function doctorFacts(backend: Backend, workerTimeoutMs: number): Pr
              SELECT model, function, nextcall, unserved_since FROM hrp_cron_job WHERE ${jobReady()}) x
       GROUP BY model, function ORDER BY method`,
   );
-  const served = await backend.transaction((m) => liveWorkerMethods(backend, m, workerTimeoutMs));
+  const served = manager
+    ? await liveWorkerMethods(backend, manager, workerTimeoutMs)
+    : await backend.transaction((m) => liveWorkerMethods(backend, m, workerTimeoutMs));
   const running = await q<{
     id: number | null;
     job_id: number | null;

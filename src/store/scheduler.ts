@@ -196,10 +196,11 @@ export async function setSchedulerControl(
   );
 }
 
-export async function schedulerStatus(backend: Backend): Promise<SchedulerStatus> {
-  const [row] = await backend.transaction((m) =>
-    backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`),
-  );
+/** The scheduler's row, read in a transaction of its own, or with `manager` as a statement on it. */
+export async function schedulerStatus(backend: Backend, manager?: EntityManager): Promise<SchedulerStatus> {
+  const read = (m: EntityManager) =>
+    backend.query<Record<string, unknown>>(m, `SELECT * FROM hrp_cron_scheduler WHERE id = 1`);
+  const [row] = manager ? await read(manager) : await backend.transaction(read);
   return {
     enabled: backend.fromDbBool(row.enabled),
     paused: backend.fromDbBool(row.paused),

@@ -111,3 +111,80 @@ function parseOrNull(text: string | null): unknown {
     return null;
   }
 }
+
+/** A registered worker, as the dashboard lists them. */
+export interface WorkerInfo {
+  readonly id: string;
+  readonly hostname: string | null;
+  readonly pid: number | null;
+  readonly startedAt: Date | null;
+  /** Its last heartbeat (the worker's wall clock). */
+  readonly lastSeenAt: Date | null;
+  /** The `model.method` names it serves (null: it did not say). */
+  readonly methods: readonly string[] | null;
+}
+
+/** A run (a recurring cron's or a job's) claimed by a worker now. */
+export interface HeldRun {
+  /** The job's id, or the recurring cron's. */
+  readonly id: number;
+  readonly source: RunSource;
+  readonly name: string;
+  readonly queue: string;
+  readonly workerId: string;
+  readonly since: Date | null;
+}
+
+/**
+ * Every registered worker, oldest first. A worker that stopped cleanly
+ * unregistered; one whose process died stays, with its last heartbeat
+ * (recovery releases its claims, not its registration).
+ */
+export async function listWorkers(backend: Backend, m: EntityManager): Promise<WorkerInfo[]> {
+  const rows = await backend.query<{
+    id: string;
+    hostname: string | null;
+    pid: unknown;
+    started_at: unknown;
+    last_seen_at: unknown;
+    methods: string | null;
+  }>(m, `SELECT id, hostname, pid, started_at, last_seen_at, methods FROM hrp_cron_worker ORDER BY started_at, id`);
+  return rows.map((r) => {
+    const methods = parseOrNull(r.methods);
+    return {
+      id: r.id,
+      hostname: r.hostname,
+      pid: r.pid === null ? null : Number(r.pid),
+      startedAt: backend.fromDbDate(r.started_at),
+      lastSeenAt: backend.fromDbDate(r.last_seen_at),
+      methods: Array.isArray(methods) ? methods.map(String) : null,
+    };
+  });
+}
+
+/** Every claimed run (recurring crons' and jobs'), by worker then claim time. */
+export async function heldRuns(backend: Backend, m: EntityManager): Promise<HeldRun[]> {
+  const rows = await backend.query<{
+    s: RunSource;
+    id: unknown;
+    name: string;
+    queue: string;
+    running_worker: string;
+    running_since: unknown;
+  }>(
+    m,
+    `SELECT s, id, name, queue, running_worker, running_since
+       FROM (SELECT 'cron' AS s, id, name, queue, running_worker, running_since FROM ir_cron WHERE running_worker IS NOT NULL
+             UNION ALL
+             SELECT 'job', id, name, queue, running_worker, running_since FROM hrp_cron_job WHERE running_worker IS NOT NULL) x
+      ORDER BY running_worker, running_since, s, id`,
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    source: r.s,
+    name: r.name,
+    queue: r.queue,
+    workerId: r.running_worker,
+    since: backend.fromDbDate(r.running_since),
+  }));
+}

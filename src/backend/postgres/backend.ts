@@ -289,6 +289,14 @@ export class PostgresBackend extends BaseBackend implements Backend {
     return [path.map(String)];
   }
 
+  timeBucket(column: string): string {
+    return `CAST(FLOOR(ROUND(EXTRACT(EPOCH FROM (${column} - CAST(? AS timestamptz))) * 1000) / CAST(? AS bigint)) AS bigint)`;
+  }
+
+  timeBucketParams(origin: Date, periodMs: number): unknown[] {
+    return [origin, periodMs];
+  }
+
   toDbDate(date: Date): Date {
     return date;
   }

@@ -199,6 +199,15 @@ export class SqliteBackend extends BaseBackend implements Backend {
     return [text, text];
   }
 
+  timeBucket(column: string): string {
+    // Whole milliseconds first (julianday is a double), then integer division.
+    return `(CAST(ROUND((julianday(${column}) - julianday(?)) * 86400000) AS INTEGER) / CAST(? AS INTEGER))`;
+  }
+
+  timeBucketParams(origin: Date, periodMs: number): unknown[] {
+    return [this.toDbDate(origin), periodMs];
+  }
+
   toDbDate(date: Date): string {
     return date.toISOString().replace("T", " ").replace("Z", "");
   }
