@@ -9,3 +9,12 @@ export type { DashboardRequest, DashboardResponse } from "./http/types";
 export { nodeListener, fromNodeRequest, writeNodeResponse, type DashboardHandler } from "./http/node";
 export { ForbiddenActionError } from "./errors";
 export { LOCALES, type Locale } from "./i18n/locale";
+export { expressDashboard, type ExpressLikeRequest, type ExpressMiddleware } from "./adapters/express";
+export {
+  fastifyDashboard,
+  type FastifyDashboardPlugin,
+  type FastifyLikeInstance,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+} from "./adapters/fastify";
+export type { MountableDashboard } from "./adapters/types";
