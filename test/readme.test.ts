@@ -117,7 +117,7 @@ describe.each(BACKENDS)("README dashboard examples on %s", (kind) => {
       child.stdout.on("data", (d: Buffer) => (output += d.toString()));
       child.stderr.on("data", (d: Buffer) => (output += d.toString()));
       const url = `http://localhost:${port}/admin/jobs/jobs`;
-      for (const deadline = Date.now() + 30_000; !output.includes(url) && Date.now() < deadline; )
+      for (const deadline = Date.now() + 30_000; !output.includes(url) && Date.now() < deadline;)
         await new Promise((r) => setTimeout(r, 50));
       expect(output).toBe(`dashboard on ${url}\n`);
       const as = (token?: string) => fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
