@@ -4,7 +4,7 @@ import { MAX_BODY_BYTES } from "../http/node";
 import type { MountableDashboard } from "./types";
 
 /**
- * What the Fastify adapter uses of Fastify (5, and 4): structural types, so
+ * What the Fastify adapter uses of Fastify (5, which the tests run): structural types, so
  * hrp-cron needs no `fastify`; Fastify's own objects fit them.
  */
 
