@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +86,70 @@ describe.each(BACKENDS)("README NestJS example on %s", (kind) => {
     }
   });
 });
+
+/**
+ * The README's dashboard examples (`readme/dashboard-express`, `-fastify`,
+ * `-nest`), each run as a program as pasted (its port 3000 replaced by a
+ * free one; on PostgreSQL its DataSource pointed at a fresh schema that it
+ * migrates): it prints its URL, and its resolvers let the admin act, the
+ * auditor only look, and nobody else in.
+ */
+const DASHBOARD_SQLITE_OPTIONS = `{ type: "better-sqlite3", database: "app.sqlite", entities: ENTITIES }`;
+const DASHBOARD_EXAMPLES = ["readme/dashboard-express", "readme/dashboard-fastify", "readme/dashboard-nest"];
+
+describe.each(BACKENDS)("README dashboard examples on %s", (kind) => {
+  it.each(DASHBOARD_EXAMPLES)("%s runs as pasted: its users get the access its resolvers give", async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), "hrp-cron-readme-dashboard-"));
+    const db = kind === "postgres" ? await openTestDb(kind, [], []) : null;
+    const port = await freePort();
+    let source = fileModule(name, LIBRARY);
+    expect(source).toContain(DASHBOARD_SQLITE_OPTIONS);
+    expect(source).toContain("3000");
+    source = source.replaceAll("3000", String(port));
+    if (db) source = source.replace(DASHBOARD_SQLITE_OPTIONS, postgresOptions(db));
+    writeFileSync(join(dir, "app.js"), transpile(source));
+    const child = spawn(process.execPath, ["app.js"], {
+      cwd: dir,
+      env: { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+    });
+    try {
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      const url = `http://localhost:${port}/admin/jobs/jobs`;
+      for (const deadline = Date.now() + 30_000; !output.includes(url) && Date.now() < deadline;)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(output).toBe(`dashboard on ${url}\n`);
+      const as = (token?: string) => fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const admin = await as("token-of-li-na");
+      expect(admin.status).toBe(200);
+      const adminPage = await admin.text();
+      expect(adminPage).toContain("Signed in as li.na");
+      expect(adminPage).not.toContain("read only");
+      const auditor = await (await as("token-of-wang-fang")).text();
+      expect(auditor).toContain("Signed in as wang.fang · read only");
+      expect((await as()).status).toBe(403);
+      expect((await as("token-of-nobody")).status).toBe(403);
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on("exit", resolve)));
+      await db?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** TypeORM options (TypeScript source) for the test database's PostgreSQL schema, in place of an example's SQLite file. */
 function postgresOptions(db: TestDb): string {

@@ -29,6 +29,12 @@ export interface OptionSpec {
   readonly value?: string;
   /** One line for `--help`. */
   readonly help: string;
+  /**
+   * A `string` option whose value may be left out: given only inline
+   * (`--dashboard=8788`); alone (`--dashboard`) it is `true`, and the next
+   * argument is never taken as its value.
+   */
+  readonly optionalValue?: boolean;
 }
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
@@ -51,7 +57,8 @@ export function parseCommandArgs(command: string, argv: readonly string[], specs
   const options = Object.fromEntries(
     Object.entries(specs).map(([name, spec]) => [
       name,
-      { type: spec.type, ...(spec.short ? { short: spec.short } : {}) },
+      // An optional value comes inline only: to the tokenizer the option is a flag (which still reports `=value`).
+      { type: spec.optionalValue ? "boolean" : spec.type, ...(spec.short ? { short: spec.short } : {}) },
     ]),
   );
   const { tokens } = parseNodeArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
@@ -68,6 +75,12 @@ export function parseCommandArgs(command: string, argv: readonly string[], specs
     const spec = specs[token.name];
     if (!spec) throw new UsageError(unknownOption(command, written, specs), command);
     if (flags.has(token.name)) throw new UsageError(`option --${token.name} is given twice`, command);
+    if (spec.optionalValue) {
+      if (token.inlineValue && token.value === "")
+        throw new UsageError(`option --${token.name}= needs a value after "=", or leave "=" out`, command);
+      flags.set(token.name, token.inlineValue && token.value !== undefined ? token.value : true);
+      continue;
+    }
     if (spec.type === "boolean") {
       if (token.value !== undefined)
         throw new UsageError(`option --${token.name} takes no value (got "${token.value}")`, command);

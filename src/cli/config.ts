@@ -9,6 +9,22 @@ import { checkInt } from "../core/validate";
 import { checkSchedulerEvents, type SchedulerEvents } from "../scheduler/schedulerInput";
 import type { UserResolver } from "../core/users";
 import { ResUsersResolver } from "../store/users";
+import type { DashboardOptions } from "../dashboard";
+
+/** What the config may set of the dashboard the CLI serves (who gets in comes from the environment). */
+export type CliDashboardOptions = Pick<
+  DashboardOptions,
+  "basePath" | "redactArgs" | "defaultLocale" | "timeZone" | "pageSize" | "bulkMax"
+>;
+
+const CLI_DASHBOARD_KEYS: ReadonlyArray<keyof CliDashboardOptions> = [
+  "basePath",
+  "redactArgs",
+  "defaultLocale",
+  "timeZone",
+  "pageSize",
+  "bulkMax",
+];
 
 /** What `setup` receives: the migrated data source and a service bound to the registry. */
 export interface SetupContext {
@@ -66,6 +82,13 @@ export interface HrpCronConfig {
    * examples); the read-only commands (`jobs`, `crons`, `runs`, `queues`, `doctor`, ...) never run it.
    */
   readonly setup?: (context: SetupContext) => Promise<void>;
+  /**
+   * The dashboard `hrp-cron dashboard` and `hrp-cron worker --dashboard`
+   * serve: its `basePath` (`--base-path` wins), `redactArgs`, `timeZone`,
+   * `defaultLocale`, `pageSize`, `bulkMax`. Who may use it comes from the
+   * environment (`HRP_CRON_DASHBOARD_TOKEN`, ...), never from this file.
+   */
+  readonly dashboard?: CliDashboardOptions;
 }
 
 /** Identity function that gives a config file type checking. */
@@ -88,6 +111,7 @@ const CONFIG_KEYS: Readonly<Record<keyof HrpCronConfig, string>> = {
   userResolver: "object",
   setup: "function",
   postgres: "object",
+  dashboard: "object",
 };
 
 /**
@@ -134,6 +158,12 @@ export function checkConfig(config: HrpCronConfig, path: string): HrpCronConfig 
       config.userResolver ?? new ResUsersResolver(),
     );
   }
+  for (const key of Object.keys(config.dashboard ?? {}))
+    if (!(CLI_DASHBOARD_KEYS as readonly string[]).includes(key))
+      throw new ConfigError(
+        `config file ${path}: unknown key "dashboard.${key}"; the dashboard takes ${CLI_DASHBOARD_KEYS.join(", ")} (who may use it comes from HRP_CRON_DASHBOARD_TOKEN, HRP_CRON_DASHBOARD_USER and HRP_CRON_DASHBOARD_PASSWORD)`,
+        { path, key: `dashboard.${key}` },
+      );
   if (config.schedulerEvents !== undefined) checkSchedulerEvents(config.schedulerEvents);
   if (config.schedulerIntervalMinutes !== undefined)
     checkInt("schedulerIntervalMinutes", config.schedulerIntervalMinutes, 1, 59);

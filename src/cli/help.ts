@@ -58,7 +58,8 @@ export function generalHelp(commands: Readonly<Record<string, Command>>): string
 }
 
 function optionLabel(long: string, spec: OptionSpec): string {
-  const value = spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : "";
+  const value =
+    spec.type !== "string" ? "" : spec.optionalValue ? `[=${spec.value ?? "VALUE"}]` : ` ${spec.value ?? "VALUE"}`;
   return `${spec.short ? `-${spec.short}, ` : "    "}--${long}${value}`;
 }
 

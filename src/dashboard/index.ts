@@ -10,3 +10,12 @@ export { nodeListener, fromNodeRequest, writeNodeResponse, type DashboardHandler
 export { ForbiddenActionError } from "./errors";
 export { LOCALES, type Locale } from "./i18n/locale";
 export { redactSecrets, isSecretKey, REDACTED } from "./redact";
+export { expressDashboard, type ExpressLikeRequest, type ExpressMiddleware } from "./adapters/express";
+export {
+  fastifyDashboard,
+  type FastifyDashboardPlugin,
+  type FastifyLikeInstance,
+  type FastifyLikeReply,
+  type FastifyLikeRequest,
+} from "./adapters/fastify";
+export type { MountableDashboard } from "./adapters/types";

@@ -12,3 +12,9 @@ export type {
   HrpCronSchedulerOptions,
   HrpCronWorkerOptions,
 } from "./options";
+export { HrpCronDashboardModule } from "./dashboardModule";
+export type {
+  HrpCronDashboardModuleAsyncOptions,
+  HrpCronDashboardModuleOptions,
+  HrpCronDashboardModuleRootOptions,
+} from "./dashboardOptions";

@@ -57,7 +57,11 @@ describe("the CLI's help, version and usage errors", () => {
     expect(help.code).toBe(0);
     expect(help.out.split("\n")[0]).toMatch(new RegExp(`^usage: hrp-cron ${name}\\b.*\\[options\\]$`));
     for (const [option, spec] of Object.entries(commonOptions(COMMANDS[name])))
-      expect(help.out).toMatch(new RegExp(`--${option}${spec.type === "string" ? " [A-Z_,0-9.]+" : ""}  +\\S`));
+      expect(help.out).toMatch(
+        new RegExp(
+          `--${option}${spec.type !== "string" ? "" : spec.optionalValue ? "\\[=[A-Z_]+\\]" : " [A-Z_,0-9.]+"}  +\\S`,
+        ),
+      );
     expect(await cli(name, "-h")).toEqual(help);
     expect(await cli("help", name)).toEqual(help);
   });
@@ -103,6 +107,9 @@ describe("the CLI's help, version and usage errors", () => {
       [["job", "0"], /JOB_ID must be from 1 to 2147483647, got 0/],
       [["retry", "1", "2"], /"retry" takes exactly one JOB_ID, got 2/],
       [["scheduler", "nap"], /unknown scheduler action "nap"/],
+      [["dashboard", "--port", "70000"], /--port must be from 0 to 65535, got 70000/],
+      [["worker", "--dashboard=web"], /--dashboard must be an integer, got "web"/],
+      [["worker", "--dashboard="], /option --dashboard= needs a value after "=", or leave "=" out/],
       [["purge", "--finished-days", "-1"], /--finished-days must be from 0 to 36500, got -1/],
     ];
     for (const [argv, message] of cases) {

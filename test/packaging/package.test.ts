@@ -63,14 +63,15 @@ describe("the published package", () => {
     }
   });
 
-  it("exports the package root, the test helpers (hrp-cron/testing), the NestJS module (hrp-cron/nest) and package.json only, with types", () => {
+  it("exports the package root, the test helpers (hrp-cron/testing), the NestJS module (hrp-cron/nest), the dashboard (hrp-cron/dashboard) and package.json only, with types", () => {
     expect(manifest.exports).toEqual({
       ".": { types: "./dist/src/index.d.ts", default: "./dist/src/index.js" },
       "./testing": { types: "./dist/src/testing/index.d.ts", default: "./dist/src/testing/index.js" },
       "./nest": { types: "./dist/src/nest/index.d.ts", default: "./dist/src/nest/index.js" },
+      "./dashboard": { types: "./dist/src/dashboard/index.d.ts", default: "./dist/src/dashboard/index.js" },
       "./package.json": "./package.json",
     });
-    for (const entry of [".", "./testing", "./nest"]) {
+    for (const entry of [".", "./testing", "./nest", "./dashboard"]) {
       expect(Object.keys(manifest.exports[entry])[0]).toBe("types"); // conditions match in order: types first
       for (const target of Object.values(manifest.exports[entry]) as string[]) expect(files).toContain(target.slice(2));
     }
@@ -103,7 +104,8 @@ describe("the published package", () => {
     const declarations = files.filter((path) => path.endsWith(".d.ts"));
     expect(declarations.length).toBeGreaterThan(0);
     // An import statement (not a doc comment's example) or an import() type naming one of them.
-    const optional = `(@opentelemetry/[\\w-]+|prom-client|pg|better-sqlite3)`;
+    // The web frameworks too: the dashboard's adapters describe what they use of them structurally.
+    const optional = `(@opentelemetry/[\\w-]+|prom-client|pg|better-sqlite3|express|fastify|@nestjs/platform-[\\w-]+)`;
     const statement = new RegExp(
       `^\\s*(import|export)\\b[^;]*\\bfrom\\s*["']${optional}["']|import\\(["']${optional}["']\\)`,
       "m",

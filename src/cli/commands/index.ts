@@ -1,6 +1,7 @@
 import type { Command } from "../database";
 import { ACTION_COMMANDS } from "./actions";
 import { ADMIN_COMMANDS } from "./admin";
+import { DASHBOARD_COMMANDS } from "./dashboard";
 import { DOCTOR_COMMANDS } from "./doctor";
 import { LISTING_COMMANDS } from "./listings";
 import { SCHEDULER_COMMANDS } from "./scheduler";
@@ -12,6 +13,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   ...DOCTOR_COMMANDS,
   worker: WORKER_COMMANDS.worker,
   migrate: WORKER_COMMANDS.migrate,
+  dashboard: DASHBOARD_COMMANDS.dashboard,
   crons: LISTING_COMMANDS.crons,
   jobs: LISTING_COMMANDS.jobs,
   job: LISTING_COMMANDS.job,

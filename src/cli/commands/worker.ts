@@ -6,7 +6,10 @@ import { QueueSet } from "../../core/queues";
 import type { RunResult } from "../../core/types";
 import { migrate } from "../../schema/migrate";
 import { Dispatcher } from "../../worker/dispatcher";
-import { idArg, noPositionals, stringFlag, UsageError } from "../args";
+import { DEFAULTS } from "../../core/options";
+import { idArg, intFlag, noPositionals, stringFlag, UsageError } from "../args";
+import { standaloneAuth } from "../dashboardAuth";
+import { startDashboard } from "./dashboard";
 import { withDatabase, type Command } from "../database";
 import { configPathOf, openDataSource, openRegistry } from "../loadConfig";
 import { openWhenReachable } from "../waitForDatabase";
@@ -28,10 +31,29 @@ export const WORKER_COMMANDS: Record<string, Command> = {
       burst: { type: "boolean", help: "run what is due, print the runs and the jobs, and exit" },
       sandbox: { type: "boolean", help: "run jobs in worker threads that a timeout or stop can kill" },
       "no-scheduler": { type: "boolean", help: "do not run the scheduler in this process" },
+      dashboard: {
+        type: "string",
+        optionalValue: true,
+        value: "PORT",
+        help: `also serve the web dashboard on 127.0.0.1 (port ${DEFAULTS.dashboard.port} unless given), as "hrp-cron dashboard" does; not with --burst`,
+      },
     },
-    examples: ["hrp-cron worker --queue short,default", "hrp-cron worker --burst --config dist/hrp-cron.config.js"],
+    examples: [
+      "hrp-cron worker --queue short,default",
+      "hrp-cron worker --burst --config dist/hrp-cron.config.js",
+      "hrp-cron worker --dashboard=8788",
+    ],
     async run({ args, config, io }) {
       noPositionals(args);
+      // The dashboard's flag and its access are checked before the database is opened.
+      const dashboardFlag = args.flags.has("burst") ? undefined : args.flags.get("dashboard");
+      const dashboardPort =
+        dashboardFlag === undefined
+          ? undefined
+          : dashboardFlag === true
+            ? DEFAULTS.dashboard.port
+            : intFlag(args, "dashboard", 0, 65_535);
+      const dashboardAuth = dashboardPort === undefined ? null : standaloneAuth(DEFAULTS.dashboard.host);
       const registry = await openRegistry(config);
       if (registry.list().length === 0) {
         const path = configPathOf(stringFlag(args, "config"));
@@ -92,10 +114,22 @@ export const WORKER_COMMANDS: Record<string, Command> = {
             ? null
             : schedulerFor(dataSource, config, registry, consoleLogger("info"));
           await scheduler?.sync();
-          await dispatcher.start();
-          await scheduler?.start(); // leader-elected: safe in every worker
-          io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
-          await io.stopRequested;
+          // Before the work starts: a port in use stops the worker before it takes any job.
+          const served =
+            dashboardAuth === null
+              ? null
+              : await startDashboard(
+                  { dataSource, config, auth: dashboardAuth, host: DEFAULTS.dashboard.host, port: dashboardPort! },
+                  io,
+                );
+          try {
+            await dispatcher.start();
+            await scheduler?.start(); // leader-elected: safe in every worker
+            io.out(`worker ${dispatcher.workerId} running; Ctrl-C stops it`);
+            await io.stopRequested;
+          } finally {
+            await served?.close();
+          }
           io.out("stopping: letting the running job finish...");
           await scheduler?.stop();
           await dispatcher.stop();

@@ -58,7 +58,7 @@ export function writeNodeResponse(res: ServerResponse, response: DashboardRespon
  */
 export function nodeListener(dashboard: DashboardHandler) {
   return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next?: (error?: unknown) => void): void => {
-    fromNodeRequest(req, req.body)
+    fromNodeRequest(req, parsedBodyOf(req))
       .then((request) => dashboard.handle(request))
       .then((response) => {
         if (response) writeNodeResponse(res, response, req.method === "HEAD");
@@ -78,7 +78,20 @@ export function nodeListener(dashboard: DashboardHandler) {
   };
 }
 
+/**
+ * What a body parser that ran before made of the body (`req.body`), or
+ * `undefined` when the stream is still unread: then the body is read here.
+ * A parser that skipped the request (another content type) may still have
+ * set `req.body = {}` (Express 4's `body-parser`), which must not be taken
+ * for an empty form.
+ */
+export function parsedBodyOf(req: IncomingMessage & { body?: unknown }): unknown {
+  return req.readableEnded ? req.body : undefined;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
+  // Already read by someone else who kept nothing: an empty form (its checks then fail), not a wait for ever.
+  if (req.readableEnded) return Promise.resolve("");
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
