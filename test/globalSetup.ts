@@ -16,5 +16,7 @@ export default function globalSetup(): void {
     { cwd: root, stdio: "inherit" },
   );
   // As `npm run build` does: the dashboard's stylesheet and script ship next to its compiled modules.
-  cpSync(join(root, "src", "dashboard", "assets"), join(root, "dist", "src", "dashboard", "assets"), { recursive: true });
+  cpSync(join(root, "src", "dashboard", "assets"), join(root, "dist", "src", "dashboard", "assets"), {
+    recursive: true,
+  });
 }
