@@ -3,7 +3,7 @@ import { backendFor, localFor, type Backend } from "../backend";
 import { writeOnce } from "../backend/commitOnce";
 import type { ProcessLocal } from "../backend/processLocal";
 import { retriedTransaction } from "../backend/retry";
-import { InvalidStateError, ValidationError } from "../core/errors";
+import { InvalidStateError } from "../core/errors";
 import { checkOperator, type Operator, type OperatorContext } from "../core/operator";
 import { DEFAULTS, SHARED_OPTION_KEYS, type SharedOptions } from "../core/options";
 import { resolveShared, type ResolvedShared } from "../core/resolveOptions";
@@ -11,20 +11,14 @@ import { checkDate, checkId, checkOptionalDate, checkOptions, guarded } from "..
 import type { HrpCronJob } from "../schema/entities/HrpCronJob";
 import type { HrpCronRun } from "../schema/entities/HrpCronRun";
 import type { IrCron } from "../schema/entities/IrCron";
-import {
-  cancelJob,
-  jobForChange,
-  makeJobDue,
-  queueDelays,
-  queueStats,
-  requeueJob,
-  requestJobStop,
-} from "../store/jobAdmin";
+import { cancelJob, jobForChange, queueDelays, queueStats, requeueJob, requestJobStop } from "../store/jobAdmin";
 import { listActions, recordAction, type ActionFilter, type OperatorAction } from "../store/actions";
 import * as listings from "../store/listings";
 import { queuePauses, type QueuePause } from "../store/queueState";
 import { setQueuePausedAudited } from "./queuePauses";
 import { ResUsersResolver } from "../store/users";
+import { makeJobDueNow } from "./runJobNow";
+import * as users from "./userLookups";
 import { purgeReport, type PurgeOptions, type PurgeReport } from "./purge";
 import { runCronOnceMore, runTypeOnceMore } from "./runNow";
 
@@ -155,22 +149,8 @@ export class JobAdmin {
    *   InvalidStateError when it is not pending (`retryJob` a failed one) or already due
    */
   async runJobNow(jobId: number, operator?: OperatorContext): Promise<HrpCronJob> {
-    checkId("jobId", jobId);
-    const by = checkOperator(operator);
-    const now = this.options.now();
-    const job = await writeOnce(this.backend, this.options, { operation: "runJobNow", jobId }, undefined, async (m) => {
-      const before = await jobForChange(m, jobId, ["pending"], "run now");
-      const due = before.nextcall ?? before.dateCreated;
-      if (due.getTime() <= now.getTime())
-        throw new InvalidStateError(
-          `Job ${jobId} is already due (since ${due.toISOString()}): a worker of queue ${before.queue} takes it when one is free`,
-          { jobId, state: before.state },
-        );
-      const changed = await makeJobDue(this.backend, m, jobId, now);
-      await this.record(m, by, "run_now", "job", jobId, `job ${jobId} is due now (was due ${due.toISOString()})`);
-      return changed;
-    });
-    this.local.wakeups.notify(now);
+    const job = await makeJobDueNow(this.backend, this.options, jobId, checkOperator(operator));
+    this.local.wakeups.notify(this.options.now());
     return job;
   }
 
@@ -365,67 +345,25 @@ export class JobAdmin {
     });
   }
 
+  /**
+   * The logins of users `ids` through the configured `userResolver` (`#ID?`
+   * for an unknown id; an empty map when the resolver fails). See {@link userLogins}.
+   */
+  userLogins(ids: Iterable<number>): Promise<Map<number, string>> {
+    return users.userLogins(this.dataSource.manager, this.options.userResolver, ids);
+  }
+
+  /** The time zones of users `ids` (null: none set). See {@link userTimeZones}. */
+  userTimeZones(ids: Iterable<number>): Promise<Map<number, string | null>> {
+    return users.userTimeZones(this.dataSource.manager, this.options.userResolver, ids);
+  }
+
+  /** The id of the user with `login`, or null. @throws ValidationError (see {@link userIdByLogin}) */
+  userIdByLogin(login: string): Promise<number | null> {
+    return users.userIdByLogin(this.dataSource.manager, this.options.userResolver, login);
+  }
+
   /** Every run (the `hrp_cron_runs` view: run-log rows and done one-shot jobs), newest first. */
-  /**
-   * The logins of users `ids`, through the configured `userResolver`, for
-   * listings that show people rather than ids: one lookup per distinct id,
-   * in one read. An id the resolver does not know maps to `#ID?`. A
-   * resolver that fails (its table missing: a CLI run without the config
-   * that names the application's resolver) gives an empty map, so the
-   * listing shows ids rather than failing.
-   */
-  async userLogins(ids: Iterable<number>): Promise<Map<number, string>> {
-    const distinct = [...new Set(ids)];
-    if (distinct.length === 0) return new Map();
-    return this.backend
-      .transaction(async (manager) => {
-        const logins = new Map<number, string>();
-        for (const id of distinct)
-          logins.set(id, (await this.options.userResolver.findUser(manager, id))?.login ?? `#${id}?`);
-        return logins;
-      })
-      .catch(() => new Map<number, string>());
-  }
-
-  /**
-   * The time zones of users `ids` (null: none set), through the configured
-   * `userResolver`: a cron without its own zone runs in its user's. An id
-   * the resolver does not know, or a resolver that fails, is left out.
-   */
-  async userTimeZones(ids: Iterable<number>): Promise<Map<number, string | null>> {
-    const distinct = [...new Set(ids)];
-    if (distinct.length === 0) return new Map();
-    return this.backend
-      .transaction(async (manager) => {
-        const zones = new Map<number, string | null>();
-        for (const id of distinct) {
-          const user = await this.options.userResolver.findUser(manager, id);
-          if (user) zones.set(id, user.tz ?? null);
-        }
-        return zones;
-      })
-      .catch(() => new Map<number, string | null>());
-  }
-
-  /**
-   * The id of the user with `login`, through the configured `userResolver`;
-   * null when nobody has it.
-   * @throws ValidationError when the resolver cannot look up logins (it has no `findUserByLogin`)
-   */
-  async userIdByLogin(login: string): Promise<number | null> {
-    if (typeof login !== "string" || login === "" || login.length > 256)
-      throw new ValidationError("login", "must be a non-empty string of at most 256 characters", login);
-    const resolver = this.options.userResolver;
-    if (!resolver.findUserByLogin)
-      throw new ValidationError(
-        "user",
-        "this application's userResolver has no findUserByLogin, so users are found by id only: give the user id",
-        login,
-      );
-    const user = await this.backend.transaction((m) => resolver.findUserByLogin!(m, login));
-    return user?.id ?? null;
-  }
-
   async listRuns(filter: RunFilter = {}): Promise<HrpCronRun[]> {
     const f = checkRunFilter(filter);
     return listings.listRuns(this.dataSource, { ...f, limit: f.limit ?? DEFAULTS.listLimit });
