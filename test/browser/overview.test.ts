@@ -49,9 +49,7 @@ run("overview and workers pages in Chromium", () => {
   };
 
   it("renders the overview's chart and regions and the workers page, cleanly, in English and Chinese", async () => {
-    const { context, watch, newPage } = await watchedContext(browser, server.origin, {
-      extraHTTPHeaders: { "x-test-user": "li.na" },
-    });
+    const { context, watch, newPage } = await watchedContext(browser, server.origin);
     const page = await newPage();
     await page.goto(`${server.origin}/`);
     expect(await page.locator("svg.chart g.bucket").count()).toBe(24);
@@ -69,9 +67,7 @@ run("overview and workers pages in Chromium", () => {
   });
 
   it("refreshes the overview's regions with new counts", async () => {
-    const { context, watch, newPage } = await watchedContext(browser, server.origin, {
-      extraHTTPHeaders: { "x-test-user": "li.na" },
-    });
+    const { context, watch, newPage } = await watchedContext(browser, server.origin);
     const page = await newPage();
     await page.goto(`${server.origin}/`);
     expect(await page.locator(".card[data-state=pending] .value").textContent()).toBe("0");

@@ -1,28 +1,41 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { Dashboard, nodeListener, type DashboardAccess } from "../../src/dashboard";
+import { spawn } from "node:child_process";
+import { tmpdir, userInfo } from "node:os";
+import { BIN, databaseVariable } from "../docs/cli";
 import type { TestDb } from "../helpers";
 
-/** A dashboard over `db` served on a free port of 127.0.0.1, for a browser to visit. */
+/**
+ * `hrp-cron dashboard` (the compiled CLI, as an operator starts it) on
+ * `db`, on a free port of 127.0.0.1: the local user gets in as
+ * `local:<OS user>` with every action, or read-only with
+ * `HRP_CRON_DASHBOARD_ACCESS=read-only`.
+ */
 export async function serveDashboard(
   db: TestDb,
-  access: (login: string) => DashboardAccess = () => "all",
-): Promise<{ readonly origin: string; close(): Promise<void> }> {
-  // The login comes from a header the test's browser context sets, as an auth proxy in front of an app would.
-  const dashboard = new Dashboard<{ headers: Record<string, string | string[] | undefined> }>({
-    dataSource: db.dataSource,
-    resolveUser: (req) => {
-      const login = req.headers["x-test-user"];
-      return typeof login === "string" ? { login } : null;
-    },
-    resolveAccess: (user) => access(user.login),
-    pageSize: 10,
-  });
-  const server: Server = createServer(nodeListener(dashboard));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  options: { readonly readOnly?: boolean } = {},
+): Promise<{ readonly origin: string; readonly login: string; close(): Promise<void> }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HRP_CRON_DB: databaseVariable(db) };
+  for (const key of Object.keys(env))
+    if (key.startsWith("HRP_CRON_DASHBOARD_") || key === "HRP_CRON_CONFIG") delete env[key];
+  if (options.readOnly) env.HRP_CRON_DASHBOARD_ACCESS = "read-only";
+  const child = spawn(process.execPath, [BIN, "dashboard", "--port", "0"], { cwd: tmpdir(), env });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  const deadline = Date.now() + 30_000;
+  let url: string | undefined;
+  while (!(url = /^dashboard: (http:\/\/\S+)/m.exec(output)?.[1]) && child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
+  if (!url) {
+    child.kill("SIGKILL");
+    throw new Error(`hrp-cron dashboard printed no URL:\n${output}`);
+  }
   return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    origin: new URL(url).origin,
+    login: `local:${userInfo().username}`,
+    close: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
   };
 }
