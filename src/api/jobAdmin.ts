@@ -245,7 +245,7 @@ export class JobAdmin {
 
   /** Queues ever paused, with who paused or resumed them last, when and why. */
   async queuePauses(): Promise<QueuePause[]> {
-    return this.backend.transaction((m) => queuePauses(this.backend, m));
+    return queuePauses(this.backend, this.dataSource.manager);
   }
 
   /**
@@ -254,7 +254,7 @@ export class JobAdmin {
    */
   async stats(now = this.options.now()): Promise<QueueStats[]> {
     const at = guarded("now", () => checkDate("now", now));
-    return this.backend.transaction((m) => queueStats(this.backend, m, at));
+    return queueStats(this.backend, this.dataSource.manager, at);
   }
 
   /**
@@ -264,7 +264,7 @@ export class JobAdmin {
    */
   async queueDelays(now = this.options.now()): Promise<QueueDelay[]> {
     const at = guarded("now", () => checkDate("now", now));
-    return this.backend.transaction((m) => queueDelays(this.backend, m, at));
+    return queueDelays(this.backend, this.dataSource.manager, at);
   }
 
   /**

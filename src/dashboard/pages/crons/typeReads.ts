@@ -13,5 +13,6 @@ export function findTypeById(ctx: PageContext, id: number): Promise<ScheduledJob
 /** Ids of the types whose latest log row is `Failed` (`hrp-cron doctor`'s failing types). */
 export async function failingTypeIds(ctx: PageContext): Promise<Set<number>> {
   const backend = backendFor(ctx.dataSource);
-  return new Set((await backend.transaction((m) => failingTypes(backend, m))).map((f) => f.id));
+  // Outside a transaction: on SQLite one would wait for the write lock of a job running in this process.
+  return new Set((await failingTypes(backend, ctx.dataSource.manager)).map((f) => f.id));
 }
